@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Configures and builds Backside. Usage: scripts/build.sh [release|sanitize]  (build dirs: build/, build-sanitize/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:-release}
+jobs=${BACKSIDE_BUILD_JOBS:-$(nproc)}
+case "$kind" in
+  release)  dir=build;          flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+  sanitize) dir=build-sanitize; flags=(-DCMAKE_BUILD_TYPE=Debug -DBACKSIDE_SANITIZE=ON) ;;
+  *) echo "usage: $0 [release|sanitize]" >&2; exit 2 ;;
+esac
+[ -f "$dir/CMakeCache.txt" ] || cmake -S . -B "$dir" -G "Unix Makefiles" "${flags[@]}" >/dev/null
+cmake --build "$dir" -j "$jobs"

@@ -1,0 +1,124 @@
+#include "app/config.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace backside::app {
+
+namespace json = boost::json;
+
+const std::vector<OptionInfo>& config_options() {
+  static const std::vector<OptionInfo> options = {
+      {"host", "address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)"},
+      {"port", "HTTP/WebSocket port (default 9000; 0 picks a free port)"},
+      {"data_dir", "directory of the databases (default ./backside-data)"},
+      {"durability", "fsync (default: a write is acknowledged once on disk) or none (benchmarks only)"},
+      {"default_namespace", "database used when a request names none (default \"default\")"},
+      {"max_body_bytes", "largest accepted request body in bytes (default 268435456)"},
+      {"max_stream_queue_bytes", "bytes a stream may fall behind before it is dropped (default 16777216)"},
+      {"max_databases", "most databases (namespaces) one server opens (default 100)"},
+      {"io_threads", "network threads (default 0 = one per core)"},
+      {"log_level", "trace, debug, info, warn or error (default info)"},
+  };
+  return options;
+}
+
+namespace {
+
+template <typename Int>
+Status parse_int(const std::string& name, const std::string& value, Int& out) {
+  Int parsed{};
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (ec != std::errc() || end != value.data() + value.size()) {
+    return invalid("Invalid value for " + name + ": \"" + value + "\" is not a non-negative integer in range");
+  }
+  out = parsed;
+  return ok_status();
+}
+
+}  // namespace
+
+Status set_option(Config& config, const std::string& name, const std::string& value) {
+  if (name == "host") {
+    config.host = value;
+  } else if (name == "port") {
+    return parse_int(name, value, config.port);
+  } else if (name == "data_dir") {
+    if (value.empty()) return invalid("Invalid value for data_dir: empty");
+    config.data_dir = value;
+  } else if (name == "durability") {
+    if (value != "fsync" && value != "none") {
+      return invalid("Invalid value for durability: \"" + value + "\" (use fsync or none)");
+    }
+    config.durability = value;
+  } else if (name == "default_namespace") {
+    config.default_namespace = value;
+  } else if (name == "max_body_bytes") {
+    return parse_int(name, value, config.max_body_bytes);
+  } else if (name == "max_stream_queue_bytes") {
+    return parse_int(name, value, config.max_stream_queue_bytes);
+  } else if (name == "max_databases") {
+    return parse_int(name, value, config.max_databases);
+  } else if (name == "io_threads") {
+    return parse_int(name, value, config.io_threads);
+  } else if (name == "log_level") {
+    if (value != "trace" && value != "debug" && value != "info" && value != "warn" && value != "error") {
+      return invalid("Invalid value for log_level: \"" + value + "\"");
+    }
+    config.log_level = value;
+  } else {
+    return invalid("Unknown option \"" + name + "\"");
+  }
+  return ok_status();
+}
+
+Status apply_config_file(Config& config, const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return invalid("Cannot read config file " + path);
+  std::stringstream text;
+  text << file.rdbuf();
+  boost::system::error_code ec;
+  json::value root = json::parse(text.str(), ec);
+  if (ec || !root.is_object()) return invalid("Config file " + path + " is not a JSON object");
+  for (const auto& [key, value] : root.get_object()) {
+    std::string text_value;
+    if (value.is_string()) {
+      text_value = value.get_string();
+    } else if (value.is_int64() || value.is_uint64()) {
+      text_value = json::serialize(value);
+    } else {
+      return invalid("Config file " + path + ": \"" + std::string(key) + "\" must be a string or an integer");
+    }
+    auto status = set_option(config, std::string(key), text_value);
+    if (!status) return invalid("Config file " + path + ": " + status.error().message);
+  }
+  return ok_status();
+}
+
+Status apply_environment(Config& config) {
+  for (const auto& option : config_options()) {
+    if (const char* value = std::getenv(env_name(option.name).c_str())) {
+      auto status = set_option(config, option.name, value);
+      if (!status) return invalid(env_name(option.name) + ": " + status.error().message);
+    }
+  }
+  return ok_status();
+}
+
+std::string flag_name(const std::string& option) {
+  std::string flag = option;
+  for (char& c : flag) c = c == '_' ? '-' : c;
+  return flag;
+}
+
+std::string env_name(const std::string& option) {
+  std::string env = "BACKSIDE_";
+  for (char c : option) env += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return env;
+}
+
+}  // namespace backside::app

@@ -1,0 +1,42 @@
+#pragma once
+// Server configuration. Every option has one name used everywhere: the JSON config file key ("data_dir"), the
+// environment variable (BACKSIDE_DATA_DIR) and the flag (--data-dir). Precedence: defaults < file < env < flags.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace backside::app {
+
+struct Config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 9000;
+  std::string data_dir = "./backside-data";
+  std::string durability = "fsync";  // or "none" (benchmarks only)
+  std::string default_namespace = "default";
+  std::uint64_t max_body_bytes = std::uint64_t(256) << 20;
+  std::uint64_t max_stream_queue_bytes = std::uint64_t(16) << 20;
+  std::uint64_t max_databases = 100;
+  std::uint64_t io_threads = 0;  // 0 = one per core
+  std::string log_level = "info";
+};
+
+struct OptionInfo {
+  std::string name;  // snake_case
+  std::string help;
+};
+const std::vector<OptionInfo>& config_options();
+
+// Applies one option given as text; errors name the option and the bad value.
+Status set_option(Config& config, const std::string& name, const std::string& value);
+// Reads a JSON config file: an object whose keys are option names.
+Status apply_config_file(Config& config, const std::string& path);
+// Applies every BACKSIDE_<NAME> variable present in the environment.
+Status apply_environment(Config& config);
+
+std::string flag_name(const std::string& option);  // data_dir -> data-dir
+std::string env_name(const std::string& option);   // data_dir -> BACKSIDE_DATA_DIR
+
+}  // namespace backside::app

@@ -1,0 +1,34 @@
+#include "app/http_router.h"
+
+#include <boost/beast/http/field.hpp>
+
+namespace backside::app {
+
+namespace http = boost::beast::http;
+
+void HttpRouter::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange) {
+  if (request.method() == http::verb::options) {
+    // CORS preflight: any origin may call the REST API (authorization is by token, not by cookie).
+    net::HttpResponse response(http::status::ok, request.version());
+    response.set(http::field::access_control_allow_origin, "*");
+    response.set(http::field::access_control_allow_methods, "GET, PUT, POST, PATCH, DELETE, OPTIONS");
+    std::string requested(request[http::field::access_control_request_headers]);
+    response.set(http::field::access_control_allow_headers,
+                 requested.empty() ? "Content-Type, Authorization, X-Firebase-ETag, If-Match, X-HTTP-Method-Override"
+                                   : requested);
+    response.set(http::field::access_control_max_age, "3600");
+    response.keep_alive(request.keep_alive());
+    response.prepare_payload();
+    return exchange->reply(std::move(response));
+  }
+  std::string_view target = request.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path.size() >= 5 && path.substr(path.size() - 5) == ".json") {
+    return rest_.handle(std::move(request), std::move(exchange));
+  }
+  auto response = proto::rest::error_response(404, "Not found: " + std::string(path), request.version());
+  response.keep_alive(request.keep_alive());
+  exchange->reply(std::move(response));
+}
+
+}  // namespace backside::app

@@ -1,0 +1,72 @@
+// backside: the server and its admin commands.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <map>
+#include <optional>
+
+#include "app/commands.h"
+#include "app/config.h"
+
+using namespace backside;
+
+int main(int argc, char** argv) {
+  // Logs go to stderr so that `backside export > file.json` stays clean.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("backside"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  CLI::App cli{"Backside: a self-hosted realtime database (Firebase-compatible REST and streaming)."};
+  cli.require_subcommand(1);
+  std::string config_file;
+  std::map<std::string, std::optional<std::string>> flags;
+  auto add_config_flags = [&](CLI::App* command) {
+    command->add_option("--config", config_file, "JSON config file; every option below is a key (env BACKSIDE_CONFIG)");
+    for (const auto& option : app::config_options()) {
+      command->add_option("--" + app::flag_name(option.name), flags[option.name],
+                          option.help + " [env " + app::env_name(option.name) + "]");
+    }
+  };
+  CLI::App* serve = cli.add_subcommand("serve", "Run the server");
+  add_config_flags(serve);
+  std::string ns;
+  CLI::App* export_command = cli.add_subcommand("export", "Write a database as JSON (export format) to stdout");
+  add_config_flags(export_command);
+  export_command->add_option("--ns", ns, "database (namespace); default: default_namespace");
+  std::string import_file;
+  CLI::App* import_command = cli.add_subcommand("import", "Replace a database with a JSON file (server stopped)");
+  add_config_flags(import_command);
+  import_command->add_option("--ns", ns, "database (namespace); default: default_namespace");
+  import_command->add_option("file", import_file, "JSON file (export or plain format)")->required();
+
+  CLI11_PARSE(cli, argc, argv);
+
+  app::Config config;
+  if (config_file.empty()) {
+    if (const char* env = std::getenv("BACKSIDE_CONFIG")) config_file = env;
+  }
+  if (!config_file.empty()) {
+    if (auto status = app::apply_config_file(config, config_file); !status) {
+      spdlog::error("{}", status.error().message);
+      return 2;
+    }
+  }
+  if (auto status = app::apply_environment(config); !status) {
+    spdlog::error("{}", status.error().message);
+    return 2;
+  }
+  for (const auto& [name, value] : flags) {
+    if (!value) continue;
+    if (auto status = app::set_option(config, name, *value); !status) {
+      spdlog::error("--{}: {}", app::flag_name(name), status.error().message);
+      return 2;
+    }
+  }
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (ns.empty()) ns = config.default_namespace;
+
+  if (*serve) return app::serve(config);
+  if (*export_command) return app::export_database(config, ns);
+  return app::import_database(config, ns, import_file);
+}

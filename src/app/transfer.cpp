@@ -1,0 +1,138 @@
+// `backside export` and `backside import`: the whole database as export-format JSON (priorities kept).
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/json/stream_parser.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "app/commands.h"
+#include "app/data_dir_lock.h"
+#include "db/registry.h"
+#include "store/store.h"
+#include "tree/json_codec.h"
+
+namespace backside::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string database_dir(const Config& config, const std::string& ns) {
+  return (fs::path(config.data_dir) / "db" / ns).string();
+}
+
+// A one-line progress bar on stderr, only when stderr is a terminal.
+class Progress {
+ public:
+  Progress(std::string label, std::uint64_t total) : label_(std::move(label)), total_(total), tty_(isatty(2)) {}
+  void update(std::uint64_t done) {
+    if (!tty_ || total_ == 0) return;
+    int percent = static_cast<int>(done * 100 / total_);
+    if (percent == last_) return;
+    last_ = percent;
+    int filled = percent * 30 / 100;
+    std::fprintf(stderr, "\r%s [%.*s%*s] %3d%%", label_.c_str(), filled, "##############################",
+                 30 - filled, "", percent);
+    if (done >= total_) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  std::string label_;
+  std::uint64_t total_;
+  bool tty_;
+  int last_ = -1;
+};
+
+}  // namespace
+
+int export_database(const Config& config, const std::string& ns) {
+  if (!db::Registry::valid_name(ns)) {
+    spdlog::error("invalid database name \"{}\"", ns);
+    return 1;
+  }
+  std::string dir = database_dir(config, ns);
+  if (!fs::exists(dir)) {
+    std::cout << "null\n";
+    return 0;
+  }
+  // LMDB lets this read run beside a live server: it sees the last committed state.
+  auto store = store::open_lmdb_store({.directory = dir});
+  if (!store) {
+    spdlog::error("{}", store.error().message);
+    return 1;
+  }
+  auto root = (*store)->load();
+  if (!root) {
+    spdlog::error("{}", root.error().message);
+    return 1;
+  }
+  std::string out = tree::to_json(*root, {.format = tree::Format::export_});
+  out += '\n';
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+int import_database(const Config& config, const std::string& ns, const std::string& file) {
+  if (!db::Registry::valid_name(ns)) {
+    spdlog::error("invalid database name \"{}\"", ns);
+    return 1;
+  }
+  auto lock = DataDirLock::acquire(config.data_dir);
+  if (!lock) {
+    spdlog::error("{} (to load data into a running server, PUT it over REST)", lock.error().message);
+    return 1;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    spdlog::error("cannot read {}", file);
+    return 1;
+  }
+  std::error_code size_error;
+  std::uint64_t total = fs::file_size(file, size_error);
+  Progress reading("reading " + file, size_error ? 0 : total);
+  boost::json::parse_options parse_options;
+  parse_options.max_depth = tree::kMaxDepth + 8;
+  boost::json::stream_parser parser({}, parse_options);
+  std::vector<char> chunk(1 << 20);
+  std::uint64_t done = 0;
+  boost::system::error_code ec;
+  while (in && !ec) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    std::size_t n = static_cast<std::size_t>(in.gcount());
+    if (n == 0) break;
+    parser.write(chunk.data(), n, ec);
+    done += n;
+    reading.update(done);
+  }
+  if (!ec) parser.finish(ec);
+  if (ec) {
+    spdlog::error("{} is not valid JSON: {}", file, ec.message());
+    return 1;
+  }
+  auto root = tree::from_json(parser.release());
+  if (!root) {
+    spdlog::error("{}: {}", file, root.error().message);
+    return 1;
+  }
+  auto store = store::open_lmdb_store({.directory = database_dir(config, ns)});
+  if (!store) {
+    spdlog::error("{}", store.error().message);
+    return 1;
+  }
+  store::WriteBatch batch;
+  batch.replace_subtree(tree::Path(), *root);
+  Progress writing("writing", 1);
+  if (auto status = (*store)->commit(batch); !status) {
+    spdlog::error("import failed, nothing was changed: {}", status.error().message);
+    return 1;
+  }
+  writing.update(1);
+  spdlog::info("imported {} leaves into database \"{}\"", root->leaf_count(), ns);
+  return 0;
+}
+
+}  // namespace backside::app

@@ -1,0 +1,275 @@
+#include "db/database.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "db/write_path.h"
+#include "tree/hash.h"
+#include "tree/json_codec.h"
+
+namespace backside::db {
+
+using tree::Node;
+using tree::Path;
+
+namespace {
+
+double now_ms() {
+  using namespace std::chrono;
+  return static_cast<double>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+// One location a write replaces, with its new (normalized, resolved) value.
+struct Assignment {
+  Path path;
+  Node value;
+  std::string label;  // how the client named it (update keys), for the echoed reply
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> Database::open(DatabaseOptions options) {
+  auto root = options.store->load();
+  if (!root) return root.error();
+  return std::unique_ptr<Database>(new Database(options.name, std::move(options.store), std::move(*root)));
+}
+
+Database::Database(std::string name, std::unique_ptr<store::Store> store, Node root)
+    : name_(std::move(name)), store_(std::move(store)), root_(std::move(root)) {
+  leaf_count_at_open_ = root_.leaf_count();
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+Database::~Database() { stop(); }
+
+void Database::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      if (writer_.joinable() && writer_.get_id() != std::this_thread::get_id()) writer_.join();
+      return;
+    }
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void Database::enqueue(Task task) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(task));
+  }
+  wake_.notify_one();
+}
+
+void Database::writer_loop() {
+  std::deque<Task> turn;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) break;  // stopping and drained
+      turn.swap(queue_);
+    }
+    // Writes are applied and staged; anything else first needs the staged writes committed, so that it sees
+    // (and shows) only durable data, in arrival order.
+    for (Task& task : turn) {
+      if (!task.is_write) flush();
+      task.run();
+    }
+    turn.clear();
+    flush();
+  }
+  // Subscribers learn that the database closed (their streams end cleanly).
+  hub_.for_each_subscription(
+      [](const Path&, const tree::Query*, const sync::SubscriberPtr& s) { s->revoked("database closed"); });
+}
+
+void Database::write(WriteRequest request, WriteCallback done) {
+  auto shared = std::make_shared<std::pair<WriteRequest, WriteCallback>>(std::move(request), std::move(done));
+  enqueue({true, [this, shared] { apply_write(shared->first, shared->second); }});
+}
+
+void Database::read(Path path, std::optional<tree::Query> query, Auth /*auth*/, ReadCallback done) {
+  enqueue({false, [this, path = std::move(path), query = std::move(query), done = std::move(done)] {
+             const Node* at = root_.find(path);
+             static const Node kNull;
+             if (query && !query->loads_all_data()) {
+               done(nullptr, tree::evaluate(at ? *at : kNull, *query));
+             } else {
+               done(nullptr, at ? *at : kNull);
+             }
+           }});
+}
+
+void Database::listen(Path path, std::optional<tree::Query> query, Auth /*auth*/, sync::SubscriberPtr subscriber,
+                      ListenCallback done) {
+  enqueue({false, [this, path = std::move(path), query = std::move(query), subscriber = std::move(subscriber),
+                   done = std::move(done)]() mutable {
+             done(hub_.subscribe(path, query, std::move(subscriber), root_));
+           }});
+}
+
+void Database::unlisten(sync::Hub::Handle handle) {
+  enqueue({false, [this, handle] { hub_.unsubscribe(handle); }});
+}
+
+void Database::run(std::function<void(const Node&)> task) {
+  enqueue({false, [this, task = std::move(task)] { task(root_); }});
+}
+
+void Database::replace_all(Node value, std::function<void(Status)> done) {
+  auto shared = std::make_shared<Node>(std::move(value));
+  enqueue({true, [this, shared, done = std::move(done)]() mutable {
+             sync::Change change;
+             Node old = root_.set(Path(), std::move(*shared));
+             batch_.replace_subtree(Path(), root_);
+             change.locations.push_back({Path(), std::move(old)});
+             hub_.publish(change, root_, deliveries_);
+             stage_ack([done = std::move(done)](WriteReply&& reply) {
+               done(reply.error ? Status(*reply.error) : ok_status());
+             }, WriteReply{});
+           }});
+}
+
+void Database::stage_ack(WriteCallback done, WriteReply reply) { acks_.emplace_back(std::move(done), std::move(reply)); }
+
+void Database::apply_write(WriteRequest& request, WriteCallback& done) {
+  WriteReply reply;
+  auto fail = [&](Error error) {
+    reply.error = std::move(error);
+    stage_ack(std::move(done), std::move(reply));
+  };
+  tree::ServerValues server_values{now_ms()};
+  auto parse_at = [&](const Path& at, const boost::json::value& json) {
+    return tree::from_json(json, {.base_depth = at.size(), .server_values = &server_values,
+                                  .existing = root_.find(at)});
+  };
+  // The new value of the node at `at` when only its priority changes (empty nodes cannot carry one).
+  auto with_priority = [&](const Path& at, const boost::json::value& json) -> Result<Node> {
+    auto priority = tree::priority_from_json(json, {.server_values = &server_values});
+    if (!priority) return priority.error();
+    const Node* existing = root_.find(at);
+    Node node = existing ? *existing : Node();
+    node.set_priority(*priority);
+    return node;
+  };
+
+  Path base = request.path;
+  std::vector<Assignment> assignments;
+  switch (request.op) {
+    case WriteRequest::Op::push:
+      base = request.path.child(push_ids_.next(static_cast<std::int64_t>(server_values.now_ms)));
+      if (base.size() > tree::kMaxDepth) return fail(invalid("Path is too deep: more than 32 levels"));
+      reply.push_key = base.back();
+      [[fallthrough]];
+    case WriteRequest::Op::set: {
+      auto value = parse_at(base, request.data);
+      if (!value) return fail(value.error());
+      assignments.push_back({base, std::move(*value), {}});
+      break;
+    }
+    case WriteRequest::Op::set_priority: {
+      auto value = with_priority(base, request.data);
+      if (!value) return fail(value.error());
+      assignments.push_back({base, std::move(*value), {}});
+      break;
+    }
+    case WriteRequest::Op::update: {
+      if (!request.data.is_object()) return fail(invalid("Update data must be a JSON object"));
+      for (const auto& [key, json] : request.data.get_object()) {
+        auto location = parse_write_path(key);
+        if (!location) return fail(invalid("Invalid update key \"" + std::string(key) + "\": " +
+                                           location.error().message));
+        Path at = base.child(location->path);
+        if (at.size() > tree::kMaxDepth) return fail(invalid("Path is too deep: more than 32 levels"));
+        auto value = location->priority ? with_priority(at, json) : parse_at(at, json);
+        if (!value) return fail(value.error());
+        assignments.push_back({std::move(at), std::move(*value), std::string(key)});
+      }
+      // Locations must be disjoint: one key may not be an ancestor of another.
+      std::vector<const Path*> sorted;
+      for (const auto& a : assignments) sorted.push_back(&a.path);
+      std::sort(sorted.begin(), sorted.end(),
+                [](const Path* a, const Path* b) { return a->segments() < b->segments(); });
+      for (std::size_t i = 1; i < sorted.size(); ++i) {
+        if (sorted[i - 1]->is_prefix_of(*sorted[i])) {
+          return fail(invalid("Invalid update: \"" + sorted[i - 1]->to_string() + "\" is an ancestor of \"" +
+                              sorted[i]->to_string() + "\""));
+        }
+      }
+      break;
+    }
+  }
+
+  if (request.if_hash) {
+    const Node* current = root_.find(request.path);
+    std::string hash = current ? tree::node_hash(*current) : std::string();
+    if (hash != *request.if_hash) {
+      reply.current = current ? *current : Node();
+      reply.current_hash = std::move(hash);
+      return fail({ErrorCode::hash_mismatch, "Transaction hash does not match"});
+    }
+  }
+
+  if (request.want_written) {
+    if (request.op == WriteRequest::Op::update) {
+      tree::Children echoed;
+      for (const auto& a : assignments) {
+        if (!a.value.is_null()) echoed.emplace(a.label, std::make_unique<Node>(a.value));
+      }
+      if (!echoed.empty()) reply.written = Node(std::move(echoed));
+    } else if (!assignments.empty()) {
+      reply.written = assignments.front().value;
+    }
+  }
+
+  sync::Change change;
+  change.base = base;
+  change.is_merge = request.op == WriteRequest::Op::update;
+  for (auto& a : assignments) {
+    Node old = root_.set(a.path, std::move(a.value));
+    const Node* now = root_.find(a.path);
+    batch_.replace_subtree(a.path, now ? *now : Node());
+    // An ancestor may have stopped being a leaf, or vanished with its priority: rewrite their own rows.
+    for (std::size_t depth = 1; depth < a.path.size(); ++depth) {
+      Path ancestor(std::vector<std::string>(a.path.segments().begin(), a.path.segments().begin() + depth));
+      const Node* node = root_.find(ancestor);
+      batch_.set_object_priority(ancestor, node && node->has_children() ? node->priority() : std::nullopt);
+    }
+    change.locations.push_back({std::move(a.path), std::move(old)});
+  }
+  hub_.publish(change, root_, deliveries_);
+  if (request.want_hash) {
+    const Node* now = root_.find(request.path);
+    reply.new_hash = now ? tree::node_hash(*now) : std::string();
+  }
+  stage_ack(std::move(done), std::move(reply));
+}
+
+void Database::flush() {
+  if (!batch_.empty()) {
+    Status committed = store_->commit(batch_);
+    batch_.clear();
+    if (!committed) {
+      // Nothing of this turn is durable: return to the committed state and tell every writer.
+      spdlog::error("database {}: commit failed: {}", name_, committed.error().message);
+      if (auto reloaded = store_->load()) root_ = std::move(*reloaded);
+      deliveries_.clear();
+      for (auto& [done, reply] : acks_) {
+        if (!reply.error) reply.error = Error{ErrorCode::unavailable, "Storage failure: " + committed.error().message};
+      }
+    }
+  }
+  for (const auto& delivery : deliveries_) {
+    for (const auto& subscriber : *delivery.recipients) subscriber->deliver(delivery.bytes);
+  }
+  deliveries_.clear();
+  for (auto& [done, reply] : acks_) done(std::move(reply));
+  acks_.clear();
+}
+
+}  // namespace backside::db

@@ -1,0 +1,119 @@
+#pragma once
+// A Database is one namespace's tree with its single writer thread (DESIGN principle 2): every write, read and
+// subscription runs on that thread in arrival order. Writes accepted in one turn are committed to the store in one
+// transaction (group commit); only then are their events delivered and their writers answered (principle 3).
+#include <boost/json/value.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "db/auth.h"
+#include "store/store.h"
+#include "sync/hub.h"
+#include "tree/node.h"
+#include "tree/push_id.h"
+#include "tree/query.h"
+#include "util/result.h"
+
+namespace backside::db {
+
+struct WriteRequest {
+  enum class Op {
+    set,           // replace the value at path (null removes)
+    update,        // data is an object of relative paths -> values, applied atomically
+    push,          // set at a new push ID child of path
+    set_priority,  // data is the new priority of the node at path (ignored if the node is empty)
+  };
+  Op op = Op::set;
+  tree::Path path;
+  boost::json::value data;
+  Auth auth;
+  std::optional<std::string> if_hash;  // compare-and-set: node hash expected at path ("" = absent)
+  bool want_written = false;            // fill WriteReply::written (REST echoes it)
+  bool want_hash = false;               // fill WriteReply::new_hash (REST ETag)
+};
+
+struct WriteReply {
+  std::optional<Error> error;  // hash_mismatch fills `current` and `current_hash`
+  std::string push_key;        // for push
+  tree::Node written;          // the value as written, server values resolved (update: keyed by relative path)
+  std::string new_hash;
+  tree::Node current;
+  std::string current_hash;
+};
+
+using WriteCallback = std::function<void(WriteReply&&)>;
+// Reads render on the writer thread: the node is only valid during the call.
+using ReadCallback = std::function<void(const Error* error, const tree::Node& value)>;
+using ListenCallback = std::function<void(Result<sync::Hub::Handle>)>;
+
+struct DatabaseOptions {
+  std::string name;
+  std::unique_ptr<store::Store> store;
+};
+
+class Database {
+ public:
+  // Loads the tree from the store and starts the writer thread.
+  static Result<std::unique_ptr<Database>> open(DatabaseOptions options);
+  ~Database();  // stops the writer after it has finished every queued task
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  // All of these are thread-safe and asynchronous; callbacks run on the writer thread and must not block.
+  void write(WriteRequest request, WriteCallback done);
+  void read(tree::Path path, std::optional<tree::Query> query, Auth auth, ReadCallback done);
+  void listen(tree::Path path, std::optional<tree::Query> query, Auth auth, sync::SubscriberPtr subscriber,
+              ListenCallback done);
+  void unlisten(sync::Hub::Handle handle);
+  // Runs `task` on the writer thread with the committed tree (for export and tools).
+  void run(std::function<void(const tree::Node& root)> task);
+  // Replaces the whole tree (import); done gets the result once durable.
+  void replace_all(tree::Node value, std::function<void(Status)> done);
+
+  // Stops accepting work, finishes what is queued, and joins the writer thread.
+  void stop();
+
+  std::size_t leaf_count_at_open() const { return leaf_count_at_open_; }
+
+ private:
+  struct Task {
+    bool is_write = false;
+    std::function<void()> run;
+  };
+
+  Database(std::string name, std::unique_ptr<store::Store> store, tree::Node root);
+  void enqueue(Task task);
+  void writer_loop();
+  void apply_write(WriteRequest& request, WriteCallback& done);
+  void stage_ack(WriteCallback done, WriteReply reply);
+  void flush();
+
+  std::string name_;
+  std::unique_ptr<store::Store> store_;
+  tree::Node root_;
+  sync::Hub hub_;
+  tree::PushIdGenerator push_ids_;
+  std::size_t leaf_count_at_open_ = 0;
+
+  // Staged (applied to root_, not yet committed) work of the current turn.
+  store::WriteBatch batch_;
+  std::vector<sync::PendingDelivery> deliveries_;
+  std::vector<std::pair<WriteCallback, WriteReply>> acks_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Task> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace backside::db

@@ -1,0 +1,41 @@
+#pragma once
+// The databases (namespaces) of one server, each in its own store directory and with its own writer thread.
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "db/database.h"
+#include "store/store.h"
+
+namespace backside::db {
+
+struct RegistryOptions {
+  std::string data_dir;
+  store::Durability durability = store::Durability::fsync;
+  std::size_t max_databases = 100;  // bounded: a client naming random namespaces cannot exhaust the server
+};
+
+class Registry {
+ public:
+  explicit Registry(RegistryOptions options);
+  ~Registry();
+
+  // Returns the database, opening or creating it on first use. Names: 1-100 of [A-Za-z0-9_-].
+  Result<Database*> get(const std::string& name);
+  // Opens every database already present in the data directory (start-up).
+  Status open_existing();
+  std::vector<std::string> names() const;
+  // Stops every database after it has drained its queue.
+  void stop_all();
+
+  static bool valid_name(const std::string& name);
+
+ private:
+  RegistryOptions options_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<Database>> databases_;
+};
+
+}  // namespace backside::db

@@ -1,0 +1,263 @@
+#include "net/http_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <sstream>
+
+namespace backside::net {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace asio = boost::asio;
+
+HttpSession::HttpSession(asio::ip::tcp::socket socket, HttpHandler& handler, const ServerOptions& options,
+                         std::shared_ptr<SessionSet> sessions)
+    : stream_(std::move(socket)),
+      handler_(handler),
+      options_(options),
+      sessions_(std::move(sessions)),
+      keep_alive_timer_(stream_.get_executor()) {
+  beast::error_code ec;
+  auto endpoint = stream_.socket().remote_endpoint(ec);
+  if (!ec) remote_address_ = endpoint.address().to_string();
+}
+
+HttpSession::~HttpSession() = default;
+
+void HttpSession::start() {
+  sessions_->add(shared_from_this());
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
+}
+
+void HttpSession::shutdown() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->finish("server shutting down"); });
+}
+
+void HttpSession::read_request() {
+  parser_.emplace();
+  parser_->body_limit(options_.max_body_bytes);
+  parser_->header_limit(64 * 1024);
+  stream_.expires_after(std::chrono::seconds(options_.request_timeout_seconds));
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_request(ec); });
+}
+
+void HttpSession::on_request(beast::error_code ec) {
+  if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+      ec == asio::error::operation_aborted || ec == beast::error::timeout) {
+    return finish("connection closed");
+  }
+  if (ec == http::error::body_limit) {
+    return fail_request(http::status::payload_too_large,
+                        "Request body is larger than the limit of " + std::to_string(options_.max_body_bytes) +
+                            " bytes");
+  }
+  if (ec == http::error::header_limit) {
+    return fail_request(http::status::request_header_fields_too_large, "Request headers are too large");
+  }
+  if (ec) return fail_request(http::status::bad_request, "Malformed HTTP request: " + ec.message());
+  stream_.expires_never();
+  HttpRequest request = parser_->release();
+  keep_alive_after_reply_ = request.keep_alive();
+  handler_.handle(std::move(request), shared_from_this());
+}
+
+void HttpSession::fail_request(http::status status, const std::string& message) {
+  auto response = std::make_shared<HttpResponse>(status, 11);
+  response->set(http::field::content_type, "application/json; charset=utf-8");
+  response->set(http::field::access_control_allow_origin, "*");
+  std::string escaped;
+  for (char c : message) {
+    if (c == '"' || c == '\\') escaped += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
+  }
+  response->body() = "{\"error\":\"" + escaped + "\"}";
+  response->keep_alive(false);
+  response->prepare_payload();
+  keep_alive_after_reply_ = false;
+  write_response(std::move(response));
+}
+
+void HttpSession::reply(HttpResponse&& response) {
+  auto shared = std::make_shared<HttpResponse>(std::move(response));
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), shared] {
+    shared->keep_alive(self->keep_alive_after_reply_ && shared->keep_alive());
+    self->write_response(shared);
+  });
+}
+
+void HttpSession::write_response(std::shared_ptr<HttpResponse> response) {
+  if (closed_) return;
+  stream_.expires_after(std::chrono::seconds(options_.request_timeout_seconds));
+  bool keep_alive = response->keep_alive() && keep_alive_after_reply_;
+  http::async_write(stream_, *response,
+                    [self = shared_from_this(), response, keep_alive](beast::error_code ec, std::size_t) {
+                      if (ec) return self->finish("write failed");
+                      if (!keep_alive) return self->finish("done");
+                      self->read_request();
+                    });
+}
+
+std::shared_ptr<EventStream> HttpSession::start_stream(HttpResponse&& head) {
+  std::ostringstream header;
+  header << head.base();
+  auto first = std::make_shared<const std::string>(header.str() + head.body());
+  {
+    std::lock_guard lock(mutex_);
+    streaming_ = true;
+    queue_.push_front(std::move(first));  // the head goes before any event queued meanwhile
+    queued_bytes_ += queue_.front()->size();
+    writing_ = true;
+  }
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    self->stream_.expires_never();
+    self->watch_for_peer_close();
+    self->write_next();
+  });
+  return shared_from_this();
+}
+
+void HttpSession::watch_for_peer_close() {
+  // A stream's client sends nothing more; a read completes only when it goes away.
+  stream_.socket().async_read_some(asio::buffer(peer_byte_buffer_),
+                                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                     if (ec) return self->finish("client closed the stream");
+                                     self->watch_for_peer_close();
+                                   });
+}
+
+bool HttpSession::send(std::shared_ptr<const std::string> bytes) {
+  std::lock_guard lock(mutex_);
+  if (closed_ || close_when_drained_) return false;
+  queued_bytes_ += bytes->size();
+  queue_.push_back(std::move(bytes));
+  if (queued_bytes_ > options_.max_stream_queue_bytes) {
+    close_when_drained_ = true;
+    queue_.clear();
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      spdlog::warn("dropping stream to {}: it fell more than {} bytes behind", self->remote_address_,
+                   self->options_.max_stream_queue_bytes);
+      self->finish("slow reader");
+    });
+    return false;
+  }
+  sent_since_keep_alive_ = true;
+  if (!writing_) {
+    writing_ = true;
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->write_next(); });
+  }
+  return true;
+}
+
+void HttpSession::write_next() {
+  std::vector<std::shared_ptr<const std::string>> batch;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    if (queue_.empty()) {
+      writing_ = false;
+      if (close_when_drained_) {
+        asio::post(stream_.get_executor(), [self = shared_from_this()] { self->finish("closed by server"); });
+      }
+      return;
+    }
+    while (!queue_.empty() && batch.size() < 64) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+  }
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(batch.size());
+  for (const auto& b : batch) buffers.emplace_back(b->data(), b->size());
+  asio::async_write(stream_.socket(), buffers,
+                    [self = shared_from_this(), batch = std::move(batch)](beast::error_code ec, std::size_t n) {
+                      if (ec) return self->finish("write failed");
+                      {
+                        std::lock_guard lock(self->mutex_);
+                        self->queued_bytes_ -= std::min(self->queued_bytes_, n);
+                      }
+                      self->write_next();
+                    });
+}
+
+void HttpSession::close() {
+  std::lock_guard lock(mutex_);
+  if (closed_ || close_when_drained_) return;
+  close_when_drained_ = true;
+  if (!writing_) {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->finish("closed by server"); });
+  }
+}
+
+void HttpSession::on_closed(std::function<void()> callback) {
+  std::lock_guard lock(mutex_);
+  if (closed_) {
+    asio::post(stream_.get_executor(), std::move(callback));
+  } else {
+    on_closed_ = std::move(callback);
+  }
+}
+
+void HttpSession::keep_alive(std::shared_ptr<const std::string> bytes, int interval_seconds) {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), bytes = std::move(bytes), interval_seconds] {
+    self->keep_alive_bytes_ = bytes;
+    self->keep_alive_seconds_ = interval_seconds;
+    self->arm_keep_alive();
+  });
+}
+
+void HttpSession::arm_keep_alive() {
+  if (closed_ || !keep_alive_bytes_) return;
+  keep_alive_timer_.expires_after(std::chrono::seconds(keep_alive_seconds_));
+  keep_alive_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec) return;
+    self->send(self->keep_alive_bytes_);
+    self->arm_keep_alive();
+  });
+}
+
+void HttpSession::finish(const char* reason) {
+  std::function<void()> callback;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    closed_ = true;
+    queue_.clear();
+    callback = std::move(on_closed_);
+  }
+  spdlog::debug("connection from {} ended: {}", remote_address_, reason);
+  beast::error_code ec;
+  keep_alive_timer_.cancel();
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  stream_.socket().close(ec);
+  sessions_->remove(this);
+  if (callback) callback();
+}
+
+void SessionSet::add(const std::shared_ptr<HttpSession>& session) {
+  std::lock_guard lock(mutex_);
+  sessions_.emplace(session.get(), session);
+}
+
+void SessionSet::remove(const HttpSession* session) {
+  std::lock_guard lock(mutex_);
+  sessions_.erase(session);
+}
+
+void SessionSet::shutdown_all() {
+  std::vector<std::shared_ptr<HttpSession>> live;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [raw, weak] : sessions_) {
+      if (auto session = weak.lock()) live.push_back(std::move(session));
+    }
+  }
+  for (auto& session : live) session->shutdown();
+}
+
+}  // namespace backside::net

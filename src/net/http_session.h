@@ -1,0 +1,88 @@
+#pragma once
+// One HTTP connection: reads requests one at a time, hands each to the handler, writes its reply; or, once the
+// handler starts a stream, becomes a one-way event stream with a bounded write queue.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include "net/http.h"
+#include "net/server.h"
+
+namespace backside::net {
+
+class SessionSet;
+
+class HttpSession : public HttpExchange, public EventStream, public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(boost::asio::ip::tcp::socket socket, HttpHandler& handler, const ServerOptions& options,
+              std::shared_ptr<SessionSet> sessions);
+  ~HttpSession() override;
+  void start();
+  // Closes the connection from any thread (server shutdown).
+  void shutdown();
+
+  // HttpExchange
+  void reply(HttpResponse&& response) override;
+  std::shared_ptr<EventStream> start_stream(HttpResponse&& head) override;
+  const std::string& remote_address() const override { return remote_address_; }
+
+  // EventStream
+  bool send(std::shared_ptr<const std::string> bytes) override;
+  void close() override;
+  void on_closed(std::function<void()> callback) override;
+  void keep_alive(std::shared_ptr<const std::string> bytes, int interval_seconds) override;
+
+ private:
+  void read_request();
+  void on_request(boost::beast::error_code ec);
+  void write_response(std::shared_ptr<HttpResponse> response);
+  void fail_request(boost::beast::http::status status, const std::string& message);
+  void watch_for_peer_close();
+  void write_next();  // on the strand
+  void arm_keep_alive();
+  void finish(const char* reason);  // on the strand: close the socket and fire on_closed once
+
+  boost::beast::tcp_stream stream_;
+  HttpHandler& handler_;
+  const ServerOptions& options_;
+  std::shared_ptr<SessionSet> sessions_;
+  std::string remote_address_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  bool keep_alive_after_reply_ = false;
+
+  // Streaming state. The queue is shared with writer threads, hence the mutex.
+  std::mutex mutex_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool streaming_ = false;
+  bool closed_ = false;
+  bool close_when_drained_ = false;
+  std::function<void()> on_closed_;
+  std::shared_ptr<const std::string> keep_alive_bytes_;
+  int keep_alive_seconds_ = 0;
+  bool sent_since_keep_alive_ = false;
+  boost::asio::steady_timer keep_alive_timer_;
+  char peer_byte_buffer_[256];
+};
+
+// The live sessions of a server, so that shutdown can close them.
+class SessionSet {
+ public:
+  void add(const std::shared_ptr<HttpSession>& session);
+  void remove(const HttpSession* session);
+  void shutdown_all();
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<const HttpSession*, std::weak_ptr<HttpSession>> sessions_;
+};
+
+}  // namespace backside::net

@@ -1,0 +1,47 @@
+#pragma once
+// The network server: a listener on the HTTP port, and the I/O threads that run every session.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/http.h"
+#include "util/result.h"
+
+namespace backside::net {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 9000;
+  std::size_t io_threads = 0;                                // 0 = one per core
+  std::size_t max_body_bytes = std::size_t(256) << 20;       // Firebase REST's limit
+  std::size_t max_stream_queue_bytes = std::size_t(16) << 20;  // per stream, then the slow reader is dropped
+  int request_timeout_seconds = 60;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, HttpHandler& handler);
+  ~Server();
+
+  // Binds and starts accepting; returns the bound endpoint (port 0 picks a free port).
+  Result<boost::asio::ip::tcp::endpoint> listen();
+  // Starts the I/O threads; returns immediately.
+  void start();
+  // Stops accepting, closes every connection and joins the I/O threads.
+  void stop();
+  boost::asio::io_context& io_context() { return io_; }
+
+ private:
+  class Listener;
+  ServerOptions options_;
+  HttpHandler& handler_;
+  boost::asio::io_context io_;
+  std::shared_ptr<Listener> listener_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace backside::net

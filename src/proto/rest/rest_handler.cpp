@@ -1,0 +1,295 @@
+#include "proto/rest/rest_handler.h"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/url/parse.hpp>
+#include <map>
+
+#include "db/write_path.h"
+#include "proto/rest/rest_query.h"
+#include "proto/rest/sse_subscriber.h"
+#include "tree/hash.h"
+#include "tree/json_codec.h"
+
+namespace backside::proto::rest {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+using tree::Node;
+
+namespace {
+
+constexpr std::string_view kNullEtag = "null_etag";
+constexpr const char* kInvalidJson = "Invalid data; couldn't parse JSON object, array, or value.";
+
+void set_common_headers(net::HttpResponse& response) {
+  response.set(http::field::access_control_allow_origin, "*");
+  response.set(http::field::cache_control, "no-cache");
+}
+
+unsigned status_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid_argument: return 400;
+    case ErrorCode::too_large: return 413;
+    case ErrorCode::permission_denied: return 401;
+    case ErrorCode::hash_mismatch: return 412;
+    case ErrorCode::not_found: return 404;
+    case ErrorCode::unavailable: return 503;
+    case ErrorCode::internal: return 500;
+  }
+  return 500;
+}
+
+std::string etag_of(const std::string& hash) { return hash.empty() ? std::string(kNullEtag) : hash; }
+
+// Everything about one request that the reply needs once the database answers.
+struct Call {
+  std::shared_ptr<net::HttpExchange> exchange;
+  unsigned version = 11;
+  bool keep_alive = true;
+  std::map<std::string, std::string> params;
+  bool pretty = false;
+  bool silent = false;
+  tree::Format format = tree::Format::plain;
+
+  net::HttpResponse json_response(unsigned status, std::string body) const {
+    net::HttpResponse response(static_cast<http::status>(status), version);
+    set_common_headers(response);
+    if (silent && status < 300) {
+      response.result(http::status::no_content);
+    } else {
+      response.set(http::field::content_type, "application/json; charset=utf-8");
+      response.body() = std::move(body);
+    }
+    response.keep_alive(keep_alive);
+    response.prepare_payload();
+    return response;
+  }
+  void reply_json(unsigned status, std::string body) const { exchange->reply(json_response(status, std::move(body))); }
+  void reply_node(unsigned status, const Node& node, const std::string* etag = nullptr) const {
+    auto response = json_response(status, tree::to_json(node, {.format = format, .pretty = pretty}));
+    if (etag) response.set(http::field::etag, *etag);
+    exchange->reply(std::move(response));
+  }
+  void reply_error(unsigned status, const std::string& message) const {
+    auto response = error_response(status, message, version);
+    response.keep_alive(keep_alive);
+    exchange->reply(std::move(response));
+  }
+  void reply_error(const Error& error) const { reply_error(status_for(error.code), error.message); }
+  const std::string* param(const char* name) const {
+    auto it = params.find(name);
+    return it == params.end() ? nullptr : &it->second;
+  }
+};
+
+// Renders a read: plain/export, shallow, JSONP callback, download.
+void reply_read(const Call& call, const Node& value, bool shallow, const std::string* etag) {
+  std::string body = shallow ? tree::to_shallow_json(value, call.pretty)
+                             : tree::to_json(value, {.format = call.format, .pretty = call.pretty});
+  std::string content_type = "application/json; charset=utf-8";
+  if (const std::string* callback = call.param("callback")) {
+    body = *callback + "(" + body + ");";
+    content_type = "application/javascript; charset=utf-8";
+  }
+  auto response = call.json_response(200, std::move(body));
+  if (!call.silent) response.set(http::field::content_type, content_type);
+  if (etag) response.set(http::field::etag, *etag);
+  if (const std::string* download = call.param("download")) {
+    response.set(http::field::content_disposition, "attachment; filename=\"" + *download + "\"");
+  }
+  call.exchange->reply(std::move(response));
+}
+
+bool valid_callback_name(const std::string& name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || c == '.')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+net::HttpResponse error_response(unsigned status, const std::string& message, unsigned version) {
+  net::HttpResponse response(static_cast<http::status>(status), version);
+  set_common_headers(response);
+  response.set(http::field::content_type, "application/json; charset=utf-8");
+  std::string body = "{\"error\":";
+  tree::append_string(body, message);
+  body += "}";
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+RestHandler::RestHandler(db::Registry& registry, RestOptions options)
+    : registry_(registry), options_(std::move(options)) {}
+
+void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange) {
+  auto call = std::make_shared<Call>();
+  call->exchange = std::move(exchange);
+  call->version = request.version();
+  call->keep_alive = request.keep_alive();
+
+  auto url = boost::urls::parse_origin_form(request.target());
+  if (!url) return call->reply_error(400, "Invalid request target");
+  for (auto param : url->params()) call->params[param.key] = param.value;
+
+  // Path: the decoded segments, minus the ".json" suffix.
+  std::string path_text;
+  for (auto segment : url->segments()) {
+    path_text += '/';
+    path_text += segment;
+  }
+  constexpr std::string_view kSuffix = ".json";
+  if (path_text.size() < kSuffix.size() || path_text.compare(path_text.size() - kSuffix.size(), kSuffix.size(),
+                                                              kSuffix) != 0) {
+    return call->reply_error(404, "Not found: REST paths end in .json, e.g. /users/alice.json");
+  }
+  path_text.resize(path_text.size() - kSuffix.size());
+  auto location = db::parse_write_path(path_text);
+  if (!location) return call->reply_error(400, location.error().message);
+
+  // Method, with POST overrides (header or parameter).
+  std::string method(request.method_string());
+  if (method == "POST") {
+    std::string override_method(request["X-HTTP-Method-Override"]);
+    if (const std::string* p = call->param("x-http-method-override")) override_method = *p;
+    if (!override_method.empty()) {
+      for (auto& c : override_method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (override_method != "PUT" && override_method != "PATCH" && override_method != "DELETE" &&
+          override_method != "GET" && override_method != "POST") {
+        return call->reply_error(400, "Unsupported X-HTTP-Method-Override: " + override_method);
+      }
+      method = override_method;
+    }
+  }
+
+  if (const std::string* print = call->param("print")) {
+    if (*print == "pretty") {
+      call->pretty = true;
+    } else if (*print == "silent") {
+      call->silent = true;
+    } else {
+      return call->reply_error(400, "print must be \"pretty\" or \"silent\"");
+    }
+  }
+  if (const std::string* format = call->param("format")) {
+    if (*format != "export") return call->reply_error(400, "format must be \"export\"");
+    call->format = tree::Format::export_;
+  }
+  if (const std::string* callback = call->param("callback"); callback && !valid_callback_name(*callback)) {
+    return call->reply_error(400, "callback must be a JavaScript identifier");
+  }
+
+  std::string ns = options_.default_namespace;
+  if (const std::string* p = call->param("ns")) ns = *p;
+  auto database = registry_.get(ns);
+  if (!database) return call->reply_error(database.error());
+  db::Database& db = **database;
+  db::Auth auth;  // identities arrive with the auth and rules work; until then every request is anonymous
+
+  if (method == "GET") {
+    auto query = parse_rest_query(call->params);
+    if (!query) return call->reply_error(query.error());
+    const std::string* shallow_param = call->param("shallow");
+    bool shallow = shallow_param && *shallow_param == "true";
+    if (shallow_param && *shallow_param != "true" && *shallow_param != "false") {
+      return call->reply_error(400, "shallow must be true or false");
+    }
+    if (shallow && *query) return call->reply_error(400, "shallow cannot be combined with orderBy or other filters");
+    if (location->priority && (*query || shallow)) {
+      return call->reply_error(400, "Queries are not supported on .priority");
+    }
+
+    std::string accept(request[http::field::accept]);
+    if (accept.find("text/event-stream") != std::string::npos) {
+      if (location->priority) return call->reply_error(400, "Cannot stream .priority");
+      auto subscriber = std::make_shared<SseSubscriber>(call->exchange, db, call->format);
+      subscriber->start(location->path, std::move(*query), std::move(auth));
+      return;
+    }
+
+    bool want_etag = request["X-Firebase-ETag"] == "true";
+    bool priority = location->priority;
+    db.read(location->path, std::move(*query), std::move(auth),
+            [call, shallow, want_etag, priority](const Error* error, const Node& value) {
+              if (error) return call->reply_error(*error);
+              if (priority) {
+                return call->reply_json(200, tree::priority_to_json(value.priority()));
+              }
+              std::string etag = want_etag ? etag_of(tree::node_hash(value)) : std::string();
+              reply_read(*call, value, shallow, want_etag ? &etag : nullptr);
+            });
+    return;
+  }
+
+  db::WriteRequest write;
+  write.path = location->path;
+  write.auth = std::move(auth);
+  if (method == "PUT" || method == "POST" || method == "PATCH") {
+    if (request.body().empty()) return call->reply_error(400, kInvalidJson);
+    boost::system::error_code ec;
+    json::parse_options options;
+    options.max_depth = tree::kMaxDepth + 8;
+    write.data = json::parse(request.body(), ec, {}, options);
+    if (ec == json::error::too_deep) return call->reply_error(400, "Data is too deep: more than 32 levels");
+    if (ec) return call->reply_error(400, kInvalidJson);
+  }
+  if (method == "PUT") {
+    write.op = location->priority ? db::WriteRequest::Op::set_priority : db::WriteRequest::Op::set;
+  } else if (method == "DELETE") {
+    write.op = location->priority ? db::WriteRequest::Op::set_priority : db::WriteRequest::Op::set;
+    write.data = nullptr;
+  } else if (method == "PATCH") {
+    if (location->priority) return call->reply_error(400, "PATCH is not supported on .priority");
+    write.op = db::WriteRequest::Op::update;
+    if (!write.data.is_object()) {
+      return call->reply_error(400, "Invalid data; couldn't parse JSON object. PATCH needs a JSON object.");
+    }
+  } else if (method == "POST") {
+    if (location->priority) return call->reply_error(400, "POST is not supported on .priority");
+    write.op = db::WriteRequest::Op::push;
+  } else {
+    auto response = error_response(405, "Method not allowed: " + method, call->version);
+    response.set(http::field::allow, "GET, PUT, POST, PATCH, DELETE, OPTIONS");
+    return call->exchange->reply(std::move(response));
+  }
+
+  std::string if_match(request[http::field::if_match]);
+  if (!if_match.empty()) write.if_hash = if_match == kNullEtag ? std::string() : if_match;
+  bool want_etag = !if_match.empty() || request["X-Firebase-ETag"] == "true";
+  write.want_hash = want_etag;
+  write.want_written = !call->silent && (method == "PUT" || method == "PATCH");
+  db::WriteRequest::Op op = write.op;
+  bool priority = location->priority;
+  db.write(std::move(write), [call, op, want_etag, priority, method](db::WriteReply&& reply) {
+    if (reply.error) {
+      if (reply.error->code == ErrorCode::hash_mismatch) {
+        // The caller's precondition failed: show what is there now, and its ETag.
+        std::string etag = etag_of(reply.current_hash);
+        return call->reply_node(412, reply.current, &etag);
+      }
+      return call->reply_error(*reply.error);
+    }
+    std::string etag = etag_of(reply.new_hash);
+    const std::string* etag_ptr = want_etag ? &etag : nullptr;
+    if (op == db::WriteRequest::Op::push) {
+      std::string body = "{\"name\":";
+      tree::append_string(body, reply.push_key);
+      body += "}";
+      auto response = call->json_response(200, std::move(body));
+      if (etag_ptr) response.set(http::field::etag, *etag_ptr);
+      return call->exchange->reply(std::move(response));
+    }
+    if (method == "DELETE" || priority) {
+      auto response = call->json_response(200, priority && method != "DELETE" ? tree::priority_to_json(reply.written.priority()) : "null");
+      if (etag_ptr) response.set(http::field::etag, *etag_ptr);
+      return call->exchange->reply(std::move(response));
+    }
+    call->reply_node(200, reply.written, etag_ptr);
+  });
+}
+
+}  // namespace backside::proto::rest

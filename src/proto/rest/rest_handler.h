@@ -1,0 +1,29 @@
+#pragma once
+// The Firebase REST API (reference §5): /<path>.json with GET/PUT/POST/PATCH/DELETE, query parameters, ETags,
+// and Server-Sent Events streaming.
+#include <string>
+
+#include "db/registry.h"
+#include "net/http.h"
+
+namespace backside::proto::rest {
+
+struct RestOptions {
+  std::string default_namespace = "default";
+};
+
+class RestHandler {
+ public:
+  RestHandler(db::Registry& registry, RestOptions options);
+  // Handles a request whose path ends in ".json".
+  void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
+
+ private:
+  db::Registry& registry_;
+  RestOptions options_;
+};
+
+// A JSON error reply in Firebase's form: {"error": "..."}.
+net::HttpResponse error_response(unsigned status, const std::string& message, unsigned version = 11);
+
+}  // namespace backside::proto::rest

@@ -1,0 +1,61 @@
+#pragma once
+// Persistence interface: one row per leaf (and one per object priority), keyed by the encoded path so that a
+// subtree is one key range. Used only by a database's single writer thread.
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "tree/node.h"
+#include "util/result.h"
+
+namespace backside::store {
+
+enum class Durability { fsync, none };
+
+// A batch of changes applied atomically by Store::commit.
+class WriteBatch {
+ public:
+  // Replaces everything at and below `path` with `value` (null removes the subtree) — one range delete plus one
+  // row per leaf / priority of `value`.
+  void replace_subtree(const tree::Path& path, const tree::Node& value);
+  // Writes the row of an object's own priority at `path` (nullopt removes it) without touching its children;
+  // also removes a leaf row at `path` (an ancestor that stopped being a leaf).
+  void set_object_priority(const tree::Path& path, const std::optional<tree::Priority>& priority);
+  bool empty() const { return ops_.empty(); }
+  void clear() { ops_.clear(); }
+
+  struct Op {
+    enum class Kind { erase_range, put, erase_exact } kind;
+    std::string key;
+    std::string value;
+  };
+  const std::vector<Op>& ops() const { return ops_; }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Reads the whole persisted tree.
+  virtual Result<tree::Node> load() = 0;
+  // Applies the batch in one transaction; with Durability::fsync, returns only once it is on disk.
+  virtual Status commit(const WriteBatch& batch) = 0;
+};
+
+struct LmdbOptions {
+  std::string directory;  // created if missing
+  Durability durability = Durability::fsync;
+  std::size_t map_size_bytes = std::size_t(64) << 30;  // address space reserved; the file grows as needed
+};
+
+// Opens (creating if needed) the LMDB environment in options.directory.
+Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options);
+
+// Key codec, exposed for tests and tools: each segment followed by a 0x00 byte (keys cannot contain control
+// characters), so the rows of a subtree share the encoded path as a prefix.
+std::string encode_path(const tree::Path& path);
+tree::Path decode_path(std::string_view key);
+
+}  // namespace backside::store
