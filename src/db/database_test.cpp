@@ -70,7 +70,7 @@ TEST(Database, SetUpdatePushRemoveAndPriority) {
   EXPECT_EQ(pushed.push_key.size(), 20u);
   EXPECT_EQ(read(*db, ("/list/" + pushed.push_key).c_str()), R"("v")");
   EXPECT_FALSE(write(*db, WriteRequest::Op::set_priority, "/a/y", "5").error);
-  EXPECT_EQ(read(*db, "/a/y", tree::Format::export_), R"({".priority":5,"w":3,"z":2})");
+  EXPECT_EQ(read(*db, "/a/y", tree::Format::export_), R"({"w":3,"z":2,".priority":5})");
   EXPECT_FALSE(write(*db, WriteRequest::Op::set, "/a", "null").error);
   EXPECT_EQ(read(*db, "/a"), "null");
 }
@@ -137,7 +137,7 @@ TEST(Database, EverythingSurvivesReopen) {
     write(*db, WriteRequest::Op::set, "/s", "null");
   }
   auto db = open_db(dir);
-  EXPECT_EQ(read(*db, "/", tree::Format::export_), R"({"a":{".priority":"p","b":{"c":2}},"l":{"0":true,"1":false}})");
+  EXPECT_EQ(read(*db, "/", tree::Format::export_), R"({"a":{"b":{"c":2},".priority":"p"},"l":{"0":true,"1":false}})");
 }
 
 class Collector : public sync::Subscriber {
