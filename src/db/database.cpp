@@ -39,6 +39,7 @@ Result<std::unique_ptr<Database>> Database::open(DatabaseOptions options) {
 Database::Database(std::string name, std::unique_ptr<store::Store> store, Node root)
     : name_(std::move(name)), store_(std::move(store)), root_(std::move(root)) {
   leaf_count_at_open_ = root_.leaf_count();
+  committer_ = std::thread([this] { committer_loop(); });
   writer_ = std::thread([this] { writer_loop(); });
 }
 
@@ -74,15 +75,32 @@ void Database::writer_loop() {
       if (queue_.empty()) break;  // stopping and drained
       turn.swap(queue_);
     }
+    bool recover;
+    {
+      std::lock_guard lock(commit_mutex_);
+      recover = commit_failed_;
+    }
+    if (recover) wait_committed();
     // Writes are applied and staged; anything else first needs the staged writes committed, so that it sees
     // (and shows) only durable data, in arrival order.
     for (Task& task : turn) {
-      if (!task.is_write) flush();
+      if (!task.is_write) {
+        hand_off();
+        wait_committed();
+      }
       task.run();
     }
     turn.clear();
-    flush();
+    hand_off();
   }
+  hand_off();
+  wait_committed();
+  {
+    std::lock_guard lock(commit_mutex_);
+    committer_stopping_ = true;
+  }
+  commit_wake_.notify_all();
+  committer_.join();
   // Subscribers learn that the database closed (their streams end cleanly).
   hub_.for_each_subscription(
       [](const Path&, const tree::Query*, const sync::SubscriberPtr& s) { s->revoked("database closed"); });
@@ -126,16 +144,18 @@ void Database::replace_all(Node value, std::function<void(Status)> done) {
   enqueue({true, [this, shared, done = std::move(done)]() mutable {
              sync::Change change;
              Node old = root_.set(Path(), std::move(*shared));
-             batch_.replace_subtree(Path(), root_);
+             staged_.batch.replace_subtree(Path(), root_);
              change.locations.push_back({Path(), std::move(old)});
-             hub_.publish(change, root_, deliveries_);
+             hub_.publish(change, root_, staged_.deliveries);
              stage_ack([done = std::move(done)](WriteReply&& reply) {
                done(reply.error ? Status(*reply.error) : ok_status());
              }, WriteReply{});
            }});
 }
 
-void Database::stage_ack(WriteCallback done, WriteReply reply) { acks_.emplace_back(std::move(done), std::move(reply)); }
+void Database::stage_ack(WriteCallback done, WriteReply reply) {
+  staged_.acks.emplace_back(std::move(done), std::move(reply));
+}
 
 void Database::apply_write(WriteRequest& request, WriteCallback& done) {
   WriteReply reply;
@@ -233,16 +253,16 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
   for (auto& a : assignments) {
     Node old = root_.set(a.path, std::move(a.value));
     const Node* now = root_.find(a.path);
-    batch_.replace_subtree(a.path, now ? *now : Node());
+    staged_.batch.replace_subtree(a.path, now ? *now : Node());
     // An ancestor may have stopped being a leaf, or vanished with its priority: rewrite their own rows.
     for (std::size_t depth = 1; depth < a.path.size(); ++depth) {
       Path ancestor(std::vector<std::string>(a.path.segments().begin(), a.path.segments().begin() + depth));
       const Node* node = root_.find(ancestor);
-      batch_.set_object_priority(ancestor, node && node->has_children() ? node->priority() : std::nullopt);
+      staged_.batch.set_object_priority(ancestor, node && node->has_children() ? node->priority() : std::nullopt);
     }
     change.locations.push_back({std::move(a.path), std::move(old)});
   }
-  hub_.publish(change, root_, deliveries_);
+  hub_.publish(change, root_, staged_.deliveries);
   if (request.want_hash) {
     const Node* now = root_.find(request.path);
     reply.new_hash = now ? tree::node_hash(*now) : std::string();
@@ -250,26 +270,75 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
   stage_ack(std::move(done), std::move(reply));
 }
 
-void Database::flush() {
-  if (!batch_.empty()) {
-    Status committed = store_->commit(batch_);
-    batch_.clear();
-    if (!committed) {
-      // Nothing of this turn is durable: return to the committed state and tell every writer.
-      spdlog::error("database {}: commit failed: {}", name_, committed.error().message);
-      if (auto reloaded = store_->load()) root_ = std::move(*reloaded);
-      deliveries_.clear();
-      for (auto& [done, reply] : acks_) {
-        if (!reply.error) reply.error = Error{ErrorCode::unavailable, "Storage failure: " + committed.error().message};
+void Database::hand_off() {
+  if (staged_.batch.empty() && staged_.deliveries.empty() && staged_.acks.empty()) return;
+  {
+    std::unique_lock lock(commit_mutex_);
+    commit_done_.wait(lock, [&] { return commit_queue_.size() < 2; });
+    commit_queue_.push_back(std::move(staged_));
+    ++committing_;
+  }
+  staged_ = Turn();
+  commit_wake_.notify_one();
+}
+
+void Database::wait_committed() {
+  bool failed;
+  {
+    std::unique_lock lock(commit_mutex_);
+    commit_done_.wait(lock, [&] { return committing_ == 0; });
+    failed = commit_failed_;
+  }
+  if (!failed) return;
+  // The tree holds changes that never became durable: return to what the store has.
+  if (auto reloaded = store_->load()) {
+    root_ = std::move(*reloaded);
+  } else {
+    spdlog::error("database {}: reloading after a failed commit failed: {}", name_, reloaded.error().message);
+  }
+  std::lock_guard lock(commit_mutex_);
+  commit_failed_ = false;
+}
+
+void Database::committer_loop() {
+  for (;;) {
+    Turn turn;
+    bool failed_before;
+    {
+      std::unique_lock lock(commit_mutex_);
+      commit_wake_.wait(lock, [&] { return committer_stopping_ || !commit_queue_.empty(); });
+      if (commit_queue_.empty()) return;
+      turn = std::move(commit_queue_.front());
+      commit_queue_.pop_front();
+      failed_before = commit_failed_;
+    }
+    commit_done_.notify_all();  // room in the queue
+    std::optional<Error> failure;
+    if (failed_before) {
+      failure = Error{ErrorCode::unavailable, "Storage failure: an earlier commit failed"};
+    } else if (!turn.batch.empty()) {
+      if (Status committed = store_->commit(turn.batch); !committed) {
+        spdlog::error("database {}: commit failed: {}", name_, committed.error().message);
+        failure = Error{ErrorCode::unavailable, "Storage failure: " + committed.error().message};
       }
     }
+    if (failure) {
+      turn.deliveries.clear();
+      for (auto& [done, reply] : turn.acks) {
+        if (!reply.error) reply.error = failure;
+      }
+    }
+    for (const auto& delivery : turn.deliveries) {
+      for (const auto& subscriber : *delivery.recipients) subscriber->deliver(delivery.bytes);
+    }
+    for (auto& [done, reply] : turn.acks) done(std::move(reply));
+    {
+      std::lock_guard lock(commit_mutex_);
+      if (failure) commit_failed_ = true;
+      --committing_;
+    }
+    commit_done_.notify_all();
   }
-  for (const auto& delivery : deliveries_) {
-    for (const auto& subscriber : *delivery.recipients) subscriber->deliver(delivery.bytes);
-  }
-  deliveries_.clear();
-  for (auto& [done, reply] : acks_) done(std::move(reply));
-  acks_.clear();
 }
 
 }  // namespace backside::db

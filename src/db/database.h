@@ -95,7 +95,12 @@ class Database {
   void writer_loop();
   void apply_write(WriteRequest& request, WriteCallback& done);
   void stage_ack(WriteCallback done, WriteReply reply);
-  void flush();
+  // Writer thread: passes the staged turn to the committer (waits only if two turns are already queued).
+  void hand_off();
+  // Writer thread: waits until every handed-off turn is committed and answered; after a failed commit, reloads
+  // the tree from the store so that it again equals what is durable.
+  void wait_committed();
+  void committer_loop();
 
   std::string name_;
   std::unique_ptr<store::Store> store_;
@@ -104,10 +109,24 @@ class Database {
   tree::PushIdGenerator push_ids_;
   std::size_t leaf_count_at_open_ = 0;
 
-  // Staged (applied to root_, not yet committed) work of the current turn.
-  store::WriteBatch batch_;
-  std::vector<sync::PendingDelivery> deliveries_;
-  std::vector<std::pair<WriteCallback, WriteReply>> acks_;
+  // Work applied to root_ but not yet durable: its store changes, the events it rendered, and its replies.
+  // The writer applies turn N+1 while the committer makes turn N durable (the fsync overlaps the CPU work); events
+  // and replies are released only after their commit. Anything that must see only durable data (reads,
+  // subscriptions) first waits for the committer.
+  struct Turn {
+    store::WriteBatch batch;
+    std::vector<sync::PendingDelivery> deliveries;
+    std::vector<std::pair<WriteCallback, WriteReply>> acks;
+  };
+  Turn staged_;
+  std::mutex commit_mutex_;
+  std::condition_variable commit_wake_;
+  std::condition_variable commit_done_;
+  std::deque<Turn> commit_queue_;
+  std::size_t committing_ = 0;  // turns handed off and not yet finished
+  bool commit_failed_ = false;  // set by the committer; later turns fail until the writer has reloaded
+  bool committer_stopping_ = false;
+  std::thread committer_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -142,6 +142,7 @@ Result<std::optional<Query>> parse_rest_query(const std::map<std::string, std::s
     query.limit = limit;
     query.limit_from_last = last != nullptr;
   }
+  if (auto valid = query.validate(); !valid) return valid.error();
   return std::optional<Query>(std::move(query));
 }
 
