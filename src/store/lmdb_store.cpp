@@ -1,0 +1,298 @@
+// The embedded store: one LMDB environment per database directory, one unnamed DB, one row per leaf / object
+// priority.
+//
+// LMDB keys must be 1 to 511 bytes, but an encoded path (store.h) is empty for the root and can be far longer
+// than 511 bytes (32 segments of up to 768 bytes). So the LMDB key of the row whose encoded path is E is:
+//   E empty            -> one 0x00 byte (no encoded path starts with 0x00, so it still sorts first)
+//   E under 511 bytes  -> E
+//   E of 511 or more   -> E's first 495 bytes + the first 16 bytes of SHA-256(E): exactly 511 bytes, which is
+//                         what marks a "long" row. SHA-256 because clients choose the keys: they must not be
+//                         able to make two paths collide.
+// A long row's LMDB value is E (4-byte little-endian length, then the bytes) followed by the row value.
+// Long rows that share their first 495 bytes are adjacent but ordered by digest, not by path; load() sorts each
+// such run, and erase_range reads the full path back to decide.
+#include <lmdb.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/row_codec.h"
+#include "store/store.h"
+#include "store/tree_builder.h"
+
+namespace backside::store {
+namespace {
+
+constexpr std::size_t kLongKeyBytes = 511;  // LMDB's default (and minimum supported) maximum key size
+constexpr std::size_t kDigestBytes = 16;
+constexpr std::size_t kHashedPrefixBytes = kLongKeyBytes - kDigestBytes;
+constexpr std::size_t kLengthBytes = 4;
+
+std::string_view as_view(const MDB_val& value) { return {static_cast<const char*>(value.mv_data), value.mv_size}; }
+MDB_val as_val(std::string_view bytes) { return {bytes.size(), const_cast<char*>(bytes.data())}; }
+
+bool is_long(std::string_view encoded_path) { return encoded_path.size() >= kLongKeyBytes; }
+
+std::string lmdb_key(std::string_view encoded_path) {
+  if (encoded_path.empty()) return std::string(1, '\0');
+  if (!is_long(encoded_path)) return std::string(encoded_path);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(encoded_path.data()), encoded_path.size(), digest);
+  std::string key(encoded_path.substr(0, kHashedPrefixBytes));
+  key.append(reinterpret_cast<const char*>(digest), kDigestBytes);
+  return key;
+}
+
+std::string long_row_value(std::string_view encoded_path, std::string_view row_value) {
+  std::string value;
+  value.reserve(kLengthBytes + encoded_path.size() + row_value.size());
+  for (std::size_t i = 0; i < kLengthBytes; ++i) {
+    value.push_back(static_cast<char>((encoded_path.size() >> (8 * i)) & 0xff));
+  }
+  value.append(encoded_path);
+  value.append(row_value);
+  return value;
+}
+
+// A row as the rest of the module sees it: encoded path and row value (views into the LMDB map).
+struct StoredRow {
+  std::string_view path;
+  std::string_view value;
+};
+
+Result<StoredRow> logical_row(std::string_view key, std::string_view value) {
+  if (key == std::string_view("\0", 1)) return StoredRow{{}, value};
+  if (key.size() != kLongKeyBytes) return StoredRow{key, value};
+  std::size_t length = 0;
+  if (value.size() >= kLengthBytes) {
+    for (std::size_t i = 0; i < kLengthBytes; ++i) {
+      length |= std::size_t(static_cast<unsigned char>(value[i])) << (8 * i);
+    }
+  }
+  if (value.size() < kLengthBytes || value.size() - kLengthBytes < length) {
+    return Error{ErrorCode::internal, "corrupt store row " + describe_key(key) + ": truncated long-row path"};
+  }
+  const std::string_view path = value.substr(kLengthBytes, length);
+  if (!is_long(path) || !path.starts_with(key.substr(0, kHashedPrefixBytes))) {
+    return Error{ErrorCode::internal,
+                 "corrupt store row " + describe_key(key) + ": long-row path does not match its key"};
+  }
+  return StoredRow{path, value.substr(kLengthBytes + length)};
+}
+
+struct EnvCloser {
+  void operator()(MDB_env* env) const { mdb_env_close(env); }
+};
+using EnvHandle = std::unique_ptr<MDB_env, EnvCloser>;
+
+struct CursorCloser {
+  void operator()(MDB_cursor* cursor) const { mdb_cursor_close(cursor); }
+};
+using CursorHandle = std::unique_ptr<MDB_cursor, CursorCloser>;
+
+// Aborts the transaction unless it was committed (mdb_txn_commit frees it whether or not it succeeds).
+class Transaction {
+ public:
+  Transaction() = default;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() {
+    if (txn_ != nullptr) mdb_txn_abort(txn_);
+  }
+  MDB_txn** out() { return &txn_; }
+  MDB_txn* get() const { return txn_; }
+  int commit() { return mdb_txn_commit(std::exchange(txn_, nullptr)); }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+};
+
+class LmdbStore final : public Store {
+ public:
+  LmdbStore(EnvHandle env, MDB_dbi dbi, LmdbOptions options)
+      : env_(std::move(env)), dbi_(dbi), options_(std::move(options)) {}
+  LmdbStore(const LmdbStore&) = delete;
+  LmdbStore& operator=(const LmdbStore&) = delete;
+  ~LmdbStore() override {
+    // Without per-commit syncs, a clean close still leaves everything on disk.
+    if (options_.durability == Durability::none) mdb_env_sync(env_.get(), 1);
+  }
+
+  Result<tree::Node> load() override;
+  Status commit(const WriteBatch& batch) override;
+
+ private:
+  Status apply(MDB_txn* txn, const WriteBatch::Op& op);
+  Status erase_range(MDB_txn* txn, std::string_view prefix);
+  Status put(MDB_txn* txn, std::string_view encoded_path, std::string_view row_value);
+  Status erase_exact(MDB_txn* txn, std::string_view encoded_path);
+
+  Error failure(std::string_view what, int rc) const {
+    return {ErrorCode::unavailable,
+            "store " + options_.directory + ": " + std::string(what) + " failed: " + mdb_strerror(rc)};
+  }
+
+  EnvHandle env_;
+  MDB_dbi dbi_;
+  LmdbOptions options_;
+};
+
+Result<tree::Node> LmdbStore::load() {
+  Transaction txn;
+  if (int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, txn.out())) return failure("read transaction", rc);
+  MDB_cursor* raw_cursor = nullptr;
+  if (int rc = mdb_cursor_open(txn.get(), dbi_, &raw_cursor)) return failure("opening a cursor", rc);
+  const CursorHandle cursor(raw_cursor);
+
+  TreeBuilder builder;
+  std::vector<StoredRow> run;
+  MDB_val key;
+  MDB_val value;
+  int rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_FIRST);
+  while (rc == 0) {
+    if (key.mv_size < kHashedPrefixBytes) {
+      Result<StoredRow> row = logical_row(as_view(key), as_view(value));
+      if (!row) return row.error();
+      if (Status added = builder.add(row->path, row->value); !added) return added.error();
+      rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT);
+      continue;
+    }
+    // Keys sharing these first bytes may include long rows, which are in digest order: sort the run by path.
+    const std::string_view run_prefix = as_view(key).substr(0, kHashedPrefixBytes);
+    run.clear();
+    while (rc == 0 && as_view(key).starts_with(run_prefix)) {
+      Result<StoredRow> row = logical_row(as_view(key), as_view(value));
+      if (!row) return row.error();
+      run.push_back(*row);
+      rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT);
+    }
+    std::sort(run.begin(), run.end(), [](const StoredRow& a, const StoredRow& b) { return a.path < b.path; });
+    for (const StoredRow& row : run) {
+      if (Status added = builder.add(row.path, row.value); !added) return added.error();
+    }
+  }
+  if (rc != MDB_NOTFOUND) return failure("reading", rc);
+  return builder.finish();
+}
+
+Status LmdbStore::commit(const WriteBatch& batch) {
+  if (batch.empty()) return ok_status();
+  Transaction txn;
+  if (int rc = mdb_txn_begin(env_.get(), nullptr, 0, txn.out())) return failure("write transaction", rc);
+  for (const WriteBatch::Op& op : batch.ops()) {
+    if (Status applied = apply(txn.get(), op); !applied) return applied;
+  }
+  if (int rc = txn.commit()) return failure("commit", rc);
+  return ok_status();
+}
+
+Status LmdbStore::apply(MDB_txn* txn, const WriteBatch::Op& op) {
+  switch (op.kind) {
+    case WriteBatch::Op::Kind::erase_range:
+      return erase_range(txn, op.key);
+    case WriteBatch::Op::Kind::put:
+      return put(txn, op.key, op.value);
+    case WriteBatch::Op::Kind::erase_exact:
+      return erase_exact(txn, op.key);
+  }
+  return Error{ErrorCode::internal, "unknown write batch operation"};
+}
+
+Status LmdbStore::erase_range(MDB_txn* txn, std::string_view prefix) {
+  if (prefix.empty()) {
+    if (int rc = mdb_drop(txn, dbi_, 0)) return failure("clearing", rc);
+    return ok_status();
+  }
+  // Every row whose path starts with `prefix` has an LMDB key starting with `scanned`; when the prefix reaches
+  // into the hashed part of long keys, the range also holds other rows, told apart by their full path.
+  const std::string_view scanned = prefix.substr(0, std::min(prefix.size(), kHashedPrefixBytes));
+  const bool whole_range = prefix.size() <= kHashedPrefixBytes;
+  MDB_cursor* raw_cursor = nullptr;
+  if (int rc = mdb_cursor_open(txn, dbi_, &raw_cursor)) return failure("opening a cursor", rc);
+  const CursorHandle cursor(raw_cursor);
+
+  MDB_val key = as_val(scanned);
+  MDB_val value;
+  int rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_SET_RANGE);
+  while (rc == 0 && as_view(key).starts_with(scanned)) {
+    bool doomed = whole_range;
+    if (!doomed) {
+      Result<StoredRow> row = logical_row(as_view(key), as_view(value));
+      if (!row) return row.error();
+      doomed = row->path.starts_with(prefix);
+    }
+    if (doomed && (rc = mdb_cursor_del(cursor.get(), 0)) != 0) return failure("deleting", rc);
+    // After a delete the cursor already stands on the next row, and MDB_NEXT returns that row.
+    rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT);
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return failure("reading", rc);
+  return ok_status();
+}
+
+Status LmdbStore::put(MDB_txn* txn, std::string_view encoded_path, std::string_view row_value) {
+  const std::string key = lmdb_key(encoded_path);
+  std::string long_value;
+  if (is_long(encoded_path)) {
+    long_value = long_row_value(encoded_path, row_value);
+    row_value = long_value;
+  }
+  MDB_val key_val = as_val(key);
+  MDB_val value_val = as_val(row_value);
+  if (int rc = mdb_put(txn, dbi_, &key_val, &value_val, 0)) return failure("writing", rc);
+  return ok_status();
+}
+
+Status LmdbStore::erase_exact(MDB_txn* txn, std::string_view encoded_path) {
+  const std::string key = lmdb_key(encoded_path);
+  MDB_val key_val = as_val(key);
+  const int rc = mdb_del(txn, dbi_, &key_val, nullptr);
+  if (rc != 0 && rc != MDB_NOTFOUND) return failure("deleting", rc);
+  return ok_status();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options) {
+  if (options.directory.empty()) return invalid("store directory is not set");
+  const std::string& directory = options.directory;
+  std::error_code error;
+  if (std::filesystem::create_directories(directory, error)) {
+    std::filesystem::permissions(directory, std::filesystem::perms::owner_all, error);
+  }
+  if (error) {
+    return Error{ErrorCode::unavailable, "cannot create store directory " + directory + ": " + error.message()};
+  }
+
+  const auto fail = [&](std::string_view what, int rc) {
+    return Error{ErrorCode::unavailable,
+                 "cannot open store in " + directory + ": " + std::string(what) + ": " + mdb_strerror(rc)};
+  };
+  MDB_env* raw_env = nullptr;
+  if (int rc = mdb_env_create(&raw_env)) return fail("mdb_env_create", rc);
+  EnvHandle env(raw_env);
+  if (mdb_env_get_maxkeysize(env.get()) < static_cast<int>(kLongKeyBytes)) {
+    return Error{ErrorCode::unavailable, "cannot open store in " + directory + ": LMDB was built with keys under " +
+                                             std::to_string(kLongKeyBytes) + " bytes"};
+  }
+  if (int rc = mdb_env_set_mapsize(env.get(), options.map_size_bytes)) return fail("mdb_env_set_mapsize", rc);
+  const unsigned flags = options.durability == Durability::none ? MDB_NOSYNC | MDB_NOMETASYNC : 0;
+  if (int rc = mdb_env_open(env.get(), directory.c_str(), flags, 0600)) return fail("mdb_env_open", rc);
+  // Release reader slots left behind by crashed processes, which would otherwise pin old pages.
+  int stale_readers = 0;
+  if (int rc = mdb_reader_check(env.get(), &stale_readers)) return fail("mdb_reader_check", rc);
+
+  Transaction txn;
+  MDB_dbi dbi = 0;
+  if (int rc = mdb_txn_begin(env.get(), nullptr, 0, txn.out())) return fail("mdb_txn_begin", rc);
+  if (int rc = mdb_dbi_open(txn.get(), nullptr, 0, &dbi)) return fail("mdb_dbi_open", rc);
+  if (int rc = txn.commit()) return fail("mdb_txn_commit", rc);
+  return std::unique_ptr<Store>(std::make_unique<LmdbStore>(std::move(env), dbi, options));
+}
+
+}  // namespace backside::store
