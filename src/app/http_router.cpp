@@ -26,9 +26,23 @@ void HttpRouter::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExc
   if (path.size() >= 5 && path.substr(path.size() - 5) == ".json") {
     return rest_.handle(std::move(request), std::move(exchange));
   }
+  if (path == "/.ws") {
+    auto response = proto::rest::error_response(400, "/.ws is a WebSocket endpoint: send an upgrade request",
+                                                 request.version());
+    response.keep_alive(request.keep_alive());
+    return exchange->reply(std::move(response));
+  }
   auto response = proto::rest::error_response(404, "Not found: " + std::string(path), request.version());
   response.keep_alive(request.keep_alive());
   exchange->reply(std::move(response));
+}
+
+net::WebSocketAccept HttpRouter::accept_websocket(const net::HttpRequest& request,
+                                                  std::shared_ptr<net::WebSocketConnection> connection) {
+  std::string_view target = request.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/.ws") return firebase_.accept_websocket(request, std::move(connection));
+  return {};
 }
 
 }  // namespace backside::app

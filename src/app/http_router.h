@@ -1,17 +1,23 @@
 #pragma once
-// Sends each HTTP request to its front door: CORS preflights, REST (*.json), and 404 for the rest.
+// Sends each HTTP request to its front door: CORS preflights, REST (*.json), and 404 for the rest; and each
+// WebSocket upgrade: /.ws to the Firebase front door.
 #include "net/http.h"
+#include "proto/firebase/firebase_handler.h"
 #include "proto/rest/rest_handler.h"
 
 namespace backside::app {
 
 class HttpRouter : public net::HttpHandler {
  public:
-  explicit HttpRouter(proto::rest::RestHandler& rest) : rest_(rest) {}
+  HttpRouter(proto::rest::RestHandler& rest, proto::firebase::FirebaseHandler& firebase)
+      : rest_(rest), firebase_(firebase) {}
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange) override;
+  net::WebSocketAccept accept_websocket(const net::HttpRequest& request,
+                                        std::shared_ptr<net::WebSocketConnection> connection) override;
 
  private:
   proto::rest::RestHandler& rest_;
+  proto::firebase::FirebaseHandler& firebase_;
 };
 
 }  // namespace backside::app

@@ -8,6 +8,7 @@
 #include "app/http_router.h"
 #include "db/registry.h"
 #include "net/server.h"
+#include "proto/firebase/firebase_handler.h"
 #include "proto/rest/rest_handler.h"
 
 namespace backside::app {
@@ -46,7 +47,8 @@ int serve(const Config& config) {
   }
 
   proto::rest::RestHandler rest(registry, {.default_namespace = config.default_namespace});
-  HttpRouter router(rest);
+  proto::firebase::FirebaseHandler firebase(registry, {.default_namespace = config.default_namespace});
+  HttpRouter router(rest, firebase);
   net::ServerOptions server_options;
   server_options.host = config.host;
   server_options.port = config.port;
@@ -62,7 +64,7 @@ int serve(const Config& config) {
   server.start();
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   std::string address = endpoint->address().to_string() + ":" + std::to_string(endpoint->port());
-  spdlog::info("backside listening on http://{} (REST /<path>.json, streaming) — data in {}, durability {}, "
+  spdlog::info("backside listening on http://{} (REST /<path>.json, streaming; Firebase SDK /.ws) — data in {}, durability {}, "
                "default database \"{}\", ready in {} ms",
                address, config.data_dir, config.durability, config.default_namespace, elapsed.count());
 

@@ -1,8 +1,10 @@
 #pragma once
-// The HTTP surface the front doors see: a request, a way to answer it, and a way to turn the connection into a
-// server-to-client stream (Server-Sent Events). Transport details stay in net/.
+// The HTTP surface the front doors see: a request, a way to answer it, a way to turn the connection into a
+// server-to-client stream (Server-Sent Events), and a way to accept a WebSocket upgrade. Transport details stay in
+// net/.
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,10 +39,53 @@ class HttpExchange {
   virtual const std::string& remote_address() const = 0;
 };
 
+// The server side of one accepted WebSocket, as a front door sees it. Thread-safe: send() and close() may be called
+// from any thread (e.g. a database's writer thread), including before the upgrade has completed (frames wait).
+class WebSocketConnection {
+ public:
+  virtual ~WebSocketConnection() = default;
+  // Queues one message (one WebSocket data frame, text unless the endpoint asked for binary). Messages go out in
+  // call order, one write at a time. Returns false if the connection is closed or closing; when the queued bytes
+  // exceed ServerOptions::max_stream_queue_bytes the connection is dropped (logged) and send returns false.
+  virtual bool send(std::shared_ptr<const std::string> message) = 0;
+  // Sends what is already queued, then a close frame with `code` (RFC 6455 §7.4, e.g. 1000 normal, 1002 protocol
+  // error, 1008 policy, 1009 too big) and `reason` (truncated to 123 bytes), then ends the connection.
+  virtual void close(std::uint16_t code, std::string reason) = 0;
+  virtual const std::string& remote_address() const = 0;
+};
+
+// What a front door plugs into an accepted WebSocket. Called on the connection's I/O strand, one call at a time,
+// in order: on_open once (after the upgrade response was sent), on_message for each complete message, then
+// on_close exactly once (also if the upgrade itself failed). Must not block; hand long work to other threads.
+class WebSocketEndpoint {
+ public:
+  virtual ~WebSocketEndpoint() = default;
+  virtual void on_open() {}
+  virtual void on_message(std::string&& message) = 0;
+  virtual void on_close() = 0;
+};
+
+// A front door's answer to an upgrade request. endpoint == nullptr refuses the upgrade (404 Not Found).
+struct WebSocketAccept {
+  std::shared_ptr<WebSocketEndpoint> endpoint;
+  // The chosen Sec-WebSocket-Protocol: one of the protocols the client offered in the request's
+  // Sec-WebSocket-Protocol header, or "" for none (the header is then not sent).
+  std::string subprotocol;
+  // Largest incoming message accepted; a larger one closes the connection with 1009. 0 = the server's default
+  // (ServerOptions::max_websocket_message_bytes).
+  std::size_t max_message_bytes = 0;
+};
+
 class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
   virtual void handle(HttpRequest&& request, std::shared_ptr<HttpExchange> exchange) = 0;
+  // A WebSocket upgrade request (`websocket::is_upgrade`): return an endpoint to accept it. `connection` is the
+  // connection-to-be; keep it to send (sends before on_open are queued). The default refuses every upgrade.
+  virtual WebSocketAccept accept_websocket(const HttpRequest& /*request*/,
+                                           std::shared_ptr<WebSocketConnection> /*connection*/) {
+    return {};
+  }
 };
 
 }  // namespace backside::net

@@ -7,7 +7,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <sstream>
+
+#include "net/websocket_session.h"
 
 namespace backside::net {
 
@@ -64,7 +67,26 @@ void HttpSession::on_request(beast::error_code ec) {
   stream_.expires_never();
   HttpRequest request = parser_->release();
   keep_alive_after_reply_ = request.keep_alive();
+  if (beast::websocket::is_upgrade(request)) return upgrade_to_websocket(std::move(request));
   handler_.handle(std::move(request), shared_from_this());
+}
+
+void HttpSession::upgrade_to_websocket(HttpRequest&& request) {
+  auto connection = std::make_shared<WebSocketSession>(stream_.get_executor(), options_, sessions_, remote_address_);
+  WebSocketAccept accepted = handler_.accept_websocket(request, connection);
+  if (!accepted.endpoint) {
+    std::string path(request.target().substr(0, request.target().find('?')));
+    return fail_request(http::status::not_found, "Not found: no WebSocket endpoint at " + path);
+  }
+  // The socket (and any bytes already read past the request) now belong to the WebSocket session.
+  {
+    std::lock_guard lock(mutex_);
+    handed_off_ = true;
+    closed_ = true;
+  }
+  keep_alive_timer_.cancel();
+  sessions_->remove(this);
+  connection->run(std::move(stream_), std::move(buffer_), std::move(request), std::move(accepted));
 }
 
 void HttpSession::fail_request(http::status status, const std::string& message) {
@@ -225,7 +247,7 @@ void HttpSession::finish(const char* reason) {
   std::function<void()> callback;
   {
     std::lock_guard lock(mutex_);
-    if (closed_) return;
+    if (closed_ || handed_off_) return;
     closed_ = true;
     queue_.clear();
     callback = std::move(on_closed_);
@@ -239,18 +261,18 @@ void HttpSession::finish(const char* reason) {
   if (callback) callback();
 }
 
-void SessionSet::add(const std::shared_ptr<HttpSession>& session) {
+void SessionSet::add(const std::shared_ptr<Session>& session) {
   std::lock_guard lock(mutex_);
   sessions_.emplace(session.get(), session);
 }
 
-void SessionSet::remove(const HttpSession* session) {
+void SessionSet::remove(const Session* session) {
   std::lock_guard lock(mutex_);
   sessions_.erase(session);
 }
 
 void SessionSet::shutdown_all() {
-  std::vector<std::shared_ptr<HttpSession>> live;
+  std::vector<std::shared_ptr<Session>> live;
   {
     std::lock_guard lock(mutex_);
     for (auto& [raw, weak] : sessions_) {

@@ -18,14 +18,25 @@ namespace backside::net {
 
 class SessionSet;
 
-class HttpSession : public HttpExchange, public EventStream, public std::enable_shared_from_this<HttpSession> {
+// Anything the server must close at shutdown (HTTP sessions, WebSocket sessions).
+class Session {
+ public:
+  virtual ~Session() = default;
+  // Closes the connection from any thread.
+  virtual void shutdown() = 0;
+};
+
+class HttpSession : public Session,
+                    public HttpExchange,
+                    public EventStream,
+                    public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(boost::asio::ip::tcp::socket socket, HttpHandler& handler, const ServerOptions& options,
               std::shared_ptr<SessionSet> sessions);
   ~HttpSession() override;
   void start();
   // Closes the connection from any thread (server shutdown).
-  void shutdown();
+  void shutdown() override;
 
   // HttpExchange
   void reply(HttpResponse&& response) override;
@@ -47,6 +58,7 @@ class HttpSession : public HttpExchange, public EventStream, public std::enable_
   void write_next();  // on the strand
   void arm_keep_alive();
   void finish(const char* reason);  // on the strand: close the socket and fire on_closed once
+  void upgrade_to_websocket(HttpRequest&& request);  // on the strand
 
   boost::beast::tcp_stream stream_;
   HttpHandler& handler_;
@@ -56,6 +68,7 @@ class HttpSession : public HttpExchange, public EventStream, public std::enable_
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   bool keep_alive_after_reply_ = false;
+  bool handed_off_ = false;  // the socket now belongs to a WebSocketSession
 
   // Streaming state. The queue is shared with writer threads, hence the mutex.
   std::mutex mutex_;
@@ -76,13 +89,13 @@ class HttpSession : public HttpExchange, public EventStream, public std::enable_
 // The live sessions of a server, so that shutdown can close them.
 class SessionSet {
  public:
-  void add(const std::shared_ptr<HttpSession>& session);
-  void remove(const HttpSession* session);
+  void add(const std::shared_ptr<Session>& session);
+  void remove(const Session* session);
   void shutdown_all();
 
  private:
   std::mutex mutex_;
-  std::unordered_map<const HttpSession*, std::weak_ptr<HttpSession>> sessions_;
+  std::unordered_map<const Session*, std::weak_ptr<Session>> sessions_;
 };
 
 }  // namespace backside::net

@@ -1,0 +1,493 @@
+#include "proto/firebase/connection.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <random>
+
+#include "db/write_path.h"
+#include "proto/firebase/listen_subscriber.h"
+#include "tree/json_codec.h"
+#include "tree/query.h"
+
+namespace backside::proto::firebase {
+
+namespace json = boost::json;
+using tree::Node;
+using tree::Path;
+
+namespace {
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string random_session_id() {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<std::size_t> pick(0, sizeof(kAlphabet) - 2);
+  std::string id(32, ' ');
+  for (char& c : id) c = kAlphabet[pick(rng)];
+  return id;
+}
+
+std::shared_ptr<const std::string> control(std::string_view type, const json::value& data) {
+  std::string out = "{\"t\":\"c\",\"d\":{\"t\":";
+  tree::append_string(out, type);
+  out += ",\"d\":";
+  out += json::serialize(data);
+  out += "}}";
+  return std::make_shared<const std::string>(std::move(out));
+}
+
+std::optional<std::int64_t> as_int(const json::value* value) {
+  if (!value) return std::nullopt;
+  if (value->is_int64()) return value->get_int64();
+  if (value->is_uint64() && value->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    return static_cast<std::int64_t>(value->get_uint64());
+  }
+  if (value->is_double()) {
+    double d = value->get_double();
+    if (d == static_cast<double>(static_cast<std::int64_t>(d))) return static_cast<std::int64_t>(d);
+  }
+  return std::nullopt;
+}
+
+Result<db::WritePath> location_of(const json::object& body) {
+  const json::value* p = body.if_contains("p");
+  if (!p || !p->is_string()) return invalid("Missing path: \"p\" must be a string");
+  return db::parse_write_path(std::string_view(p->get_string()));
+}
+
+Result<Path> path_of(const json::object& body) {
+  auto location = location_of(body);
+  if (!location) return location.error();
+  if (location->priority) return invalid("Invalid path: a .priority location cannot be listened to or read");
+  return std::move(location->path);
+}
+
+std::string base64url_decode(std::string_view in, bool& ok) {
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  ok = true;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '-' || c == '+') v = 62;
+    else if (c == '_' || c == '/') v = 63;
+    else if (c == '=') break;
+    else {
+      ok = false;
+      return {};
+    }
+    buffer = (buffer << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+// The rules' `auth` variable for token claims (Firebase's shape): uid, provider and the claims as `token`.
+json::object rules_auth(const json::object& claims) {
+  json::object auth;
+  if (const json::value* uid = claims.if_contains("user_id"); uid && uid->is_string()) {
+    auth["uid"] = *uid;
+  } else if (const json::value* sub = claims.if_contains("sub"); sub && sub->is_string()) {
+    auth["uid"] = *sub;
+  } else if (const json::value* uid2 = claims.if_contains("uid"); uid2 && uid2->is_string()) {
+    auth["uid"] = *uid2;
+  }
+  std::string provider = "custom";
+  if (const json::value* firebase = claims.if_contains("firebase"); firebase && firebase->is_object()) {
+    if (const json::value* p = firebase->get_object().if_contains("sign_in_provider"); p && p->is_string()) {
+      provider = std::string(p->get_string());
+    }
+  }
+  auth["provider"] = provider;
+  auth["token"] = claims;
+  return auth;
+}
+
+}  // namespace
+
+std::string status_of(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::permission_denied:
+      return "permission_denied";
+    case ErrorCode::hash_mismatch:
+      return "datastale";
+    case ErrorCode::too_large:
+      return "too_big";
+    case ErrorCode::unavailable:
+      return "unavailable";
+    case ErrorCode::invalid_argument:
+    case ErrorCode::not_found:
+      return "invalid_request";
+    case ErrorCode::internal:
+      break;
+  }
+  return "internal_error";
+}
+
+Result<json::object> decode_jwt_claims(std::string_view token) {
+  auto first = token.find('.');
+  if (first == std::string_view::npos) return invalid("not a JWT");
+  auto second = token.find('.', first + 1);
+  std::string_view payload =
+      token.substr(first + 1, second == std::string_view::npos ? std::string_view::npos : second - first - 1);
+  bool ok = false;
+  std::string text = base64url_decode(payload, ok);
+  if (!ok) return invalid("JWT payload is not base64url");
+  json::error_code ec;
+  json::value claims = json::parse(text, ec);
+  if (ec || !claims.is_object()) return invalid("JWT payload is not a JSON object");
+  return std::move(claims.get_object());
+}
+
+Connection::Connection(db::Database& database, std::shared_ptr<Transport> transport, const FirebaseOptions& options,
+                       std::string host)
+    : database_(database),
+      transport_(std::move(transport)),
+      options_(options),
+      host_(std::move(host)),
+      session_id_(random_session_id()),
+      decoder_(options.max_message_bytes) {}
+
+Connection::~Connection() = default;
+
+void Connection::open() {
+  json::object handshake;
+  handshake["ts"] = now_ms();
+  handshake["v"] = "5";
+  handshake["h"] = host_;
+  handshake["s"] = session_id_;
+  transport_->send(control("h", handshake));
+}
+
+void Connection::protocol_error(const std::string& reason) {
+  spdlog::info("firebase connection {}: protocol error: {}", session_id_, reason);
+  transport_->send(control("e", json::value(reason)));
+  transport_->close(1002, reason);
+  closed_ = true;
+}
+
+void Connection::on_frame(std::string&& frame) {
+  if (closed_) return;
+  auto message = decoder_.feed(std::move(frame));
+  if (!message) {
+    spdlog::info("firebase connection {}: {}", session_id_, message.error().message);
+    transport_->send(control("e", json::value(message.error().message)));
+    transport_->close(1009, message.error().message);
+    closed_ = true;
+    return;
+  }
+  if (*message) on_message(**message);
+}
+
+void Connection::on_message(std::string_view text) {
+  if (closed_) return;
+  json::parse_options parse_options;
+  parse_options.max_depth = 256;  // data nests 32 levels below its location, plus envelopes and wrappers
+  json::error_code ec;
+  json::value message = json::parse(text, ec, json::storage_ptr(), parse_options);
+  if (ec) return protocol_error("Malformed message: not JSON (" + ec.message() + ")");
+  if (!message.is_object()) return protocol_error("Malformed message: not a JSON object");
+  const json::object& envelope = message.get_object();
+  const json::value* type = envelope.if_contains("t");
+  const json::value* data = envelope.if_contains("d");
+  if (!type || !type->is_string() || !data || !data->is_object()) {
+    return protocol_error("Malformed message: expected {\"t\":\"c\"|\"d\",\"d\":{...}}");
+  }
+  const json::object& inner = data->get_object();
+  if (type->get_string() == "c") {
+    const json::value* control_type = inner.if_contains("t");
+    if (control_type && control_type->is_string() && control_type->get_string() == "p") {
+      transport_->send(control("o", json::object()));
+    }
+    // Other control messages (switch-ack "a", end-transmission "n") concern transport upgrades: nothing to do.
+    return;
+  }
+  if (type->get_string() != "d") return protocol_error("Malformed message: unknown message type");
+  auto r = as_int(inner.if_contains("r"));
+  const json::value* action = inner.if_contains("a");
+  const json::value* body = inner.if_contains("b");
+  if (!r) return protocol_error("Malformed request: \"r\" must be an integer");
+  if (!action || !action->is_string()) {
+    return reply_error_later(*r, invalid("Malformed request: \"a\" must be a string"));
+  }
+  static const json::object kEmpty;
+  if (body && !body->is_object()) {
+    return reply_error_later(*r, invalid("Malformed request: \"b\" must be an object"));
+  }
+  dispatch(*r, action->get_string(), body ? body->get_object() : kEmpty);
+}
+
+void Connection::dispatch(std::int64_t r, std::string_view action, const Object& body) {
+  if (action == "q" || action == "l") return handle_listen(r, body);
+  if (action == "n") return handle_unlisten(r, body);
+  if (action == "p") return handle_put(r, body);
+  if (action == "m") return handle_merge(r, body);
+  if (action == "g") return handle_get(r, body);
+  if (action == "o" || action == "om" || action == "oc") return handle_on_disconnect(r, action, body);
+  if (action == "auth" || action == "gauth" || action == "unauth") return handle_auth(r, action, body);
+  if (action == "s" || action == "appcheck" || action == "unappeck") return reply_later(r, "ok", "");
+  reply_error_later(r, invalid("Unknown action \"" + std::string(action) + "\""));
+}
+
+void Connection::send_reply(std::int64_t r, std::string_view status, const json::value& data) {
+  std::string out = "{\"t\":\"d\",\"d\":{\"r\":";
+  out += std::to_string(r);
+  out += ",\"b\":{\"s\":";
+  tree::append_string(out, status);
+  out += ",\"d\":";
+  out += json::serialize(data);
+  out += "}}}";
+  transport_->send(std::make_shared<const std::string>(std::move(out)));
+}
+
+void Connection::reply_later(std::int64_t r, std::string status, json::value data) {
+  database_.run([self = shared_from_this(), r, status = std::move(status), data = std::move(data)](const Node&) {
+    self->send_reply(r, status, data);
+  });
+}
+
+void Connection::reply_error_later(std::int64_t r, const Error& error) {
+  reply_later(r, status_of(error), json::value(error.message));
+}
+
+void Connection::handle_listen(std::int64_t r, const Object& body) {
+  auto path = path_of(body);
+  if (!path) return reply_error_later(r, path.error());
+  std::optional<tree::Query> query;
+  std::optional<json::object> wire_query;
+  if (const json::value* q = body.if_contains("q"); q && !q->is_null()) {
+    if (!q->is_object()) return reply_error_later(r, invalid("Invalid query: \"q\" must be an object"));
+    auto parsed = tree::Query::from_wire(q->get_object());
+    if (!parsed) return reply_error_later(r, parsed.error());
+    query = std::move(*parsed);
+    wire_query = q->get_object();
+  }
+  std::optional<std::int64_t> tag;
+  if (const json::value* t = body.if_contains("t"); t && !t->is_null()) {
+    tag = as_int(t);
+    if (!tag) return reply_error_later(r, invalid("Invalid tag: \"t\" must be an integer"));
+  }
+  std::string hash;
+  if (const json::value* h = body.if_contains("h"); h && h->is_string()) hash = h->get_string();
+
+  std::string key = path->to_string() + "\n" + (query ? query->identifier() : std::string());
+  if (auto existing = listens_.find(key); existing != listens_.end()) {
+    existing->second->cancel(database_);
+    listens_.erase(existing);
+  }
+  if (listens_.size() >= options_.max_listens) {
+    return reply_error_later(r, {ErrorCode::too_large, "Too many listens on one connection (the limit is " +
+                                                           std::to_string(options_.max_listens) + ")"});
+  }
+  auto subscriber = std::make_shared<ListenSubscriber>(transport_, *path, tag, std::move(wire_query), hash);
+  listens_[key] = subscriber;
+  database_.listen(*path, std::move(query), auth_, subscriber,
+                   [self = shared_from_this(), subscriber, r](Result<sync::Hub::Handle> handle) {
+                     subscriber->on_listen_result(self->database_, handle);
+                     if (!handle) {
+                       self->send_reply(r, status_of(handle.error()), json::value(handle.error().message));
+                     } else {
+                       self->send_reply(r, "ok", json::object());
+                     }
+                   });
+}
+
+void Connection::handle_unlisten(std::int64_t r, const Object& body) {
+  auto path = path_of(body);
+  if (!path) return reply_error_later(r, path.error());
+  std::string identifier;
+  if (const json::value* q = body.if_contains("q"); q && q->is_object()) {
+    auto parsed = tree::Query::from_wire(q->get_object());
+    if (!parsed) return reply_error_later(r, parsed.error());
+    identifier = parsed->identifier();
+  }
+  if (auto it = listens_.find(path->to_string() + "\n" + identifier); it != listens_.end()) {
+    it->second->cancel(database_);
+    listens_.erase(it);
+  }
+  reply_later(r, "ok", "");
+}
+
+void Connection::handle_put(std::int64_t r, const Object& body) {
+  auto location = location_of(body);
+  if (!location) return reply_error_later(r, location.error());
+  db::WriteRequest request;
+  request.op = location->priority ? db::WriteRequest::Op::set_priority : db::WriteRequest::Op::set;
+  request.path = std::move(location->path);
+  if (const json::value* d = body.if_contains("d")) request.data = *d;
+  if (const json::value* h = body.if_contains("h")) {
+    if (!h->is_string()) return reply_error_later(r, invalid("Invalid hash: \"h\" must be a string"));
+    request.if_hash = std::string(h->get_string());
+  }
+  request.auth = auth_;
+  database_.write(std::move(request), [self = shared_from_this(), r](db::WriteReply&& reply) {
+    if (reply.error) return self->send_reply(r, status_of(*reply.error), json::value(reply.error->message));
+    self->send_reply(r, "ok", "");
+  });
+}
+
+void Connection::handle_merge(std::int64_t r, const Object& body) {
+  auto path = path_of(body);
+  if (!path) return reply_error_later(r, path.error());
+  const json::value* d = body.if_contains("d");
+  if (!d || !d->is_object()) return reply_error_later(r, invalid("Invalid merge: \"d\" must be an object"));
+  db::WriteRequest request;
+  request.op = db::WriteRequest::Op::update;
+  request.path = std::move(*path);
+  request.data = *d;
+  request.auth = auth_;
+  database_.write(std::move(request), [self = shared_from_this(), r](db::WriteReply&& reply) {
+    if (reply.error) return self->send_reply(r, status_of(*reply.error), json::value(reply.error->message));
+    self->send_reply(r, "ok", "");
+  });
+}
+
+void Connection::handle_get(std::int64_t r, const Object& body) {
+  auto path = path_of(body);
+  if (!path) return reply_error_later(r, path.error());
+  std::optional<tree::Query> query;
+  if (const json::value* q = body.if_contains("q"); q && q->is_object() && !q->get_object().empty()) {
+    auto parsed = tree::Query::from_wire(q->get_object());
+    if (!parsed) return reply_error_later(r, parsed.error());
+    query = std::move(*parsed);
+  }
+  database_.read(*path, std::move(query), auth_,
+                 [self = shared_from_this(), r](const Error* error, const Node& value) {
+                   if (error) return self->send_reply(r, status_of(*error), json::value(error->message));
+                   std::string out = "{\"t\":\"d\",\"d\":{\"r\":";
+                   out += std::to_string(r);
+                   out += ",\"b\":{\"s\":\"ok\",\"d\":";
+                   tree::append_json(out, value, {.format = tree::Format::export_});
+                   out += "}}}";
+                   self->transport_->send(std::make_shared<const std::string>(std::move(out)));
+                 });
+}
+
+void Connection::handle_on_disconnect(std::int64_t r, std::string_view action, const Object& body) {
+  if (action == "oc") {
+    auto path = path_of(body);
+    if (!path) return reply_error_later(r, path.error());
+    on_disconnect_.cancel(*path);
+    return reply_later(r, "ok", "");
+  }
+  auto location = location_of(body);
+  if (!location) return reply_error_later(r, location.error());
+  if (++on_disconnect_requests_ > options_.max_on_disconnect) {
+    return reply_error_later(r, {ErrorCode::too_large, "Too many onDisconnect operations on one connection (the "
+                                                       "limit is " + std::to_string(options_.max_on_disconnect) +
+                                                       ")"});
+  }
+  static const json::value kNullJson;
+  const json::value* d = body.if_contains("d");
+  if (!d) d = &kNullJson;
+  // Validate now (keys, depth, server values) so that a bad operation fails here, not silently at disconnect.
+  tree::ServerValues server_values{static_cast<double>(now_ms())};
+  auto check = [&](const db::WritePath& at, const json::value& value) -> Status {
+    if (at.path.size() > tree::kMaxDepth) return invalid("Path is too deep: more than 32 levels");
+    if (at.priority) {
+      auto priority = tree::priority_from_json(value, {.server_values = &server_values});
+      if (!priority) return priority.error();
+      return ok_status();
+    }
+    auto node = tree::from_json(value, {.base_depth = at.path.size(), .server_values = &server_values});
+    if (!node) return node.error();
+    return ok_status();
+  };
+  if (action == "o") {
+    if (auto status = check(*location, *d); !status) return reply_error_later(r, status.error());
+    on_disconnect_.set(*location, *d);
+    return reply_later(r, "ok", "");
+  }
+  // om: each key is a relative path; all are checked before any is stored.
+  if (location->priority) return reply_error_later(r, invalid("Invalid path for an update: ends in .priority"));
+  if (!d->is_object()) return reply_error_later(r, invalid("Invalid onDisconnect update: \"d\" must be an object"));
+  std::vector<std::pair<db::WritePath, const json::value*>> sets;
+  for (const auto& [key, value] : d->get_object()) {
+    auto relative = db::parse_write_path(std::string_view(key));
+    if (!relative) {
+      return reply_error_later(r, invalid("Invalid update key \"" + std::string(key) + "\": " +
+                                          relative.error().message));
+    }
+    db::WritePath at{location->path.child(relative->path), relative->priority};
+    if (auto status = check(at, value); !status) return reply_error_later(r, status.error());
+    sets.emplace_back(std::move(at), &value);
+  }
+  for (const auto& [at, value] : sets) on_disconnect_.set(at, *value);
+  reply_later(r, "ok", "");
+}
+
+void Connection::handle_auth(std::int64_t r, std::string_view action, const Object& body) {
+  if (action == "unauth") {
+    auth_ = db::Auth();
+    return reply_later(r, "ok", "");
+  }
+  const json::value* cred = body.if_contains("cred");
+  if (!cred || !cred->is_string()) return reply_later(r, "invalid_token", "Could not parse auth token.");
+  std::string_view token = cred->get_string();
+  std::int64_t expires = now_ms() / 1000 + 3600;
+  if (action == "gauth") {
+    // An opaque credential. The emulator convention: "owner" is the admin (firebase-admin, mockUserToken
+    // 'owner'). Verifying other credentials is the auth module's job; until then they are anonymous.
+    db::Auth auth;
+    auth.admin = token == "owner";
+    auth_ = auth;
+    json::object reply;
+    reply["auth"] = nullptr;
+    reply["admin"] = auth.admin;
+    reply["expires"] = expires;
+    return reply_later(r, "ok", std::move(reply));
+  }
+  auto claims = decode_jwt_claims(token);
+  if (!claims) return reply_later(r, "invalid_token", "Could not parse auth token.");
+  if (const json::value* exp = claims->if_contains("exp")) {
+    if (auto seconds = as_int(exp)) expires = *seconds;
+  }
+  db::Auth auth;
+  json::value rules;
+  if (const json::value* noauth = body.if_contains("noauth"); noauth && noauth->is_bool() && noauth->get_bool()) {
+    rules = nullptr;  // the Admin SDK acting as an unauthenticated client
+  } else if (const json::value* authvar = body.if_contains("authvar"); authvar && authvar->is_object()) {
+    auth.claims = std::make_shared<const json::object>(authvar->get_object());
+    rules = authvar->get_object();
+  } else {
+    json::object object = rules_auth(*claims);
+    auth.claims = std::make_shared<const json::object>(object);
+    rules = std::move(object);
+  }
+  auth_ = auth;
+  json::object reply;
+  reply["auth"] = std::move(rules);
+  reply["expires"] = expires;
+  reply_later(r, "ok", std::move(reply));
+}
+
+void Connection::on_close() {
+  closed_ = true;
+  for (auto& [key, subscriber] : listens_) subscriber->cancel(database_);
+  listens_.clear();
+  if (auto request = on_disconnect_.to_write(auth_)) {
+    std::string session = session_id_;
+    database_.write(std::move(*request), [session](db::WriteReply&& reply) {
+      if (reply.error) {
+        spdlog::warn("firebase connection {}: onDisconnect write failed: {}", session, reply.error->message);
+      }
+    });
+  }
+  on_disconnect_.clear();
+}
+
+}  // namespace backside::proto::firebase

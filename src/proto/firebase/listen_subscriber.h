@@ -1,0 +1,51 @@
+#pragma once
+// One Firebase listen (`q`) as a hub subscriber: renders view events as `d` (overwrite) and `m` (merge) pushes
+// (reference §3.1-§3.2), with the listen's tag for query listens, and queues them on its connection's transport.
+// Subscribers of one view with the same tag (or both untagged) share the rendered bytes.
+#include <atomic>
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "db/database.h"
+#include "proto/firebase/connection.h"
+#include "sync/hub.h"
+#include "sync/subscriber.h"
+
+namespace backside::proto::firebase {
+
+class ListenSubscriber : public sync::Subscriber {
+ public:
+  ListenSubscriber(std::shared_ptr<Transport> transport, tree::Path path, std::optional<std::int64_t> tag,
+                   std::optional<boost::json::object> wire_query, std::string client_hash);
+
+  const std::string& render_key() const override { return render_key_; }
+  std::shared_ptr<const std::string> render(const sync::ViewEvent& event) const override;
+  void deliver(const std::shared_ptr<const std::string>& bytes) override;
+  void revoked(const std::string& reason) override;
+
+  // The core's answer to the listen (writer thread).
+  void on_listen_result(db::Database& database, const Result<sync::Hub::Handle>& handle);
+  // Stops deliveries and unsubscribes (now, or as soon as the subscription exists). Any thread.
+  void cancel(db::Database& database);
+
+ private:
+  std::shared_ptr<Transport> transport_;
+  tree::Path path_;
+  std::optional<std::int64_t> tag_;
+  std::optional<boost::json::object> wire_query_;
+  std::string client_hash_;
+  std::string render_key_;
+
+  std::atomic<bool> active_{true};
+  std::mutex mutex_;
+  std::optional<sync::Hub::Handle> handle_;
+};
+
+// A push message: {"t":"d","d":{"a":<action>,"b":{"p":<path>,"d":<data>[,"t":tag]}}} rendered from a node.
+std::string render_overwrite(const tree::Path& path, const tree::Node& value, std::optional<std::int64_t> tag);
+
+}  // namespace backside::proto::firebase
