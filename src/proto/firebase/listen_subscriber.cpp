@@ -43,7 +43,7 @@ std::string render_overwrite(const Path& path, const Node& value, std::optional<
   return out;
 }
 
-ListenSubscriber::ListenSubscriber(std::shared_ptr<Transport> transport, Path path, std::optional<std::int64_t> tag,
+ListenSubscriber::ListenSubscriber(std::weak_ptr<Transport> transport, Path path, std::optional<std::int64_t> tag,
                                    std::optional<boost::json::object> wire_query, std::string client_hash)
     : transport_(std::move(transport)),
       path_(std::move(path)),
@@ -81,7 +81,8 @@ std::shared_ptr<const std::string> ListenSubscriber::render(const sync::ViewEven
 }
 
 void ListenSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
-  if (active_.load(std::memory_order_acquire)) transport_->send(bytes);
+  if (!active_.load(std::memory_order_acquire)) return;
+  if (auto transport = transport_.lock()) transport->send(bytes);
 }
 
 void ListenSubscriber::revoked(const std::string& reason) {
@@ -96,7 +97,7 @@ void ListenSubscriber::revoked(const std::string& reason) {
     out += ']';
   }
   out += "}}}";
-  transport_->send(std::make_shared<const std::string>(std::move(out)));
+  if (auto transport = transport_.lock()) transport->send(std::make_shared<const std::string>(std::move(out)));
 }
 
 void ListenSubscriber::on_listen_result(db::Database& database, const Result<sync::Hub::Handle>& handle) {

@@ -19,7 +19,7 @@ namespace backside::proto::firebase {
 
 class ListenSubscriber : public sync::Subscriber {
  public:
-  ListenSubscriber(std::shared_ptr<Transport> transport, tree::Path path, std::optional<std::int64_t> tag,
+  ListenSubscriber(std::weak_ptr<Transport> transport, tree::Path path, std::optional<std::int64_t> tag,
                    std::optional<boost::json::object> wire_query, std::string client_hash);
 
   const std::string& render_key() const override { return render_key_; }
@@ -33,7 +33,9 @@ class ListenSubscriber : public sync::Subscriber {
   void cancel(db::Database& database);
 
  private:
-  std::shared_ptr<Transport> transport_;
+  // Weak: the connection owns its transport. A subscription the hub still holds must not keep a socket (and its
+  // I/O objects) alive after the connection, e.g. past the server's I/O context at shutdown.
+  std::weak_ptr<Transport> transport_;
   tree::Path path_;
   std::optional<std::int64_t> tag_;
   std::optional<boost::json::object> wire_query_;
