@@ -6,6 +6,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startServer, curl, waitFor } from './lib/server.mjs';
+import WebSocket from 'ws';
+
 import { RawClient } from './lib/fbsdk.mjs';
 import { firebaseHash } from './lib/firebase.mjs';
 
@@ -227,6 +229,13 @@ describe('firebase wire protocol', () => {
 
     // Not a WebSocket upgrade, and an unknown WebSocket path.
     assert.equal((await curl(server.u('/.ws?v=5'))).status, 400);
+    const status = await new Promise((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/nowhere`);
+      ws.on('unexpected-response', (req, res) => resolve(res.statusCode));
+      ws.on('open', () => resolve('opened'));
+      ws.on('error', () => {});
+    });
+    assert.equal(status, 404);
 
     // The bystander is unaffected and sees new writes.
     const from = bystander.messages.length;
