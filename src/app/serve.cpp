@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <thread>
 #include <pthread.h>
 
 #include "app/commands.h"
@@ -71,7 +72,10 @@ int serve(const Config& config) {
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
-  // Finish queued writes (committed and answered), close the streams, then the connections.
+  // Close the connections first (streams end; onDisconnect writes of closed connections are queued), give their
+  // close handlers a moment, then let every database finish its queue durably, then stop the I/O threads.
+  server.close_connections();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   registry.stop_all();
   server.stop();
   spdlog::info("stopped cleanly");

@@ -58,13 +58,19 @@ void Database::stop() {
   if (writer_.joinable()) writer_.join();
 }
 
-void Database::enqueue(Task task) {
+bool Database::enqueue(Task task) {
   {
     std::lock_guard lock(mutex_);
+    if (stopping_) return false;
     queue_.push_back(std::move(task));
   }
   wake_.notify_one();
+  return true;
 }
+
+namespace {
+const Error kClosed{ErrorCode::unavailable, "The database is shutting down"};
+}  // namespace
 
 void Database::writer_loop() {
   std::deque<Task> turn;
@@ -101,18 +107,26 @@ void Database::writer_loop() {
   }
   commit_wake_.notify_all();
   committer_.join();
-  // Subscribers learn that the database closed (their streams end cleanly).
+  // Subscribers learn that the database closed (their streams end cleanly), and are released now, while their
+  // connections' I/O context still exists.
   hub_.for_each_subscription(
       [](const Path&, const tree::Query*, const sync::SubscriberPtr& s) { s->revoked("database closed"); });
+  hub_.clear();
 }
 
 void Database::write(WriteRequest request, WriteCallback done) {
   auto shared = std::make_shared<std::pair<WriteRequest, WriteCallback>>(std::move(request), std::move(done));
-  enqueue({true, [this, shared] { apply_write(shared->first, shared->second); }});
+  if (!enqueue({true, [this, shared] { apply_write(shared->first, shared->second); }})) {
+    WriteReply reply;
+    reply.error = kClosed;
+    shared->second(std::move(reply));
+  }
 }
 
 void Database::read(Path path, std::optional<tree::Query> query, Auth /*auth*/, ReadCallback done) {
-  enqueue({false, [this, path = std::move(path), query = std::move(query), done = std::move(done)] {
+  auto shared_done = std::make_shared<ReadCallback>(std::move(done));
+  bool queued = enqueue({false, [this, path = std::move(path), query = std::move(query), shared_done] {
+             const ReadCallback& done = *shared_done;
              const Node* at = root_.find(path);
              static const Node kNull;
              if (query && !query->loads_all_data()) {
@@ -121,14 +135,17 @@ void Database::read(Path path, std::optional<tree::Query> query, Auth /*auth*/, 
                done(nullptr, at ? *at : kNull);
              }
            }});
+  if (!queued) (*shared_done)(&kClosed, Node());
 }
 
 void Database::listen(Path path, std::optional<tree::Query> query, Auth /*auth*/, sync::SubscriberPtr subscriber,
                       ListenCallback done) {
-  enqueue({false, [this, path = std::move(path), query = std::move(query), subscriber = std::move(subscriber),
-                   done = std::move(done)]() mutable {
-             done(hub_.subscribe(path, query, std::move(subscriber), root_));
-           }});
+  auto shared_done = std::make_shared<ListenCallback>(std::move(done));
+  bool queued = enqueue({false, [this, path = std::move(path), query = std::move(query),
+                                 subscriber = std::move(subscriber), shared_done]() mutable {
+                           (*shared_done)(hub_.subscribe(path, query, std::move(subscriber), root_));
+                         }});
+  if (!queued) (*shared_done)(kClosed);
 }
 
 void Database::unlisten(sync::Hub::Handle handle) {
@@ -137,20 +154,6 @@ void Database::unlisten(sync::Hub::Handle handle) {
 
 void Database::run(std::function<void(const Node&)> task) {
   enqueue({false, [this, task = std::move(task)] { task(root_); }});
-}
-
-void Database::replace_all(Node value, std::function<void(Status)> done) {
-  auto shared = std::make_shared<Node>(std::move(value));
-  enqueue({true, [this, shared, done = std::move(done)]() mutable {
-             sync::Change change;
-             Node old = root_.set(Path(), std::move(*shared));
-             staged_.batch.replace_subtree(Path(), root_);
-             change.locations.push_back({Path(), std::move(old)});
-             hub_.publish(change, root_, staged_.deliveries);
-             stage_ack([done = std::move(done)](WriteReply&& reply) {
-               done(reply.error ? Status(*reply.error) : ok_status());
-             }, WriteReply{});
-           }});
 }
 
 void Database::stage_ack(WriteCallback done, WriteReply reply) {
@@ -254,11 +257,16 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
     Node old = root_.set(a.path, std::move(a.value));
     const Node* now = root_.find(a.path);
     staged_.batch.replace_subtree(a.path, now ? *now : Node());
-    // An ancestor may have stopped being a leaf, or vanished with its priority: rewrite their own rows.
-    for (std::size_t depth = 1; depth < a.path.size(); ++depth) {
+    // An ancestor (the root included) may have stopped being a leaf, or vanished with its priority: rewrite
+    // its own row. A leaf ancestor means the write was a no-op delete below it, and its row is still right.
+    for (std::size_t depth = 0; depth < a.path.size(); ++depth) {
       Path ancestor(std::vector<std::string>(a.path.segments().begin(), a.path.segments().begin() + depth));
       const Node* node = root_.find(ancestor);
-      staged_.batch.set_object_priority(ancestor, node && node->has_children() ? node->priority() : std::nullopt);
+      if (node == nullptr) {
+        staged_.batch.set_object_priority(ancestor, std::nullopt);
+      } else if (node->has_children()) {
+        staged_.batch.set_object_priority(ancestor, node->priority());
+      }
     }
     change.locations.push_back({std::move(a.path), std::move(old)});
   }

@@ -68,7 +68,9 @@ class Database {
 
   const std::string& name() const { return name_; }
 
-  // All of these are thread-safe and asynchronous; callbacks run on the writer thread and must not block.
+  // All of these are thread-safe and asynchronous. Callbacks must not block: write callbacks (and event
+  // deliveries) run on the committer thread after the commit; read, listen and run callbacks on the writer thread
+  // once every earlier write is committed. After stop(), calls fail at once with ErrorCode::unavailable.
   void write(WriteRequest request, WriteCallback done);
   void read(tree::Path path, std::optional<tree::Query> query, Auth auth, ReadCallback done);
   void listen(tree::Path path, std::optional<tree::Query> query, Auth auth, sync::SubscriberPtr subscriber,
@@ -76,8 +78,6 @@ class Database {
   void unlisten(sync::Hub::Handle handle);
   // Runs `task` on the writer thread with the committed tree (for export and tools).
   void run(std::function<void(const tree::Node& root)> task);
-  // Replaces the whole tree (import); done gets the result once durable.
-  void replace_all(tree::Node value, std::function<void(Status)> done);
 
   // Stops accepting work, finishes what is queued, and joins the writer thread.
   void stop();
@@ -91,7 +91,7 @@ class Database {
   };
 
   Database(std::string name, std::unique_ptr<store::Store> store, tree::Node root);
-  void enqueue(Task task);
+  bool enqueue(Task task);  // false once stopping
   void writer_loop();
   void apply_write(WriteRequest& request, WriteCallback& done);
   void stage_ack(WriteCallback done, WriteReply reply);

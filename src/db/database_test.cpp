@@ -128,6 +128,19 @@ TEST(Database, ConcurrentIncrementsAreExact) {
   EXPECT_EQ(read(*db, "/count"), "200");
 }
 
+TEST(Database, AncestorRowsStayRightAcrossReopen) {
+  TempDir dir;
+  {
+    auto db = open_db(dir);
+    write(*db, WriteRequest::Op::set, "/", "5");     // a leaf at the root...
+    write(*db, WriteRequest::Op::set, "/x", "1");    // ...becomes an object
+    write(*db, WriteRequest::Op::set, "/a", "7");
+    write(*db, WriteRequest::Op::set, "/a/b", "null");  // a no-op delete below a leaf keeps the leaf
+  }
+  auto db = open_db(dir);
+  EXPECT_EQ(read(*db, "/"), R"({"a":7,"x":1})");
+}
+
 TEST(Database, EverythingSurvivesReopen) {
   TempDir dir;
   {

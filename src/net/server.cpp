@@ -81,9 +81,13 @@ void Server::start() {
   for (std::size_t i = 0; i < count; ++i) threads_.emplace_back([this] { io_.run(); });
 }
 
+void Server::close_connections() {
+  if (listener_) listener_->stop();
+}
+
 void Server::stop() {
   if (threads_.empty()) return;
-  if (listener_) listener_->stop();
+  close_connections();
   // Give sessions a moment to flush their final bytes, then stop the loop.
   auto guard = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
   guard->async_wait([this, guard](boost::system::error_code) { io_.stop(); });

@@ -34,7 +34,9 @@ class Server {
   Result<boost::asio::ip::tcp::endpoint> listen();
   // Starts the I/O threads; returns immediately.
   void start();
-  // Stops accepting, closes every connection and joins the I/O threads.
+  // Stops accepting and closes every connection (their close handlers run on the I/O threads, which keep going).
+  void close_connections();
+  // close_connections(), then stops and joins the I/O threads.
   void stop();
   boost::asio::io_context& io_context() { return io_; }
 

@@ -234,6 +234,12 @@ void Hub::publish(const Change& change, const Node& root, std::vector<PendingDel
   }
 }
 
+void Hub::clear() {
+  root_ = std::make_unique<TrieNode>();
+  view_count_ = 0;
+  subscription_count_ = 0;
+}
+
 void Hub::for_each_subscription(
     const std::function<void(const Path&, const tree::Query*, const SubscriberPtr&)>& fn) const {
   std::vector<const TrieNode*> stack{root_.get()};

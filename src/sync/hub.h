@@ -63,6 +63,9 @@ class Hub {
   void for_each_subscription(
       const std::function<void(const tree::Path&, const tree::Query*, const SubscriberPtr&)>& fn) const;
 
+  // Drops every subscription (database shutdown).
+  void clear();
+
   std::size_t view_count() const { return view_count_; }
   std::size_t subscription_count() const { return subscription_count_; }
 
