@@ -240,11 +240,7 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
 
   if (request.want_written) {
     if (request.op == WriteRequest::Op::update) {
-      tree::Children echoed;
-      for (const auto& a : assignments) {
-        if (!a.value.is_null()) echoed.emplace(a.label, std::make_unique<Node>(a.value));
-      }
-      if (!echoed.empty()) reply.written = Node(std::move(echoed));
+      for (const auto& a : assignments) reply.written_entries.emplace_back(a.label, a.value);
     } else if (!assignments.empty()) {
       reply.written = assignments.front().value;
     }

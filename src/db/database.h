@@ -42,7 +42,8 @@ struct WriteRequest {
 struct WriteReply {
   std::optional<Error> error;  // hash_mismatch fills `current` and `current_hash`
   std::string push_key;        // for push
-  tree::Node written;          // the value as written, server values resolved (update: keyed by relative path)
+  tree::Node written;          // set/push/set_priority: the value as written, server values resolved
+  std::vector<std::pair<std::string, tree::Node>> written_entries;  // update: each key as sent, its resolved value
   std::string new_hash;
   tree::Node current;
   std::string current_hash;

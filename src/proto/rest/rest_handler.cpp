@@ -3,6 +3,7 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/url/parse.hpp>
+#include <cstring>
 #include <map>
 
 #include "db/write_path.h"
@@ -132,8 +133,20 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
   call->version = request.version();
   call->keep_alive = request.keep_alive();
 
-  auto url = boost::urls::parse_origin_form(request.target());
-  if (!url) return call->reply_error(400, "Invalid request target");
+  // Clients (curl with orderBy="$key", browsers) often leave quotes and the like unencoded: encode them.
+  std::string target;
+  for (unsigned char c : std::string_view(request.target())) {
+    if (c <= 0x20 || c >= 0x7f || std::strchr("\"<>\\^`{|}", c)) {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      target += '%';
+      target += kHex[c >> 4];
+      target += kHex[c & 15];
+    } else {
+      target += static_cast<char>(c);
+    }
+  }
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return call->reply_error(400, "Invalid request target: " + url.error().message());
   for (auto param : url->params()) call->params[param.key] = param.value;
 
   // Path: the decoded segments, minus the ".json" suffix.
@@ -285,6 +298,20 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
     }
     if (method == "DELETE" || priority) {
       auto response = call->json_response(200, priority && method != "DELETE" ? tree::priority_to_json(reply.written.priority()) : "null");
+      if (etag_ptr) response.set(http::field::etag, *etag_ptr);
+      return call->exchange->reply(std::move(response));
+    }
+    if (op == db::WriteRequest::Op::update) {
+      // PATCH echoes its body: every key as sent (paths included), nulls included, server values resolved.
+      std::string body = "{";
+      for (const auto& [key, value] : reply.written_entries) {
+        if (body.size() > 1) body += ',';
+        tree::append_string(body, key);
+        body += ':';
+        tree::append_json(body, value, {.format = call->format});
+      }
+      body += '}';
+      auto response = call->json_response(200, std::move(body));
       if (etag_ptr) response.set(http::field::etag, *etag_ptr);
       return call->exchange->reply(std::move(response));
     }
