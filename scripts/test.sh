@@ -17,7 +17,7 @@ if [ "${BACKSIDE_SKIP_SANITIZE:-0}" != 1 ]; then
 fi
 
 echo "== end-to-end tests"
-BACKSIDE_BIN="$PWD/build/backside" node --test --test-concurrency=1 tests/e2e/
+BACKSIDE_BIN="$PWD/build/backside" node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/
 echo "== benchmarks, quick mode (checks that they run, not how fast)"
 bench/rest_bench.sh --quick >/dev/null
 echo "== all tests passed"

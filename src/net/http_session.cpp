@@ -156,9 +156,11 @@ void HttpSession::watch_for_peer_close() {
 bool HttpSession::send(std::shared_ptr<const std::string> bytes) {
   std::lock_guard lock(mutex_);
   if (closed_ || close_when_drained_) return false;
+  // One message larger than the bound is let through when nothing is waiting: only falling behind drops.
+  const bool was_idle = queued_bytes_ == 0;
   queued_bytes_ += bytes->size();
   queue_.push_back(std::move(bytes));
-  if (queued_bytes_ > options_.max_stream_queue_bytes) {
+  if (!was_idle && queued_bytes_ > options_.max_stream_queue_bytes) {
     close_when_drained_ = true;
     queue_.clear();
     asio::post(stream_.get_executor(), [self = shared_from_this()] {

@@ -89,8 +89,10 @@ void WebSocketSession::on_read(beast::error_code ec) {
 bool WebSocketSession::send(std::shared_ptr<const std::string> message) {
   std::lock_guard lock(mutex_);
   if (finished_ || closing_) return false;
+  // One message larger than the bound is let through when nothing is waiting: only falling behind drops.
+  const bool was_idle = queued_bytes_ == 0;
   queued_bytes_ += message->size();
-  if (queued_bytes_ > options_.max_stream_queue_bytes) {
+  if (!was_idle && queued_bytes_ > options_.max_stream_queue_bytes) {
     closing_ = true;
     queue_.clear();
     asio::post(strand_, [self = shared_from_this()] {
