@@ -1,0 +1,28 @@
+#pragma once
+// Evaluates a compiled rule against the data of one request (reference §6.3). Runtime errors (null member
+// access, wrong types, a missing parent) make the rule false; only a boolean `true` grants.
+#include <boost/json/value.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rules/rules.h"
+
+namespace backside::rules {
+
+struct EvalContext {
+  const boost::json::value* auth = nullptr;  // null, or {uid, provider, token}
+  double now = 0;
+  const tree::Node* root = nullptr;      // the data before the request (`root`, `data`)
+  const tree::Node* new_root = nullptr;  // the data after the write (`newData`); null for reads
+  tree::Path path;                       // the location of the rule node being evaluated
+  const std::vector<std::pair<std::string, std::string>>* wildcards = nullptr;  // $name -> key, outermost first
+  const QueryInfo* query = nullptr;
+};
+
+bool evaluate(const Rule& rule, const EvalContext& context);
+
+// The rules' `auth` variable for an identity: null when unauthenticated, else {uid, provider, token}.
+boost::json::value auth_variable(const db::Auth& auth);
+
+}  // namespace backside::rules

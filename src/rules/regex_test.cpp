@@ -1,0 +1,99 @@
+#include "rules/regex.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace backside::rules {
+namespace {
+
+bool M(std::string_view pattern, std::string_view text, bool ignore_case = false) {
+  auto regex = Regex::compile(pattern, ignore_case);
+  EXPECT_TRUE(regex.ok()) << pattern << ": " << (regex.ok() ? "" : regex.error().message);
+  return regex.ok() && regex->search(text);
+}
+
+TEST(Regex, Literals) {
+  EXPECT_TRUE(M("abc", "xxabcxx"));
+  EXPECT_FALSE(M("abd", "xxabcxx"));
+  EXPECT_TRUE(M("", "anything"));
+  EXPECT_TRUE(M("a\\.b", "a.b"));
+  EXPECT_FALSE(M("a\\.b", "axb"));
+  EXPECT_TRUE(M("a\\/b", "a/b"));
+}
+
+TEST(Regex, Anchors) {
+  EXPECT_TRUE(M("^abc$", "abc"));
+  EXPECT_FALSE(M("^abc$", "abcd"));
+  EXPECT_FALSE(M("^abc$", "xabc"));
+  EXPECT_TRUE(M("c$", "abc"));
+  EXPECT_TRUE(M("^$", ""));
+}
+
+TEST(Regex, ClassesAndShorthands) {
+  EXPECT_TRUE(M("^[a-z]+$", "hello"));
+  EXPECT_FALSE(M("^[a-z]+$", "Hello"));
+  EXPECT_TRUE(M("^[^0-9]+$", "abc"));
+  EXPECT_FALSE(M("^[^0-9]+$", "ab1"));
+  EXPECT_TRUE(M("^\\d{3}-\\d{4}$", "555-1234"));
+  EXPECT_FALSE(M("^\\d{3}-\\d{4}$", "55-1234"));
+  EXPECT_TRUE(M("^\\w+$", "a_B9"));
+  EXPECT_FALSE(M("^\\w+$", "a-b"));
+  EXPECT_TRUE(M("\\s", "a b"));
+  EXPECT_FALSE(M("\\S", "  "));
+  EXPECT_TRUE(M("^\\D\\W$", "a-"));
+  EXPECT_TRUE(M("^[\\d.]+$", "1.5"));
+  EXPECT_TRUE(M("^[-a]+$", "-a-"));
+  EXPECT_TRUE(M("^.$", "x"));
+  EXPECT_FALSE(M("^.$", "\n"));
+}
+
+TEST(Regex, RepetitionAndAlternation) {
+  EXPECT_TRUE(M("^ab*c$", "ac"));
+  EXPECT_TRUE(M("^ab+c$", "abbbc"));
+  EXPECT_FALSE(M("^ab+c$", "ac"));
+  EXPECT_TRUE(M("^ab?c$", "abc"));
+  EXPECT_FALSE(M("^ab?c$", "abbc"));
+  EXPECT_TRUE(M("^a{2,3}$", "aaa"));
+  EXPECT_FALSE(M("^a{2,3}$", "aaaa"));
+  EXPECT_TRUE(M("^a{2,}$", "aaaaa"));
+  EXPECT_FALSE(M("^a{2}$", "a"));
+  EXPECT_TRUE(M("^(cat|dog)s?$", "dogs"));
+  EXPECT_FALSE(M("^(cat|dog)s?$", "cow"));
+  EXPECT_TRUE(M("^(?:ab)+$", "ababab"));
+  EXPECT_TRUE(M("^a+?b$", "aab"));
+}
+
+TEST(Regex, IgnoreCase) {
+  EXPECT_TRUE(M("^hello$", "HeLLo", true));
+  EXPECT_FALSE(M("^hello$", "HeLLo", false));
+  EXPECT_TRUE(M("^[a-c]+$", "ABC", true));
+  EXPECT_FALSE(M("^[^a]$", "A", true));
+  EXPECT_TRUE(M("^[^a]$", "b", true));
+}
+
+TEST(Regex, EmailExample) {
+  // From the Firebase documentation's validation examples.
+  const std::string email = "^[A-Z0-9._%+-]+@[A-Z0-9.-]+\\.[A-Z]{2,4}$";
+  EXPECT_TRUE(M(email, "someone@example.com", true));
+  EXPECT_FALSE(M(email, "someone@example", true));
+}
+
+TEST(Regex, RejectsInvalidPatterns) {
+  for (std::string_view bad : {"(ab", "ab)", "[abc", "*a", "a{3,1}", "(a)\\1", "a{99999}", "\\", "\\q"}) {
+    EXPECT_FALSE(Regex::compile(bad, false).ok()) << bad;
+  }
+}
+
+TEST(Regex, PathologicalPatternsFinish) {
+  // Backtracking engines take exponential time on these; the Pike VM is linear in the input.
+  const std::string input = std::string(20000, 'a') + "!";
+  EXPECT_FALSE(M("^(a+)+$", input));
+  EXPECT_FALSE(M("^(a|a)*$", input));
+  EXPECT_FALSE(M("^(a*)*b$", input));
+  EXPECT_FALSE(M("^(a|aa)+$", input));
+  EXPECT_TRUE(M("(a*)*!", input));
+}
+
+}  // namespace
+}  // namespace backside::rules

@@ -1,0 +1,73 @@
+#pragma once
+// Firebase security rules (reference §6): a rules file is parsed, and every expression compiled and type-checked,
+// once per load; reads and writes are then checked against the compiled tree.
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "db/auth.h"
+#include "rules/expression.h"
+#include "tree/node.h"
+#include "tree/path.h"
+#include "util/result.h"
+
+namespace backside::rules {
+
+// A compiled rule: a constant or an expression.
+struct Rule {
+  std::optional<bool> constant;
+  ExprPtr expression;
+};
+
+// The rules at one level of the rules tree.
+struct RuleNode {
+  std::optional<Rule> read;
+  std::optional<Rule> write;
+  std::optional<Rule> validate;
+  std::vector<std::string> index_on;
+  std::map<std::string, std::unique_ptr<RuleNode>, std::less<>> children;
+  std::string wildcard_name;  // "$uid"; empty when the level has no wildcard
+  std::unique_ptr<RuleNode> wildcard;
+};
+
+class Rules {
+ public:
+  // Parses a rules file (JSON with // and /* */ comments). Errors name the rule path, line and column.
+  static Result<std::shared_ptr<const Rules>> parse(std::string_view text);
+
+  const RuleNode& root() const { return root_; }
+
+  // The `.indexOn` entries of the rule node for `path` (exact keys or wildcards), empty if none.
+  const std::vector<std::string>& index_on(const tree::Path& path) const;
+
+ private:
+  RuleNode root_;
+};
+
+// The query of a read, as the rules' `query` variable sees it (reference §6.3). A missing bound is null.
+struct QueryInfo {
+  bool order_by_key = false;
+  bool order_by_priority = false;
+  bool order_by_value = false;
+  std::optional<std::string> order_by_child;
+  std::optional<tree::Node::Leaf> start_at;
+  std::optional<tree::Node::Leaf> end_at;
+  std::optional<tree::Node::Leaf> equal_to;
+  std::optional<double> limit_to_first;
+  std::optional<double> limit_to_last;
+};
+
+// May `auth` read `path`? `root` is the current data; `query` is null for a plain read. Admin always may.
+bool can_read(const Rules& rules, const tree::Path& path, const tree::Node& root, const db::Auth& auth, double now,
+              const QueryInfo* query = nullptr);
+
+// May `auth` make a write that changes `written_locations` (one for a set, one per key of a multi-path update),
+// turning `old_root` into `new_root`? Every location must pass .write and .validate; otherwise the error is
+// permission_denied ("Permission denied") and nothing may be written. Admin always may.
+Status check_write(const Rules& rules, const std::vector<tree::Path>& written_locations, const tree::Node& old_root,
+                   const tree::Node& new_root, const db::Auth& auth, double now);
+
+}  // namespace backside::rules
