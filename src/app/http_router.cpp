@@ -42,6 +42,7 @@ net::WebSocketAccept HttpRouter::accept_websocket(const net::HttpRequest& reques
   std::string_view target = request.target();
   std::string_view path = target.substr(0, target.find('?'));
   if (path == "/.ws") return firebase_.accept_websocket(request, std::move(connection));
+  if (path == "/stomp") return stomp_.accept_websocket(request, std::move(connection));
   return {};
 }
 

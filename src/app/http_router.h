@@ -4,13 +4,15 @@
 #include "net/http.h"
 #include "proto/firebase/firebase_handler.h"
 #include "proto/rest/rest_handler.h"
+#include "proto/stomp/stomp_handler.h"
 
 namespace backside::app {
 
 class HttpRouter : public net::HttpHandler {
  public:
-  HttpRouter(proto::rest::RestHandler& rest, proto::firebase::FirebaseHandler& firebase)
-      : rest_(rest), firebase_(firebase) {}
+  HttpRouter(proto::rest::RestHandler& rest, proto::firebase::FirebaseHandler& firebase,
+             proto::stomp::StompHandler& stomp)
+      : rest_(rest), firebase_(firebase), stomp_(stomp) {}
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange) override;
   net::WebSocketAccept accept_websocket(const net::HttpRequest& request,
                                         std::shared_ptr<net::WebSocketConnection> connection) override;
@@ -18,6 +20,7 @@ class HttpRouter : public net::HttpHandler {
  private:
   proto::rest::RestHandler& rest_;
   proto::firebase::FirebaseHandler& firebase_;
+  proto::stomp::StompHandler& stomp_;  // WebSocket /stomp
 };
 
 }  // namespace backside::app

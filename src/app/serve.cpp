@@ -49,7 +49,8 @@ int serve(const Config& config) {
 
   proto::rest::RestHandler rest(registry, {.default_namespace = config.default_namespace});
   proto::firebase::FirebaseHandler firebase(registry, {.default_namespace = config.default_namespace});
-  HttpRouter router(rest, firebase);
+  proto::stomp::StompHandler stomp(registry);
+  HttpRouter router(rest, firebase, stomp);
   net::ServerOptions server_options;
   server_options.host = config.host;
   server_options.port = config.port;

@@ -1,0 +1,396 @@
+#include "proto/stomp/stomp_handler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/json/parse.hpp>
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include "db/database.h"
+#include "proto/stomp/frame.h"
+#include "proto/stomp/message.h"
+
+namespace backside::proto::stomp {
+
+namespace {
+
+const char* status_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid_argument: return "invalid_argument";
+    case ErrorCode::permission_denied: return "permission_denied";
+    case ErrorCode::hash_mismatch: return "hash_mismatch";
+    case ErrorCode::too_large: return "too_large";
+    case ErrorCode::not_found: return "not_found";
+    case ErrorCode::unavailable: return "unavailable";
+    case ErrorCode::internal: break;
+  }
+  return "internal";
+}
+
+class Session;
+
+class StompSubscriber : public sync::Subscriber {
+ public:
+  StompSubscriber(std::weak_ptr<Session> session, std::string id, std::string destination, Version version)
+      : session_(std::move(session)), id_(std::move(id)), destination_(std::move(destination)), version_(version) {}
+  const std::string& render_key() const override { return render_key_for(version_); }
+  std::shared_ptr<const std::string> render(const sync::ViewEvent& event) const override {
+    return render_message_tail(event, version_);
+  }
+  void deliver(const std::shared_ptr<const std::string>& bytes) override;
+  std::atomic<bool> active{true};
+  std::optional<sync::Hub::Handle> handle;  // guarded by the session's mutex
+
+ private:
+  std::weak_ptr<Session> session_;
+  std::string id_;
+  std::string destination_;
+  Version version_;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(db::Registry& registry, std::shared_ptr<Transport> transport)
+      : registry_(registry), transport_(std::move(transport)) {}
+
+  void on_bytes(std::string_view data) {
+    if (closed_) return;
+    std::vector<Frame> frames;
+    auto status = decoder_.feed(data, frames);
+    for (Frame& frame : frames) {
+      if (closed_) return;
+      handle(frame);
+    }
+    if (!status.ok() && !closed_) protocol_error(status.error().message, nullptr);
+  }
+
+  void on_closed() {
+    closed_ = true;
+    std::map<std::string, std::shared_ptr<StompSubscriber>> subs;
+    {
+      std::lock_guard lock(mutex_);
+      subs.swap(subscriptions_);
+    }
+    for (auto& [id, sub] : subs) cancel(*sub);
+  }
+
+  void send_frame(Frame frame) {
+    transport_->send(std::make_shared<const std::string>(encode(frame, version_)));
+  }
+  void send_bytes(std::shared_ptr<const std::string> bytes) { transport_->send(std::move(bytes)); }
+  std::uint64_t next_message_id() { return ++message_ids_; }
+  Version version() const { return version_; }
+
+ private:
+  void cancel(StompSubscriber& sub) {
+    sub.active = false;
+    std::optional<sync::Hub::Handle> handle;
+    {
+      std::lock_guard lock(mutex_);
+      handle = sub.handle;
+    }
+    if (handle && database_) database_->unlisten(*handle);
+  }
+
+  void protocol_error(const std::string& message, const Frame* frame) {
+    Frame error;
+    error.command = "ERROR";
+    error.add("message", message);
+    if (frame) {
+      if (const std::string* receipt = frame->header("receipt")) error.add("receipt-id", *receipt);
+    }
+    error.add("content-type", "text/plain");
+    error.body = message;
+    send_frame(std::move(error));
+    closed_ = true;
+    transport_->close("STOMP protocol error: " + message);
+  }
+
+  void receipt(const Frame& frame) {
+    if (const std::string* id = frame.header("receipt")) {
+      Frame r;
+      r.command = "RECEIPT";
+      r.add("receipt-id", *id);
+      send_frame(std::move(r));
+    }
+  }
+
+  void handle(const Frame& frame) {
+    const std::string& command = frame.command;
+    if (!connected_) {
+      if (command == "CONNECT" || command == "STOMP") return connect(frame);
+      return protocol_error("the first frame must be CONNECT or STOMP, not " + command, &frame);
+    }
+    if (command == "SEND") return send(frame);
+    if (command == "SUBSCRIBE") return subscribe(frame);
+    if (command == "UNSUBSCRIBE") return unsubscribe(frame);
+    if (command == "ACK" || command == "NACK") return receipt(frame);
+    if (command == "DISCONNECT") {
+      receipt(frame);
+      closed_ = true;
+      transport_->close("DISCONNECT");
+      return;
+    }
+    if (command == "CONNECT" || command == "STOMP") return protocol_error("already connected", &frame);
+    if (command == "BEGIN" || command == "COMMIT" || command == "ABORT") {
+      return protocol_error("transactions are not supported yet", &frame);
+    }
+    protocol_error("unknown command " + command, &frame);
+  }
+
+  void connect(const Frame& frame) {
+    std::string accept = frame.header("accept-version") ? *frame.header("accept-version") : "1.0";
+    auto offers = [&](std::string_view v) {
+      std::size_t start = 0;
+      while (start <= accept.size()) {
+        auto comma = accept.find(',', start);
+        std::string_view item = std::string_view(accept).substr(start, comma == std::string::npos ? std::string::npos
+                                                                                                 : comma - start);
+        if (item == v) return true;
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+      return false;
+    };
+    std::string version;
+    if (offers("1.2")) {
+      version_ = Version::v1_2, version = "1.2";
+    } else if (offers("1.1")) {
+      version_ = Version::v1_1, version = "1.1";
+    } else if (offers("1.0")) {
+      version_ = Version::v1_0, version = "1.0";
+    } else {
+      Frame error;
+      error.command = "ERROR";
+      error.add("version", "1.2,1.1,1.0");
+      error.add("message", "supported protocol versions are 1.2, 1.1 and 1.0");
+      send_frame(std::move(error));
+      closed_ = true;
+      transport_->close("no common STOMP version");
+      return;
+    }
+    decoder_.set_version(version_);
+    std::string host = frame.header("host") && !frame.header("host")->empty() ? *frame.header("host") : "default";
+    if (!db::Registry::valid_name(host)) return protocol_error("invalid database name in host: " + host, &frame);
+    auto database = registry_.get(host);
+    if (!database) return protocol_error("cannot open database " + host + ": " + database.error().message, &frame);
+    database_ = *database;
+    connected_ = true;
+    static std::atomic<std::uint64_t> sessions{0};
+    Frame connected;
+    connected.command = "CONNECTED";
+    connected.add("version", version);
+    connected.add("session", "s" + std::to_string(++sessions));
+    connected.add("server", "backside/0.1.0");
+    connected.add("heart-beat", "0,0");
+    transport_->send(std::make_shared<const std::string>(encode(connected, version_, false)));
+  }
+
+  void subscribe(const Frame& frame) {
+    const std::string* id = frame.header("id");
+    const std::string* destination = frame.header("destination");
+    if (!id || !destination) return protocol_error("SUBSCRIBE needs id and destination headers", &frame);
+    auto path = tree::Path::parse(*destination);
+    if (!path) return protocol_error("invalid destination: " + path.error().message, &frame);
+    auto sub = std::make_shared<StompSubscriber>(weak_from_this(), *id, *destination, version_);
+    {
+      std::lock_guard lock(mutex_);
+      if (!subscriptions_.emplace(*id, sub).second) {
+        return protocol_error("subscription id already in use: " + *id, &frame);
+      }
+    }
+    std::optional<std::string> receipt_id;
+    if (const std::string* r = frame.header("receipt")) receipt_id = *r;
+    auto self = shared_from_this();
+    database_->listen(std::move(*path), std::nullopt, db::Auth{}, sub,
+                      [self, sub, receipt_id](Result<sync::Hub::Handle> handle) {
+                        if (!handle) {
+                          Frame error;
+                          error.command = "ERROR";
+                          error.add("message", "subscription refused: " + handle.error().message);
+                          if (receipt_id) error.add("receipt-id", *receipt_id);
+                          self->send_frame(std::move(error));
+                          self->transport_->close("subscription refused");
+                          return;
+                        }
+                        bool active;
+                        {
+                          std::lock_guard lock(self->mutex_);
+                          sub->handle = *handle;
+                          active = sub->active;
+                        }
+                        if (!active) {
+                          self->database_->unlisten(*handle);
+                        }
+                        if (receipt_id) {
+                          Frame r;
+                          r.command = "RECEIPT";
+                          r.add("receipt-id", *receipt_id);
+                          self->send_frame(std::move(r));
+                        }
+                      });
+  }
+
+  void unsubscribe(const Frame& frame) {
+    const std::string* id = frame.header("id");
+    if (!id) return protocol_error("UNSUBSCRIBE needs an id header", &frame);
+    std::shared_ptr<StompSubscriber> sub;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = subscriptions_.find(*id);
+      if (it == subscriptions_.end()) return protocol_error("unknown subscription id: " + *id, nullptr);
+      sub = it->second;
+      subscriptions_.erase(it);
+    }
+    cancel(*sub);
+    receipt(frame);
+  }
+
+  void send(const Frame& frame) {
+    const std::string* destination = frame.header("destination");
+    if (!destination) return protocol_error("SEND needs a destination header", &frame);
+    if (frame.header("transaction")) return protocol_error("transactions are not supported yet", &frame);
+    if (frame.header("on-disconnect")) return protocol_error("on-disconnect is not supported yet", &frame);
+    std::optional<std::string> receipt_id;
+    if (const std::string* r = frame.header("receipt")) receipt_id = *r;
+    auto self = shared_from_this();
+    auto fail = [&](ErrorCode code, const std::string& message) {
+      spdlog::debug("stomp: SEND to {} failed: {}", *destination, message);
+      if (!receipt_id) return;
+      Frame r;
+      r.command = "RECEIPT";
+      r.add("receipt-id", *receipt_id);
+      r.add("status", status_name(code));
+      r.add("message", message);
+      send_frame(std::move(r));
+    };
+    db::WriteRequest request;
+    std::string method = frame.header("method") ? *frame.header("method") : "set";
+    if (method == "set") {
+      request.op = db::WriteRequest::Op::set;
+    } else if (method == "update") {
+      request.op = db::WriteRequest::Op::update;
+    } else if (method == "push") {
+      request.op = db::WriteRequest::Op::push;
+    } else if (method == "remove") {
+      request.op = db::WriteRequest::Op::set;
+    } else {
+      return protocol_error("unknown method " + method, &frame);
+    }
+    auto path = tree::Path::parse(*destination);
+    if (!path) return fail(ErrorCode::invalid_argument, "invalid destination: " + path.error().message);
+    request.path = std::move(*path);
+    if (method != "remove") {
+      boost::json::parse_options options;
+      options.max_depth = 100;
+      boost::system::error_code ec;
+      request.data = boost::json::parse(frame.body, ec, {}, options);
+      if (ec) return fail(ErrorCode::invalid_argument, "the body is not valid JSON: " + ec.message());
+      if (const std::string* priority = frame.header("priority")) {
+        auto p = boost::json::parse(*priority, ec);
+        if (ec || !(p.is_number() || p.is_string() || p.is_null())) {
+          return fail(ErrorCode::invalid_argument, "priority must be a JSON number or string");
+        }
+        if (request.op == db::WriteRequest::Op::update) {
+          return fail(ErrorCode::invalid_argument, "priority cannot be used with method update");
+        }
+        boost::json::object wrapped;
+        wrapped[".value"] = std::move(request.data);
+        wrapped[".priority"] = std::move(p);
+        request.data = std::move(wrapped);
+      }
+    }
+    if (const std::string* if_match = frame.header("if-match")) {
+      request.if_hash = *if_match == "null_etag" ? std::string() : *if_match;
+    }
+    request.want_hash = true;
+    database_->write(std::move(request), [self, receipt_id](db::WriteReply&& reply) {
+      if (!receipt_id) return;
+      Frame r;
+      r.command = "RECEIPT";
+      r.add("receipt-id", *receipt_id);
+      if (reply.error) {
+        r.add("status", status_name(reply.error->code));
+        r.add("message", reply.error->message);
+        if (reply.error->code == ErrorCode::hash_mismatch) {
+          r.add("etag", reply.current_hash.empty() ? "null_etag" : reply.current_hash);
+        }
+      } else {
+        r.add("status", "ok");
+        if (!reply.push_key.empty()) r.add("key", reply.push_key);
+        if (!reply.new_hash.empty()) r.add("etag", reply.new_hash);
+      }
+      self->send_frame(std::move(r));
+    });
+  }
+
+  db::Registry& registry_;
+  std::shared_ptr<Transport> transport_;
+  Decoder decoder_;
+  Version version_ = Version::v1_2;
+  bool connected_ = false;
+  std::atomic<bool> closed_{false};
+  db::Database* database_ = nullptr;
+  std::atomic<std::uint64_t> message_ids_{0};
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<StompSubscriber>> subscriptions_;
+};
+
+void StompSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
+  if (!active) return;
+  auto session = session_.lock();
+  if (!session) return;
+  auto frame = std::make_shared<std::string>(message_head(id_, session->next_message_id(), destination_, version_));
+  frame->append(*bytes);
+  session->send_bytes(std::move(frame));
+}
+
+class WebSocketTransport : public Transport {
+ public:
+  explicit WebSocketTransport(std::shared_ptr<net::WebSocketConnection> connection)
+      : connection_(std::move(connection)) {}
+  bool send(std::shared_ptr<const std::string> bytes) override { return connection_->send(std::move(bytes)); }
+  void close(std::string reason) override { connection_->close(1000, std::move(reason)); }
+
+ private:
+  std::shared_ptr<net::WebSocketConnection> connection_;
+};
+
+class WebSocketStomp : public net::WebSocketEndpoint {
+ public:
+  explicit WebSocketStomp(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+  void on_message(std::string&& message) override { session_->on_bytes(message); }
+  void on_close() override {
+    session_->on_closed();
+    session_.reset();  // breaks connection -> endpoint -> session -> transport -> connection
+  }
+
+ private:
+  std::shared_ptr<Session> session_;
+};
+
+}  // namespace
+
+net::WebSocketAccept StompHandler::accept_websocket(const net::HttpRequest& request,
+                                                    std::shared_ptr<net::WebSocketConnection> connection) {
+  std::string offered(request["Sec-WebSocket-Protocol"]);
+  std::string chosen;
+  for (const char* candidate : {"v12.stomp", "v11.stomp", "v10.stomp"}) {
+    std::size_t at = offered.find(candidate);
+    if (at != std::string::npos) {
+      chosen = candidate;
+      break;
+    }
+  }
+  auto transport = std::make_shared<WebSocketTransport>(std::move(connection));
+  auto session = std::make_shared<Session>(registry_, std::move(transport));
+  net::WebSocketAccept accept;
+  accept.endpoint = std::make_shared<WebSocketStomp>(std::move(session));
+  accept.subprotocol = chosen;
+  accept.max_message_bytes = 17 * 1024 * 1024;
+  return accept;
+}
+
+}  // namespace backside::proto::stomp

@@ -1,0 +1,34 @@
+#pragma once
+// The STOMP front door (docs/protocol.md): accepts STOMP-over-WebSocket connections at /stomp and runs one
+// StompSession per connection. The session is transport-neutral: it reads bytes and writes frames through a small
+// Transport interface, so a raw TCP listener can reuse it.
+#include <memory>
+#include <string>
+
+#include "db/registry.h"
+#include "net/http.h"
+
+namespace backside::proto::stomp {
+
+// Where a session writes. Thread-safe (called from I/O and database threads).
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual bool send(std::shared_ptr<const std::string> bytes) = 0;
+  // Flushes what is queued, then closes.
+  virtual void close(std::string reason) = 0;
+};
+
+class StompHandler {
+ public:
+  explicit StompHandler(db::Registry& registry) : registry_(registry) {}
+  // For an upgrade to /stomp: picks v12.stomp, v11.stomp or v10.stomp (in that order of preference) among the
+  // offered subprotocols; none offered is accepted too (the CONNECT frame negotiates the version anyway).
+  net::WebSocketAccept accept_websocket(const net::HttpRequest& request,
+                                        std::shared_ptr<net::WebSocketConnection> connection);
+
+ private:
+  db::Registry& registry_;
+};
+
+}  // namespace backside::proto::stomp
