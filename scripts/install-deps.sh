@@ -13,7 +13,7 @@ apt_packages=(
   nodejs npm python3
 )
 if [ "${1:-}" = "--test" ]; then
-  apt_packages+=(python3-stomp wrk lmdb-utils)
+  apt_packages+=(python3-stomp wrk lmdb-utils chromium)
 fi
 
 missing=()

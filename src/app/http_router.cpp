@@ -26,6 +26,7 @@ void HttpRouter::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExc
   if (path.size() >= 5 && path.substr(path.size() - 5) == ".json") {
     return rest_.handle(std::move(request), std::move(exchange));
   }
+  if (path == "/.lp") return firebase_.handle_long_poll(std::move(request), std::move(exchange));
   if (path == "/.ws") {
     auto response = proto::rest::error_response(400, "/.ws is a WebSocket endpoint: send an upgrade request",
                                                  request.version());

@@ -1,6 +1,6 @@
 #pragma once
-// Sends each HTTP request to its front door: CORS preflights, REST (*.json), and 404 for the rest; and each
-// WebSocket upgrade: /.ws to the Firebase front door.
+// Sends each HTTP request to its front door: CORS preflights, REST (*.json), the Firebase long-poll transport
+// (/.lp), and 404 for the rest; and each WebSocket upgrade: /.ws to the Firebase front door.
 #include "net/http.h"
 #include "proto/firebase/firebase_handler.h"
 #include "proto/rest/rest_handler.h"

@@ -76,6 +76,7 @@ int serve(const Config& config) {
   // Close the connections first (streams end; onDisconnect writes of closed connections are queued), give their
   // close handlers a moment, then let every database finish its queue durably, then stop the I/O threads.
   server.close_connections();
+  firebase.close_long_polls();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   registry.stop_all();
   server.stop();

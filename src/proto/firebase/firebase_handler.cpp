@@ -65,17 +65,30 @@ class RefusedEndpoint : public net::WebSocketEndpoint {
 
 }  // namespace
 
-FirebaseHandler::FirebaseHandler(db::Registry& registry, FirebaseOptions options)
-    : registry_(registry), options_(std::move(options)) {}
+FirebaseHandler::FirebaseHandler(db::Registry& registry, FirebaseOptions options, LongPollOptions long_poll)
+    : registry_(registry),
+      options_(std::move(options)),
+      long_polls_(std::make_unique<LongPollSessions>(registry_, options_, long_poll)) {}
+
+FirebaseHandler::~FirebaseHandler() = default;
+
+void FirebaseHandler::handle_long_poll(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange) {
+  long_polls_->handle(request, std::move(exchange));
+}
+
+void FirebaseHandler::close_long_polls() { long_polls_->close_all(); }
 
 net::WebSocketAccept FirebaseHandler::accept_websocket(const net::HttpRequest& request,
                                                        std::shared_ptr<net::WebSocketConnection> socket) {
   std::string ns = options_.default_namespace;
+  std::string upgrade_of;  // `s`: the long-poll session this WebSocket upgrades (§1.7)
   if (auto url = boost::urls::parse_origin_form(request.target())) {
     for (auto param : url->params()) {
       if (param.key == "ns" && !param.value.empty()) ns = param.value;
+      if (param.key == "s" && !param.value.empty()) upgrade_of = param.value;
     }
   }
+  if (!upgrade_of.empty()) return long_polls_->accept_upgrade(upgrade_of, std::move(socket));
   net::WebSocketAccept accepted;
   // The SDK splits its messages into frames of 16384 UTF-16 code units (at most 3 UTF-8 bytes each); other
   // clients may send whole messages. Either way a message is bounded by max_message_bytes.

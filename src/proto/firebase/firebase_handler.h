@@ -1,26 +1,35 @@
 #pragma once
 // The Firebase Realtime Database front door (reference §1-§3): the WebSocket endpoint /.ws that the official
-// SDKs connect to (`connectDatabaseEmulator`). Each accepted WebSocket becomes one Connection on the database
-// named by `ns`.
+// SDKs connect to (`connectDatabaseEmulator`), and the long-poll transport /.lp that browsers fall back to (§1.7).
+// Each accepted WebSocket or long-poll session becomes one Connection on the database named by `ns`; a WebSocket
+// with `s=<session id>` upgrades that long-poll session instead.
+#include <memory>
 #include <string>
 
 #include "db/registry.h"
 #include "net/http.h"
 #include "proto/firebase/connection.h"
+#include "proto/firebase/long_poll_session.h"
 
 namespace backside::proto::firebase {
 
 class FirebaseHandler {
  public:
-  FirebaseHandler(db::Registry& registry, FirebaseOptions options);
+  FirebaseHandler(db::Registry& registry, FirebaseOptions options, LongPollOptions long_poll = {});
+  ~FirebaseHandler();
 
   // An upgrade request to /.ws?v=5&ns=NS[&s=..][&ls=..][&p=..][&ac=..].
   net::WebSocketAccept accept_websocket(const net::HttpRequest& request,
                                         std::shared_ptr<net::WebSocketConnection> connection);
+  // Any request to /.lp (the long-poll transport).
+  void handle_long_poll(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
+  // Ends the long-poll sessions (their onDisconnect writes are queued): at shutdown, before the databases stop.
+  void close_long_polls();
 
  private:
   db::Registry& registry_;
   FirebaseOptions options_;
+  std::unique_ptr<LongPollSessions> long_polls_;
 };
 
 }  // namespace backside::proto::firebase
