@@ -138,3 +138,45 @@ describe('Firebase SDK in headless Chromium', { skip: !fs.existsSync(chromiumPat
     await context.close();
   });
 });
+
+// The long-poll wire protocol without a browser: start, a request in segments, the held poll, unknown sessions.
+describe('long-poll wire protocol', () => {
+  let wire;
+  before(async () => {
+    wire = await startServer();
+  });
+  after(async () => {
+    await wire?.stop();
+  });
+  const lp = (query) => fetch(`${wire.url}/.lp?${query}`).then(async (r) => ({ status: r.status, body: await r.text() }));
+  const b64 = (text) => Buffer.from(text).toString('base64').replaceAll('+', '-').replaceAll('/', '_').replaceAll('=', '.');
+
+  test('start, segmented request, held poll answered by the reply, unknown session closed', async () => {
+    const start = await lp('start=t&ser=1&cb=7&v=5&ns=wire');
+    assert.equal(start.status, 200);
+    assert.match(start.body, /parent\.window\["pLPCommand7"\]/);
+    const [, id, pw] = start.body.match(/pLPCommand\('start','(\w+)','(\w+)'\)/);
+    assert.match(start.body, /pRTLPCB\(0,\[\{"t":"c","d":\{"t":"h","d":\{"ts":\d+,"v":"5"/);
+    // A put split into two segments (the SDK splits at 1840 base64 characters).
+    const message = JSON.stringify({ t: 'd', d: { r: 1, a: 'p', b: { p: '/w', d: 'y'.repeat(3000) } } });
+    const data = b64(message);
+    const half = Math.floor(data.length / 2);
+    const held = lp(`id=${id}&pw=${pw}&ser=2&ns=wire`); // held until there is something to send
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The second segment first: it waits for the first; each new poll releases the one held before it.
+    const second = lp(`id=${id}&pw=${pw}&ser=3&ns=wire&seg0=1&ts0=2&d0=${data.slice(half)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const first = lp(`id=${id}&pw=${pw}&ser=4&ns=wire&seg0=0&ts0=2&d0=${data.slice(0, half)}`);
+    const bodies = [(await held).body, (await second).body, (await first).body].join('\n');
+    assert.match(bodies, /\{"t":"d","d":\{"r":1,"b":\{"s":"ok","d":""\}\}\}/, bodies);
+    const numbers = [...bodies.matchAll(/pRTLPCB\((\d+),/g)].map((m) => Number(m[1]));
+    assert.deepEqual([...numbers].sort((a, b) => a - b), [1, 2, 3], 'response numbers strictly increasing');
+    assert.equal(JSON.parse((await curl(`${wire.url}/w.json?ns=wire`)).body), 'y'.repeat(3000));
+    assert.equal((await lp(`id=nope&pw=x&ser=5&ns=wire`)).body, "pLPCommand('close');");
+    assert.equal((await lp(`id=${id}&pw=wrong&ser=5&ns=wire`)).body, "pLPCommand('close');");
+    // disconn ends the session: its later polls are told to close.
+    await lp(`disconn=t&id=${id}&pw=${pw}`);
+    assert.equal((await lp(`id=${id}&pw=${pw}&ser=6&ns=wire`)).body, "pLPCommand('close');");
+    assert.equal((await lp('start=t&ser=1&cb=bad"id&v=5')).status, 400);
+  });
+});
