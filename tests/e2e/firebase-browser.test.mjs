@@ -179,4 +179,21 @@ describe('long-poll wire protocol', () => {
     assert.equal((await lp(`id=${id}&pw=${pw}&ser=6&ns=wire`)).body, "pLPCommand('close');");
     assert.equal((await lp('start=t&ser=1&cb=bad"id&v=5')).status, 400);
   });
+
+  test('a session whose polls stop is closed after 30 s and its onDisconnect runs', async () => {
+    const start = await lp('start=t&ser=1&cb=1&v=5&ns=wire');
+    const [, id, pw] = start.body.match(/pLPCommand\('start','(\w+)','(\w+)'\)/);
+    const message = b64(JSON.stringify({ t: 'd', d: { r: 1, a: 'o', b: { p: '/gone', d: 'bye' } } }));
+    const reply = await lp(`id=${id}&pw=${pw}&ser=2&ns=wire&seg0=0&ts0=1&d0=${message}`);
+    assert.match(reply.body, /^pRTLPCB\(1,\[\{"t":"d","d":\{"r":1,"b":\{"s":"ok","d":""\}\}\}\]\);$/);
+    const started = Date.now();
+    await waitFor(async () => JSON.parse((await curl(`${wire.url}/gone.json?ns=wire`)).body) === 'bye', {
+      timeoutMs: 45000,
+      intervalMs: 500,
+      message: 'the idle session to close',
+    });
+    assert.ok(Date.now() - started > 25000, 'not closed while it could still poll');
+    assert.match(wire.log, new RegExp(`long-poll session ${id}: no poll for 30 s, closing`));
+    assert.equal((await lp(`id=${id}&pw=${pw}&ser=3&ns=wire`)).body, "pLPCommand('close');");
+  });
 });
