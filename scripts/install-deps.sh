@@ -13,7 +13,7 @@ apt_packages=(
   nodejs npm python3
 )
 if [ "${1:-}" = "--test" ]; then
-  apt_packages+=(python3-stomp wrk lmdb-utils chromium)
+  apt_packages+=(python3-stomp wrk lmdb-utils chromium clang libclang-rt-14-dev)
 fi
 
 missing=()

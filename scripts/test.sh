@@ -16,6 +16,11 @@ if [ "${BACKSIDE_SKIP_SANITIZE:-0}" != 1 ]; then
   (cd build-sanitize && ctest --output-on-failure -j "$(nproc)" --timeout 600)
 fi
 
+if [ "${BACKSIDE_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzzers (libFuzzer, ASan + UBSan), 20 s each on their corpus"
+  scripts/fuzz.sh 20
+fi
+
 echo "== end-to-end tests"
 BACKSIDE_BIN="$PWD/build/backside" node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/
 echo "== benchmarks, quick mode (checks that they run, not how fast)"

@@ -2,7 +2,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <boost/json/stream_parser.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +12,7 @@
 #include "db/registry.h"
 #include "store/store.h"
 #include "tree/json_codec.h"
+#include "tree/json_parse.h"
 
 namespace backside::app {
 
@@ -96,7 +96,7 @@ int import_database(const Config& config, const std::string& ns, const std::stri
   Progress reading("reading " + file, size_error ? 0 : total);
   boost::json::parse_options parse_options;
   parse_options.max_depth = tree::kMaxDepth + 8;
-  boost::json::stream_parser parser({}, parse_options);
+  tree::JsonStreamParser parser(parse_options);
   std::vector<char> chunk(1 << 20);
   std::uint64_t done = 0;
   boost::system::error_code ec;
@@ -104,7 +104,7 @@ int import_database(const Config& config, const std::string& ns, const std::stri
     in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     std::size_t n = static_cast<std::size_t>(in.gcount());
     if (n == 0) break;
-    parser.write(chunk.data(), n, ec);
+    parser.write(std::string_view(chunk.data(), n), ec);
     done += n;
     reading.update(done);
   }

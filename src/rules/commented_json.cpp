@@ -115,7 +115,7 @@ class JsonParser {
       std::string key;
       if (!string(key, nullptr)) return false;
       for (const auto& member : out.members) {
-        if (member.first == key) {
+        if (member.key == key) {
           pos_ = key_position;
           return failed("duplicate key \"" + key + "\"");
         }
@@ -125,7 +125,7 @@ class JsonParser {
       advance();
       JsonItem item;
       if (!value(item, depth + 1)) return false;
-      out.members.emplace_back(std::move(key), std::move(item));
+      out.members.push_back({std::move(key), std::move(item)});
       skip_space();
       if (!error_.empty()) return false;
       if (i_ < s_.size() && s_[i_] == ',') {

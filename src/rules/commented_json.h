@@ -15,6 +15,8 @@ struct SourcePosition {
   int column = 1;  // 1-based, in bytes
 };
 
+struct JsonMember;
+
 struct JsonItem {
   enum class Kind { null, boolean, number, string, array, object };
   Kind kind = Kind::null;
@@ -25,9 +27,15 @@ struct JsonItem {
   // For strings: the source position of each decoded byte, plus one for the closing quote.
   std::vector<SourcePosition> string_positions;
   std::vector<JsonItem> items;                         // array
-  std::vector<std::pair<std::string, JsonItem>> members;  // object, in file order; keys are unique
+  std::vector<JsonMember> members;                     // object, in file order; keys are unique
 
   const char* kind_name() const;
+};
+
+// A separate struct rather than std::pair: pair may not hold the still-incomplete JsonItem (clang rejects it).
+struct JsonMember {
+  std::string key;
+  JsonItem value;
 };
 
 // Parses one JSON value (the whole text). Errors read "line L, column C: ...".

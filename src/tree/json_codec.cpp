@@ -1,5 +1,7 @@
 #include "tree/json_codec.h"
 
+#include "tree/json_parse.h"
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -361,11 +363,10 @@ json::value priority_value(const Priority& priority) {
 }  // namespace
 
 Result<Node> parse_json(std::string_view text, const ParseOptions& options) {
-  json::monotonic_resource resource;
   json::parse_options parse_options;
   parse_options.max_depth = kMaxJsonDepth;
   boost::system::error_code error;
-  const json::value value = json::parse(text, error, &resource, parse_options);
+  const json::value value = parse_json_value(text, error, parse_options);
   if (error == json::error::too_deep) return too_deep();
   if (error) return invalid(std::string(kInvalidJson));
   return from_json(value, options);

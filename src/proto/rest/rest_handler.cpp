@@ -11,6 +11,7 @@
 #include "proto/rest/sse_subscriber.h"
 #include "tree/hash.h"
 #include "tree/json_codec.h"
+#include "tree/json_parse.h"
 
 namespace backside::proto::rest {
 
@@ -246,7 +247,7 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
     boost::system::error_code ec;
     json::parse_options options;
     options.max_depth = tree::kMaxDepth + 8;
-    write.data = json::parse(request.body(), ec, {}, options);
+    write.data = tree::parse_json_value(request.body(), ec, options);
     if (ec == json::error::too_deep) return call->reply_error(400, "Data is too deep: more than 32 levels");
     if (ec) return call->reply_error(400, kInvalidJson);
   }

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "tree/json_codec.h"
+#include "tree/json_parse.h"
 
 namespace backside::proto::rest {
 
@@ -20,11 +21,18 @@ Result<std::pair<json::value, std::optional<std::string>>> parse_bound_text(cons
     return invalid(name + " must be a JSON primitive, optionally followed by a comma and a JSON string key, got: " +
                    text);
   };
-  json::parser parser;
+  // The value ends at the top-level comma that precedes a JSON string key, if any.
+  json::value value;
+  std::size_t used = text.size();
   boost::system::error_code ec;
-  std::size_t used = parser.write_some(text.data(), text.size(), ec);
-  if (ec) return bad();
-  json::value value = parser.release();
+  value = tree::parse_json_value(text, ec);
+  if (ec) {
+    std::size_t comma = text.rfind(",\"");
+    if (comma == std::string::npos) return bad();
+    used = comma;
+    value = tree::parse_json_value(std::string_view(text).substr(0, comma), ec);
+    if (ec) return bad();
+  }
   if (value.is_object() || value.is_array()) return bad();
   std::optional<std::string> key;
   std::string_view rest(text.data() + used, text.size() - used);

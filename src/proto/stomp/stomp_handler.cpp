@@ -1,5 +1,7 @@
 #include "proto/stomp/stomp_handler.h"
 
+#include "tree/json_parse.h"
+
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -286,10 +288,10 @@ class Session : public std::enable_shared_from_this<Session> {
       boost::json::parse_options options;
       options.max_depth = 100;
       boost::system::error_code ec;
-      request.data = boost::json::parse(frame.body, ec, {}, options);
+      request.data = tree::parse_json_value(frame.body, ec, options);
       if (ec) return fail(ErrorCode::invalid_argument, "the body is not valid JSON: " + ec.message());
       if (const std::string* priority = frame.header("priority")) {
-        auto p = boost::json::parse(*priority, ec);
+        auto p = tree::parse_json_value(*priority, ec);
         if (ec || !(p.is_number() || p.is_string() || p.is_null())) {
           return fail(ErrorCode::invalid_argument, "priority must be a JSON number or string");
         }
