@@ -12,7 +12,7 @@ echo "== unit tests"
 
 if [ "${BACKSIDE_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== unit tests under ASan + UBSan"
-  scripts/build.sh sanitize
+  scripts/build.sh sanitize unit_tests
   (cd build-sanitize && ctest --output-on-failure -j "$(nproc)" --timeout 600)
 fi
 

@@ -10,6 +10,7 @@
 #include "db/write_path.h"
 #include "proto/firebase/listen_subscriber.h"
 #include "tree/json_codec.h"
+#include "tree/json_parse.h"
 #include "tree/query.h"
 
 namespace backside::proto::firebase {
@@ -198,7 +199,7 @@ void Connection::on_message(std::string_view text) {
   json::parse_options parse_options;
   parse_options.max_depth = 256;  // data nests 32 levels below its location, plus envelopes and wrappers
   json::error_code ec;
-  json::value message = json::parse(text, ec, json::storage_ptr(), parse_options);
+  json::value message = tree::parse_json_value(text, ec, parse_options);
   if (ec) return protocol_error("Malformed message: not JSON (" + ec.message() + ")");
   if (!message.is_object()) return protocol_error("Malformed message: not a JSON object");
   const json::object& envelope = message.get_object();
