@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "db/write_path.h"
 #include "tree/hash.h"
@@ -278,7 +279,7 @@ void Database::hand_off() {
   if (staged_.batch.empty() && staged_.deliveries.empty() && staged_.acks.empty()) return;
   {
     std::unique_lock lock(commit_mutex_);
-    commit_done_.wait(lock, [&] { return commit_queue_.size() < 2; });
+    commit_done_.wait(lock, [&] { return commit_queue_.size() < 8; });
     commit_queue_.push_back(std::move(staged_));
     ++committing_;
   }
@@ -308,12 +309,23 @@ void Database::committer_loop() {
   for (;;) {
     Turn turn;
     bool failed_before;
+    std::size_t merged = 0;
     {
       std::unique_lock lock(commit_mutex_);
       commit_wake_.wait(lock, [&] { return committer_stopping_ || !commit_queue_.empty(); });
       if (commit_queue_.empty()) return;
+      // Every turn waiting goes into one transaction: when fsync is slow, batches grow instead of queueing.
       turn = std::move(commit_queue_.front());
       commit_queue_.pop_front();
+      merged = 1;
+      while (!commit_queue_.empty()) {
+        Turn& next = commit_queue_.front();
+        turn.batch.append(std::move(next.batch));
+        std::move(next.deliveries.begin(), next.deliveries.end(), std::back_inserter(turn.deliveries));
+        std::move(next.acks.begin(), next.acks.end(), std::back_inserter(turn.acks));
+        commit_queue_.pop_front();
+        ++merged;
+      }
       failed_before = commit_failed_;
     }
     commit_done_.notify_all();  // room in the queue
@@ -339,7 +351,7 @@ void Database::committer_loop() {
     {
       std::lock_guard lock(commit_mutex_);
       if (failure) commit_failed_ = true;
-      --committing_;
+      committing_ -= merged;
     }
     commit_done_.notify_all();
   }

@@ -23,6 +23,10 @@ class WriteBatch {
   void set_object_priority(const tree::Path& path, const std::optional<tree::Priority>& priority);
   bool empty() const { return ops_.empty(); }
   void clear() { ops_.clear(); }
+  // Appends another batch's operations after this one's (group commit of several turns).
+  void append(WriteBatch&& other) {
+    ops_.insert(ops_.end(), std::make_move_iterator(other.ops_.begin()), std::make_move_iterator(other.ops_.end()));
+  }
 
   struct Op {
     enum class Kind { erase_range, put, erase_exact } kind;
