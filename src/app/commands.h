@@ -8,6 +8,8 @@ namespace backside::app {
 
 int serve(const Config& config);
 int export_database(const Config& config, const std::string& ns);
+// `backside rules check FILE`: 0 and "ok" when the rules compile, else 1 and the error.
+int check_rules_file(const std::string& file);
 int import_database(const Config& config, const std::string& ns, const std::string& file);
 
 }  // namespace backside::app

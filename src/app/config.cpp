@@ -23,6 +23,11 @@ const std::vector<OptionInfo>& config_options() {
       {"max_databases", "most databases (namespaces) one server opens (default 100)"},
       {"io_threads", "network threads (default 0 = one per core)"},
       {"log_level", "trace, debug, info, warn or error (default info)"},
+      {"rules", "security rules file (JSON with comments) deployed to the default database at start"},
+      {"admin_token", "the admin credential (at least 16 characters); default: generated on first start and "
+                      "stored in <data_dir>/admin-token (mode 0600)"},
+      {"dev", "development mode: databases without rules allow everything, the emulator token \"owner\" is "
+              "admin and unsigned tokens are accepted. Never in production", true},
   };
   return options;
 }
@@ -65,6 +70,19 @@ Status set_option(Config& config, const std::string& name, const std::string& va
     return parse_int(name, value, config.max_databases);
   } else if (name == "io_threads") {
     return parse_int(name, value, config.io_threads);
+  } else if (name == "rules") {
+    config.rules = value;
+  } else if (name == "admin_token") {
+    if (value.size() < 16) return invalid("Invalid value for admin_token: use at least 16 characters");
+    config.admin_token = value;
+  } else if (name == "dev") {
+    if (value == "true" || value == "1") {
+      config.dev = true;
+    } else if (value == "false" || value == "0") {
+      config.dev = false;
+    } else {
+      return invalid("Invalid value for dev: \"" + value + "\" (use true or false)");
+    }
   } else if (name == "log_level") {
     if (value != "trace" && value != "debug" && value != "info" && value != "warn" && value != "error") {
       return invalid("Invalid value for log_level: \"" + value + "\"");
@@ -88,10 +106,10 @@ Status apply_config_file(Config& config, const std::string& path) {
     std::string text_value;
     if (value.is_string()) {
       text_value = value.get_string();
-    } else if (value.is_int64() || value.is_uint64()) {
+    } else if (value.is_int64() || value.is_uint64() || value.is_bool()) {
       text_value = json::serialize(value);
     } else {
-      return invalid("Config file " + path + ": \"" + std::string(key) + "\" must be a string or an integer");
+      return invalid("Config file " + path + ": \"" + std::string(key) + "\" must be a string, an integer or a boolean");
     }
     auto status = set_option(config, std::string(key), text_value);
     if (!status) return invalid("Config file " + path + ": " + status.error().message);

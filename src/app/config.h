@@ -21,11 +21,15 @@ struct Config {
   std::uint64_t max_databases = 100;
   std::uint64_t io_threads = 0;  // 0 = one per core
   std::string log_level = "info";
+  std::string rules;        // a rules file deployed to the default database at start; empty = keep what is stored
+  std::string admin_token;  // empty = the one in data_dir/admin-token, generated on first start
+  bool dev = false;         // development mode: databases without rules are open; emulator tokens accepted
 };
 
 struct OptionInfo {
   std::string name;  // snake_case
   std::string help;
+  bool flag = false;  // a switch: `--dev` on the command line, true/false in the file and environment
 };
 const std::vector<OptionInfo>& config_options();
 

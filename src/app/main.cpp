@@ -24,6 +24,12 @@ int main(int argc, char** argv) {
   auto add_config_flags = [&](CLI::App* command) {
     command->add_option("--config", config_file, "JSON config file; every option below is a key (env BACKSIDE_CONFIG)");
     for (const auto& option : app::config_options()) {
+      if (option.flag) {
+        command->add_flag_callback("--" + app::flag_name(option.name),
+                                   [&flags, name = option.name] { flags[name] = "true"; },
+                                   option.help + " [env " + app::env_name(option.name) + "=true]");
+        continue;
+      }
       command->add_option("--" + app::flag_name(option.name), flags[option.name],
                           option.help + " [env " + app::env_name(option.name) + "]");
     }
@@ -40,7 +46,15 @@ int main(int argc, char** argv) {
   import_command->add_option("--ns", ns, "database (namespace); default: default_namespace");
   import_command->add_option("file", import_file, "JSON file (export or plain format)")->required();
 
+  CLI::App* rules_command = cli.add_subcommand("rules", "Security rules tools");
+  rules_command->require_subcommand(1);
+  std::string rules_file;
+  CLI::App* rules_check = rules_command->add_subcommand("check", "Parse and type-check a rules file: prints the "
+                                                                   "errors (rule path, line, column) or \"ok\"");
+  rules_check->add_option("file", rules_file, "rules file (JSON with // and /* */ comments)")->required();
+
   CLI11_PARSE(cli, argc, argv);
+  if (*rules_command) return app::check_rules_file(rules_file);
 
   app::Config config;
   if (config_file.empty()) {

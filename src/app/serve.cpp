@@ -1,12 +1,15 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <pthread.h>
 
 #include "app/commands.h"
 #include "app/data_dir_lock.h"
 #include "app/http_router.h"
+#include "auth/authenticator.h"
 #include "db/registry.h"
 #include "net/server.h"
 #include "proto/firebase/firebase_handler.h"
@@ -29,8 +32,36 @@ int serve(const Config& config) {
     return 1;
   }
   auto started = std::chrono::steady_clock::now();
+  auto admin_token = auth::load_admin_token(config.data_dir, config.admin_token);
+  if (!admin_token) {
+    spdlog::error("{}", admin_token.error().message);
+    return 1;
+  }
+  if (admin_token->generated) {
+    spdlog::info("generated the admin token and stored it in {} (mode 0600)", admin_token->file);
+  }
+  auth::Authenticator authenticator({.admin_token = admin_token->token, .dev = config.dev});
+  std::string rules_text;  // --rules, read before anything opens so that a bad file stops the start
+  if (!config.rules.empty()) {
+    std::ifstream in(config.rules, std::ios::binary);
+    if (!in) {
+      spdlog::error("cannot read the rules file {}", config.rules);
+      return 1;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    rules_text = text.str();
+    if (auto compiled = db::Registry::compile_rules(rules_text); !compiled) {
+      spdlog::error("invalid rules in {}: {}", config.rules, compiled.error().message);
+      return 1;
+    }
+  }
+
   db::RegistryOptions registry_options;
   registry_options.data_dir = config.data_dir;
+  registry_options.default_rules = *db::Registry::compile_rules(
+      config.dev ? R"({"rules": {".read": true, ".write": true}})" : R"({"rules": {".read": false, ".write": false}})",
+      /*configured=*/false);
   registry_options.max_databases = config.max_databases;
   if (config.durability == "none") {
     registry_options.durability = store::Durability::none;
@@ -46,10 +77,32 @@ int serve(const Config& config) {
     spdlog::error("cannot open database {}: {}", config.default_namespace, db.error().message);
     return 1;
   }
+  if (!config.rules.empty()) {
+    if (auto status = registry.set_rules(config.default_namespace, rules_text); !status) {
+      spdlog::error("cannot set the rules of {}: {}", config.default_namespace, status.error().message);
+      return 1;
+    }
+    spdlog::info("rules of database \"{}\" set from {}", config.default_namespace, config.rules);
+  }
+  if (config.dev) {
+    spdlog::warn("DEVELOPMENT MODE (--dev): databases without rules allow ANY client to read and write, the token "
+                 "\"owner\" is admin and unsigned tokens are accepted. Never use --dev in production.");
+  } else {
+    for (const auto& name : registry.names()) {
+      auto db = registry.get(name);
+      if (db && !(*db)->rules()->configured) {
+        spdlog::info("database \"{}\" has no rules: only the admin may read or write. Set rules with --rules FILE "
+                     "or PUT /.settings/rules.json?ns={} with the admin token ({})",
+                     name, name, admin_token->file.empty() ? "admin_token option" : admin_token->file);
+      }
+    }
+  }
 
-  proto::rest::RestHandler rest(registry, {.default_namespace = config.default_namespace});
-  proto::firebase::FirebaseHandler firebase(registry, {.default_namespace = config.default_namespace});
-  proto::stomp::StompHandler stomp(registry);
+  proto::rest::RestHandler rest(registry,
+                               {.authenticator = &authenticator, .default_namespace = config.default_namespace});
+  proto::firebase::FirebaseHandler firebase(
+      registry, {.authenticator = &authenticator, .default_namespace = config.default_namespace});
+  proto::stomp::StompHandler stomp(registry, authenticator);
   HttpRouter router(rest, firebase, stomp);
   net::ServerOptions server_options;
   server_options.host = config.host;

@@ -1,13 +1,31 @@
 #pragma once
 // Who is asking: the identity a front door established for a connection or request.
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
 #include <memory>
 
 namespace backside::db {
 
 struct Auth {
-  bool admin = false;                                  // the admin credential: bypasses rules
-  std::shared_ptr<const boost::json::object> claims;   // token claims (rules' `auth`); nullptr = unauthenticated
+  bool admin = false;  // the admin credential: bypasses rules
+  // The rules' `auth` variable, built once per authentication: {uid, provider, token: <claims>}.
+  // nullptr = unauthenticated (rules see `auth == null`).
+  std::shared_ptr<const boost::json::value> variable;
+  std::int64_t expires_at = 0;  // unix seconds after which the identity is no longer valid; 0 = never
+
+  bool authenticated() const { return admin || variable != nullptr; }
+
+  // An identity from verified ID-token claims (Firebase's shape: uid from `user_id`/`sub`/`uid`, provider from
+  // `firebase.sign_in_provider`, the claims as `token`); `exp` becomes expires_at.
+  static Auth from_token_claims(const boost::json::object& claims);
+  // An identity whose rules variable is given as is (firebase-admin's databaseAuthVariableOverride).
+  static Auth from_variable(boost::json::object variable, std::int64_t expires_at = 0);
+  static Auth admin_identity() {
+    Auth auth;
+    auth.admin = true;
+    return auth;
+  }
 };
 
 }  // namespace backside::db

@@ -34,11 +34,16 @@ struct Assignment {
 Result<std::unique_ptr<Database>> Database::open(DatabaseOptions options) {
   auto root = options.store->load();
   if (!root) return root.error();
-  return std::unique_ptr<Database>(new Database(options.name, std::move(options.store), std::move(*root)));
+  return std::unique_ptr<Database>(
+      new Database(options.name, std::move(options.store), std::move(*root), std::move(options.rules)));
 }
 
-Database::Database(std::string name, std::unique_ptr<store::Store> store, Node root)
-    : name_(std::move(name)), store_(std::move(store)), root_(std::move(root)) {
+Database::Database(std::string name, std::unique_ptr<store::Store> store, Node root, ActiveRulesPtr rules)
+    : name_(std::move(name)),
+      store_(std::move(store)),
+      root_(std::move(root)),
+      rules_(rules),
+      published_rules_(std::move(rules)) {
   leaf_count_at_open_ = root_.leaf_count();
   committer_ = std::thread([this] { committer_loop(); });
   writer_ = std::thread([this] { writer_loop(); });
@@ -71,6 +76,7 @@ bool Database::enqueue(Task task) {
 
 namespace {
 const Error kClosed{ErrorCode::unavailable, "The database is shutting down"};
+const Error kPermissionDenied{ErrorCode::permission_denied, "Permission denied"};
 }  // namespace
 
 void Database::writer_loop() {
@@ -113,6 +119,7 @@ void Database::writer_loop() {
   hub_.for_each_subscription(
       [](const Path&, const tree::Query*, const sync::SubscriberPtr& s) { s->revoked("database closed"); });
   hub_.clear();
+  listening_.clear();
 }
 
 void Database::write(WriteRequest request, WriteCallback done) {
@@ -124,10 +131,15 @@ void Database::write(WriteRequest request, WriteCallback done) {
   }
 }
 
-void Database::read(Path path, std::optional<tree::Query> query, Auth /*auth*/, ReadCallback done) {
+void Database::read(Path path, std::optional<tree::Query> query, Auth auth, ReadCallback done) {
   auto shared_done = std::make_shared<ReadCallback>(std::move(done));
-  bool queued = enqueue({false, [this, path = std::move(path), query = std::move(query), shared_done] {
+  bool queued = enqueue({false, [this, path = std::move(path), query = std::move(query), auth = std::move(auth),
+                                 shared_done] {
              const ReadCallback& done = *shared_done;
+             const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
+             if (!rules::can_read(*rules_->compiled, path, root_, auth, now_ms(), query ? &info : nullptr)) {
+               return done(&kPermissionDenied, Node());
+             }
              const Node* at = root_.find(path);
              static const Node kNull;
              if (query && !query->loads_all_data()) {
@@ -139,18 +151,66 @@ void Database::read(Path path, std::optional<tree::Query> query, Auth /*auth*/, 
   if (!queued) (*shared_done)(&kClosed, Node());
 }
 
-void Database::listen(Path path, std::optional<tree::Query> query, Auth /*auth*/, sync::SubscriberPtr subscriber,
+void Database::listen(Path path, std::optional<tree::Query> query, Auth auth, sync::SubscriberPtr subscriber,
                       ListenCallback done) {
   auto shared_done = std::make_shared<ListenCallback>(std::move(done));
-  bool queued = enqueue({false, [this, path = std::move(path), query = std::move(query),
+  bool queued = enqueue({false, [this, path = std::move(path), query = std::move(query), auth = std::move(auth),
                                  subscriber = std::move(subscriber), shared_done]() mutable {
-                           (*shared_done)(hub_.subscribe(path, query, std::move(subscriber), root_));
+                           const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
+                           if (!rules::can_read(*rules_->compiled, path, root_, auth, now_ms(),
+                                                query ? &info : nullptr)) {
+                             return (*shared_done)(kPermissionDenied);
+                           }
+                           sync::Hub::Handle handle = hub_.subscribe(path, query, subscriber, root_);
+                           listening_[{handle.view, handle.subscriber}] =
+                               Listening{path, std::move(query), std::move(auth), std::move(subscriber)};
+                           (*shared_done)(handle);
                          }});
   if (!queued) (*shared_done)(kClosed);
 }
 
 void Database::unlisten(sync::Hub::Handle handle) {
-  enqueue({false, [this, handle] { hub_.unsubscribe(handle); }});
+  enqueue({false, [this, handle] {
+             // A listen the server already ended (revoked by a rules change) is gone from the hub too.
+             if (listening_.erase({handle.view, handle.subscriber}) != 0) hub_.unsubscribe(handle);
+           }});
+}
+
+void Database::set_rules(ActiveRulesPtr rules, std::function<void()> done) {
+  {
+    std::lock_guard lock(rules_mutex_);
+    published_rules_ = rules;
+  }
+  enqueue({false, [this, rules = std::move(rules), done = std::move(done)] {
+             rules_ = rules;
+             revoke_disallowed_listens();
+             if (done) done();
+           }});
+}
+
+ActiveRulesPtr Database::rules() const {
+  std::lock_guard lock(rules_mutex_);
+  return published_rules_;
+}
+
+void Database::revoke_disallowed_listens() {
+  const double now = now_ms();
+  for (auto it = listening_.begin(); it != listening_.end();) {
+    const Listening& l = it->second;
+    if (l.auth.admin) {
+      ++it;
+      continue;
+    }
+    const rules::QueryInfo info = l.query ? rules::query_info(*l.query) : rules::QueryInfo();
+    if (rules::can_read(*rules_->compiled, l.path, root_, l.auth, now, l.query ? &info : nullptr)) {
+      ++it;
+      continue;
+    }
+    sync::SubscriberPtr subscriber = l.subscriber;
+    hub_.unsubscribe({it->first.first, subscriber.get()});
+    it = listening_.erase(it);
+    subscriber->revoked("permission denied");
+  }
 }
 
 void Database::run(std::function<void(const Node&)> task) {
@@ -229,12 +289,31 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
     }
   }
 
+  if (!request.auth.admin) {
+    std::vector<Path> locations;
+    std::vector<std::pair<Path, const Node*>> writes;
+    for (const auto& a : assignments) {
+      locations.push_back(a.path);
+      writes.emplace_back(a.path, &a.value);
+    }
+    const rules::NodeView before(root_);
+    const rules::OverlayView after(root_, std::move(writes));
+    if (auto allowed = rules::check_write(*rules_->compiled, locations, before, after, request.auth,
+                                          server_values.now_ms);
+        !allowed) {
+      return fail(allowed.error());
+    }
+  }
+
   if (request.if_hash) {
     const Node* current = root_.find(request.path);
     std::string hash = current ? tree::node_hash(*current) : std::string();
     if (hash != *request.if_hash) {
-      reply.current = current ? *current : Node();
-      reply.current_hash = std::move(hash);
+      // The current value goes back only to someone who may read it.
+      if (rules::can_read(*rules_->compiled, request.path, root_, request.auth, server_values.now_ms)) {
+        reply.current = current ? *current : Node();
+        reply.current_hash = std::move(hash);
+      }
       return fail({ErrorCode::hash_mismatch, "Transaction hash does not match"});
     }
   }

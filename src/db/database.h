@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "db/auth.h"
+#include "rules/rules.h"
 #include "store/store.h"
 #include "sync/hub.h"
 #include "tree/node.h"
@@ -54,9 +56,19 @@ using WriteCallback = std::function<void(WriteReply&&)>;
 using ReadCallback = std::function<void(const Error* error, const tree::Node& value)>;
 using ListenCallback = std::function<void(Result<sync::Hub::Handle>)>;
 
+// A database's security rules: the text as given (comments kept, for GET /.settings/rules.json) and its
+// compiled form. Rules are not filters: they decide whole reads, listens and writes (reference §6).
+struct ActiveRules {
+  std::string text;
+  std::shared_ptr<const rules::Rules> compiled;
+  bool configured = false;  // false: the server's default (closed, or open with --dev)
+};
+using ActiveRulesPtr = std::shared_ptr<const ActiveRules>;
+
 struct DatabaseOptions {
   std::string name;
   std::unique_ptr<store::Store> store;
+  ActiveRulesPtr rules;  // required
 };
 
 class Database {
@@ -80,6 +92,11 @@ class Database {
   // Runs `task` on the writer thread with the committed tree (for export and tools).
   void run(std::function<void(const tree::Node& root)> task);
 
+  // Replaces the rules after every earlier request; listens the new rules no longer allow are revoked
+  // ("permission denied"). `done` runs on the writer thread.
+  void set_rules(ActiveRulesPtr rules, std::function<void()> done = {});
+  ActiveRulesPtr rules() const;  // thread-safe
+
   // Stops accepting work, finishes what is queued, and joins the writer thread.
   void stop();
 
@@ -91,7 +108,7 @@ class Database {
     std::function<void()> run;
   };
 
-  Database(std::string name, std::unique_ptr<store::Store> store, tree::Node root);
+  Database(std::string name, std::unique_ptr<store::Store> store, tree::Node root, ActiveRulesPtr rules);
   bool enqueue(Task task);  // false once stopping
   void writer_loop();
   void apply_write(WriteRequest& request, WriteCallback& done);
@@ -109,6 +126,21 @@ class Database {
   sync::Hub hub_;
   tree::PushIdGenerator push_ids_;
   std::size_t leaf_count_at_open_ = 0;
+
+  // Rules: the writer's copy, and the published one for rules() readers.
+  ActiveRulesPtr rules_;
+  mutable std::mutex rules_mutex_;
+  ActiveRulesPtr published_rules_;
+  // Every live listen with who asked, so that a rules change can re-check it, and an unlisten of a listen the
+  // server already revoked is recognized. Writer thread only.
+  struct Listening {
+    tree::Path path;
+    std::optional<tree::Query> query;
+    Auth auth;
+    sync::SubscriberPtr subscriber;
+  };
+  std::map<std::pair<sync::View*, const sync::Subscriber*>, Listening> listening_;  // by handle
+  void revoke_disallowed_listens();
 
   // Work applied to root_ but not yet durable: its store changes, the events it rendered, and its replies.
   // The writer applies turn N+1 while the committer makes turn N durable (the fsync overlaps the CPU work); events

@@ -6,7 +6,10 @@
 #include <filesystem>
 #include <future>
 #include <random>
+#include <mutex>
+#include <atomic>
 
+#include "db/registry.h"
 #include "tree/hash.h"
 #include "tree/json_codec.h"
 
@@ -30,17 +33,19 @@ class TempDir {
   fs::path path_;
 };
 
-std::unique_ptr<Database> open_db(const TempDir& dir) {
+std::unique_ptr<Database> open_db(const TempDir& dir,
+                                  const char* rules = R"({"rules": {".read": true, ".write": true}})") {
   auto store = store::open_lmdb_store({.directory = dir.str()});
   EXPECT_TRUE(store.ok());
-  auto db = Database::open({"test", std::move(*store)});
+  auto db = Database::open({"test", std::move(*store), *Registry::compile_rules(rules)});
   EXPECT_TRUE(db.ok());
   return std::move(*db);
 }
 
 WriteReply write(Database& db, WriteRequest::Op op, const char* at, const char* json,
-                 std::optional<std::string> if_hash = std::nullopt) {
+                 std::optional<std::string> if_hash = std::nullopt, Auth auth = Auth::admin_identity()) {
   WriteRequest request;
+  request.auth = std::move(auth);
   request.op = op;
   request.path = *Path::parse(at);
   request.data = boost::json::parse(json);
@@ -51,10 +56,12 @@ WriteReply write(Database& db, WriteRequest::Op op, const char* at, const char* 
   return done.get_future().get();
 }
 
-std::string read(Database& db, const char* at, tree::Format format = tree::Format::plain) {
+std::string read(Database& db, const char* at, tree::Format format = tree::Format::plain,
+                 Auth auth = Auth::admin_identity()) {
   std::promise<std::string> done;
-  db.read(*Path::parse(at), std::nullopt, {}, [&](const Error* error, const Node& value) {
-    done.set_value(error ? "error" : tree::to_json(value, {.format = format}));
+  db.read(*Path::parse(at), std::nullopt, std::move(auth), [&](const Error* error, const Node& value) {
+    done.set_value(error ? (error->code == ErrorCode::permission_denied ? "denied" : "error")
+                         : tree::to_json(value, {.format = format}));
   });
   return done.get_future().get();
 }
@@ -113,6 +120,103 @@ TEST(Database, ServerValues) {
   ASSERT_TRUE(ts.written.leaf_value());
   double t = std::get<double>(*ts.written.leaf_value());
   EXPECT_GT(t, 1.7e12);
+}
+
+Auth user(const char* uid) {
+  boost::json::object claims;
+  claims["sub"] = uid;
+  return Auth::from_token_claims(claims);
+}
+
+constexpr const char* kOwnedRules = R"J({"rules": {"users": {"$uid": {
+  ".read": "auth.uid == $uid", ".write": "auth.uid == $uid",
+  ".validate": "newData.hasChildren(['name'])",
+  "name": {".validate": "newData.isString()"}}}}})J";
+
+TEST(Database, RulesDecideWritesBeforeAnythingIsApplied) {
+  TempDir dir;
+  auto db = open_db(dir, kOwnedRules);
+  using Op = WriteRequest::Op;
+  EXPECT_FALSE(write(*db, Op::set, "/users/al", R"({"name":"Al"})", std::nullopt, user("al")).error);
+  auto other = write(*db, Op::set, "/users/bo", R"({"name":"Bo"})", std::nullopt, user("al"));
+  ASSERT_TRUE(other.error);
+  EXPECT_EQ(other.error->code, ErrorCode::permission_denied);
+  // newData of the ancestor sees the whole write: removing `name` fails the parent's .validate.
+  EXPECT_TRUE(write(*db, Op::update, "/users/al", R"({"name":null,"x":1})", std::nullopt, user("al")).error);
+  EXPECT_TRUE(write(*db, Op::set, "/users/al/name", "5", std::nullopt, user("al")).error);
+  // All or nothing across keys.
+  auto mixed = write(*db, Op::update, "/users", R"({"al/name":"New","bo/name":"X"})", std::nullopt, user("al"));
+  ASSERT_TRUE(mixed.error);
+  EXPECT_EQ(read(*db, "/users"), R"({"al":{"name":"Al"}})");
+  // Deletes are not validated; anonymous is nobody.
+  EXPECT_TRUE(write(*db, Op::set, "/users/al", "null", std::nullopt, Auth{}).error);
+  EXPECT_FALSE(write(*db, Op::set, "/users/al", "null", std::nullopt, user("al")).error);
+  EXPECT_EQ(read(*db, "/users"), "null");
+}
+
+TEST(Database, RulesDecideReadsAndHashMismatchesDoNotLeak) {
+  TempDir dir;
+  auto db = open_db(dir, kOwnedRules);
+  write(*db, WriteRequest::Op::set, "/users/al", R"({"name":"Al"})");
+  EXPECT_EQ(read(*db, "/users/al", tree::Format::plain, user("al")), R"({"name":"Al"})");
+  EXPECT_EQ(read(*db, "/users/al", tree::Format::plain, user("bo")), "denied");
+  EXPECT_EQ(read(*db, "/users", tree::Format::plain, user("al")), "denied");  // rules are not filters
+  auto stale = write(*db, WriteRequest::Op::set, "/users/al", R"({"name":"X"})", std::string("wrong"), user("bo"));
+  ASSERT_TRUE(stale.error);
+  EXPECT_EQ(stale.error->code, ErrorCode::permission_denied);
+  EXPECT_TRUE(stale.current.is_null());
+}
+
+class Revocable : public sync::Subscriber {
+ public:
+  const std::string& render_key() const override { return key_; }
+  std::shared_ptr<const std::string> render(const sync::ViewEvent&) const override {
+    return std::make_shared<const std::string>("event");
+  }
+  void deliver(const std::shared_ptr<const std::string>&) override { ++deliveries; }
+  void revoked(const std::string& reason) override {
+    std::lock_guard lock(mutex);
+    reasons.push_back(reason);
+  }
+  std::atomic<int> deliveries{0};
+  std::mutex mutex;
+  std::vector<std::string> reasons;
+
+ private:
+  std::string key_ = "k";
+};
+
+TEST(Database, ARulesChangeRevokesListensItNoLongerAllows) {
+  TempDir dir;
+  auto db = open_db(dir, kOwnedRules);
+  auto listen = [&](const char* at, Auth auth, std::shared_ptr<Revocable> sub) {
+    std::promise<Result<sync::Hub::Handle>> done;
+    db->listen(*Path::parse(at), std::nullopt, std::move(auth), sub,
+               [&](Result<sync::Hub::Handle> handle) { done.set_value(std::move(handle)); });
+    return done.get_future().get();
+  };
+  auto kept = std::make_shared<Revocable>();
+  auto lost = std::make_shared<Revocable>();
+  auto admin = std::make_shared<Revocable>();
+  EXPECT_FALSE(listen("/users/bo", user("al"), std::make_shared<Revocable>()).ok());
+  ASSERT_TRUE(listen("/users/al", user("al"), kept).ok());
+  auto lost_handle = listen("/users/bo", user("bo"), lost);
+  ASSERT_TRUE(lost_handle.ok());
+  ASSERT_TRUE(listen("/users/bo", Auth::admin_identity(), admin).ok());
+  std::promise<void> applied;
+  db->set_rules(*Registry::compile_rules(R"({"rules": {"users": {"al": {".read": true}}}})"),
+                [&] { applied.set_value(); });
+  applied.get_future().get();
+  EXPECT_TRUE(kept->reasons.empty());
+  EXPECT_TRUE(admin->reasons.empty());
+  ASSERT_EQ(lost->reasons.size(), 1u);
+  EXPECT_EQ(lost->reasons[0], "permission denied");
+  db->unlisten(*lost_handle);  // a client unlistening a revoked listen is harmless
+  const int before = lost->deliveries.load();
+  write(*db, WriteRequest::Op::set, "/users/bo", R"({"name":"Bo"})");
+  EXPECT_EQ(read(*db, "/users/bo"), R"({"name":"Bo"})");
+  EXPECT_EQ(lost->deliveries.load(), before);
+  EXPECT_GE(admin->deliveries.load(), 2);
 }
 
 TEST(Database, ConcurrentIncrementsAreExact) {

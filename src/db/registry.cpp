@@ -2,7 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace backside::db {
 
@@ -31,11 +36,11 @@ Result<Database*> Registry::get(const std::string& name) {
     return Error{ErrorCode::unavailable, "Too many databases: the limit is " + std::to_string(options_.max_databases)};
   }
   store::LmdbOptions store_options;
-  store_options.directory = (fs::path(options_.data_dir) / "db" / name).string();
+  store_options.directory = directory_of(name);
   store_options.durability = options_.durability;
   auto store = store::open_lmdb_store(store_options);
   if (!store) return store.error();
-  auto database = Database::open({name, std::move(*store)});
+  auto database = Database::open({name, std::move(*store), stored_rules(name)});
   if (!database) return database.error();
   Database* raw = database->get();
   databases_.emplace(name, std::move(*database));
@@ -55,6 +60,72 @@ Status Registry::open_existing() {
     spdlog::info("database {}: {} leaves loaded", name, (*database)->leaf_count_at_open());
   }
   if (ec) return Error{ErrorCode::unavailable, "Cannot read " + root.string() + ": " + ec.message()};
+  return ok_status();
+}
+
+std::string Registry::directory_of(const std::string& name) const {
+  return (fs::path(options_.data_dir) / "db" / name).string();
+}
+
+Result<ActiveRulesPtr> Registry::compile_rules(std::string text, bool configured) {
+  auto compiled = rules::Rules::parse(text);
+  if (!compiled) return compiled.error();
+  auto active = std::make_shared<ActiveRules>();
+  active->text = std::move(text);
+  active->compiled = std::move(*compiled);
+  active->configured = configured;
+  return ActiveRulesPtr(std::move(active));
+}
+
+ActiveRulesPtr Registry::stored_rules(const std::string& name) const {
+  const fs::path file = fs::path(directory_of(name)) / "rules.json";
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return options_.default_rules;
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto active = compile_rules(text.str());
+  if (!active) {
+    // Only valid rules are ever stored, so this is damage: fail closed rather than open.
+    spdlog::error("database {}: stored rules in {} are invalid ({}); only the admin may read or write", name,
+                  file.string(), active.error().message);
+    auto closed = compile_rules(R"({"rules": {".read": false, ".write": false}})");
+    return *closed;
+  }
+  return *active;
+}
+
+Status Registry::set_rules(const std::string& name, std::string text) {
+  auto active = compile_rules(std::move(text));
+  if (!active) return active.error();
+  auto database = get(name);
+  if (!database) return database.error();
+  const fs::path directory = directory_of(name);
+  const fs::path file = directory / "rules.json";
+  const fs::path temporary = directory / "rules.json.tmp";
+  {
+    std::lock_guard lock(mutex_);  // one rules writer at a time
+    int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return Error{ErrorCode::unavailable, "Cannot write " + temporary.string()};
+    const std::string& bytes = (*active)->text;
+    std::size_t written = 0;
+    while (written < bytes.size()) {
+      ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+      if (n <= 0) break;
+      written += static_cast<std::size_t>(n);
+    }
+    const bool ok = written == bytes.size() && ::fsync(fd) == 0;
+    ::close(fd);
+    std::error_code ec;
+    if (!ok) return Error{ErrorCode::unavailable, "Cannot write " + temporary.string()};
+    fs::rename(temporary, file, ec);
+    if (ec) return Error{ErrorCode::unavailable, "Cannot replace " + file.string() + ": " + ec.message()};
+    if (int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+      ::fsync(dir);  // the rename itself is durable
+      ::close(dir);
+    }
+  }
+  (*database)->set_rules(std::move(*active));
   return ok_status();
 }
 

@@ -13,6 +13,8 @@ namespace backside::db {
 
 struct RegistryOptions {
   std::string data_dir;
+  // The rules of a database that has none of its own: closed (only the admin) by default, open with --dev.
+  ActiveRulesPtr default_rules;
   store::Durability durability = store::Durability::fsync;
   std::size_t max_databases = 100;  // bounded: a client naming random namespaces cannot exhaust the server
 };
@@ -26,13 +28,21 @@ class Registry {
   Result<Database*> get(const std::string& name);
   // Opens every database already present in the data directory (start-up).
   Status open_existing();
+
+  // Validates and compiles `text`, stores it durably as the database's rules (db/<name>/rules.json, replaced
+  // atomically) and applies it to open listens. Invalid rules change nothing; the error names line and column.
+  Status set_rules(const std::string& name, std::string text);
   std::vector<std::string> names() const;
   // Stops every database after it has drained its queue.
   void stop_all();
 
   static bool valid_name(const std::string& name);
+  static Result<ActiveRulesPtr> compile_rules(std::string text, bool configured = true);
 
  private:
+  std::string directory_of(const std::string& name) const;
+  ActiveRulesPtr stored_rules(const std::string& name) const;  // default_rules if none stored
+
   RegistryOptions options_;
   mutable std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Database>> databases_;

@@ -78,22 +78,63 @@ bool may_write(const Rules& rules, const Path& location, EvalContext& context) {
   return validates_below(*node, *written, location, context, wildcards);
 }
 
+const boost::json::value* auth_value(const db::Auth& auth) {
+  static const boost::json::value unauthenticated = nullptr;
+  return auth.variable ? auth.variable.get() : &unauthenticated;
+}
+
+std::optional<Node::Leaf> bound_value(const std::optional<tree::Query::Bound>& bound) {
+  if (!bound) return std::nullopt;
+  const Node::Leaf* leaf = bound->value.leaf_value();
+  if (!leaf) return std::nullopt;
+  return *leaf;
+}
+
 }  // namespace
+
+QueryInfo query_info(const tree::Query& query) {
+  QueryInfo info;
+  switch (query.index) {
+    case tree::Query::Index::key: info.order_by_key = true; break;
+    case tree::Query::Index::priority: info.order_by_priority = true; break;
+    case tree::Query::Index::value: info.order_by_value = true; break;
+    case tree::Query::Index::child: {
+      std::string child;
+      for (const auto& segment : query.child_path.segments()) child += (child.empty() ? "" : "/") + segment;
+      info.order_by_child = std::move(child);
+      break;
+    }
+  }
+  info.start_at = bound_value(query.start);
+  info.end_at = bound_value(query.end);
+  if (query.start && query.end && query.start->inclusive && query.end->inclusive &&
+      query.start->value == query.end->value && query.start->name == query.end->name) {
+    info.equal_to = info.start_at;
+  }
+  if (query.limit) {
+    (query.limit_from_last ? info.limit_to_last : info.limit_to_first) = static_cast<double>(*query.limit);
+  }
+  return info;
+}
 
 bool can_read(const Rules& rules, const Path& path, const Node& root, const db::Auth& auth, double now,
               const QueryInfo* query) {
   if (auth.admin) return true;
-  const boost::json::value auth_value = auth_variable(auth);
   Wildcards wildcards;
-  EvalContext context{.auth = &auth_value, .now = now, .root = &root, .wildcards = &wildcards, .query = query};
+  const NodeView data(root);
+  EvalContext context{.auth = auth_value(auth), .now = now, .root = &data, .wildcards = &wildcards, .query = query};
   return cascades(rules, path, context, wildcards, [](const RuleNode& n) -> const auto& { return n.read; });
 }
 
 Status check_write(const Rules& rules, const std::vector<Path>& written_locations, const Node& old_root,
                    const Node& new_root, const db::Auth& auth, double now) {
+  return check_write(rules, written_locations, NodeView(old_root), NodeView(new_root), auth, now);
+}
+
+Status check_write(const Rules& rules, const std::vector<Path>& written_locations, const DataView& old_root,
+                   const DataView& new_root, const db::Auth& auth, double now) {
   if (auth.admin) return ok_status();
-  const boost::json::value auth_value = auth_variable(auth);
-  EvalContext context{.auth = &auth_value, .now = now, .root = &old_root, .new_root = &new_root};
+  EvalContext context{.auth = auth_value(auth), .now = now, .root = &old_root, .new_root = &new_root};
   for (const Path& location : written_locations) {
     if (!may_write(rules, location, context)) return Error{ErrorCode::permission_denied, "Permission denied"};
   }

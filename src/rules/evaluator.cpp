@@ -21,7 +21,7 @@ using tree::Node;
 using tree::Path;
 
 struct Snapshot {
-  const Node* root;
+  const DataView* root;
   Path path;
   const Node* node() const { return root ? root->find(path) : nullptr; }
 };
@@ -222,28 +222,24 @@ class Evaluator {
     return std::nullopt;
   }
 
-  Outcome snapshot_method(const Snapshot& snapshot, const Expr& e) const {
+  Outcome navigate(const Snapshot& snapshot, const Expr& e) const {
     const std::string& m = e.name;
-    const Node* node = snapshot.node();
-    if (m == "val") {
-      if (!node) return Value(std::monostate{});
-      if (const auto* leaf = node->leaf_value()) return from_leaf(*leaf);
-      return Opaque{node};
-    }
-    if (m == "child" || m == "hasChild") {
-      const auto relative = string_argument(e, 1);
-      if (!relative) return std::nullopt;
-      auto path = child_path(snapshot, *relative);
-      if (!path) return std::nullopt;
-      if (m == "child") return Snapshot{snapshot.root, std::move(*path)};
-      return snapshot.root && snapshot.root->find(*path) != nullptr;
-    }
     if (m == "parent") {
       if (snapshot.path.empty()) return std::nullopt;
       return Snapshot{snapshot.root, snapshot.path.parent()};
     }
-    if (m == "hasChildren") {
-      if (e.operands.size() == 1) return node != nullptr && node->has_children();
+    const auto relative = string_argument(e, 1);
+    if (!relative) return std::nullopt;
+    auto path = child_path(snapshot, *relative);
+    if (!path) return std::nullopt;
+    if (m == "child") return Snapshot{snapshot.root, std::move(*path)};
+    return snapshot.root && snapshot.root->find(*path) != nullptr;  // hasChild
+  }
+
+  Outcome snapshot_method(const Snapshot& snapshot, const Expr& e) const {
+    const std::string& m = e.name;
+    if (m == "child" || m == "hasChild" || m == "parent") return navigate(snapshot, e);
+    if (m == "hasChildren" && e.operands.size() > 1) {
       for (const std::string& key : e.operands[1]->strings) {
         auto path = child_path(snapshot, key);
         if (!path) return std::nullopt;
@@ -251,6 +247,14 @@ class Evaluator {
       }
       return true;
     }
+    // Only methods that look at the node itself resolve it (an ancestor of a write may be materialized).
+    const Node* node = snapshot.node();
+    if (m == "val") {
+      if (!node) return Value(std::monostate{});
+      if (const auto* leaf = node->leaf_value()) return from_leaf(*leaf);
+      return Opaque{node};
+    }
+    if (m == "hasChildren") return node != nullptr && node->has_children();
     if (m == "exists") return node != nullptr && !node->is_null();
     if (m == "getPriority") return node ? from_priority(node->priority()) : Value(std::monostate{});
     const Node::Leaf* leaf = node ? node->leaf_value() : nullptr;
@@ -353,23 +357,6 @@ bool evaluate(const Rule& rule, const EvalContext& context) {
   const Outcome result = Evaluator(context).eval(*rule.expression);
   const bool* granted = result ? std::get_if<bool>(&*result) : nullptr;
   return granted && *granted;
-}
-
-boost::json::value auth_variable(const db::Auth& auth) {
-  if (!auth.claims) return nullptr;
-  const boost::json::object& claims = *auth.claims;
-  boost::json::object variable;
-  if (const auto* sub = claims.if_contains("sub")) {
-    variable["uid"] = *sub;
-  } else if (const auto* user_id = claims.if_contains("user_id")) {
-    variable["uid"] = *user_id;
-  }
-  variable["provider"] = nullptr;
-  if (const auto* firebase = claims.if_contains("firebase"); firebase && firebase->is_object()) {
-    if (const auto* provider = firebase->get_object().if_contains("sign_in_provider")) variable["provider"] = *provider;
-  }
-  variable["token"] = claims;
-  return variable;
 }
 
 }  // namespace backside::rules

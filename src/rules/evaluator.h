@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "rules/data_view.h"
 #include "rules/rules.h"
 
 namespace backside::rules {
@@ -13,8 +14,8 @@ namespace backside::rules {
 struct EvalContext {
   const boost::json::value* auth = nullptr;  // null, or {uid, provider, token}
   double now = 0;
-  const tree::Node* root = nullptr;      // the data before the request (`root`, `data`)
-  const tree::Node* new_root = nullptr;  // the data after the write (`newData`); null for reads
+  const DataView* root = nullptr;      // the data before the request (`root`, `data`)
+  const DataView* new_root = nullptr;  // the data after the write (`newData`); null for reads
   tree::Path path;                       // the location of the rule node being evaluated
   const std::vector<std::pair<std::string, std::string>>* wildcards = nullptr;  // $name -> key, outermost first
   const QueryInfo* query = nullptr;
@@ -22,7 +23,5 @@ struct EvalContext {
 
 bool evaluate(const Rule& rule, const EvalContext& context);
 
-// The rules' `auth` variable for an identity: null when unauthenticated, else {uid, provider, token}.
-boost::json::value auth_variable(const db::Auth& auth);
 
 }  // namespace backside::rules

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "db/auth.h"
+#include "rules/data_view.h"
 #include "rules/expression.h"
 #include "tree/node.h"
 #include "tree/path.h"
+#include "tree/query.h"
 #include "util/result.h"
 
 namespace backside::rules {
@@ -60,6 +62,9 @@ struct QueryInfo {
   std::optional<double> limit_to_last;
 };
 
+// The rules' view of a tree query (equalTo when start and end are the same inclusive bound).
+QueryInfo query_info(const tree::Query& query);
+
 // May `auth` read `path`? `root` is the current data; `query` is null for a plain read. Admin always may.
 bool can_read(const Rules& rules, const tree::Path& path, const tree::Node& root, const db::Auth& auth, double now,
               const QueryInfo* query = nullptr);
@@ -69,5 +74,8 @@ bool can_read(const Rules& rules, const tree::Path& path, const tree::Node& root
 // permission_denied ("Permission denied") and nothing may be written. Admin always may.
 Status check_write(const Rules& rules, const std::vector<tree::Path>& written_locations, const tree::Node& old_root,
                    const tree::Node& new_root, const db::Auth& auth, double now);
+// The same over views: the database checks a write before applying it, with `new_root` an OverlayView.
+Status check_write(const Rules& rules, const std::vector<tree::Path>& written_locations, const DataView& old_root,
+                   const DataView& new_root, const db::Auth& auth, double now);
 
 }  // namespace backside::rules

@@ -313,7 +313,7 @@ db::Auth auth_of(const std::string& text) {
   if (text == "admin") {
     auth.admin = true;
   } else if (text != "null") {
-    auth.claims = std::make_shared<const boost::json::object>(boost::json::parse(text).as_object());
+    auth = db::Auth::from_token_claims(boost::json::parse(text).as_object());
   }
   return auth;
 }

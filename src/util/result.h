@@ -9,6 +9,7 @@ namespace backside {
 enum class ErrorCode {
   invalid_argument,   // bad key, path, JSON, query or value: the caller's fault (REST 400)
   permission_denied,  // rules said no (REST 401)
+  invalid_token,      // a credential that is malformed, expired or not ours (REST 401, Firebase "invalid_token")
   hash_mismatch,      // compare-and-set lost (REST 412, Firebase "datastale")
   too_large,          // a size bound was crossed (REST 413/400)
   not_found,

@@ -70,60 +70,14 @@ Result<Path> path_of(const json::object& body) {
   return std::move(location->path);
 }
 
-std::string base64url_decode(std::string_view in, bool& ok) {
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  ok = true;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-' || c == '+') v = 62;
-    else if (c == '_' || c == '/') v = 63;
-    else if (c == '=') break;
-    else {
-      ok = false;
-      return {};
-    }
-    buffer = (buffer << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
-    }
-  }
-  return out;
-}
-
-// The rules' `auth` variable for token claims (Firebase's shape): uid, provider and the claims as `token`.
-json::object rules_auth(const json::object& claims) {
-  json::object auth;
-  if (const json::value* uid = claims.if_contains("user_id"); uid && uid->is_string()) {
-    auth["uid"] = *uid;
-  } else if (const json::value* sub = claims.if_contains("sub"); sub && sub->is_string()) {
-    auth["uid"] = *sub;
-  } else if (const json::value* uid2 = claims.if_contains("uid"); uid2 && uid2->is_string()) {
-    auth["uid"] = *uid2;
-  }
-  std::string provider = "custom";
-  if (const json::value* firebase = claims.if_contains("firebase"); firebase && firebase->is_object()) {
-    if (const json::value* p = firebase->get_object().if_contains("sign_in_provider"); p && p->is_string()) {
-      provider = std::string(p->get_string());
-    }
-  }
-  auth["provider"] = provider;
-  auth["token"] = claims;
-  return auth;
-}
-
 }  // namespace
 
 std::string status_of(const Error& error) {
   switch (error.code) {
     case ErrorCode::permission_denied:
       return "permission_denied";
+    case ErrorCode::invalid_token:
+      return "invalid_token";
     case ErrorCode::hash_mismatch:
       return "datastale";
     case ErrorCode::too_large:
@@ -137,21 +91,6 @@ std::string status_of(const Error& error) {
       break;
   }
   return "internal_error";
-}
-
-Result<json::object> decode_jwt_claims(std::string_view token) {
-  auto first = token.find('.');
-  if (first == std::string_view::npos) return invalid("not a JWT");
-  auto second = token.find('.', first + 1);
-  std::string_view payload =
-      token.substr(first + 1, second == std::string_view::npos ? std::string_view::npos : second - first - 1);
-  bool ok = false;
-  std::string text = base64url_decode(payload, ok);
-  if (!ok) return invalid("JWT payload is not base64url");
-  json::error_code ec;
-  json::value claims = json::parse(text, ec);
-  if (ec || !claims.is_object()) return invalid("JWT payload is not a JSON object");
-  return std::move(claims.get_object());
 }
 
 Connection::Connection(db::Database& database, std::shared_ptr<Transport> transport, const FirebaseOptions& options,
@@ -438,41 +377,23 @@ void Connection::handle_auth(std::int64_t r, std::string_view action, const Obje
   }
   const json::value* cred = body.if_contains("cred");
   if (!cred || !cred->is_string()) return reply_later(r, "invalid_token", "Could not parse auth token.");
-  std::string_view token = cred->get_string();
-  std::int64_t expires = now_ms() / 1000 + 3600;
-  if (action == "gauth") {
-    // An opaque credential. The emulator convention: "owner" is the admin (firebase-admin, mockUserToken
-    // 'owner'). Verifying other credentials is the auth module's job; until then they are anonymous.
-    db::Auth auth;
-    auth.admin = token == "owner";
-    auth_ = auth;
-    json::object reply;
-    reply["auth"] = nullptr;
-    reply["admin"] = auth.admin;
-    reply["expires"] = expires;
-    return reply_later(r, "ok", std::move(reply));
+  auto identity = options_.authenticator->authenticate(database_.name(), cred->get_string());
+  if (!identity) return reply_later(r, "invalid_token", json::value(identity.error().message));
+  db::Auth auth = std::move(*identity);
+  if (auth.admin) {
+    // firebase-admin acting as someone (databaseAuthVariableOverride): only an admin may choose who it is.
+    if (const json::value* noauth = body.if_contains("noauth"); noauth && noauth->is_bool() && noauth->get_bool()) {
+      auth = db::Auth();
+    } else if (const json::value* authvar = body.if_contains("authvar"); authvar && authvar->is_object()) {
+      auth = db::Auth::from_variable(authvar->get_object());
+    }
   }
-  auto claims = decode_jwt_claims(token);
-  if (!claims) return reply_later(r, "invalid_token", "Could not parse auth token.");
-  if (const json::value* exp = claims->if_contains("exp")) {
-    if (auto seconds = as_int(exp)) expires = *seconds;
-  }
-  db::Auth auth;
-  json::value rules;
-  if (const json::value* noauth = body.if_contains("noauth"); noauth && noauth->is_bool() && noauth->get_bool()) {
-    rules = nullptr;  // the Admin SDK acting as an unauthenticated client
-  } else if (const json::value* authvar = body.if_contains("authvar"); authvar && authvar->is_object()) {
-    auth.claims = std::make_shared<const json::object>(authvar->get_object());
-    rules = authvar->get_object();
-  } else {
-    json::object object = rules_auth(*claims);
-    auth.claims = std::make_shared<const json::object>(object);
-    rules = std::move(object);
-  }
-  auth_ = auth;
+  const std::int64_t expires = auth.expires_at != 0 ? auth.expires_at : now_ms() / 1000 + 3600;
   json::object reply;
-  reply["auth"] = std::move(rules);
+  reply["auth"] = auth.variable ? *auth.variable : json::value(nullptr);
+  if (auth.admin) reply["admin"] = true;
   reply["expires"] = expires;
+  auth_ = std::move(auth);
   reply_later(r, "ok", std::move(reply));
 }
 

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "auth/authenticator.h"
 #include "db/auth.h"
 #include "db/database.h"
 #include "db/on_disconnect.h"
@@ -23,6 +24,7 @@
 namespace backside::proto::firebase {
 
 struct FirebaseOptions {
+  const auth::Authenticator* authenticator = nullptr;  // required
   std::string default_namespace = "default";
   std::size_t max_message_bytes = std::size_t(16) << 20;  // one reassembled client message
   std::size_t max_listens = 10000;                        // per connection
@@ -88,8 +90,5 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 // The status string of a core error on the wire (§3.1): permission_denied, datastale, too_big, ...
 std::string status_of(const Error& error);
-
-// Decodes the claims of a JWT without verifying it (auth verification is another module's job).
-Result<boost::json::object> decode_jwt_claims(std::string_view token);
 
 }  // namespace backside::proto::firebase

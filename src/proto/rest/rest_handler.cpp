@@ -1,5 +1,6 @@
 #include "proto/rest/rest_handler.h"
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/url/parse.hpp>
@@ -34,6 +35,7 @@ unsigned status_for(ErrorCode code) {
     case ErrorCode::invalid_argument: return 400;
     case ErrorCode::too_large: return 413;
     case ErrorCode::permission_denied: return 401;
+    case ErrorCode::invalid_token: return 401;
     case ErrorCode::hash_mismatch: return 412;
     case ErrorCode::not_found: return 404;
     case ErrorCode::unavailable: return 503;
@@ -44,7 +46,9 @@ unsigned status_for(ErrorCode code) {
 
 std::string etag_of(const std::string& hash) { return hash.empty() ? std::string(kNullEtag) : hash; }
 
-// Everything about one request that the reply needs once the database answers.
+}  // namespace
+
+// Everything about one request that the reply needs once the database answers (from a database thread).
 struct Call {
   std::shared_ptr<net::HttpExchange> exchange;
   unsigned version = 11;
@@ -84,6 +88,8 @@ struct Call {
     return it == params.end() ? nullptr : &it->second;
   }
 };
+
+namespace {
 
 // Renders a read: plain/export, shallow, JSONP callback, download.
 void reply_read(const Call& call, const Node& value, bool shallow, const std::string* etag) {
@@ -125,6 +131,22 @@ net::HttpResponse error_response(unsigned status, const std::string& message, un
   return response;
 }
 
+// GET/PUT /.settings/rules.json?ns=NS (reference §5.6): the admin reads or replaces a database's rules.
+void RestHandler::handle_rules_settings(const net::HttpRequest& request, const Call& call, const std::string& ns,
+                                        const db::Auth& auth) {
+  if (!auth.admin) return call.reply_error(401, "Permission denied: rules need the admin credential");
+  const std::string method(request.method_string());
+  if (method == "GET") {
+    auto database = registry_.get(ns);
+    if (!database) return call.reply_error(database.error());
+    auto response = call.json_response(200, (*database)->rules()->text);
+    return call.exchange->reply(std::move(response));
+  }
+  if (method != "PUT") return call.reply_error(405, "Use GET or PUT on /.settings/rules.json");
+  if (auto status = registry_.set_rules(ns, request.body()); !status) return call.reply_error(status.error());
+  call.reply_json(200, R"({"status":"ok"})");
+}
+
 RestHandler::RestHandler(db::Registry& registry, RestOptions options)
     : registry_(registry), options_(std::move(options)) {}
 
@@ -162,6 +184,26 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
     return call->reply_error(404, "Not found: REST paths end in .json, e.g. /users/alice.json");
   }
   path_text.resize(path_text.size() - kSuffix.size());
+
+  std::string ns = options_.default_namespace;
+  if (const std::string* p = call->param("ns")) ns = *p;
+  // The credential: ?auth=TOKEN (Firebase's REST form) or Authorization: Bearer TOKEN.
+  std::string_view credential;
+  if (const std::string* token = call->param("auth")) {
+    credential = *token;
+  } else if (auto header = request[http::field::authorization]; !header.empty()) {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (header.size() <= kBearer.size() || !boost::algorithm::istarts_with(header, kBearer)) {
+      return call->reply_error(401, "Authorization must be \"Bearer <token>\"");
+    }
+    credential = std::string_view(header).substr(kBearer.size());
+  }
+  auto identity = options_.authenticator->authenticate(ns, credential);
+  if (!identity) return call->reply_error(identity.error());
+  db::Auth auth = std::move(*identity);
+
+  if (path_text == "/.settings/rules") return handle_rules_settings(request, *call, ns, auth);
+
   auto location = db::parse_write_path(path_text);
   if (!location) return call->reply_error(400, location.error().message);
 
@@ -197,12 +239,9 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
     return call->reply_error(400, "callback must be a JavaScript identifier");
   }
 
-  std::string ns = options_.default_namespace;
-  if (const std::string* p = call->param("ns")) ns = *p;
   auto database = registry_.get(ns);
   if (!database) return call->reply_error(database.error());
   db::Database& db = **database;
-  db::Auth auth;  // identities arrive with the auth and rules work; until then every request is anonymous
 
   if (method == "GET") {
     auto query = parse_rest_query(call->params);

@@ -3,14 +3,18 @@
 // and Server-Sent Events streaming.
 #include <string>
 
+#include "auth/authenticator.h"
 #include "db/registry.h"
 #include "net/http.h"
 
 namespace backside::proto::rest {
 
 struct RestOptions {
+  const auth::Authenticator* authenticator = nullptr;  // required
   std::string default_namespace = "default";
 };
+
+struct Call;
 
 class RestHandler {
  public:
@@ -19,6 +23,9 @@ class RestHandler {
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
 
  private:
+  void handle_rules_settings(const net::HttpRequest& request, const Call& call, const std::string& ns,
+                             const db::Auth& auth);
+
   db::Registry& registry_;
   RestOptions options_;
 };

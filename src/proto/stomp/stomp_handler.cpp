@@ -22,6 +22,7 @@ const char* status_name(ErrorCode code) {
   switch (code) {
     case ErrorCode::invalid_argument: return "invalid_argument";
     case ErrorCode::permission_denied: return "permission_denied";
+    case ErrorCode::invalid_token: return "invalid_token";
     case ErrorCode::hash_mismatch: return "hash_mismatch";
     case ErrorCode::too_large: return "too_large";
     case ErrorCode::not_found: return "not_found";
@@ -54,8 +55,8 @@ class StompSubscriber : public sync::Subscriber {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(db::Registry& registry, std::shared_ptr<Transport> transport)
-      : registry_(registry), transport_(std::move(transport)) {}
+  Session(db::Registry& registry, const auth::Authenticator& authenticator, std::shared_ptr<Transport> transport)
+      : registry_(registry), authenticator_(authenticator), transport_(std::move(transport)) {}
 
   void on_bytes(std::string_view data) {
     if (closed_) return;
@@ -178,6 +179,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!db::Registry::valid_name(host)) return protocol_error("invalid database name in host: " + host, &frame);
     auto database = registry_.get(host);
     if (!database) return protocol_error("cannot open database " + host + ": " + database.error().message, &frame);
+    // The credential is the passcode (a token); login names the user it belongs to and is informational.
+    const std::string* passcode = frame.header("passcode");
+    auto identity = authenticator_.authenticate(host, passcode ? std::string_view(*passcode) : std::string_view());
+    if (!identity) return protocol_error("authentication failed: " + identity.error().message, &frame);
+    auth_ = std::move(*identity);
     database_ = *database;
     connected_ = true;
     static std::atomic<std::uint64_t> sessions{0};
@@ -206,7 +212,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::optional<std::string> receipt_id;
     if (const std::string* r = frame.header("receipt")) receipt_id = *r;
     auto self = shared_from_this();
-    database_->listen(std::move(*path), std::nullopt, db::Auth{}, sub,
+    database_->listen(std::move(*path), std::nullopt, auth_, sub,
                       [self, sub, receipt_id](Result<sync::Hub::Handle> handle) {
                         if (!handle) {
                           Frame error;
@@ -284,6 +290,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto path = tree::Path::parse(*destination);
     if (!path) return fail(ErrorCode::invalid_argument, "invalid destination: " + path.error().message);
     request.path = std::move(*path);
+    request.auth = auth_;
     if (method != "remove") {
       boost::json::parse_options options;
       options.max_depth = 100;
@@ -329,6 +336,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   db::Registry& registry_;
+  const auth::Authenticator& authenticator_;
+  db::Auth auth_;  // established by CONNECT
   std::shared_ptr<Transport> transport_;
   Decoder decoder_;
   Version version_ = Version::v1_2;
@@ -387,7 +396,7 @@ net::WebSocketAccept StompHandler::accept_websocket(const net::HttpRequest& requ
     }
   }
   auto transport = std::make_shared<WebSocketTransport>(std::move(connection));
-  auto session = std::make_shared<Session>(registry_, std::move(transport));
+  auto session = std::make_shared<Session>(registry_, authenticator_, std::move(transport));
   net::WebSocketAccept accept;
   accept.endpoint = std::make_shared<WebSocketStomp>(std::move(session));
   accept.subprotocol = chosen;

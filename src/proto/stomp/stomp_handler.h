@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/authenticator.h"
 #include "db/registry.h"
 #include "net/http.h"
 
@@ -21,7 +22,8 @@ class Transport {
 
 class StompHandler {
  public:
-  explicit StompHandler(db::Registry& registry) : registry_(registry) {}
+  StompHandler(db::Registry& registry, const auth::Authenticator& authenticator)
+      : registry_(registry), authenticator_(authenticator) {}
   // For an upgrade to /stomp: picks v12.stomp, v11.stomp or v10.stomp (in that order of preference) among the
   // offered subprotocols; none offered is accepted too (the CONNECT frame negotiates the version anyway).
   net::WebSocketAccept accept_websocket(const net::HttpRequest& request,
@@ -29,6 +31,7 @@ class StompHandler {
 
  private:
   db::Registry& registry_;
+  const auth::Authenticator& authenticator_;
 };
 
 }  // namespace backside::proto::stomp

@@ -9,13 +9,15 @@ let appCounter = 0;
 
 /**
  * A new SDK client (its own app, hence its own connection) on database `ns` of `server`. With `t`, the app is
- * deleted (connection closed) when the test ends. Returns {app, db, close()}.
+ * deleted (connection closed) when the test ends. `mockUserToken` ({sub, ...claims} or 'owner') sets the
+ * identity the emulator way. Returns {app, db, close()}.
  */
-export function sdkClient(server, { ns = 'demo-e2e', t } = {}) {
+export function sdkClient(server, { ns = 'demo-e2e', t, mockUserToken } = {}) {
   const name = `client-${process.pid}-${++appCounter}`;
   const app = initializeApp({ projectId: 'demo-e2e', databaseURL: `http://127.0.0.1:${server.port}?ns=${ns}` }, name);
   const db = getDatabase(app);
-  connectDatabaseEmulator(db, '127.0.0.1', server.port);
+  // mockUserToken: the SDK sends an unsigned token with these claims (accepted by servers in --dev mode).
+  connectDatabaseEmulator(db, '127.0.0.1', server.port, mockUserToken ? { mockUserToken } : {});
   let closed = false;
   const close = async () => {
     if (closed) return;

@@ -68,9 +68,9 @@ const LISTENING = /backside listening on http:\/\/([0-9.]+|\[[0-9a-f:]+\]):(\d+)
  * stderr so far), pid. Use stop() (SIGTERM, resolves to the exit code), kill() (SIGKILL), restart().
  */
 export class Server {
-  constructor({ dataDir, args, env, exactArgs = false }) {
+  constructor({ dataDir, args, env, exactArgs = false, dev = true }) {
     this.dataDir = dataDir;
-    this.args = args;
+    this.args = dev && !exactArgs ? ['--dev', ...args] : args;
     this.exactArgs = exactArgs;
     this.env = env;
     this.log = '';
@@ -182,11 +182,11 @@ export class Server {
 
 /**
  * Starts `backside serve --port 0 --data-dir DIR ...args` (DIR: a fresh temp dir unless given) and waits until it
- * listens. With `exactArgs`, runs `backside serve ...args` only (the test controls port and data dir). With `t`
+ * listens. Servers run with --dev (open rules, emulator tokens) unless `dev: false`. With `exactArgs`, runs `backside serve ...args` only (the test controls port and data dir). With `t`
  * (a node:test context) the server is SIGKILLed when that test ends if still running.
  */
-export async function startServer({ t, dataDir, args = [], env = {}, exactArgs = false } = {}) {
-  const server = new Server({ dataDir: dataDir ?? makeTempDir(), args, env, exactArgs });
+export async function startServer({ t, dataDir, args = [], env = {}, exactArgs = false, dev = true } = {}) {
+  const server = new Server({ dataDir: dataDir ?? makeTempDir(), args, env, exactArgs, dev });
   if (t) {
     t.after(async () => {
       await server.kill();
