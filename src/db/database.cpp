@@ -67,7 +67,9 @@ void Database::stop() {
 bool Database::enqueue(Task task) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) return false;
+    // While stopping, only the writer itself may add work (a task's follow-up write, such as a closed
+    // connection's onDisconnect): the drain loop runs it before the thread ends.
+    if (stopping_ && std::this_thread::get_id() != writer_.get_id()) return false;
     queue_.push_back(std::move(task));
   }
   wake_.notify_one();
@@ -304,6 +306,8 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
       return fail(allowed.error());
     }
   }
+
+  if (request.dry_run) return stage_ack(std::move(done), std::move(reply));
 
   if (request.if_hash) {
     const Node* current = root_.find(request.path);

@@ -39,6 +39,7 @@ struct WriteRequest {
   std::optional<std::string> if_hash;  // compare-and-set: node hash expected at path ("" = absent)
   bool want_written = false;            // fill WriteReply::written (REST echoes it)
   bool want_hash = false;               // fill WriteReply::new_hash (REST ETag)
+  bool dry_run = false;                 // check only (data, keys, rules) and change nothing: onDisconnect registration
 };
 
 struct WriteReply {

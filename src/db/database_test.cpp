@@ -154,6 +154,25 @@ TEST(Database, RulesDecideWritesBeforeAnythingIsApplied) {
   EXPECT_EQ(read(*db, "/users"), "null");
 }
 
+TEST(Database, DryRunChecksEverythingAndChangesNothing) {
+  TempDir dir;
+  auto db = open_db(dir, kOwnedRules);
+  auto probe = [&](const char* at, const char* json, Auth auth) {
+    WriteRequest request;
+    request.path = *Path::parse(at);
+    request.data = boost::json::parse(json);
+    request.auth = std::move(auth);
+    request.dry_run = true;
+    std::promise<WriteReply> done;
+    db->write(std::move(request), [&](WriteReply&& reply) { done.set_value(std::move(reply)); });
+    return done.get_future().get();
+  };
+  EXPECT_FALSE(probe("/users/al", R"({"name":"Al"})", user("al")).error);
+  EXPECT_EQ(probe("/users/bo", R"({"name":"Bo"})", user("al")).error->code, ErrorCode::permission_denied);
+  EXPECT_EQ(probe("/users/al", R"({"na.me":"Al"})", user("al")).error->code, ErrorCode::invalid_argument);
+  EXPECT_EQ(read(*db, "/"), "null");
+}
+
 TEST(Database, RulesDecideReadsAndHashMismatchesDoNotLeak) {
   TempDir dir;
   auto db = open_db(dir, kOwnedRules);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { ref, set, get, update, onValue } from 'firebase/database';
+import { ref, set, get, update, onValue, onDisconnect } from 'firebase/database';
 
 import { startServer, curl, makeTempDir, runBackside, waitFor } from './lib/server.mjs';
 import { sdkClient } from './lib/fbsdk.mjs';
@@ -198,9 +198,17 @@ describe('rules through every door (--rules FILE)', () => {
         onValue(ref(client.db, 'users/bob'), () => resolve('value'), (error) => resolve(error.message));
       });
       assert.match(cancelled, /permission_denied/i);
+      // onDisconnect operations are checked when they are registered, with the connection's identity.
+      await assert.rejects(onDisconnect(ref(client.db, 'users/bob/online')).set(false), /permission_denied/i);
+      await assert.rejects(onDisconnect(ref(client.db, 'users/alice/age')).set('x'), /permission_denied/i);
+      await onDisconnect(ref(client.db, 'users/alice')).update({ online: false, name: 'Gone' });
     } finally {
       await client.close();
     }
+    await waitFor(async () => (await rest('/users/alice/online', { auth: alice })).json === false, {
+      message: 'the onDisconnect update',
+    });
+    assert.equal((await rest('/users/bob/online', { auth: bob })).json, null);
   });
 
   test('settings: GET and PUT /.settings/rules.json need the admin; invalid rules change nothing', async () => {

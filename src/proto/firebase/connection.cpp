@@ -318,11 +318,19 @@ void Connection::handle_get(std::int64_t r, const Object& body) {
 }
 
 void Connection::handle_on_disconnect(std::int64_t r, std::string_view action, const Object& body) {
+  auto self = shared_from_this();
   if (action == "oc") {
     auto path = path_of(body);
     if (!path) return reply_error_later(r, path.error());
-    on_disconnect_.cancel(*path);
-    return reply_later(r, "ok", "");
+    // On the writer queue, so that it comes after every earlier o/om has been checked and stored.
+    database_.run([self, r, path = std::move(*path)](const Node&) {
+      {
+        std::lock_guard lock(self->on_disconnect_mutex_);
+        self->on_disconnect_.cancel(path);
+      }
+      self->send_reply(r, "ok", "");
+    });
+    return;
   }
   auto location = location_of(body);
   if (!location) return reply_error_later(r, location.error());
@@ -331,43 +339,38 @@ void Connection::handle_on_disconnect(std::int64_t r, std::string_view action, c
                                                        "limit is " + std::to_string(options_.max_on_disconnect) +
                                                        ")"});
   }
-  static const json::value kNullJson;
   const json::value* d = body.if_contains("d");
-  if (!d) d = &kNullJson;
-  // Validate now (keys, depth, server values) so that a bad operation fails here, not silently at disconnect.
-  tree::ServerValues server_values{static_cast<double>(now_ms())};
-  auto check = [&](const db::WritePath& at, const json::value& value) -> Status {
-    if (at.path.size() > tree::kMaxDepth) return invalid("Path is too deep: more than 32 levels");
-    if (at.priority) {
-      auto priority = tree::priority_from_json(value, {.server_values = &server_values});
-      if (!priority) return priority.error();
-      return ok_status();
-    }
-    auto node = tree::from_json(value, {.base_depth = at.path.size(), .server_values = &server_values});
-    if (!node) return node.error();
-    return ok_status();
-  };
-  if (action == "o") {
-    if (auto status = check(*location, *d); !status) return reply_error_later(r, status.error());
-    on_disconnect_.set(*location, *d);
-    return reply_later(r, "ok", "");
+  json::value data = d ? *d : json::value(nullptr);
+  if (action == "om") {
+    if (location->priority) return reply_error_later(r, invalid("Invalid path for an update: ends in .priority"));
+    if (!data.is_object()) return reply_error_later(r, invalid("Invalid onDisconnect update: \"d\" must be an object"));
   }
-  // om: each key is a relative path; all are checked before any is stored.
-  if (location->priority) return reply_error_later(r, invalid("Invalid path for an update: ends in .priority"));
-  if (!d->is_object()) return reply_error_later(r, invalid("Invalid onDisconnect update: \"d\" must be an object"));
-  std::vector<std::pair<db::WritePath, const json::value*>> sets;
-  for (const auto& [key, value] : d->get_object()) {
-    auto relative = db::parse_write_path(std::string_view(key));
-    if (!relative) {
-      return reply_error_later(r, invalid("Invalid update key \"" + std::string(key) + "\": " +
-                                          relative.error().message));
+  // The operation is checked now as the write it will become (keys, depth, server values, and the security rules
+  // for this connection's identity), so that a bad or forbidden operation fails here, not silently at disconnect.
+  db::WriteRequest probe;
+  probe.dry_run = true;
+  probe.auth = auth_;
+  probe.path = location->path;
+  probe.op = action == "om"             ? db::WriteRequest::Op::update
+             : location->priority       ? db::WriteRequest::Op::set_priority
+                                        : db::WriteRequest::Op::set;
+  probe.data = data;
+  database_.write(std::move(probe), [self, r, update = action == "om", location = std::move(*location),
+                                     data = std::move(data)](db::WriteReply&& reply) {
+    if (reply.error) return self->send_reply(r, status_of(*reply.error), json::value(reply.error->message));
+    {
+      std::lock_guard lock(self->on_disconnect_mutex_);
+      if (!update) {
+        self->on_disconnect_.set(location, data);
+      } else {
+        for (const auto& [key, value] : data.get_object()) {
+          auto relative = db::parse_write_path(std::string_view(key));  // checked by the probe
+          if (relative) self->on_disconnect_.set({location.path.child(relative->path), relative->priority}, value);
+        }
+      }
     }
-    db::WritePath at{location->path.child(relative->path), relative->priority};
-    if (auto status = check(at, value); !status) return reply_error_later(r, status.error());
-    sets.emplace_back(std::move(at), &value);
-  }
-  for (const auto& [at, value] : sets) on_disconnect_.set(at, *value);
-  reply_later(r, "ok", "");
+    self->send_reply(r, "ok", "");
+  });
 }
 
 void Connection::handle_auth(std::int64_t r, std::string_view action, const Object& body) {
@@ -401,15 +404,21 @@ void Connection::on_close() {
   closed_ = true;
   for (auto& [key, subscriber] : listens_) subscriber->cancel(database_);
   listens_.clear();
-  if (auto request = on_disconnect_.to_write(auth_)) {
-    std::string session = session_id_;
-    database_.write(std::move(*request), [session](db::WriteReply&& reply) {
+  // On the writer queue: every o/om still being checked is stored by then.
+  database_.run([self = shared_from_this(), auth = auth_](const Node&) {
+    std::optional<db::WriteRequest> request;
+    {
+      std::lock_guard lock(self->on_disconnect_mutex_);
+      request = self->on_disconnect_.to_write(auth);
+      self->on_disconnect_.clear();
+    }
+    if (!request) return;
+    self->database_.write(std::move(*request), [session = self->session_id_](db::WriteReply&& reply) {
       if (reply.error) {
         spdlog::warn("firebase connection {}: onDisconnect write failed: {}", session, reply.error->message);
       }
     });
-  }
-  on_disconnect_.clear();
+  });
 }
 
 }  // namespace backside::proto::firebase

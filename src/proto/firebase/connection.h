@@ -84,6 +84,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
   db::Auth auth_;
   std::map<std::string, std::shared_ptr<ListenSubscriber>> listens_;  // by path + "\n" + query identifier
+  std::mutex on_disconnect_mutex_;  // o/om are stored from database callbacks
   db::OnDisconnect on_disconnect_;
   std::size_t on_disconnect_requests_ = 0;
 };
