@@ -25,4 +25,5 @@ echo "== end-to-end tests"
 BACKSIDE_BIN="$PWD/build/backside" node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/
 echo "== benchmarks, quick mode (checks that they run, not how fast)"
 bench/rest_bench.sh --quick >/dev/null
+bench/rules_bench.sh --quick >/dev/null
 echo "== all tests passed"
