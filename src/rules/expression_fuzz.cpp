@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const tree::Node root = tree::parse_json(R"({"a":{"b":1,"c":"x"},"d":true})").value();
   static const boost::json::value auth = boost::json::object{{"uid", "u"}, {"token", boost::json::object{}}};
   static const std::vector<std::pair<std::string, std::string>> wildcards = {{"$w", "a"}};
-  static const rules::NodeView data(root);
+  static const rules::NodeView old_data(root);
   // newData: the tree with a write at /a/b, as the database checks writes (an overlay, materialized on demand).
   static const tree::Node written = tree::parse_json(R"({"e":[1,2]})").value();
   static const rules::OverlayView new_data(root, {{tree::Path({"a", "b"}), &written}});
@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto compiled = rules::compile_expression(text, kind, {"$w"});
     if (auto* expression = std::get_if<rules::ExprPtr>(&compiled)) {
       const rules::Rule rule{std::nullopt, std::move(*expression)};
-      rules::EvalContext context{.auth = &auth, .now = 1, .root = &data,
+      rules::EvalContext context{.auth = &auth, .now = 1, .root = &old_data,
                                  .new_root = kind == rules::RuleKind::read ? nullptr : &new_data,
                                  .path = tree::Path({"a"}), .wildcards = &wildcards};
       rules::evaluate(rule, context);
