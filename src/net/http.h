@@ -52,6 +52,9 @@ class WebSocketConnection {
   // error, 1008 policy, 1009 too big) and `reason` (truncated to 123 bytes), then ends the connection.
   virtual void close(std::uint16_t code, std::string reason) = 0;
   virtual const std::string& remote_address() const = 0;
+  // Stops (true) or resumes (false) reading messages from the peer: backpressure for a front door that has too
+  // many of its requests still unanswered. Thread-safe; messages already read are still delivered.
+  virtual void pause_reading(bool paused) = 0;
 };
 
 // What a front door plugs into an accepted WebSocket. Called on the connection's I/O strand, one call at a time,

@@ -64,12 +64,21 @@ void WebSocketSession::on_accept(beast::error_code ec) {
   read_next();
 }
 
+void WebSocketSession::pause_reading(bool paused) {
+  asio::post(strand_, [self = shared_from_this(), paused] {
+    self->read_paused_ = paused;
+    if (!paused && !self->reading_ && self->open_) self->read_next();
+  });
+}
+
 void WebSocketSession::read_next() {
-  if (finished_) return;
+  if (finished_ || read_paused_) return;
+  reading_ = true;
   ws_->async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
 }
 
 void WebSocketSession::on_read(beast::error_code ec) {
+  reading_ = false;
   if (ec) {
     if (ec == websocket::error::closed) return finish("closed by the client");
     if (ec == websocket::error::message_too_big) {

@@ -41,6 +41,7 @@ class WebSocketSession : public Session,
   bool send(std::shared_ptr<const std::string> message) override;
   void close(std::uint16_t code, std::string reason) override;
   const std::string& remote_address() const override { return remote_address_; }
+  void pause_reading(bool paused) override;
 
   // Session: close from any thread (server shutdown).
   void shutdown() override;
@@ -59,6 +60,8 @@ class WebSocketSession : public Session,
   std::optional<boost::beast::websocket::stream<boost::beast::tcp_stream>> ws_;
   boost::beast::flat_buffer buffer_;
   std::shared_ptr<WebSocketEndpoint> endpoint_;  // released after on_close (breaks endpoint <-> session cycles)
+  bool reading_ = false;      // strand: a read is in flight
+  bool read_paused_ = false;  // strand: the endpoint asked for backpressure
 
   // Shared with sending threads.
   std::mutex mutex_;

@@ -245,6 +245,36 @@ describe('firebase wire protocol', () => {
     await c.close();
   });
 
+  test('a flood of requests is paced (reading pauses while 1000 are unanswered); every reply comes, in order', async () => {
+    const flooded = await startServer({ args: ['--log-level', 'debug'] });
+    try {
+      const flooder = new RawClient(flooded, { ns: 'flood' });
+      await flooder.handshake;
+      const count = 20000;
+      const payload = 'x'.repeat(200);
+      for (let r = 1; r <= count; r++) {
+        flooder.ws.send(JSON.stringify({ t: 'd', d: { r, a: 'p', b: { p: `/flood/k${r % 500}`, d: { r, payload } } } }));
+      }
+      // Another client is served meanwhile.
+      const other = new RawClient(flooded, { ns: 'flood' });
+      assert.equal((await other.request('p', { p: '/other', d: 1 })).reply.s, 'ok');
+      await flooder.waitFor((m) => m.t === 'd' && m.d.r === count, { timeoutMs: 120000 });
+      const replies = flooder.messages.filter((m) => m.t === 'd' && m.d.r !== undefined);
+      assert.equal(replies.length, count);
+      replies.forEach((m, i) => {
+        assert.equal(m.d.r, i + 1);
+        assert.equal(m.d.b.s, 'ok');
+      });
+      assert.match(flooded.log, /requests unanswered, reading paused/);
+      const last = await curl(flooded.u('/flood/k0.json?ns=flood'));
+      assert.equal(last.json.r, 20000);
+      flooder.close();
+      other.close();
+    } finally {
+      await flooded.stop();
+    }
+  });
+
   test('unknown namespace names are refused with a shutdown message', async () => {
     const c = new RawClient(server, { ns: 'bad name!' });
     const message = await c.waitFor((m) => m.t === 'c' && m.d.t === 's');

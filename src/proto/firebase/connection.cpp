@@ -161,6 +161,7 @@ void Connection::on_message(std::string_view text) {
   const json::value* action = inner.if_contains("a");
   const json::value* body = inner.if_contains("b");
   if (!r) return protocol_error("Malformed request: \"r\" must be an integer");
+  begin_request();
   if (!action || !action->is_string()) {
     return reply_error_later(*r, invalid("Malformed request: \"a\" must be a string"));
   }
@@ -192,6 +193,25 @@ void Connection::send_reply(std::int64_t r, std::string_view status, const json:
   out += json::serialize(data);
   out += "}}}";
   transport_->send(std::make_shared<const std::string>(std::move(out)));
+  end_request();
+}
+
+void Connection::begin_request() {
+  std::lock_guard lock(pending_mutex_);
+  if (++pending_requests_ >= options_.max_pending_requests && !reading_paused_) {
+    reading_paused_ = true;
+    spdlog::debug("firebase connection {}: {} requests unanswered, reading paused", session_id_, pending_requests_);
+    transport_->pause_reading(true);
+  }
+}
+
+void Connection::end_request() {
+  std::lock_guard lock(pending_mutex_);
+  if (pending_requests_ > 0) --pending_requests_;
+  if (reading_paused_ && pending_requests_ <= options_.max_pending_requests / 2) {
+    reading_paused_ = false;
+    transport_->pause_reading(false);
+  }
 }
 
 void Connection::reply_later(std::int64_t r, std::string status, json::value data) {
@@ -314,6 +334,7 @@ void Connection::handle_get(std::int64_t r, const Object& body) {
                    tree::append_json(out, value, {.format = tree::Format::export_});
                    out += "}}}";
                    self->transport_->send(std::make_shared<const std::string>(std::move(out)));
+                   self->end_request();
                  });
 }
 

@@ -29,6 +29,9 @@ struct FirebaseOptions {
   std::size_t max_message_bytes = std::size_t(16) << 20;  // one reassembled client message
   std::size_t max_listens = 10000;                        // per connection
   std::size_t max_on_disconnect = 10000;                  // onDisconnect requests per connection
+  // Requests taken but not yet answered, per connection: at this many the connection stops reading (it resumes
+  // at half), so a client sending faster than the database answers cannot queue work without bound.
+  std::size_t max_pending_requests = 1000;
 };
 
 // Where a connection's messages go: frames them for its transport. Thread-safe.
@@ -39,6 +42,8 @@ class Transport {
   virtual bool send(const std::shared_ptr<const std::string>& message) = 0;
   // Ends the connection after what is queued (code: a WebSocket close code).
   virtual void close(std::uint16_t code, const std::string& reason) = 0;
+  // Backpressure: stop/resume taking messages from the client (a no-op where the transport bounds itself).
+  virtual void pause_reading(bool /*paused*/) {}
 };
 
 class ListenSubscriber;
@@ -87,6 +92,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::mutex on_disconnect_mutex_;  // o/om are stored from database callbacks
   db::OnDisconnect on_disconnect_;
   std::size_t on_disconnect_requests_ = 0;
+  void begin_request();  // a request with an `r` was taken
+  void end_request();    // its reply was sent
+  std::mutex pending_mutex_;
+  std::size_t pending_requests_ = 0;
+  bool reading_paused_ = false;
 };
 
 // The status string of a core error on the wire (§3.1): permission_denied, datastale, too_big, ...

@@ -27,6 +27,7 @@ class WebSocketTransport : public Transport {
   }
 
   void close(std::uint16_t code, const std::string& reason) override { socket_->close(code, reason); }
+  void pause_reading(bool paused) override { socket_->pause_reading(paused); }
 
  private:
   std::mutex mutex_;
