@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { ref, set, get, update, onValue, onDisconnect } from 'firebase/database';
+import { ref, set, get, update, onValue, onDisconnect, query, orderByChild, equalTo } from 'firebase/database';
 
 import { startServer, curl, makeTempDir, runBackside, waitFor } from './lib/server.mjs';
 import { sdkClient } from './lib/fbsdk.mjs';
@@ -29,6 +29,11 @@ const USER_RULES = `{
       }
     },
     "public": { ".read": true, ".write": "auth != null" },
+    // Query-based rules: only a query for one's own items may read the list.
+    "items": {
+      ".read": "auth != null && query.orderByChild == 'owner' && query.equalTo == auth.uid",
+      ".write": "auth != null"
+    },
     "admins_only": { ".read": "auth.token.admin == true", ".write": "auth.token.admin == true" }
   }
 }`;
@@ -168,6 +173,25 @@ describe('rules through every door (--rules FILE)', () => {
     // The admin token bypasses every rule.
     assert.equal((await rest('/users', { auth: token })).status, 200);
     assert.equal((await rest('/elsewhere', { auth: token, method: 'PUT', body: 1 })).status, 200);
+  });
+
+  test('query-based rules: REST and the SDK may read only the query the rules allow', async () => {
+    const items = { i1: { owner: 'alice', v: 1 }, i2: { owner: 'bob', v: 2 }, i3: { owner: 'alice', v: 3 } };
+    assert.equal((await rest('/items', { auth: token, method: 'PUT', body: items })).status, 200);
+    const q = (owner) => `orderBy=%22owner%22&equalTo=%22${owner}%22`;
+    const mine = await curl(server.u(`/items.json?${q('alice')}&auth=${alice}`));
+    assert.equal(mine.status, 200, mine.body);
+    assert.deepEqual(mine.json, { i1: items.i1, i3: items.i3 });
+    assert.equal((await curl(server.u(`/items.json?${q('bob')}&auth=${alice}`))).status, 401);
+    assert.equal((await rest('/items', { auth: alice })).status, 401);
+    const client = sdkClient(server, { ns: 'default', mockUserToken: { sub: 'alice', user_id: 'alice' } });
+    try {
+      const snap = await get(query(ref(client.db, 'items'), orderByChild('owner'), equalTo('alice')));
+      assert.deepEqual(snap.val(), { i1: items.i1, i3: items.i3 });
+      await assert.rejects(get(query(ref(client.db, 'items'), orderByChild('owner'), equalTo('bob'))), /permission/i);
+    } finally {
+      await client.close();
+    }
   });
 
   test('REST: a multi-path update is checked per key and applied all or nothing', async () => {
