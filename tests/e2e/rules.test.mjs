@@ -8,6 +8,8 @@ import path from 'node:path';
 
 import { ref, set, get, update, onValue, onDisconnect, query, orderByChild, equalTo } from 'firebase/database';
 
+import { initializeTestEnvironment, assertSucceeds, assertFails } from '@firebase/rules-unit-testing';
+
 import { startServer, curl, makeTempDir, runBackside, waitFor } from './lib/server.mjs';
 import { sdkClient } from './lib/fbsdk.mjs';
 import { StreamClient } from './lib/stream.mjs';
@@ -298,6 +300,39 @@ describe('rules through every door (--rules FILE)', () => {
     assert.equal((await curl(s.u('/priv.json'))).status, 401);
     assert.doesNotMatch(s.log.split('stopped cleanly').pop(), /database "default" has no rules/);
     await s.stop();
+  });
+});
+
+describe('@firebase/rules-unit-testing against a --dev server', () => {
+  test('rules loaded through the library, contexts per user, rules disabled, clearDatabase', async (t) => {
+    const server = await startServer({ t });
+    const env = await initializeTestEnvironment({
+      projectId: 'demo-rut',
+      database: { host: '127.0.0.1', port: server.port, rules: USER_RULES },
+    });
+    try {
+      const alice = env.authenticatedContext('alice').database();
+      const bob = env.authenticatedContext('bob', { admin: true }).database();
+      const nobody = env.unauthenticatedContext().database();
+      await assertSucceeds(set(ref(alice, 'users/alice'), { name: 'Alice', age: 30 }));
+      await assertFails(set(ref(alice, 'users/bob/name'), 'x'));
+      await assertFails(set(ref(alice, 'users/alice/age'), 'thirty'));
+      await assertFails(get(ref(nobody, 'users/alice')));
+      await assertSucceeds(get(ref(alice, 'users/alice')));
+      await assertFails(get(ref(bob, 'users/alice')));
+      await assertSucceeds(set(ref(bob, 'admins_only/flag'), true));
+      await assertFails(set(ref(alice, 'admins_only/flag'), false));
+      await env.withSecurityRulesDisabled(async (context) => {
+        await set(ref(context.database(), 'users/carol'), { name: 'Carol' });
+      });
+      assert.equal((await get(ref(alice, 'users/alice/name'))).val(), 'Alice');
+      await env.clearDatabase();
+      await env.withSecurityRulesDisabled(async (context) => {
+        assert.equal((await get(ref(context.database(), 'users'))).val(), null);
+      });
+    } finally {
+      await env.cleanup();
+    }
   });
 });
 
