@@ -8,9 +8,11 @@ import path from 'node:path';
 
 import { ref, set, get, update, onValue, onDisconnect, query, orderByChild, equalTo } from 'firebase/database';
 
+import WebSocket from 'ws';
+import { Client } from '@stomp/stompjs';
 import { initializeTestEnvironment, assertSucceeds, assertFails } from '@firebase/rules-unit-testing';
 
-import { startServer, curl, makeTempDir, runBackside, waitFor } from './lib/server.mjs';
+import { startServer, curl, makeTempDir, runBackside, waitFor, within } from './lib/server.mjs';
 import { sdkClient } from './lib/fbsdk.mjs';
 import { StreamClient } from './lib/stream.mjs';
 
@@ -235,6 +237,49 @@ describe('rules through every door (--rules FILE)', () => {
       message: 'the onDisconnect update',
     });
     assert.equal((await rest('/users/bob/online', { auth: bob })).json, null);
+  });
+
+  test('STOMP: the passcode is the credential; forbidden SENDs get a permission_denied RECEIPT', async () => {
+    const stomp = async (passcode) => {
+      const client = new Client({
+        webSocketFactory: () => new WebSocket(`${server.url.replace('http', 'ws')}/stomp`, ['v12.stomp']),
+        connectHeaders: passcode ? { host: 'default', passcode } : { host: 'default' },
+        reconnectDelay: 0,
+        heartbeatIncoming: 0,
+        heartbeatOutgoing: 0,
+      });
+      const outcome = new Promise((resolve) => {
+        client.onConnect = () => resolve('connected');
+        client.onStompError = (frame) => resolve(`error: ${frame.headers.message}`);
+      });
+      client.activate();
+      return { client, outcome: await within(outcome, 5000) };
+    };
+    const send = (client, destination, body) => {
+      const receipt = `r-${Math.random().toString(36).slice(2)}`;
+      const got = new Promise((resolve) => client.watchForReceipt(receipt, resolve));
+      client.publish({ destination, body: JSON.stringify(body), headers: { receipt } });
+      return within(got, 5000);
+    };
+    const asAlice = await stomp(alice);
+    assert.equal(asAlice.outcome, 'connected');
+    assert.equal((await send(asAlice.client, '/users/alice/name', 'Alice STOMP')).headers.status, 'ok');
+    const denied = await send(asAlice.client, '/users/bob/name', 'nope');
+    assert.equal(denied.headers.status, 'permission_denied');
+    assert.equal((await send(asAlice.client, '/users/alice/age', 'old')).headers.status, 'permission_denied');
+    // The connection stays usable after a refused write.
+    assert.equal((await send(asAlice.client, '/public/stomp', 'hi')).headers.status, 'ok');
+    await asAlice.client.deactivate();
+    const asAdmin = await stomp(token);
+    assert.equal((await send(asAdmin.client, '/users/bob/name', 'by admin')).headers.status, 'ok');
+    await asAdmin.client.deactivate();
+    const anonymous = await stomp();
+    assert.equal((await send(anonymous.client, '/public/stomp', 'x')).headers.status, 'permission_denied');
+    await anonymous.client.deactivate();
+    const forged = await stomp('not-a-token');
+    assert.match(forged.outcome, /^error: authentication failed/);
+    await forged.client.deactivate();
+    assert.equal((await rest('/users/bob/name', { auth: token })).json, 'by admin');
   });
 
   test('settings: GET and PUT /.settings/rules.json need the admin; invalid rules change nothing', async () => {
