@@ -33,8 +33,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "${1:-}" = "--test" ] && [ -f tests/package.json ]; then
-  if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
-    (cd tests && npm ci --no-audit --no-fund --loglevel=error)
-  fi
+if [ "${1:-}" = "--test" ]; then
+  # The end-to-end tests' npm packages, and the JavaScript client's own dependency (tests import it from there).
+  for dir in tests clients/js; do
+    [ -f "$dir/package.json" ] || continue
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done
 fi

@@ -1,6 +1,7 @@
 #include "proto/stomp/stomp_handler.h"
 
 #include "tree/json_parse.h"
+#include "tree/json_codec.h"
 
 #include <spdlog/spdlog.h>
 
@@ -324,7 +325,10 @@ class Session : public std::enable_shared_from_this<Session> {
         r.add("status", status_name(reply.error->code));
         r.add("message", reply.error->message);
         if (reply.error->code == ErrorCode::hash_mismatch) {
+          // The current value and its hash, read together: a client can retry its compare-and-set at once.
           r.add("etag", reply.current_hash.empty() ? "null_etag" : reply.current_hash);
+          r.add("content-type", "application/json");
+          r.body = tree::to_json(reply.current);
         }
       } else {
         r.add("status", "ok");
