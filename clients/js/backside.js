@@ -297,6 +297,11 @@ class View {
   }
 
   onMessage(message) {
+    if (message.headers.event === 'cancel') {
+      // The server ended the subscription (refused or revoked by the rules): tell the cancel callbacks.
+      this.subscription = null;
+      return this.fail(new BacksideError(message.headers.status || 'cancelled', JSON.parse(message.body || '""')));
+    }
     const relative = splitPath(message.headers.path || '/');
     const body = message.body === '' ? null : JSON.parse(message.body);
     let next = this.value;

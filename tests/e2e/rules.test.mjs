@@ -10,6 +10,7 @@ import { ref, set, get, update, onValue, onDisconnect, query, orderByChild, equa
 
 import WebSocket from 'ws';
 import { Client } from '@stomp/stompjs';
+import { connect as connectJs } from '../../clients/js/backside.js';
 import { initializeTestEnvironment, assertSucceeds, assertFails } from '@firebase/rules-unit-testing';
 
 import { startServer, curl, makeTempDir, runBackside, waitFor, within } from './lib/server.mjs';
@@ -269,6 +270,14 @@ describe('rules through every door (--rules FILE)', () => {
     assert.equal((await send(asAlice.client, '/users/alice/age', 'old')).headers.status, 'permission_denied');
     // The connection stays usable after a refused write.
     assert.equal((await send(asAlice.client, '/public/stomp', 'hi')).headers.status, 'ok');
+    // A SUBSCRIBE the rules refuse ends with event:cancel; the connection stays usable.
+    const cancelled = new Promise((resolve) => {
+      asAlice.client.subscribe('/users/bob', (message) => resolve(message.headers));
+    });
+    const cancel = await within(cancelled, 5000);
+    assert.equal(cancel.event, 'cancel');
+    assert.equal(cancel.status, 'permission_denied');
+    assert.equal((await send(asAlice.client, '/public/stomp', 'still here')).headers.status, 'ok');
     await asAlice.client.deactivate();
     const asAdmin = await stomp(token);
     assert.equal((await send(asAdmin.client, '/users/bob/name', 'by admin')).headers.status, 'ok');
@@ -320,6 +329,13 @@ describe('rules through every door (--rules FILE)', () => {
     });
     await waitFor(() => values.length > 0, { message: 'the SDK value' });
 
+    const js = await connectJs(`${server.url.replace('http', 'ws')}/stomp`, { database: ns, WebSocket });
+    let jsCancel = null;
+    js.ref('room').on('value', () => {}, (error) => {
+      jsCancel = error;
+    });
+    await waitFor(() => js._views.get('/room')?.loaded, { message: 'the JS client value' });
+
     const closed = '{"rules": {"room": {".read": false, ".write": true}}}';
     assert.equal((await curl(settings, { method: 'PUT', body: closed })).status, 200);
     const cancel = await stream.next({ what: 'cancel' });
@@ -327,6 +343,9 @@ describe('rules through every door (--rules FILE)', () => {
     assert.equal(cancel.data, 'Permission denied');
     await waitFor(() => cancelError, { message: 'the SDK cancel callback' });
     assert.match(cancelError.message, /permission_denied/i);
+    await waitFor(() => jsCancel, { message: 'the JS client (STOMP) cancel callback' });
+    assert.equal(jsCancel.code, 'permission_denied');
+    await js.close();
     stream.close();
     await client.close();
   });

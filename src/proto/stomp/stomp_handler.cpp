@@ -44,6 +44,9 @@ class StompSubscriber : public sync::Subscriber {
     return render_message_tail(event, version_);
   }
   void deliver(const std::shared_ptr<const std::string>& bytes) override;
+  void revoked(const std::string& reason) override;
+  const std::string& id() const { return id_; }
+  const std::string& destination() const { return destination_; }
   std::atomic<bool> active{true};
   std::optional<sync::Hub::Handle> handle;  // guarded by the session's mutex
 
@@ -85,9 +88,36 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   void send_bytes(std::shared_ptr<const std::string> bytes) { transport_->send(std::move(bytes)); }
   std::uint64_t next_message_id() { return ++message_ids_; }
+
+  // Ends a subscription from the server side (refused or revoked by the rules, database closing): a MESSAGE with
+  // `event:cancel` and a `status`, like the REST stream's cancel event; the connection stays open.
+  void cancel_subscription(const StompSubscriber& sub, ErrorCode code, const std::string& message) {
+    sub_active_off(sub);
+    Frame frame;
+    frame.command = "MESSAGE";
+    frame.add("subscription", sub.id());
+    frame.add("message-id", std::to_string(next_message_id()));
+    frame.add("destination", sub.destination());
+    frame.add("event", "cancel");
+    frame.add("status", status_name(code));
+    frame.add("content-type", "application/json");
+    std::string body;
+    tree::append_string(body, message);
+    frame.body = std::move(body);
+    send_frame(std::move(frame));
+  }
   Version version() const { return version_; }
 
  private:
+  void sub_active_off(const StompSubscriber& sub) {
+    std::lock_guard lock(mutex_);
+    auto it = subscriptions_.find(sub.id());
+    if (it != subscriptions_.end() && it->second.get() == &sub) {
+      it->second->active = false;
+      subscriptions_.erase(it);
+    }
+  }
+
   void cancel(StompSubscriber& sub) {
     sub.active = false;
     std::optional<sync::Hub::Handle> handle;
@@ -216,12 +246,15 @@ class Session : public std::enable_shared_from_this<Session> {
     database_->listen(std::move(*path), std::nullopt, auth_, sub,
                       [self, sub, receipt_id](Result<sync::Hub::Handle> handle) {
                         if (!handle) {
-                          Frame error;
-                          error.command = "ERROR";
-                          error.add("message", "subscription refused: " + handle.error().message);
-                          if (receipt_id) error.add("receipt-id", *receipt_id);
-                          self->send_frame(std::move(error));
-                          self->transport_->close("subscription refused");
+                          self->cancel_subscription(*sub, handle.error().code, handle.error().message);
+                          if (receipt_id) {
+                            Frame r;
+                            r.command = "RECEIPT";
+                            r.add("receipt-id", *receipt_id);
+                            r.add("status", status_name(handle.error().code));
+                            r.add("message", handle.error().message);
+                            self->send_frame(std::move(r));
+                          }
                           return;
                         }
                         bool active;
@@ -248,11 +281,13 @@ class Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<StompSubscriber> sub;
     {
       std::lock_guard lock(mutex_);
-      auto it = subscriptions_.find(*id);
-      if (it == subscriptions_.end()) return protocol_error("unknown subscription id: " + *id, nullptr);
-      sub = it->second;
-      subscriptions_.erase(it);
+      if (auto it = subscriptions_.find(*id); it != subscriptions_.end()) {
+        sub = it->second;
+        subscriptions_.erase(it);
+      }
     }
+    // An unknown id is answered, not punished: the server may have ended the subscription (event:cancel).
+    if (!sub) return receipt(frame);
     cancel(*sub);
     receipt(frame);
   }
@@ -352,6 +387,17 @@ class Session : public std::enable_shared_from_this<Session> {
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<StompSubscriber>> subscriptions_;
 };
+
+void StompSubscriber::revoked(const std::string& reason) {
+  if (!active.exchange(false)) return;
+  auto session = session_.lock();
+  if (!session) return;
+  if (reason == "permission denied") {
+    session->cancel_subscription(*this, ErrorCode::permission_denied, "Permission denied");
+  } else {
+    session->cancel_subscription(*this, ErrorCode::unavailable, reason);
+  }
+}
 
 void StompSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
   if (!active) return;
