@@ -16,7 +16,7 @@ if [ $quick = 1 ]; then duration=2s; leaves=100000; out=build/benchmarks-quick.m
 
 start_server() {  # start_server PORT DATA_DIR [flags...]; waits until it answers
   local port=$1 dir=$2; shift 2
-  "$bin" serve --dev --port "$port" --data-dir "$dir" "$@" >"$work/server-$port.log" 2>&1 &
+  "$bin" serve --dev --stomp-port 0 --port "$port" --data-dir "$dir" "$@" >"$work/server-$port.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 500); do curl -s -o /dev/null "http://127.0.0.1:$port/.json?shallow=true" && return 0; sleep 0.01; done
   echo "server on port $port did not start" >&2; cat "$work/server-$port.log" >&2; exit 1

@@ -15,7 +15,7 @@ if [ $quick = 1 ]; then duration=2s; out=build/benchmarks-rules-quick.md; else d
 
 port=$((20000 + RANDOM % 20000))
 # --dev: unsigned test tokens are accepted (their claims are the identity) and a database without rules is open.
-"$bin" serve --dev --port "$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
+"$bin" serve --dev --stomp-port 0 --port "$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 500); do curl -s -o /dev/null "http://127.0.0.1:$port/.json?ns=open" && break; sleep 0.01; done
 admin=$(cat "$work/data/admin-token")

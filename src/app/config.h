@@ -13,6 +13,7 @@ namespace backside::app {
 struct Config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 9000;
+  std::uint16_t stomp_port = 61613;  // STOMP over raw TCP; 0 = off
   std::string data_dir = "./backside-data";
   std::string durability = "fsync";  // or "none" (benchmarks only)
   std::string default_namespace = "default";

@@ -116,9 +116,20 @@ int serve(const Config& config) {
     spdlog::error("{}", endpoint.error().message);
     return 1;
   }
+  std::string stomp_address = "off";
+  if (config.stomp_port != 0) {
+    auto stomp_endpoint = server.listen_stream(config.stomp_port, stomp);
+    if (!stomp_endpoint) {
+      spdlog::error("STOMP port: {} (set stomp_port to another port, or 0 to turn STOMP over TCP off)",
+                    stomp_endpoint.error().message);
+      return 1;
+    }
+    stomp_address = stomp_endpoint->address().to_string() + ":" + std::to_string(stomp_endpoint->port());
+  }
   server.start();
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   std::string address = endpoint->address().to_string() + ":" + std::to_string(endpoint->port());
+  if (config.stomp_port != 0) spdlog::info("backside STOMP listening on tcp://{}", stomp_address);
   spdlog::info("backside listening on http://{} (REST /<path>.json, streaming; Firebase SDK /.ws) — data in {}, durability {}, "
                "default database \"{}\", ready in {} ms",
                address, config.data_dir, config.durability, config.default_namespace, elapsed.count());

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace backside::net {
 
@@ -55,6 +56,32 @@ class WebSocketConnection {
   // Stops (true) or resumes (false) reading messages from the peer: backpressure for a front door that has too
   // many of its requests still unanswered. Thread-safe; messages already read are still delivered.
   virtual void pause_reading(bool paused) = 0;
+};
+
+// A raw TCP connection on a protocol port (STOMP): bytes in, bytes out. Thread-safe like WebSocketConnection:
+// sends go out in call order, one write at a time, from a queue bounded by ServerOptions::max_stream_queue_bytes.
+class StreamConnection {
+ public:
+  virtual ~StreamConnection() = default;
+  virtual bool send(std::shared_ptr<const std::string> bytes) = 0;
+  // Sends what is queued, then closes the connection.
+  virtual void close(std::string reason) = 0;
+  virtual const std::string& remote_address() const = 0;
+};
+
+// What a front door plugs into an accepted raw connection: on_bytes for each chunk read (any framing is the door's
+// job), then on_close exactly once. Called on the connection's strand, one call at a time.
+class StreamEndpoint {
+ public:
+  virtual ~StreamEndpoint() = default;
+  virtual void on_bytes(std::string_view bytes) = 0;
+  virtual void on_close() = 0;
+};
+
+class StreamHandler {
+ public:
+  virtual ~StreamHandler() = default;
+  virtual std::shared_ptr<StreamEndpoint> accept_stream(std::shared_ptr<StreamConnection> connection) = 0;
 };
 
 // What a front door plugs into an accepted WebSocket. Called on the connection's I/O strand, one call at a time,

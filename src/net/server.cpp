@@ -5,29 +5,37 @@
 #include <boost/asio/strand.hpp>
 
 #include "net/http_session.h"
+#include "net/tcp_session.h"
 
 namespace backside::net {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+// Accepts connections on one port: HTTP (HttpSession, which may become a WebSocket) or a raw protocol
+// (TcpSession handed to a StreamHandler).
 class Server::Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(asio::io_context& io, const ServerOptions& options, HttpHandler& handler)
-      : io_(io), options_(options), handler_(handler), acceptor_(io), sessions_(std::make_shared<SessionSet>()) {}
+  Listener(asio::io_context& io, const ServerOptions& options, HttpHandler* handler, StreamHandler* stream_handler)
+      : io_(io),
+        options_(options),
+        handler_(handler),
+        stream_handler_(stream_handler),
+        acceptor_(io),
+        sessions_(std::make_shared<SessionSet>()) {}
 
-  Result<tcp::endpoint> open() {
+  Result<tcp::endpoint> open(std::uint16_t port) {
     boost::system::error_code ec;
     auto address = asio::ip::make_address(options_.host, ec);
     if (ec) return invalid("Invalid host address \"" + options_.host + "\": " + ec.message());
-    tcp::endpoint endpoint(address, options_.port);
+    tcp::endpoint endpoint(address, port);
     acceptor_.open(endpoint.protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
       return Error{ErrorCode::unavailable,
-                   "Cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " + ec.message()};
+                   "Cannot listen on " + options_.host + ":" + std::to_string(port) + ": " + ec.message()};
     }
     return acceptor_.local_endpoint();
   }
@@ -44,7 +52,11 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
         return;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<HttpSession>(std::move(socket), self->handler_, self->options_, self->sessions_)->start();
+      if (self->stream_handler_) {
+        std::make_shared<TcpSession>(std::move(socket), self->options_, self->sessions_)->start(*self->stream_handler_);
+      } else {
+        std::make_shared<HttpSession>(std::move(socket), *self->handler_, self->options_, self->sessions_)->start();
+      }
       self->accept();
     });
   }
@@ -60,7 +72,8 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
  private:
   asio::io_context& io_;
   const ServerOptions& options_;
-  HttpHandler& handler_;
+  HttpHandler* handler_;
+  StreamHandler* stream_handler_;
   tcp::acceptor acceptor_;
   std::shared_ptr<SessionSet> sessions_;
 };
@@ -70,9 +83,18 @@ Server::Server(ServerOptions options, HttpHandler& handler) : options_(std::move
 Server::~Server() { stop(); }
 
 Result<tcp::endpoint> Server::listen() {
-  listener_ = std::make_shared<Listener>(io_, options_, handler_);
-  auto endpoint = listener_->open();
+  listener_ = std::make_shared<Listener>(io_, options_, &handler_, nullptr);
+  auto endpoint = listener_->open(options_.port);
   if (endpoint) listener_->accept();
+  return endpoint;
+}
+
+Result<tcp::endpoint> Server::listen_stream(std::uint16_t port, StreamHandler& handler) {
+  auto listener = std::make_shared<Listener>(io_, options_, nullptr, &handler);
+  auto endpoint = listener->open(port);
+  if (!endpoint) return endpoint;
+  listener->accept();
+  stream_listeners_.push_back(std::move(listener));
   return endpoint;
 }
 
@@ -83,6 +105,7 @@ void Server::start() {
 
 void Server::close_connections() {
   if (listener_) listener_->stop();
+  for (auto& listener : stream_listeners_) listener->stop();
 }
 
 void Server::stop() {

@@ -1,5 +1,6 @@
 #pragma once
-// The network server: a listener on the HTTP port, and the I/O threads that run every session.
+// The network server: a listener on the HTTP port (and on raw protocol ports), and the I/O threads that run every
+// session.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
@@ -32,6 +33,8 @@ class Server {
 
   // Binds and starts accepting; returns the bound endpoint (port 0 picks a free port).
   Result<boost::asio::ip::tcp::endpoint> listen();
+  // Binds a raw protocol port (STOMP) whose connections go to `handler`; call before start().
+  Result<boost::asio::ip::tcp::endpoint> listen_stream(std::uint16_t port, StreamHandler& handler);
   // Starts the I/O threads; returns immediately.
   void start();
   // Stops accepting and closes every connection (their close handlers run on the I/O threads, which keep going).
@@ -46,6 +49,7 @@ class Server {
   HttpHandler& handler_;
   boost::asio::io_context io_;
   std::shared_ptr<Listener> listener_;
+  std::vector<std::shared_ptr<Listener>> stream_listeners_;
   std::vector<std::thread> threads_;
 };
 

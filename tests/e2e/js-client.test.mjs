@@ -130,7 +130,7 @@ test('reconnect: listeners subscribe again and see what changed while the server
   const server = await startServer({
     t,
     exactArgs: true,
-    args: ['--dev', '--port', String(port), '--data-dir', makeTempDir()],
+    args: ['--dev', '--port', String(port), '--stomp-port', '0', '--data-dir', makeTempDir()],
   });
   const db = await open(server, { reconnectDelay: 100 });
   t.after(() => db.close());

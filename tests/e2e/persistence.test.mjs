@@ -355,7 +355,7 @@ test('configuration precedence: config file < environment < flags (port and data
   const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
   const dir = (name) => path.join(work, name);
   const configFile = path.join(work, 'config.json');
-  fs.writeFileSync(configFile, JSON.stringify({ port: p1, data_dir: dir('from-file'), log_level: 'info', dev: true }));
+  fs.writeFileSync(configFile, JSON.stringify({ port: p1, data_dir: dir('from-file'), log_level: 'info', dev: true, stomp_port: 0 }));
   const clean = {};
   for (const key of Object.keys(process.env)) if (key.startsWith('BACKSIDE_')) clean[key] = undefined;
 

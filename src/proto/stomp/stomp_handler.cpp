@@ -419,6 +419,29 @@ class WebSocketTransport : public Transport {
   std::shared_ptr<net::WebSocketConnection> connection_;
 };
 
+class TcpTransport : public Transport {
+ public:
+  explicit TcpTransport(std::shared_ptr<net::StreamConnection> connection) : connection_(std::move(connection)) {}
+  bool send(std::shared_ptr<const std::string> bytes) override { return connection_->send(std::move(bytes)); }
+  void close(std::string reason) override { connection_->close(std::move(reason)); }
+
+ private:
+  std::shared_ptr<net::StreamConnection> connection_;
+};
+
+class TcpStomp : public net::StreamEndpoint {
+ public:
+  explicit TcpStomp(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+  void on_bytes(std::string_view bytes) override { session_->on_bytes(bytes); }
+  void on_close() override {
+    session_->on_closed();
+    session_.reset();  // breaks connection -> endpoint -> session -> transport -> connection
+  }
+
+ private:
+  std::shared_ptr<Session> session_;
+};
+
 class WebSocketStomp : public net::WebSocketEndpoint {
  public:
   explicit WebSocketStomp(std::shared_ptr<Session> session) : session_(std::move(session)) {}
@@ -433,6 +456,11 @@ class WebSocketStomp : public net::WebSocketEndpoint {
 };
 
 }  // namespace
+
+std::shared_ptr<net::StreamEndpoint> StompHandler::accept_stream(std::shared_ptr<net::StreamConnection> connection) {
+  auto transport = std::make_shared<TcpTransport>(std::move(connection));
+  return std::make_shared<TcpStomp>(std::make_shared<Session>(registry_, authenticator_, std::move(transport)));
+}
 
 net::WebSocketAccept StompHandler::accept_websocket(const net::HttpRequest& request,
                                                     std::shared_ptr<net::WebSocketConnection> connection) {

@@ -1,6 +1,6 @@
 #pragma once
-// The STOMP front door (docs/protocol.md): accepts STOMP-over-WebSocket connections at /stomp and runs one
-// StompSession per connection. The session is transport-neutral: it reads bytes and writes frames through a small
+// The STOMP front door (docs/protocol.md): accepts STOMP over raw TCP (--stomp-port) and over WebSocket at /stomp,
+// and runs one StompSession per connection. The session is transport-neutral: it reads bytes and writes frames through a small
 // Transport interface, so a raw TCP listener can reuse it.
 #include <memory>
 #include <string>
@@ -20,7 +20,7 @@ class Transport {
   virtual void close(std::string reason) = 0;
 };
 
-class StompHandler {
+class StompHandler : public net::StreamHandler {
  public:
   StompHandler(db::Registry& registry, const auth::Authenticator& authenticator)
       : registry_(registry), authenticator_(authenticator) {}
@@ -28,6 +28,8 @@ class StompHandler {
   // offered subprotocols; none offered is accepted too (the CONNECT frame negotiates the version anyway).
   net::WebSocketAccept accept_websocket(const net::HttpRequest& request,
                                         std::shared_ptr<net::WebSocketConnection> connection);
+  // A raw TCP connection on the STOMP port (--stomp-port).
+  std::shared_ptr<net::StreamEndpoint> accept_stream(std::shared_ptr<net::StreamConnection> connection) override;
 
  private:
   db::Registry& registry_;

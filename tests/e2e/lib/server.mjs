@@ -62,9 +62,23 @@ export async function waitFor(predicate, { timeoutMs = 5000, intervalMs = 10, me
 }
 
 const LISTENING = /backside listening on http:\/\/([0-9.]+|\[[0-9a-f:]+\]):(\d+)/;
+const STOMP_LISTENING = /backside STOMP listening on tcp:\/\/[^\s]+:(\d+)/;
+
+/** A TCP port that is free right now (bound to port 0, then released). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 /**
- * A running `backside serve`. Fields: port, host, url (base, no trailing slash), dataDir, args, env, log (all
+ * A running `backside serve`. Fields: port, host, url (base, no trailing slash), stompPort (STOMP over TCP, or
+ * null), dataDir, args, env, log (all
  * stderr so far), pid. Use stop() (SIGTERM, resolves to the exit code), kill() (SIGKILL), restart().
  */
 export class Server {
@@ -90,9 +104,11 @@ export class Server {
 
   /** Spawns the process and waits until it logs the listening line. */
   async start({ timeoutMs = 15000 } = {}) {
+    // STOMP over TCP needs a port of its own (0 turns it off): a free one, kept across restarts.
+    if (!this.exactArgs && this.stompPortArg === undefined) this.stompPortArg = await freePort();
     const args = this.exactArgs
       ? ['serve', ...this.args]
-      : ['serve', '--port', '0', '--data-dir', this.dataDir, ...this.args];
+      : ['serve', '--port', '0', '--stomp-port', String(this.stompPortArg), '--data-dir', this.dataDir, ...this.args];
     const child = spawn(backsideBin, args, {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -140,6 +156,8 @@ export class Server {
     this.host = match[1];
     this.port = Number(match[2]);
     this.url = `http://${this.host}:${this.port}`;
+    const stomp = STOMP_LISTENING.exec(logSinceStart);
+    this.stompPort = stomp ? Number(stomp[1]) : null;
     return this;
   }
 

@@ -1,0 +1,79 @@
+// STOMP over raw TCP (--stomp-port) with Debian's stomp.py (python3-stomp), run by /usr/bin/python3: connect,
+// subscribe, every write method with receipts, per-operation failures, rules, protocol errors. The STOMP logic is
+// the same session as over WebSocket (stomp-ws.test.mjs); these tests check the TCP transport with a real client.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { startServer, curl, makeTempDir } from './lib/server.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const script = path.join(here, 'stomp_py', 'session.py');
+
+function python(server, mode, passcode) {
+  const args = [script, String(server.stompPort), mode];
+  if (passcode) args.push(passcode);
+  return new Promise((resolve, reject) => {
+    execFile('/usr/bin/python3', args, { timeout: 30000 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`stomp.py ${mode} failed: ${error.message}\n${stdout}\n${stderr}`));
+      resolve(JSON.parse(stdout.trim().split('\n').pop()));
+    });
+  });
+}
+
+test('stomp.py over TCP: subscribe, set/update/push/remove with receipts after durability', async (t) => {
+  const server = await startServer({ t });
+  assert.ok(server.stompPort > 0, server.log);
+  const seen = await python(server, 'writes');
+  assert.equal(seen.set.status, 'ok');
+  assert.equal(seen.update.status, 'ok');
+  assert.equal(seen.push.status, 'ok');
+  assert.match(seen.push.key, /^[-0-9A-Za-z_]{20}$/);
+  assert.equal(seen.remove.status, 'ok');
+  assert.equal(seen.bad_json.status, 'invalid_argument');
+  const events = seen.messages.map((m) => [m.headers.event, m.headers.path, m.body]);
+  assert.deepEqual(events.slice(0, 5), [
+    ['put', '/', null],
+    ['put', '/', { a: 1, b: { c: 2 } }],
+    ['patch', '/', { 'b/c': 3, d: 'x' }],
+    ['put', `/list/${seen.push.key}`, { n: 1 }],
+    ['put', '/a', null],
+  ]);
+  const stored = (await curl(server.u('/tcp/room.json'))).json;
+  assert.deepEqual(stored, { b: { c: 3 }, d: 'x', list: { [seen.push.key]: { n: 1 } } });
+});
+
+test('stomp.py over TCP: the passcode is the credential; refusals are statuses, not disconnects', async (t) => {
+  const server = await startServer({ t });
+  const admin = fs.readFileSync(path.join(server.dataDir, 'admin-token'), 'utf8').trim();
+  const rules = '{"rules": {"users": {"$uid": {".read": "auth.uid == $uid", ".write": "auth.uid == $uid"}}}}';
+  assert.equal((await curl(server.u(`/.settings/rules.json?auth=${admin}`), { method: 'PUT', body: rules })).status, 200);
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const token = `${b64({ alg: 'none' })}.${b64({ sub: 'py' })}.`; // accepted with --dev
+  const seen = await python(server, 'denied', token);
+  assert.equal(seen.denied.status, 'permission_denied');
+  assert.equal(seen.allowed.status, 'ok');
+  assert.equal(seen.messages[0].headers.event, 'cancel');
+  assert.equal(seen.messages[0].headers.status, 'permission_denied');
+  assert.equal(seen.still_connected.status, 'ok');
+  assert.deepEqual((await curl(server.u(`/users.json?auth=${admin}`))).json, { py: { name: 'Py', age: 3 } });
+});
+
+test('stomp.py over TCP: protocol errors get ERROR and a close; the server carries on', async (t) => {
+  const server = await startServer({ t });
+  const seen = await python(server, 'error');
+  assert.match(seen.errors[0].message, /unknown method frobnicate/);
+  assert.equal((await curl(server.u('/tcp/x.json'))).json, null);
+  const again = await python(server, 'writes');
+  assert.equal(again.set.status, 'ok');
+});
+
+test('--stomp-port 0 turns STOMP over TCP off', async (t) => {
+  const server = await startServer({ t, exactArgs: true, args: ['--dev', '--port', '0', '--stomp-port', '0',
+    '--data-dir', makeTempDir()] });
+  assert.equal(server.stompPort, null);
+  assert.doesNotMatch(server.log, /STOMP listening/);
+});

@@ -1,0 +1,97 @@
+"""A STOMP-over-TCP session with Debian's stomp.py (python3-stomp), driven by tests/e2e/stomp-tcp.test.mjs.
+
+Usage: session.py PORT MODE [PASSCODE]. Prints one JSON object with what the client saw; exits non-zero on a
+timeout. Modes:
+  writes  subscribe to /tcp/room, then set, update, push, remove (with receipts) and a bad body
+  denied  a SEND the rules refuse and one they allow (receipt statuses), then a SUBSCRIBE they refuse
+  error   an unknown method: the server answers ERROR and closes
+"""
+import json
+import sys
+import threading
+import time
+
+import stomp
+
+
+class Recorder(stomp.ConnectionListener):
+    def __init__(self):
+        self.lock = threading.Condition()
+        self.messages = []
+        self.receipts = {}
+        self.errors = []
+        self.disconnected = False
+
+    def on_message(self, frame):
+        with self.lock:
+            self.messages.append({"headers": dict(frame.headers), "body": json.loads(frame.body)})
+            self.lock.notify_all()
+
+    def on_receipt(self, frame):
+        with self.lock:
+            self.receipts[frame.headers["receipt-id"]] = dict(frame.headers)
+            self.lock.notify_all()
+
+    def on_error(self, frame):
+        with self.lock:
+            self.errors.append(dict(frame.headers))
+            self.lock.notify_all()
+
+    def on_disconnected(self):
+        with self.lock:
+            self.disconnected = True
+            self.lock.notify_all()
+
+    def wait(self, predicate, what, timeout=10):
+        deadline = time.time() + timeout
+        with self.lock:
+            while not predicate():
+                left = deadline - time.time()
+                if left <= 0:
+                    print(json.dumps({"timeout": what, "messages": self.messages, "receipts": self.receipts,
+                                      "errors": self.errors}))
+                    sys.exit(3)
+                self.lock.wait(left)
+
+
+def main():
+    port, mode = int(sys.argv[1]), sys.argv[2]
+    passcode = sys.argv[3] if len(sys.argv) > 3 else None
+    conn = stomp.Connection12([("127.0.0.1", port)], vhost="default", heartbeats=(0, 0))
+    rec = Recorder()
+    conn.set_listener("rec", rec)
+    conn.connect(username="py", passcode=passcode, wait=True)
+    result = {"connected": True}
+
+    def send(destination, body, receipt, **headers):
+        conn.send(destination=destination, body=body, headers=dict(headers, receipt=receipt))
+        rec.wait(lambda: receipt in rec.receipts, "receipt " + receipt)
+        return rec.receipts[receipt]
+
+    if mode == "writes":
+        conn.subscribe(destination="/tcp/room", id="s1", ack="auto")
+        rec.wait(lambda: len(rec.messages) >= 1, "the initial message")
+        result["set"] = send("/tcp/room", json.dumps({"a": 1, "b": {"c": 2}}), "w1")
+        result["update"] = send("/tcp/room", json.dumps({"b/c": 3, "d": "x"}), "w2", method="update")
+        result["push"] = send("/tcp/room/list", json.dumps({"n": 1}), "w3", method="push")
+        result["remove"] = send("/tcp/room/a", "", "w4", method="remove")
+        result["bad_json"] = send("/tcp/room", "{not json", "w5")
+        rec.wait(lambda: len(rec.messages) >= 5, "five messages")
+    elif mode == "denied":
+        result["denied"] = send("/users/bob/name", json.dumps("x"), "d1")
+        result["allowed"] = send("/users/py/name", json.dumps("Py"), "d2")
+        conn.subscribe(destination="/users/bob", id="s2", ack="auto")
+        rec.wait(lambda: len(rec.messages) >= 1, "the cancel")
+        result["still_connected"] = send("/users/py/age", json.dumps(3), "d3")
+    elif mode == "error":
+        conn.send(destination="/tcp/x", body="1", headers={"method": "frobnicate"})
+        rec.wait(lambda: rec.errors and rec.disconnected, "ERROR and close")
+    result["messages"] = rec.messages
+    result["errors"] = rec.errors
+    if conn.is_connected():
+        conn.disconnect()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
