@@ -119,6 +119,22 @@ test('rules: the token identifies the user; refused writes reject with permissio
   assert.equal((await db.ref('users/alice/name').once('value')).val(), 'Alice');
 });
 
+test('onDisconnect: stored writes run when the connection ends; cancel forgets them', async (t) => {
+  const server = await startServer({ t });
+  const db = await open(server);
+  const me = db.ref('presence/js');
+  await me.set('online');
+  await me.onDisconnect().set('offline');
+  await db.ref('presence/last').onDisconnect().update({ who: 'js' });
+  await db.ref('presence/temp').onDisconnect().set('x');
+  await db.ref('presence/temp').onDisconnect().cancel();
+  await assert.rejects(db.ref('presence/bad').onDisconnect().update('not an object'), (e) => e.code === 'invalid_argument');
+  assert.deepEqual((await curl(server.u('/presence.json'))).json, { js: 'online' });
+  await db.close();
+  await waitFor(async () => (await curl(server.u('/presence/js.json'))).json === 'offline', { message: 'offline' });
+  assert.deepEqual((await curl(server.u('/presence.json'))).json, { js: 'offline', last: { who: 'js' } });
+});
+
 test('reconnect: listeners subscribe again and see what changed while the server was down', async (t) => {
   // A fixed port, so that the restarted server is where the client reconnects.
   const port = await new Promise((resolve) => {

@@ -3,12 +3,12 @@
 // the same session as over WebSocket (stomp-ws.test.mjs); these tests check the TCP transport with a real client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { startServer, curl, makeTempDir } from './lib/server.mjs';
+import { startServer, curl, makeTempDir, waitFor } from './lib/server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const script = path.join(here, 'stomp_py', 'session.py');
@@ -69,6 +69,30 @@ test('stomp.py over TCP: protocol errors get ERROR and a close; the server carri
   assert.equal((await curl(server.u('/tcp/x.json'))).json, null);
   const again = await python(server, 'writes');
   assert.equal(again.set.status, 'ok');
+});
+
+test('stomp.py killed with SIGKILL: its on-disconnect writes run (presence)', async (t) => {
+  const server = await startServer({ t });
+  const child = spawn('/usr/bin/python3', [script, String(server.stompPort), 'presence']);
+  let out = '';
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  await waitFor(() => out.includes('\n'), { timeoutMs: 15000, message: 'the presence receipts' });
+  const seen = JSON.parse(out.split('\n')[0]);
+  for (const key of ['online', 'on_disconnect_set', 'on_disconnect_update', 'to_cancel', 'cancel']) {
+    assert.equal(seen[key].status, 'ok', key);
+  }
+  assert.equal(seen.bad.status, 'invalid_argument');
+  // Stored, not written.
+  assert.deepEqual((await curl(server.u('/presence.json'))).json, { py: true });
+  const before = Date.now();
+  child.kill('SIGKILL');
+  await waitFor(async () => (await curl(server.u('/presence/py.json'))).json === false, { message: 'the disconnect' });
+  const presence = (await curl(server.u('/presence.json'))).json;
+  assert.equal(presence.last.who, 'py');
+  assert.ok(presence.last.at >= before - 1000, 'the timestamp is the time of the disconnect');
+  assert.equal(presence.gone, undefined, 'the cancelled write did not run');
 });
 
 test('--stomp-port 0 turns STOMP over TCP off', async (t) => {

@@ -1,6 +1,8 @@
 #include "proto/stomp/stomp_handler.h"
 
 #include "tree/json_parse.h"
+#include "db/on_disconnect.h"
+#include "db/write_path.h"
 #include "tree/json_codec.h"
 
 #include <spdlog/spdlog.h>
@@ -81,6 +83,20 @@ class Session : public std::enable_shared_from_this<Session> {
       subs.swap(subscriptions_);
     }
     for (auto& [id, sub] : subs) cancel(*sub);
+    if (!database_) return;
+    // On the writer queue: every on-disconnect SEND still being checked is stored by then.
+    database_->run([self = shared_from_this(), auth = auth_](const tree::Node&) {
+      std::optional<db::WriteRequest> request;
+      {
+        std::lock_guard lock(self->on_disconnect_mutex_);
+        request = self->on_disconnect_.to_write(auth);
+        self->on_disconnect_.clear();
+      }
+      if (!request) return;
+      self->database_->write(std::move(*request), [](db::WriteReply&& reply) {
+        if (reply.error) spdlog::warn("stomp: on-disconnect write failed: {}", reply.error->message);
+      });
+    });
   }
 
   void send_frame(Frame frame) {
@@ -296,7 +312,6 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string* destination = frame.header("destination");
     if (!destination) return protocol_error("SEND needs a destination header", &frame);
     if (frame.header("transaction")) return protocol_error("transactions are not supported yet", &frame);
-    if (frame.header("on-disconnect")) return protocol_error("on-disconnect is not supported yet", &frame);
     std::optional<std::string> receipt_id;
     if (const std::string* r = frame.header("receipt")) receipt_id = *r;
     auto self = shared_from_this();
@@ -312,6 +327,15 @@ class Session : public std::enable_shared_from_this<Session> {
     };
     db::WriteRequest request;
     std::string method = frame.header("method") ? *frame.header("method") : "set";
+    // on-disconnect:set|update|remove|cancel names the operation to store instead of applying it now (§7).
+    const std::string* when = frame.header("on-disconnect");
+    if (when) {
+      if (*when != "set" && *when != "update" && *when != "remove" && *when != "cancel") {
+        return protocol_error("on-disconnect must be set, update, remove or cancel, not " + *when, &frame);
+      }
+      if (frame.header("if-match")) return fail(ErrorCode::invalid_argument, "if-match cannot be used with on-disconnect");
+      method = *when == "cancel" ? "remove" : *when;
+    }
     if (method == "set") {
       request.op = db::WriteRequest::Op::set;
     } else if (method == "update") {
@@ -347,6 +371,7 @@ class Session : public std::enable_shared_from_this<Session> {
         request.data = std::move(wrapped);
       }
     }
+    if (when) return store_on_disconnect(*when, std::move(request), receipt_id);
     if (const std::string* if_match = frame.header("if-match")) {
       request.if_hash = *if_match == "null_etag" ? std::string() : *if_match;
     }
@@ -373,6 +398,68 @@ class Session : public std::enable_shared_from_this<Session> {
       self->send_frame(std::move(r));
     });
   }
+
+  // A RECEIPT (if one was asked for) with status ok or the error's status.
+  void send_receipt(const std::optional<std::string>& receipt_id, const std::optional<Error>& error) {
+    if (!receipt_id) return;
+    Frame r;
+    r.command = "RECEIPT";
+    r.add("receipt-id", *receipt_id);
+    r.add("status", error ? status_name(error->code) : "ok");
+    if (error) r.add("message", error->message);
+    send_frame(std::move(r));
+  }
+
+  // on-disconnect (§7): the write is checked now as it will run (data, keys, rules: a dry run) and stored; cancel
+  // forgets what is stored at and below the destination. Both go through the writer queue, so they are ordered
+  // with each other and with the close that runs the stored writes.
+  void store_on_disconnect(const std::string& when, db::WriteRequest request,
+                           const std::optional<std::string>& receipt_id) {
+    auto self = shared_from_this();
+    if (when == "cancel") {
+      database_->run([self, path = std::move(request.path), receipt_id](const tree::Node&) {
+        {
+          std::lock_guard lock(self->on_disconnect_mutex_);
+          self->on_disconnect_.cancel(path);
+        }
+        self->send_receipt(receipt_id, std::nullopt);
+      });
+      return;
+    }
+    if (++on_disconnect_requests_ > kMaxOnDisconnect) {
+      return send_receipt(receipt_id, Error{ErrorCode::too_large, "Too many on-disconnect operations on one "
+                                                                  "connection (the limit is " +
+                                                                  std::to_string(kMaxOnDisconnect) + ")"});
+    }
+    if (request.op == db::WriteRequest::Op::push) {
+      return send_receipt(receipt_id, invalid("push cannot be used with on-disconnect"));
+    }
+    request.dry_run = true;
+    const bool update = request.op == db::WriteRequest::Op::update;
+    tree::Path path = request.path;
+    boost::json::value data = request.data;
+    database_->write(std::move(request), [self, receipt_id, update, path = std::move(path),
+                                          data = std::move(data)](db::WriteReply&& reply) {
+      if (reply.error) return self->send_receipt(receipt_id, reply.error);
+      {
+        std::lock_guard lock(self->on_disconnect_mutex_);
+        if (!update) {
+          self->on_disconnect_.set({path, false}, data);
+        } else {
+          for (const auto& [key, value] : data.get_object()) {
+            auto relative = db::parse_write_path(std::string_view(key));  // checked by the dry run
+            if (relative) self->on_disconnect_.set({path.child(relative->path), relative->priority}, value);
+          }
+        }
+      }
+      self->send_receipt(receipt_id, std::nullopt);
+    });
+  }
+
+  static constexpr std::size_t kMaxOnDisconnect = 10000;
+  std::mutex on_disconnect_mutex_;  // stored from database callbacks
+  db::OnDisconnect on_disconnect_;
+  std::size_t on_disconnect_requests_ = 0;
 
   db::Registry& registry_;
   const auth::Authenticator& authenticator_;

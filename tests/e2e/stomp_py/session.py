@@ -5,6 +5,8 @@ timeout. Modes:
   writes  subscribe to /tcp/room, then set, update, push, remove (with receipts) and a bad body
   denied  a SEND the rules refuse and one they allow (receipt statuses), then a SUBSCRIBE they refuse
   error   an unknown method: the server answers ERROR and closes
+  presence  store on-disconnect writes (set, update, a cancelled one, a refused one), print their receipts, then
+            wait to be killed
 """
 import json
 import sys
@@ -83,6 +85,16 @@ def main():
         conn.subscribe(destination="/users/bob", id="s2", ack="auto")
         rec.wait(lambda: len(rec.messages) >= 1, "the cancel")
         result["still_connected"] = send("/users/py/age", json.dumps(3), "d3")
+    elif mode == "presence":
+        result["online"] = send("/presence/py", json.dumps(True), "p1")
+        result["on_disconnect_set"] = send("/presence/py", json.dumps(False), "p2", **{"on-disconnect": "set"})
+        result["on_disconnect_update"] = send("/presence/last", json.dumps({"who": "py", "at": {".sv": "timestamp"}}),
+                                              "p3", **{"on-disconnect": "update"})
+        result["to_cancel"] = send("/presence/gone", json.dumps("x"), "p4", **{"on-disconnect": "set"})
+        result["cancel"] = send("/presence/gone", "", "p5", **{"on-disconnect": "cancel"})
+        result["bad"] = send("/presence/bad", "{nope", "p6", **{"on-disconnect": "set"})
+        print(json.dumps(result), flush=True)
+        time.sleep(600)  # killed by the test
     elif mode == "error":
         conn.send(destination="/tcp/x", body="1", headers={"method": "frobnicate"})
         rec.wait(lambda: rec.errors and rec.disconnected, "ERROR and close")
