@@ -71,6 +71,27 @@ test('stomp.py over TCP: protocol errors get ERROR and a close; the server carri
   assert.equal(again.set.status, 'ok');
 });
 
+test('stomp.py transactions: COMMIT applies every SEND as one atomic write; ABORT and refusals apply none', async (t) => {
+  const server = await startServer({ t });
+  const admin = fs.readFileSync(path.join(server.dataDir, 'admin-token'), 'utf8').trim();
+  const rules = '{"rules": {"tx": {".read": true, ".write": true}, "locked": {".read": true, ".write": false}}}';
+  assert.equal((await curl(server.u(`/.settings/rules.json?auth=${admin}`), { method: 'PUT', body: rules })).status, 200);
+  const seen = await python(server, 'transactions');
+  assert.deepEqual(seen.t1_sends.map((r) => r.status), ['ok', 'ok', 'ok', 'ok']);
+  assert.equal(seen.t1_messages_before_commit, 1, 'nothing is applied before COMMIT');
+  assert.equal(seen.t1_commit.status, 'ok');
+  assert.equal(seen.t3_commit.status, 'permission_denied');
+  assert.equal(seen.t4_push.status, 'invalid_argument');
+  assert.equal(seen.t4_commit.status, 'invalid_argument');
+  assert.equal(seen.after.status, 'ok');
+  // One MESSAGE per commit (atomic), none for the aborted and refused transactions.
+  const events = seen.messages.map((m) => [m.headers.event, m.headers.path, m.body]);
+  assert.equal(events.length, 3, JSON.stringify(events));
+  assert.deepEqual(events[2], ['put', '/after', true]);
+  assert.deepEqual((await curl(server.u('/tx.json'))).json, { a: { x: 5 }, c: { d: 3 }, after: true });
+  assert.equal((await curl(server.u('/locked.json'))).json, null);
+});
+
 test('stomp.py killed with SIGKILL: its on-disconnect writes run (presence)', async (t) => {
   const server = await startServer({ t });
   const child = spawn('/usr/bin/python3', [script, String(server.stompPort), 'presence']);

@@ -187,3 +187,20 @@ test('malformed frames and unknown commands get ERROR then close', async (t) => 
   assert.match(received[0], /^ERROR\nversion:1.2,1.1,1.0\n/);
   assert.equal(await restGet(server, '/x'), null);
 });
+
+test('transactions with stompjs: commit applies all SENDs at once, abort none', async (t) => {
+  const server = await startServer({ t });
+  const { client } = await connect(server);
+  t.after(() => client.deactivate());
+  const committed = client.begin();
+  client.publish({ destination: '/txws/a', body: '1', headers: { transaction: committed.id } });
+  client.publish({ destination: '/txws', body: '{"b":2}', headers: { transaction: committed.id, method: 'update' } });
+  assert.equal(await restGet(server, '/txws'), null, 'nothing before COMMIT');
+  committed.commit();
+  const aborted = client.begin();
+  client.publish({ destination: '/txws/c', body: '3', headers: { transaction: aborted.id } });
+  aborted.abort();
+  // Frames are handled in order: once this receipt is back, the COMMIT's write is durable too.
+  assert.equal((await publishWithReceipt(client, '/txws/d', '4')).headers.status, 'ok');
+  assert.deepEqual(await restGet(server, '/txws'), { a: 1, b: 2, d: 4 });
+});

@@ -77,6 +77,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_closed() {
     closed_ = true;
+    transactions_.clear();  // open transactions are aborted
     std::map<std::string, std::shared_ptr<StompSubscriber>> subs;
     {
       std::lock_guard lock(mutex_);
@@ -184,9 +185,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (command == "CONNECT" || command == "STOMP") return protocol_error("already connected", &frame);
-    if (command == "BEGIN" || command == "COMMIT" || command == "ABORT") {
-      return protocol_error("transactions are not supported yet", &frame);
-    }
+    if (command == "BEGIN") return begin(frame);
+    if (command == "COMMIT") return commit(frame);
+    if (command == "ABORT") return abort(frame);
     protocol_error("unknown command " + command, &frame);
   }
 
@@ -311,12 +312,18 @@ class Session : public std::enable_shared_from_this<Session> {
   void send(const Frame& frame) {
     const std::string* destination = frame.header("destination");
     if (!destination) return protocol_error("SEND needs a destination header", &frame);
-    if (frame.header("transaction")) return protocol_error("transactions are not supported yet", &frame);
+    Transaction* transaction = nullptr;
+    if (const std::string* id = frame.header("transaction")) {
+      auto it = transactions_.find(*id);
+      if (it == transactions_.end()) return protocol_error("unknown transaction " + *id, &frame);
+      transaction = &it->second;
+    }
     std::optional<std::string> receipt_id;
     if (const std::string* r = frame.header("receipt")) receipt_id = *r;
     auto self = shared_from_this();
     auto fail = [&](ErrorCode code, const std::string& message) {
       spdlog::debug("stomp: SEND to {} failed: {}", *destination, message);
+      if (transaction && !transaction->failure) transaction->failure = Error{code, message};
       if (!receipt_id) return;
       Frame r;
       r.command = "RECEIPT";
@@ -371,6 +378,7 @@ class Session : public std::enable_shared_from_this<Session> {
         request.data = std::move(wrapped);
       }
     }
+    if (transaction) return buffer_in_transaction(*transaction, frame, std::move(request), receipt_id);
     if (when) return store_on_disconnect(*when, std::move(request), receipt_id);
     if (const std::string* if_match = frame.header("if-match")) {
       request.if_hash = *if_match == "null_etag" ? std::string() : *if_match;
@@ -455,6 +463,84 @@ class Session : public std::enable_shared_from_this<Session> {
       self->send_receipt(receipt_id, std::nullopt);
     });
   }
+
+  // Transactions (§6): the SENDs are buffered, merged in order as the sparse tree of locations db::OnDisconnect
+  // keeps (a later write inside an earlier one's location lands inside its value), and applied at COMMIT as one
+  // atomic multi-path write, checked against the rules like any write. Only the transport's strand touches them.
+  struct Transaction {
+    db::OnDisconnect writes;
+    std::size_t sends = 0;
+    std::optional<Error> failure;  // the first refused SEND: the COMMIT fails with it
+  };
+  static constexpr std::size_t kMaxTransactions = 64;
+  static constexpr std::size_t kMaxTransactionSends = 10000;
+
+  void begin(const Frame& frame) {
+    const std::string* id = frame.header("transaction");
+    if (!id) return protocol_error("BEGIN needs a transaction header", &frame);
+    if (transactions_.count(*id)) return protocol_error("transaction " + *id + " is already open", &frame);
+    if (transactions_.size() >= kMaxTransactions) {
+      return protocol_error("too many open transactions (the limit is " + std::to_string(kMaxTransactions) + ")",
+                            &frame);
+    }
+    transactions_.emplace(*id, Transaction());
+    receipt(frame);
+  }
+
+  void abort(const Frame& frame) {
+    const std::string* id = frame.header("transaction");
+    if (!id) return protocol_error("ABORT needs a transaction header", &frame);
+    if (transactions_.erase(*id) == 0) return protocol_error("unknown transaction " + *id, &frame);
+    receipt(frame);
+  }
+
+  void commit(const Frame& frame) {
+    const std::string* id = frame.header("transaction");
+    if (!id) return protocol_error("COMMIT needs a transaction header", &frame);
+    auto it = transactions_.find(*id);
+    if (it == transactions_.end()) return protocol_error("unknown transaction " + *id, &frame);
+    Transaction transaction = std::move(it->second);
+    transactions_.erase(it);
+    std::optional<std::string> receipt_id;
+    if (const std::string* r = frame.header("receipt")) receipt_id = *r;
+    if (transaction.failure) return send_receipt(receipt_id, transaction.failure);
+    auto request = transaction.writes.to_write(auth_);
+    if (!request) return send_receipt(receipt_id, std::nullopt);
+    database_->write(std::move(*request), [self = shared_from_this(), receipt_id](db::WriteReply&& reply) {
+      self->send_receipt(receipt_id, reply.error);
+    });
+  }
+
+  void buffer_in_transaction(Transaction& transaction, const Frame& frame, db::WriteRequest request,
+                             const std::optional<std::string>& receipt_id) {
+    auto refuse = [&](Error error) {
+      if (!transaction.failure) transaction.failure = error;
+      send_receipt(receipt_id, error);
+    };
+    if (frame.header("on-disconnect") || frame.header("if-match") || request.op == db::WriteRequest::Op::push) {
+      return refuse(invalid("push, if-match and on-disconnect cannot be used in a transaction"));
+    }
+    if (++transaction.sends > kMaxTransactionSends) {
+      return refuse({ErrorCode::too_large, "Too many SENDs in one transaction (the limit is " +
+                                               std::to_string(kMaxTransactionSends) + ")"});
+    }
+    if (request.op == db::WriteRequest::Op::update) {
+      if (!request.data.is_object()) return refuse(invalid("Update data must be a JSON object"));
+      std::vector<std::pair<db::WritePath, const boost::json::value*>> locations;
+      for (const auto& [key, value] : request.data.get_object()) {
+        auto relative = db::parse_write_path(std::string_view(key));
+        if (!relative) return refuse(invalid("Invalid update key \"" + std::string(key) + "\": " +
+                                             relative.error().message));
+        locations.emplace_back(db::WritePath{request.path.child(relative->path), relative->priority}, &value);
+      }
+      for (const auto& [location, value] : locations) transaction.writes.set(location, *value);
+    } else {
+      transaction.writes.set({request.path, false}, std::move(request.data));
+    }
+    send_receipt(receipt_id, std::nullopt);  // buffered; the COMMIT's RECEIPT says whether it was written
+  }
+
+  std::map<std::string, Transaction> transactions_;
 
   static constexpr std::size_t kMaxOnDisconnect = 10000;
   std::mutex on_disconnect_mutex_;  // stored from database callbacks

@@ -5,6 +5,8 @@ timeout. Modes:
   writes  subscribe to /tcp/room, then set, update, push, remove (with receipts) and a bad body
   denied  a SEND the rules refuse and one they allow (receipt statuses), then a SUBSCRIBE they refuse
   error   an unknown method: the server answers ERROR and closes
+  transactions  BEGIN/SEND.../COMMIT (one atomic write, one MESSAGE), ABORT, a COMMIT the rules refuse, a push in
+            a transaction
   presence  store on-disconnect writes (set, update, a cancelled one, a refused one), print their receipts, then
             wait to be killed
 """
@@ -85,6 +87,37 @@ def main():
         conn.subscribe(destination="/users/bob", id="s2", ack="auto")
         rec.wait(lambda: len(rec.messages) >= 1, "the cancel")
         result["still_connected"] = send("/users/py/age", json.dumps(3), "d3")
+    elif mode == "transactions":
+        conn.subscribe(destination="/tx", id="s1", ack="auto")
+        rec.wait(lambda: len(rec.messages) >= 1, "the initial message")
+
+        def commit(tx, receipt):
+            conn.commit(tx, headers={"receipt": receipt})
+            rec.wait(lambda: receipt in rec.receipts, "receipt " + receipt)
+            return rec.receipts[receipt]
+
+        tx = conn.begin()
+        result["t1_sends"] = [
+            send("/tx/a", json.dumps(1), "t1", transaction=tx),
+            send("/tx", json.dumps({"b": 2, "c/d": 3}), "t2", transaction=tx, method="update"),
+            send("/tx/a/x", json.dumps(5), "t3", transaction=tx),
+            send("/tx/b", "", "t4", transaction=tx, method="remove"),
+        ]
+        result["t1_messages_before_commit"] = len(rec.messages)
+        result["t1_commit"] = commit(tx, "c1")
+        rec.wait(lambda: len(rec.messages) >= 2, "the commit's message")
+        tx = conn.begin()
+        send("/tx/z", json.dumps(1), "t5", transaction=tx)
+        conn.abort(tx)
+        tx = conn.begin()
+        send("/tx/y", json.dumps(1), "t6", transaction=tx)
+        send("/locked/q", json.dumps(1), "t7", transaction=tx)
+        result["t3_commit"] = commit(tx, "c3")
+        tx = conn.begin()
+        result["t4_push"] = send("/tx/list", json.dumps(1), "t8", transaction=tx, method="push")
+        result["t4_commit"] = commit(tx, "c4")
+        result["after"] = send("/tx/after", json.dumps(True), "t9")
+        rec.wait(lambda: len(rec.messages) >= 3, "the last message")
     elif mode == "presence":
         result["online"] = send("/presence/py", json.dumps(True), "p1")
         result["on_disconnect_set"] = send("/presence/py", json.dumps(False), "p2", **{"on-disconnect": "set"})
