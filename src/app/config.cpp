@@ -16,6 +16,7 @@ const std::vector<OptionInfo>& config_options() {
       {"host", "address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)"},
       {"port", "HTTP/WebSocket port (default 9000; 0 picks a free port)"},
       {"stomp_port", "STOMP over raw TCP port (default 61613; 0 = off); STOMP over WebSocket is at /stomp on port"},
+      {"stomp_heartbeat_ms", "STOMP heart-beat offer, both ways, in ms (default 10000; 0 = none)"},
       {"data_dir", "directory of the databases (default ./backside-data)"},
       {"durability", "fsync (default: a write is acknowledged once on disk) or none (benchmarks only)"},
       {"default_namespace", "database used when a request names none (default \"default\")"},
@@ -55,6 +56,8 @@ Status set_option(Config& config, const std::string& name, const std::string& va
     return parse_int(name, value, config.port);
   } else if (name == "stomp_port") {
     return parse_int(name, value, config.stomp_port);
+  } else if (name == "stomp_heartbeat_ms") {
+    return parse_int(name, value, config.stomp_heartbeat_ms);
   } else if (name == "data_dir") {
     if (value.empty()) return invalid("Invalid value for data_dir: empty");
     config.data_dir = value;

@@ -14,6 +14,7 @@ struct Config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 9000;
   std::uint16_t stomp_port = 61613;  // STOMP over raw TCP; 0 = off
+  std::uint32_t stomp_heartbeat_ms = 10000;
   std::string data_dir = "./backside-data";
   std::string durability = "fsync";  // or "none" (benchmarks only)
   std::string default_namespace = "default";

@@ -102,7 +102,7 @@ int serve(const Config& config) {
                                {.authenticator = &authenticator, .default_namespace = config.default_namespace});
   proto::firebase::FirebaseHandler firebase(
       registry, {.authenticator = &authenticator, .default_namespace = config.default_namespace});
-  proto::stomp::StompHandler stomp(registry, authenticator);
+  proto::stomp::StompHandler stomp(registry, authenticator, {.heartbeat_ms = config.stomp_heartbeat_ms});
   HttpRouter router(rest, firebase, stomp);
   net::ServerOptions server_options;
   server_options.host = config.host;
@@ -111,6 +111,7 @@ int serve(const Config& config) {
   server_options.max_body_bytes = config.max_body_bytes;
   server_options.max_stream_queue_bytes = config.max_stream_queue_bytes;
   net::Server server(server_options, router);
+  stomp.set_io_context(server.io_context());
   auto endpoint = server.listen();
   if (!endpoint) {
     spdlog::error("{}", endpoint.error().message);

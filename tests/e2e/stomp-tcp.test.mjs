@@ -5,10 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { startServer, curl, makeTempDir, waitFor } from './lib/server.mjs';
+import { startServer, curl, makeTempDir, waitFor, within } from './lib/server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const script = path.join(here, 'stomp_py', 'session.py');
@@ -114,6 +115,27 @@ test('stomp.py killed with SIGKILL: its on-disconnect writes run (presence)', as
   assert.equal(presence.last.who, 'py');
   assert.ok(presence.last.at >= before - 1000, 'the timestamp is the time of the disconnect');
   assert.equal(presence.gone, undefined, 'the cancelled write did not run');
+});
+
+test('heart-beats: the server sends them, and closes a connection that stops sending them', async (t) => {
+  const server = await startServer({ t, args: ['--stomp-heartbeat-ms', '200'] });
+  const seen = await python(server, 'heartbeat');
+  assert.ok(seen.heartbeats >= 3, `heart-beats received in 2 s: ${seen.heartbeats}`);
+  assert.equal(seen.still_connected.status, 'ok');
+  // A client that promises a heart-beat every 100 ms and then says nothing is closed (after 2 x 200 ms).
+  const socket = net.connect(server.stompPort, '127.0.0.1');
+  let received = '';
+  socket.on('data', (chunk) => {
+    received += chunk;
+  });
+  const closed = new Promise((resolve) => socket.on('close', resolve));
+  socket.write('CONNECT\naccept-version:1.2\nhost:default\nheart-beat:100,0\n\n\0');
+  const started = Date.now();
+  assert.notEqual(await within(closed, 5000), 'timeout', 'the server closed the silent connection');
+  assert.match(received, /^CONNECTED\n/);
+  assert.match(received, /heart-beat:200,200/);
+  assert.ok(Date.now() - started >= 300, 'not before the tolerance');
+  assert.match(server.log, /silent for more than 400 ms/);
 });
 
 test('--stomp-port 0 turns STOMP over TCP off', async (t) => {

@@ -1,21 +1,23 @@
 #include "proto/stomp/stomp_handler.h"
 
-#include "tree/json_parse.h"
-#include "db/on_disconnect.h"
-#include "db/write_path.h"
-#include "tree/json_codec.h"
-
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
+#include <charconv>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <optional>
 
 #include "db/database.h"
+#include "db/on_disconnect.h"
+#include "db/write_path.h"
 #include "proto/stomp/frame.h"
 #include "proto/stomp/message.h"
+#include "tree/json_codec.h"
+#include "tree/json_parse.h"
 
 namespace backside::proto::stomp {
 
@@ -61,11 +63,15 @@ class StompSubscriber : public sync::Subscriber {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(db::Registry& registry, const auth::Authenticator& authenticator, std::shared_ptr<Transport> transport)
-      : registry_(registry), authenticator_(authenticator), transport_(std::move(transport)) {}
+  Session(db::Registry& registry, const auth::Authenticator& authenticator, const StompOptions& options,
+          std::shared_ptr<Transport> transport)
+      : registry_(registry), authenticator_(authenticator), options_(options), transport_(std::move(transport)) {
+    last_received_ms_ = last_sent_ms_ = steady_ms();
+  }
 
   void on_bytes(std::string_view data) {
     if (closed_) return;
+    last_received_ms_ = steady_ms();  // any byte counts, heart-beat EOLs included
     std::vector<Frame> frames;
     auto status = decoder_.feed(data, frames);
     for (Frame& frame : frames) {
@@ -100,10 +106,11 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void send_frame(Frame frame) {
-    transport_->send(std::make_shared<const std::string>(encode(frame, version_)));
+  void send_frame(Frame frame) { send_bytes(std::make_shared<const std::string>(encode(frame, version_))); }
+  void send_bytes(std::shared_ptr<const std::string> bytes) {
+    last_sent_ms_ = steady_ms();
+    transport_->send(std::move(bytes));
   }
-  void send_bytes(std::shared_ptr<const std::string> bytes) { transport_->send(std::move(bytes)); }
   std::uint64_t next_message_id() { return ++message_ids_; }
 
   // Ends a subscription from the server side (refused or revoked by the rules, database closing): a MESSAGE with
@@ -240,8 +247,26 @@ class Session : public std::enable_shared_from_this<Session> {
     connected.add("version", version);
     connected.add("session", "s" + std::to_string(++sessions));
     connected.add("server", "backside/0.1.0");
-    connected.add("heart-beat", "0,0");
-    transport_->send(std::make_shared<const std::string>(encode(connected, version_, false)));
+    // Heart-beats (spec §Heart-beating): we can send every `heartbeat_ms` and want to hear from the client as often.
+    const std::uint64_t ours = options_.heartbeat_ms;
+    std::uint64_t client_sends = 0;
+    std::uint64_t client_wants = 0;
+    if (const std::string* beat = frame.header("heart-beat")) {
+      const auto comma = beat->find(',');
+      auto number = [](std::string_view text, std::uint64_t& out) {
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+        return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+      };
+      if (comma == std::string::npos || !number(std::string_view(*beat).substr(0, comma), client_sends) ||
+          !number(std::string_view(*beat).substr(comma + 1), client_wants)) {
+        return protocol_error("heart-beat must be two integers: \"cx,cy\"", &frame);
+      }
+    }
+    const std::uint64_t send_every = ours && client_wants ? std::max(ours, client_wants) : 0;
+    const std::uint64_t expect_every = ours && client_sends ? std::max(ours, client_sends) : 0;
+    connected.add("heart-beat", std::to_string(ours) + "," + std::to_string(ours));
+    send_bytes(std::make_shared<const std::string>(encode(connected, version_, false)));
+    start_heartbeats(send_every, expect_every);
   }
 
   void subscribe(const Frame& frame) {
@@ -407,6 +432,51 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  static std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // Sends an EOL when nothing else went out for `send_every` ms; closes the connection when nothing came in for
+  // twice `expect_every` ms (the spec's tolerance for a late heart-beat). 0 = not negotiated.
+  void start_heartbeats(std::uint64_t send_every, std::uint64_t expect_every) {
+    if (!options_.io || (send_every == 0 && expect_every == 0)) return;
+    send_every_ = static_cast<std::int64_t>(send_every);
+    expect_every_ = static_cast<std::int64_t>(expect_every);
+    const std::uint64_t shortest = send_every && expect_every ? std::min(send_every, expect_every)
+                                                             : std::max(send_every, expect_every);
+    tick_ = std::chrono::milliseconds(std::max<std::uint64_t>(shortest / 2, 20));
+    heartbeat_timer_ = std::make_unique<boost::asio::steady_timer>(*options_.io);
+    arm_heartbeat();
+  }
+
+  void arm_heartbeat() {
+    heartbeat_timer_->expires_after(tick_);
+    heartbeat_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!self || ec || self->closed_) return;
+      const std::int64_t now = steady_ms();
+      if (self->expect_every_ && now - self->last_received_ms_ > 2 * self->expect_every_) {
+        spdlog::info("stomp: closing a connection silent for more than {} ms (heart-beat)", 2 * self->expect_every_);
+        self->closed_ = true;
+        self->transport_->close("heart-beat timeout");
+        return;
+      }
+      if (self->send_every_ && now - self->last_sent_ms_ >= self->send_every_) {
+        static const auto kEol = std::make_shared<const std::string>("\n");
+        self->send_bytes(kEol);
+      }
+      self->arm_heartbeat();
+    });
+  }
+
+  std::atomic<std::int64_t> last_received_ms_{0};
+  std::atomic<std::int64_t> last_sent_ms_{0};
+  std::int64_t send_every_ = 0;
+  std::int64_t expect_every_ = 0;
+  std::chrono::milliseconds tick_{1000};
+  std::unique_ptr<boost::asio::steady_timer> heartbeat_timer_;  // only its own handler re-arms it
+
   // A RECEIPT (if one was asked for) with status ok or the error's status.
   void send_receipt(const std::optional<std::string>& receipt_id, const std::optional<Error>& error) {
     if (!receipt_id) return;
@@ -549,6 +619,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   db::Registry& registry_;
   const auth::Authenticator& authenticator_;
+  const StompOptions& options_;
   db::Auth auth_;  // established by CONNECT
   std::shared_ptr<Transport> transport_;
   Decoder decoder_;
@@ -632,7 +703,8 @@ class WebSocketStomp : public net::WebSocketEndpoint {
 
 std::shared_ptr<net::StreamEndpoint> StompHandler::accept_stream(std::shared_ptr<net::StreamConnection> connection) {
   auto transport = std::make_shared<TcpTransport>(std::move(connection));
-  return std::make_shared<TcpStomp>(std::make_shared<Session>(registry_, authenticator_, std::move(transport)));
+  return std::make_shared<TcpStomp>(
+      std::make_shared<Session>(registry_, authenticator_, options_, std::move(transport)));
 }
 
 net::WebSocketAccept StompHandler::accept_websocket(const net::HttpRequest& request,
@@ -647,7 +719,7 @@ net::WebSocketAccept StompHandler::accept_websocket(const net::HttpRequest& requ
     }
   }
   auto transport = std::make_shared<WebSocketTransport>(std::move(connection));
-  auto session = std::make_shared<Session>(registry_, authenticator_, std::move(transport));
+  auto session = std::make_shared<Session>(registry_, authenticator_, options_, std::move(transport));
   net::WebSocketAccept accept;
   accept.endpoint = std::make_shared<WebSocketStomp>(std::move(session));
   accept.subprotocol = chosen;

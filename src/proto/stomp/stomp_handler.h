@@ -2,6 +2,8 @@
 // The STOMP front door (docs/protocol.md): accepts STOMP over raw TCP (--stomp-port) and over WebSocket at /stomp,
 // and runs one StompSession per connection. The session is transport-neutral: it reads bytes and writes frames through a small
 // Transport interface, so a raw TCP listener can reuse it.
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -20,10 +22,17 @@ class Transport {
   virtual void close(std::string reason) = 0;
 };
 
+struct StompOptions {
+  std::uint32_t heartbeat_ms = 10000;            // our heart-beat offer both ways (0 = none)
+  boost::asio::io_context* io = nullptr;         // runs the heart-beat timers; none = no heart-beats
+};
+
 class StompHandler : public net::StreamHandler {
  public:
-  StompHandler(db::Registry& registry, const auth::Authenticator& authenticator)
-      : registry_(registry), authenticator_(authenticator) {}
+  StompHandler(db::Registry& registry, const auth::Authenticator& authenticator, StompOptions options = {})
+      : registry_(registry), authenticator_(authenticator), options_(options) {}
+  // The I/O context for heart-beat timers (the server's, once it exists).
+  void set_io_context(boost::asio::io_context& io) { options_.io = &io; }
   // For an upgrade to /stomp: picks v12.stomp, v11.stomp or v10.stomp (in that order of preference) among the
   // offered subprotocols; none offered is accepted too (the CONNECT frame negotiates the version anyway).
   net::WebSocketAccept accept_websocket(const net::HttpRequest& request,
@@ -34,6 +43,7 @@ class StompHandler : public net::StreamHandler {
  private:
   db::Registry& registry_;
   const auth::Authenticator& authenticator_;
+  StompOptions options_;
 };
 
 }  // namespace backside::proto::stomp

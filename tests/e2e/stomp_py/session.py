@@ -7,6 +7,7 @@ timeout. Modes:
   error   an unknown method: the server answers ERROR and closes
   transactions  BEGIN/SEND.../COMMIT (one atomic write, one MESSAGE), ABORT, a COMMIT the rules refuse, a push in
             a transaction
+  heartbeat  connect with heart-beats of 300 ms both ways and stay idle for 2 s: count the server's heart-beats
   presence  store on-disconnect writes (set, update, a cancelled one, a refused one), print their receipts, then
             wait to be killed
 """
@@ -25,6 +26,7 @@ class Recorder(stomp.ConnectionListener):
         self.receipts = {}
         self.errors = []
         self.disconnected = False
+        self.heartbeats = 0
 
     def on_message(self, frame):
         with self.lock:
@@ -40,6 +42,10 @@ class Recorder(stomp.ConnectionListener):
         with self.lock:
             self.errors.append(dict(frame.headers))
             self.lock.notify_all()
+
+    def on_heartbeat(self):
+        with self.lock:
+            self.heartbeats += 1
 
     def on_disconnected(self):
         with self.lock:
@@ -61,7 +67,8 @@ class Recorder(stomp.ConnectionListener):
 def main():
     port, mode = int(sys.argv[1]), sys.argv[2]
     passcode = sys.argv[3] if len(sys.argv) > 3 else None
-    conn = stomp.Connection12([("127.0.0.1", port)], vhost="default", heartbeats=(0, 0))
+    beats = (300, 300) if mode == "heartbeat" else (0, 0)
+    conn = stomp.Connection12([("127.0.0.1", port)], vhost="default", heartbeats=beats)
     rec = Recorder()
     conn.set_listener("rec", rec)
     conn.connect(username="py", passcode=passcode, wait=True)
@@ -118,6 +125,10 @@ def main():
         result["t4_commit"] = commit(tx, "c4")
         result["after"] = send("/tx/after", json.dumps(True), "t9")
         rec.wait(lambda: len(rec.messages) >= 3, "the last message")
+    elif mode == "heartbeat":
+        time.sleep(2)
+        result["heartbeats"] = rec.heartbeats
+        result["still_connected"] = send("/hb", json.dumps(1), "h1")
     elif mode == "presence":
         result["online"] = send("/presence/py", json.dumps(True), "p1")
         result["on_disconnect_set"] = send("/presence/py", json.dumps(False), "p2", **{"on-disconnect": "set"})
