@@ -61,6 +61,10 @@ function childOf(value, segments) {
 
 function setAt(value, segments, replacement) {
   if (segments.length === 0) return normalize(replacement);
+  // Removing something below a leaf (or below nothing) changes nothing: the leaf stays.
+  if ((replacement === null || replacement === undefined) && (value === null || typeof value !== 'object')) {
+    return value;
+  }
   const base = value !== null && typeof value === 'object' ? { ...value } : {};
   const [head, ...rest] = segments;
   const child = setAt(head in base ? base[head] : null, rest, replacement);

@@ -77,10 +77,17 @@ test('on/off: value and child events from writes by other doors, in key order wi
   assert.deepEqual(removed.events, [['b', 1, null]]);
   assert.deepEqual(values.events.at(-1)[1], { a: 2, c: 3 });
 
+  // A removal below a leaf changes nothing (the server still reports it).
+  await curl(server.u('/room/c/deeper.json'), { method: 'DELETE' });
+  await db.ref('room/e').set(5);
+  await waitFor(() => added.events.length === 4, { message: 'child e' });
+  assert.deepEqual(values.events.at(-1)[1], { a: 2, c: 3, e: 5 });
+  await db.ref('room/e').remove();
+
   const before = values.events.length;
   room.off('value', values.callback);
   await db.ref('room/d').set(4);
-  await waitFor(() => added.events.length === 4, { message: 'child d' });
+  await waitFor(() => added.events.length === 5, { message: 'child d' });
   assert.equal(values.events.length, before, 'no value events after off');
   room.off();
 });
