@@ -204,3 +204,52 @@ test('transactions with stompjs: commit applies all SENDs at once, abort none', 
   assert.equal((await publishWithReceipt(client, '/txws/d', '4')).headers.status, 'ok');
   assert.deepEqual(await restGet(server, '/txws'), { a: 1, b: 2, d: 4 });
 });
+
+test('query headers: an ordered, limited subscription keeps its window live; bad queries are refused', async (t) => {
+  const server = await startServer({ t });
+  const { client } = await connect(server);
+  t.after(() => client.deactivate());
+  await fetch(`${server.url}/scores.json`, {
+    method: 'PUT',
+    body: JSON.stringify({ ann: { score: 5 }, bob: { score: 9 }, cid: { score: 7 }, dan: { score: 1 } }),
+  });
+  const events = [];
+  client.subscribe('/scores', (m) => events.push({ event: m.headers.event, path: m.headers.path, body: JSON.parse(m.body) }), {
+    'order-by': 'score',
+    'limit-to-last': '2',
+  });
+  await waitFor(() => events.length === 1, { message: 'the initial window' });
+  assert.deepEqual(events[0], { event: 'put', path: '/', body: { bob: { score: 9 }, cid: { score: 7 } } });
+  // A child entering the window pushes the lowest one out; changes outside the window are not sent.
+  assert.equal((await publishWithReceipt(client, '/scores/dan/score', '8')).headers.status, 'ok');
+  assert.equal((await publishWithReceipt(client, '/scores/ann/score', '2')).headers.status, 'ok');
+  const rest = await (await fetch(`${server.url}/scores.json?orderBy="score"&limitToLast=2`)).json();
+  assert.deepEqual(rest, { bob: { score: 9 }, dan: { score: 8 } });
+  await waitFor(() => events.some((e) => JSON.stringify(e).includes('dan')), { message: 'dan entering' });
+  let window = null;
+  for (const e of events) {
+    const at = e.path.split('/').filter(Boolean);
+    if (e.event === 'put' && at.length === 0) window = e.body;
+    else if (e.event === 'put') {
+      window = { ...(window || {}) };
+      if (e.body === null) delete window[at[0]];
+      else if (at.length === 1) window[at[0]] = e.body;
+      else window[at[0]] = { ...(window[at[0]] || {}), [at[1]]: e.body };
+    } else {
+      for (const [k, v] of Object.entries(e.body)) {
+        const parts = [...at, ...k.split('/')];
+        window = { ...(window || {}) };
+        if (v === null && parts.length === 1) delete window[parts[0]];
+        else if (parts.length === 1) window[parts[0]] = v;
+        else window[parts[0]] = { ...(window[parts[0]] || {}), [parts[1]]: v };
+      }
+    }
+  }
+  assert.deepEqual(window, rest);
+  assert.ok(!events.some((e) => JSON.stringify(e).includes('ann')), 'ann never in the window');
+
+  const refused = new Promise((resolve) => client.subscribe('/scores', (m) => resolve(m.headers), { 'limit-to-first': '-1' }));
+  const cancel = await within(refused, 5000);
+  assert.equal(cancel.event, 'cancel');
+  assert.equal(cancel.status, 'invalid_argument');
+});

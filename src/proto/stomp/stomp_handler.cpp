@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <charconv>
 #include <chrono>
 #include <map>
@@ -15,6 +16,7 @@
 #include "db/on_disconnect.h"
 #include "db/write_path.h"
 #include "proto/stomp/frame.h"
+#include "proto/rest/rest_query.h"
 #include "proto/stomp/message.h"
 #include "tree/json_codec.h"
 #include "tree/json_parse.h"
@@ -284,8 +286,13 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     std::optional<std::string> receipt_id;
     if (const std::string* r = frame.header("receipt")) receipt_id = *r;
+    auto query = query_of(frame);
+    if (!query) {
+      cancel_subscription(*sub, query.error().code, query.error().message);
+      return send_receipt(receipt_id, query.error());
+    }
     auto self = shared_from_this();
-    database_->listen(std::move(*path), std::nullopt, auth_, sub,
+    database_->listen(std::move(*path), std::move(*query), auth_, sub,
                       [self, sub, receipt_id](Result<sync::Hub::Handle> handle) {
                         if (!handle) {
                           self->cancel_subscription(*sub, handle.error().code, handle.error().message);
@@ -476,6 +483,23 @@ class Session : public std::enable_shared_from_this<Session> {
   std::int64_t expect_every_ = 0;
   std::chrono::milliseconds tick_{1000};
   std::unique_ptr<boost::asio::steady_timer> heartbeat_timer_;  // only its own handler re-arms it
+
+  // Query headers (§5): the REST query parameters under STOMP names, with the same meaning and checks.
+  static Result<std::optional<tree::Query>> query_of(const Frame& frame) {
+    static const std::pair<const char*, const char*> kNames[] = {
+        {"start-at", "startAt"},         {"end-at", "endAt"},          {"equal-to", "equalTo"},
+        {"start-after", "startAfter"},   {"end-before", "endBefore"},  {"limit-to-first", "limitToFirst"},
+        {"limit-to-last", "limitToLast"}};
+    std::map<std::string, std::string> params;
+    if (const std::string* order = frame.header("order-by")) {
+      params["orderBy"] = boost::json::serialize(boost::json::value(*order));  // REST takes it as a JSON string
+    }
+    for (const auto& [header, param] : kNames) {
+      if (const std::string* value = frame.header(header)) params[param] = *value;
+    }
+    if (params.empty()) return std::optional<tree::Query>();
+    return rest::parse_rest_query(params);
+  }
 
   // A RECEIPT (if one was asked for) with status ok or the error's status.
   void send_receipt(const std::optional<std::string>& receipt_id, const std::optional<Error>& error) {
