@@ -37,6 +37,23 @@ export function compareKeys(a, b) {
   return a < b ? -1 : 1;
 }
 
+// Firebase value order: null < false < true < numbers < strings < objects; ties broken by key.
+function rankOf(v) {
+  if (v === null || v === undefined) return [0, 0];
+  if (v === false) return [1, 0];
+  if (v === true) return [2, 0];
+  if (typeof v === 'number') return [3, v];
+  if (typeof v === 'string') return [4, v];
+  return [5, 0];
+}
+function compareValues(a, b) {
+  const [ra, va] = rankOf(a);
+  const [rb, vb] = rankOf(b);
+  if (ra !== rb) return ra - rb;
+  if (va === vb) return 0;
+  return va < vb ? -1 : 1;
+}
+
 // The local copy uses plain objects (arrays become integer-keyed objects) with no empty objects and no nulls.
 function normalize(value) {
   if (value === null || value === undefined) return null;
@@ -157,12 +174,96 @@ function mismatch(receipt) {
 // ---------------------------------------------------------------------------------------------------------------
 // References
 
-export class Reference {
-  constructor(db, segments) {
+/**
+ * A query: a location plus ordering, bounds and a limit, sent as STOMP query headers (docs/protocol.md §5.1); the
+ * server keeps the window live. Listeners and once() work as on a Reference; child events follow the query order.
+ */
+export class Query {
+  constructor(db, segments, params = {}) {
     this._db = db;
     this._segments = segments;
+    this._params = params;
     this.path = joinPath(segments);
     this.key = segments.length ? segments[segments.length - 1] : null;
+  }
+  get ref() {
+    return new Reference(this._db, this._segments);
+  }
+  _with(extra) {
+    return new Query(this._db, this._segments, { ...this._params, ...extra });
+  }
+  orderByChild(path) {
+    return this._with({ 'order-by': splitPath(path).join('/') });
+  }
+  orderByKey() {
+    return this._with({ 'order-by': '$key' });
+  }
+  orderByValue() {
+    return this._with({ 'order-by': '$value' });
+  }
+  orderByPriority() {
+    return this._with({ 'order-by': '$priority' });
+  }
+  startAt(value) {
+    return this._with({ 'start-at': JSON.stringify(value) });
+  }
+  startAfter(value) {
+    return this._with({ 'start-after': JSON.stringify(value) });
+  }
+  endAt(value) {
+    return this._with({ 'end-at': JSON.stringify(value) });
+  }
+  endBefore(value) {
+    return this._with({ 'end-before': JSON.stringify(value) });
+  }
+  equalTo(value) {
+    return this._with({ 'equal-to': JSON.stringify(value) });
+  }
+  limitToFirst(n) {
+    return this._with({ 'limit-to-first': String(n) });
+  }
+  limitToLast(n) {
+    return this._with({ 'limit-to-last': String(n) });
+  }
+
+  /** Resolves with a snapshot of the current value (one subscription round trip). */
+  once(event = 'value') {
+    if (event !== 'value') return Promise.reject(new Error('once() supports "value"'));
+    return new Promise((resolve, reject) => {
+      const cb = (snapshot) => {
+        this.off('value', cb);
+        resolve(snapshot);
+      };
+      this.on('value', cb, (error) => reject(error));
+    });
+  }
+
+  /**
+   * Listens for 'value', 'child_added', 'child_changed' or 'child_removed'. Child callbacks get (snapshot,
+   * previousChildKey). `cancel(error)` runs if the server refuses or revokes the listen. Returns `callback`.
+   */
+  on(event, callback, cancel) {
+    if (!['value', 'child_added', 'child_changed', 'child_removed'].includes(event)) {
+      throw new Error(`unknown event type ${event}`);
+    }
+    this._db._view(this.path, this._params).add(event, callback, cancel);
+    return callback;
+  }
+  /** Removes one callback, every callback of an event type, or (no arguments) every callback of this query. */
+  off(event, callback) {
+    const view = this._db._views.get(viewKey(this.path, this._params));
+    if (view) view.remove(event, callback);
+  }
+}
+
+function viewKey(path, params) {
+  const entries = Object.entries(params).sort();
+  return entries.length ? `${path}?${JSON.stringify(entries)}` : path;
+}
+
+export class Reference extends Query {
+  constructor(db, segments) {
+    super(db, segments, {});
   }
   get parent() {
     return this._segments.length ? new Reference(this._db, this._segments.slice(0, -1)) : null;
@@ -192,40 +293,11 @@ export class Reference {
     return this.child(receipt.headers.key);
   }
 
-  /** Resolves with a snapshot of the current value (one subscription round trip). */
-  once(event = 'value') {
-    if (event !== 'value') return Promise.reject(new Error('once() supports "value"'));
-    return new Promise((resolve, reject) => {
-      const cb = (snapshot) => {
-        this.off('value', cb);
-        resolve(snapshot);
-      };
-      this.on('value', cb, (error) => reject(error));
-    });
-  }
-
-  /**
-   * Listens for 'value', 'child_added', 'child_changed' or 'child_removed'. Child callbacks get (snapshot,
-   * previousChildKey). `cancel(error)` runs if the server refuses or revokes the listen. Returns `callback`.
-   */
-  on(event, callback, cancel) {
-    if (!['value', 'child_added', 'child_changed', 'child_removed'].includes(event)) {
-      throw new Error(`unknown event type ${event}`);
-    }
-    this._db._view(this.path).add(event, callback, cancel);
-    return callback;
-  }
-  /** Removes one callback, every callback of an event type, or (no arguments) every callback at this path. */
-  off(event, callback) {
-    const view = this._db._views.get(this.path);
-    if (view) view.remove(event, callback);
-  }
-
   /**
    * Atomically replaces the value with update(currentValue), retrying when another client wrote first
    * (compare-and-set on the node hash). update returning undefined aborts. Resolves {committed, snapshot}.
    */
-  async transaction(update, { maxRetries = 25 } = {}) {
+  async transaction(update, { maxRetries = 100 } = {}) {
     // A refused compare-and-set comes back with the current value and its hash together (docs/protocol.md §4),
     // so each retry costs one round trip. The first attempt uses a hash that never matches to learn them.
     let etag = 'unknown';
@@ -240,7 +312,7 @@ export class Reference {
         }
         ({ etag, current } = mismatch(receipt));
         // Contention: back off exponentially with full jitter, so that competing clients stop colliding.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 2 ** attempt)));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
       } else {
         ({ etag, current } = mismatch(await this._db._write(this.path, 'set', null, { 'if-match': etag },
                                                            { allowMismatch: true })));
@@ -266,9 +338,11 @@ export class Reference {
 // Views: one subscription per listened path
 
 class View {
-  constructor(db, path) {
+  constructor(db, path, params = {}) {
     this.db = db;
     this.path = path;
+    this.params = params;
+    this.key = viewKey(path, params);
     this.ref = new Reference(db, splitPath(path));
     this.callbacks = []; // {event, callback, cancel}
     this.value = null;
@@ -292,12 +366,22 @@ class View {
   close() {
     if (this.subscription && this.db._client.connected) this.subscription.unsubscribe();
     this.subscription = null;
-    this.db._views.delete(this.path);
+    this.db._views.delete(this.key);
+  }
+
+  // Children in the query's order (key order without one).
+  sortedKeys(value) {
+    if (value === null || typeof value !== 'object') return [];
+    const orderBy = this.params['order-by'];
+    const keys = Object.keys(value);
+    if (!orderBy || orderBy === '$key' || orderBy === '$priority') return keys.sort(compareKeys);
+    const of = (k) => (orderBy === '$value' ? value[k] : childOf(value[k], splitPath(orderBy)));
+    return keys.sort((a, b) => compareValues(of(a), of(b)) || compareKeys(a, b));
   }
 
   subscribe() {
     if (!this.db._client.connected) return; // done on (re)connect
-    this.subscription = this.db._client.subscribe(this.path, (message) => this.onMessage(message), {});
+    this.subscription = this.db._client.subscribe(this.path, (message) => this.onMessage(message), { ...this.params });
   }
 
   onMessage(message) {
@@ -329,7 +413,7 @@ class View {
     if (event === 'value') return callback(new DataSnapshot(this.ref, this.value));
     if (event !== 'child_added' || this.value === null || typeof this.value !== 'object') return;
     let previousKey = null;
-    for (const key of Object.keys(this.value).sort(compareKeys)) {
+    for (const key of this.sortedKeys(this.value)) {
       callback(new DataSnapshot(this.ref.child(key), this.value[key]), previousKey);
       previousKey = key;
     }
@@ -339,7 +423,7 @@ class View {
     if (deepEqual(before, after)) return;
     const oldChildren = before !== null && typeof before === 'object' ? before : {};
     const newChildren = after !== null && typeof after === 'object' ? after : {};
-    const sorted = Object.keys(newChildren).sort(compareKeys);
+    const sorted = this.sortedKeys(newChildren);
     const previousOf = (key) => {
       const i = sorted.indexOf(key);
       return i > 0 ? sorted[i - 1] : null;
@@ -347,7 +431,7 @@ class View {
     const emit = (event, ...args) => {
       for (const c of [...this.callbacks]) if (c.event === event) c.callback(...args);
     };
-    for (const key of Object.keys(oldChildren).sort(compareKeys)) {
+    for (const key of this.sortedKeys(oldChildren)) {
       if (!(key in newChildren)) emit('child_removed', new DataSnapshot(this.ref.child(key), oldChildren[key]));
     }
     for (const key of sorted) {
@@ -424,11 +508,12 @@ export class Database {
     return this._client.deactivate();
   }
 
-  _view(path) {
-    let view = this._views.get(path);
+  _view(path, params = {}) {
+    const key = viewKey(path, params);
+    let view = this._views.get(key);
     if (!view) {
-      view = new View(this, path);
-      this._views.set(path, view);
+      view = new View(this, path, params);
+      this._views.set(key, view);
     }
     return view;
   }

@@ -92,6 +92,29 @@ test('on/off: value and child events from writes by other doors, in key order wi
   room.off();
 });
 
+test('queries: orderByChild + limitToLast keep a live window with child events in query order', async (t) => {
+  const server = await startServer({ t });
+  const db = await open(server);
+  t.after(() => db.close());
+  await db.ref('scores').set({ ann: { score: 5 }, bob: { score: 9 }, cid: { score: 7 }, dan: { score: 1 } });
+  const top = db.ref('scores').orderByChild('score').limitToLast(2);
+  const added = record(top, 'child_added');
+  const removed = record(top, 'child_removed');
+  const values = record(top, 'value');
+  await waitFor(() => values.events.length === 1, { message: 'the window' });
+  assert.deepEqual(added.events, [['cid', { score: 7 }, null], ['bob', { score: 9 }, 'cid']]);
+  await db.ref('scores/dan/score').set(8); // enters the window, pushes cid out
+  await waitFor(() => removed.events.length === 1, { message: 'cid leaving' });
+  assert.deepEqual(removed.events, [['cid', { score: 7 }, null]]);
+  assert.deepEqual(added.events.at(-1), ['dan', { score: 8 }, null]);
+  assert.deepEqual(values.events.at(-1)[1], { bob: { score: 9 }, dan: { score: 8 } });
+  const low = await db.ref('scores').orderByChild('score').endAt(5).once('value');
+  assert.deepEqual(low.val(), { ann: { score: 5 } });
+  const byKey = await db.ref('scores').orderByKey().startAt('c').limitToFirst(1).once('value');
+  assert.deepEqual(byKey.val(), { cid: { score: 7 } });
+  top.off();
+});
+
 test('transactions: 10 clients x 20 increments end at exactly 200; abort leaves the value', async (t) => {
   const server = await startServer({ t });
   const clients = await Promise.all(Array.from({ length: 10 }, () => open(server)));
