@@ -28,6 +28,7 @@ const std::vector<OptionInfo>& config_options() {
       {"rules", "security rules file (JSON with comments) deployed to the default database at start"},
       {"admin_token", "the admin credential (at least 16 characters); default: generated on first start and "
                       "stored in <data_dir>/admin-token (mode 0600)"},
+      {"id_token_seconds", "lifetime of the ID tokens signed-in users get, in seconds (default 3600)"},
       {"dev", "development mode: databases without rules allow everything, the emulator token \"owner\" is "
               "admin and unsigned tokens are accepted. Never in production", true},
   };
@@ -81,6 +82,9 @@ Status set_option(Config& config, const std::string& name, const std::string& va
   } else if (name == "admin_token") {
     if (value.size() < 16) return invalid("Invalid value for admin_token: use at least 16 characters");
     config.admin_token = value;
+  } else if (name == "id_token_seconds") {
+    if (auto status = parse_int(name, value, config.id_token_seconds); !status) return status;
+    if (config.id_token_seconds == 0) return invalid("Invalid value for id_token_seconds: must be at least 1");
   } else if (name == "dev") {
     if (value == "true" || value == "1") {
       config.dev = true;

@@ -25,7 +25,8 @@ struct Config {
   std::string log_level = "info";
   std::string rules;        // a rules file deployed to the default database at start; empty = keep what is stored
   std::string admin_token;  // empty = the one in data_dir/admin-token, generated on first start
-  bool dev = false;         // development mode: databases without rules are open; emulator tokens accepted
+  bool dev = false;
+  std::uint32_t id_token_seconds = 3600;  // lifetime of the ID tokens the server mints         // development mode: databases without rules are open; emulator tokens accepted
 };
 
 struct OptionInfo {

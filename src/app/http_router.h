@@ -1,8 +1,9 @@
 #pragma once
 // Sends each HTTP request to its front door: CORS preflights, REST (*.json), the Firebase long-poll transport
-// (/.lp), and 404 for the rest; and each WebSocket upgrade: /.ws to the Firebase front door.
+// (/.lp), the Firebase Auth endpoints (identitytoolkit, securetoken, JWKS), and 404 for the rest; and each WebSocket upgrade: /.ws to the Firebase front door.
 #include "net/http.h"
 #include "proto/firebase/firebase_handler.h"
+#include "proto/identity/identity_handler.h"
 #include "proto/rest/rest_handler.h"
 #include "proto/stomp/stomp_handler.h"
 
@@ -11,8 +12,8 @@ namespace backside::app {
 class HttpRouter : public net::HttpHandler {
  public:
   HttpRouter(proto::rest::RestHandler& rest, proto::firebase::FirebaseHandler& firebase,
-             proto::stomp::StompHandler& stomp)
-      : rest_(rest), firebase_(firebase), stomp_(stomp) {}
+             proto::stomp::StompHandler& stomp, proto::identity::IdentityHandler& identity)
+      : rest_(rest), firebase_(firebase), stomp_(stomp), identity_(identity) {}
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange) override;
   net::WebSocketAccept accept_websocket(const net::HttpRequest& request,
                                         std::shared_ptr<net::WebSocketConnection> connection) override;
@@ -21,6 +22,7 @@ class HttpRouter : public net::HttpHandler {
   proto::rest::RestHandler& rest_;
   proto::firebase::FirebaseHandler& firebase_;
   proto::stomp::StompHandler& stomp_;  // WebSocket /stomp
+  proto::identity::IdentityHandler& identity_;  // Firebase Auth endpoints
 };
 
 }  // namespace backside::app

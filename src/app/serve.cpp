@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -10,6 +11,9 @@
 #include "app/data_dir_lock.h"
 #include "app/http_router.h"
 #include "auth/authenticator.h"
+#include "auth/id_tokens.h"
+#include "auth/signing_key.h"
+#include "auth/user_store.h"
 #include "db/registry.h"
 #include "net/server.h"
 #include "proto/firebase/firebase_handler.h"
@@ -41,6 +45,21 @@ int serve(const Config& config) {
     spdlog::info("generated the admin token and stored it in {} (mode 0600)", admin_token->file);
   }
   auth::Authenticator authenticator({.admin_token = admin_token->token, .dev = config.dev});
+  // Users and their ID tokens (Firebase Auth): a signing key and a user store under <data_dir>/auth.
+  const std::string auth_dir = (std::filesystem::path(config.data_dir) / "auth").string();
+  auto signing_key = auth::SigningKey::load_or_create(auth_dir + "/signing-key.pem");
+  if (!signing_key) {
+    spdlog::error("{}", signing_key.error().message);
+    return 1;
+  }
+  auto users = auth::UserStore::open(auth_dir + "/users");
+  if (!users) {
+    spdlog::error("{}", users.error().message);
+    return 1;
+  }
+  auto id_tokens = std::make_shared<auth::IdTokens>(
+      *signing_key, auth::IdTokenOptions{.lifetime_seconds = static_cast<std::int64_t>(config.id_token_seconds)});
+  authenticator.add_verifier(id_tokens);
   std::string rules_text;  // --rules, read before anything opens so that a bad file stops the start
   if (!config.rules.empty()) {
     std::ifstream in(config.rules, std::ios::binary);
@@ -103,7 +122,8 @@ int serve(const Config& config) {
   proto::firebase::FirebaseHandler firebase(
       registry, {.authenticator = &authenticator, .default_namespace = config.default_namespace});
   proto::stomp::StompHandler stomp(registry, authenticator, {.heartbeat_ms = config.stomp_heartbeat_ms});
-  HttpRouter router(rest, firebase, stomp);
+  proto::identity::IdentityHandler identity(**users, *id_tokens, **signing_key);
+  HttpRouter router(rest, firebase, stomp, identity);
   net::ServerOptions server_options;
   server_options.host = config.host;
   server_options.port = config.port;

@@ -1,0 +1,120 @@
+#include "auth/id_tokens.h"
+
+#include <boost/json/serialize.hpp>
+
+#include "auth/jwt.h"
+
+namespace backside::auth {
+
+namespace json = boost::json;
+
+namespace {
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Error invalid_token(std::string message) { return Error{ErrorCode::invalid_token, std::move(message)}; }
+
+std::optional<std::int64_t> integer(const json::object& claims, const char* name) {
+  const json::value* v = claims.if_contains(name);
+  if (!v) return std::nullopt;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+  if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
+  return std::nullopt;
+}
+
+}  // namespace
+
+IdTokens::IdTokens(std::shared_ptr<const SigningKey> key, IdTokenOptions options)
+    : key_(std::move(key)),
+      options_(std::move(options)),
+      issuer_("https://securetoken.google.com/" + options_.issuer_project) {}
+
+Result<std::string> IdTokens::mint(const TokenSubject& subject, std::int64_t now) const {
+  json::object header{{"alg", "RS256"}, {"kid", key_->kid()}, {"typ", "JWT"}};
+  json::object claims = subject.custom_claims;  // reserved claims below win over custom ones
+  claims["iss"] = issuer_;
+  claims["aud"] = options_.issuer_project;
+  claims["auth_time"] = subject.auth_time ? subject.auth_time : now;
+  claims["user_id"] = subject.uid;
+  claims["sub"] = subject.uid;
+  claims["iat"] = now;
+  claims["exp"] = now + options_.lifetime_seconds;
+  json::object identities;
+  if (!subject.email.empty()) {
+    claims["email"] = subject.email;
+    claims["email_verified"] = subject.email_verified;
+    identities["email"] = json::array{json::value(subject.email)};
+  }
+  claims["firebase"] = json::object{{"identities", std::move(identities)},
+                                    {"sign_in_provider", subject.sign_in_provider}};
+  const std::string input =
+      base64url_encode(json::serialize(header)) + "." + base64url_encode(json::serialize(claims));
+  auto signature = key_->sign(input);
+  if (!signature) return signature.error();
+  return input + "." + base64url_encode(*signature);
+}
+
+std::optional<Result<db::Auth>> IdTokens::verify(std::string_view /*database*/, std::string_view token) const {
+  const std::int64_t now = unix_now();
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = cache_.find(token); it != cache_.end()) {
+      if (it->second.expires_at > now) return Result<db::Auth>(it->second);
+      cache_.erase(it);
+      return Result<db::Auth>(invalid_token("Auth token is expired."));
+    }
+  }
+  auto jwt = decode_jwt(token);
+  if (!jwt) return std::nullopt;  // not a JWT: someone else's kind of credential
+  const json::value* alg = jwt->header.if_contains("alg");
+  const json::value* kid = jwt->header.if_contains("kid");
+  const bool ours_by_kid = kid && kid->is_string() && kid->get_string() == key_->kid();
+  if (!ours_by_kid) {
+    // An RS256 token with another key id was signed by someone else: refuse it here rather than let --dev take
+    // it at its word. Unsigned (alg none) tokens are left to the --dev fallback.
+    if (alg && alg->is_string() && alg->get_string() == "RS256") {
+      return Result<db::Auth>(invalid_token("Auth token was not signed by this server (unknown key id)."));
+    }
+    return std::nullopt;
+  }
+  auto identity = check(token, now);
+  if (identity) {
+    std::lock_guard lock(mutex_);
+    if (cache_.size() >= options_.cache_entries) {
+      // Bounded: drop expired entries first, then (still full) everything; re-verifying is only slower.
+      std::erase_if(cache_, [now](const auto& entry) { return entry.second.expires_at <= now; });
+      if (cache_.size() >= options_.cache_entries) cache_.clear();
+    }
+    cache_.emplace(std::string(token), *identity);
+  }
+  return identity;
+}
+
+Result<db::Auth> IdTokens::check(std::string_view token, std::int64_t now) const {
+  auto jwt = decode_jwt(token);
+  if (!jwt) return invalid_token("Could not parse auth token.");
+  const json::value* alg = jwt->header.if_contains("alg");
+  if (!alg || !alg->is_string() || alg->get_string() != "RS256") {
+    return invalid_token("Auth token must be signed with RS256.");
+  }
+  if (!key_->verify(jwt->signing_input, jwt->signature)) return invalid_token("Auth token signature is invalid.");
+  const json::object& claims = jwt->claims;
+  const json::value* iss = claims.if_contains("iss");
+  const json::value* aud = claims.if_contains("aud");
+  if (!iss || !iss->is_string() || iss->get_string() != issuer_ || !aud || !aud->is_string() ||
+      aud->get_string() != options_.issuer_project) {
+    return invalid_token("Auth token has the wrong issuer or audience.");
+  }
+  const auto exp = integer(claims, "exp");
+  if (!exp) return invalid_token("Auth token has no expiry.");
+  if (*exp <= now) return invalid_token("Auth token is expired.");
+  const json::value* sub = claims.if_contains("sub");
+  if (!sub || !sub->is_string() || sub->get_string().empty()) return invalid_token("Auth token has no subject.");
+  return db::Auth::from_token_claims(claims);
+}
+
+}  // namespace backside::auth

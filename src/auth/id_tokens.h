@@ -1,0 +1,54 @@
+#pragma once
+// ID tokens: RS256 JWTs with the claims Firebase Auth puts in, minted for signed-in users and verified on every
+// door (registered with the Authenticator as a TokenVerifier). A verified token is cached until it expires, so a
+// burst of requests with one token costs one signature check; the cache is bounded.
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "auth/authenticator.h"
+#include "auth/signing_key.h"
+
+namespace backside::auth {
+
+struct IdTokenOptions {
+  std::string issuer_project = "backside";  // iss = https://securetoken.google.com/<project>, aud = <project>
+  std::int64_t lifetime_seconds = 3600;
+  std::size_t cache_entries = 10000;
+};
+
+// Who a token is minted for.
+struct TokenSubject {
+  std::string uid;
+  std::string email;                 // empty for anonymous users
+  bool email_verified = false;
+  std::string sign_in_provider;      // "password", "anonymous", "custom"
+  std::int64_t auth_time = 0;        // unix seconds of the sign-in
+  boost::json::object custom_claims;
+};
+
+class IdTokens : public TokenVerifier {
+ public:
+  IdTokens(std::shared_ptr<const SigningKey> key, IdTokenOptions options);
+
+  // A signed ID token; `now` in unix seconds.
+  Result<std::string> mint(const TokenSubject& subject, std::int64_t now) const;
+  std::int64_t lifetime_seconds() const { return options_.lifetime_seconds; }
+
+  // TokenVerifier: claims tokens whose header names our key (`kid`) or is RS256; everything else is for others.
+  std::optional<Result<db::Auth>> verify(std::string_view database, std::string_view token) const override;
+
+ private:
+  Result<db::Auth> check(std::string_view token, std::int64_t now) const;
+
+  std::shared_ptr<const SigningKey> key_;
+  IdTokenOptions options_;
+  std::string issuer_;
+  mutable std::mutex mutex_;
+  mutable std::map<std::string, db::Auth, std::less<>> cache_;  // token -> identity, until it expires
+};
+
+}  // namespace backside::auth

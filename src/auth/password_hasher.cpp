@@ -1,0 +1,61 @@
+#include "auth/password_hasher.h"
+
+#include <sodium.h>
+
+namespace backside::auth {
+
+PasswordHasher::PasswordHasher(std::size_t threads) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium cannot be initialized");
+  for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
+}
+
+PasswordHasher::~PasswordHasher() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& worker : workers_) worker.join();
+}
+
+void PasswordHasher::run() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    job();
+  }
+}
+
+void PasswordHasher::hash(std::string password, std::function<void(std::string)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back([password = std::move(password), done = std::move(done)]() mutable {
+      char out[crypto_pwhash_STRBYTES];
+      const bool ok = crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                        crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+      sodium_memzero(password.data(), password.size());
+      done(ok ? std::string(out) : std::string());
+    });
+  }
+  wake_.notify_one();
+}
+
+void PasswordHasher::verify(std::string hash, std::string password, std::function<void(bool)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back([hash = std::move(hash), password = std::move(password), done = std::move(done)]() mutable {
+      const bool ok = crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+      sodium_memzero(password.data(), password.size());
+      done(ok);
+    });
+  }
+  wake_.notify_one();
+}
+
+}  // namespace backside::auth

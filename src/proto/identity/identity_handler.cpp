@@ -1,0 +1,280 @@
+#include "proto/identity/identity_handler.h"
+
+#include <openssl/rand.h>
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <chrono>
+
+#include "auth/jwt.h"
+
+namespace backside::proto::identity {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kAccounts = "/identitytoolkit.googleapis.com/v1/accounts:";
+constexpr std::string_view kToken = "/securetoken.googleapis.com/v1/token";
+constexpr std::string_view kJwks = "/.well-known/jwks.json";
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string random_id(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
+  return auth::base64url_encode(raw);
+}
+
+std::string text(const json::object& o, const char* name) {
+  const json::value* v = o.if_contains(name);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+bool valid_email(const std::string& email) {
+  const auto at = email.find('@');
+  return at != std::string::npos && at > 0 && at + 1 < email.size() && email.find('@', at + 1) == std::string::npos &&
+         email.find(' ') == std::string::npos && email.size() <= 320;
+}
+
+// One answer, from any thread.
+struct Reply {
+  std::shared_ptr<net::HttpExchange> exchange;
+  unsigned version;
+  bool keep_alive;
+
+  void json_body(unsigned status, const json::value& body) const {
+    net::HttpResponse response(static_cast<http::status>(status), version);
+    response.set(http::field::access_control_allow_origin, "*");
+    response.set(http::field::content_type, "application/json; charset=utf-8");
+    response.set(http::field::cache_control, "no-store");
+    response.body() = json::serialize(body);
+    response.keep_alive(keep_alive);
+    response.prepare_payload();
+    exchange->reply(std::move(response));
+  }
+  // Firebase's error shape; `message` is the code the SDK maps (EMAIL_EXISTS, ...).
+  void error(unsigned status, const std::string& message) const {
+    json::object detail{{"message", message}, {"domain", "global"}, {"reason", "invalid"}};
+    json::object error{{"code", status}, {"message", message}, {"errors", json::array{detail}}};
+    json_body(status, json::object{{"error", std::move(error)}});
+  }
+};
+
+json::object public_user(const json::object& user) {
+  json::object out;
+  out["localId"] = text(user, "localId");
+  if (auto email = text(user, "email"); !email.empty()) out["email"] = email;
+  out["emailVerified"] = false;
+  if (auto name = text(user, "displayName"); !name.empty()) out["displayName"] = name;
+  json::array providers;
+  if (text(user, "provider") == "password") {
+    providers.push_back(json::object{{"providerId", "password"}, {"email", text(user, "email")},
+                                     {"federatedId", text(user, "email")}, {"rawId", text(user, "email")}});
+  }
+  out["providerUserInfo"] = std::move(providers);
+  if (const json::value* d = user.if_contains("disabled")) out["disabled"] = *d;
+  out["createdAt"] = text(user, "createdAt");
+  out["lastLoginAt"] = text(user, "lastLoginAt");
+  if (const json::value* claims = user.if_contains("customClaims"); claims && claims->is_object()) {
+    out["customAttributes"] = json::serialize(*claims);
+  }
+  return out;
+}
+
+}  // namespace
+
+IdentityHandler::IdentityHandler(auth::UserStore& users, const auth::IdTokens& tokens, const auth::SigningKey& key,
+                                 IdentityOptions options)
+    : users_(users), tokens_(tokens), key_(key), options_(options) {}
+
+bool IdentityHandler::handles(std::string_view path) {
+  return path.substr(0, kAccounts.size()) == kAccounts || path == kToken || path == kJwks;
+}
+
+void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange) {
+  Reply reply{std::move(exchange), request.version(), request.keep_alive()};
+  std::string_view target = request.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path == kJwks) return reply.json_body(200, json::object{{"keys", json::array{key_.jwk()}}});
+  if (request.method() != http::verb::post) return reply.error(405, "METHOD_NOT_ALLOWED");
+
+  // Bodies are JSON, except the token endpoint's, which the SDK sends form-encoded.
+  json::object body;
+  const std::string content_type(request[http::field::content_type]);
+  if (content_type.find("application/x-www-form-urlencoded") != std::string::npos) {
+    const std::string target_form = "/?" + request.body();  // a form body is a query string; the view needs it alive
+    auto form = boost::urls::parse_origin_form(target_form);
+    if (!form) return reply.error(400, "INVALID_ARGUMENT");
+    for (auto param : form->params()) body[param.key] = param.value;
+  } else if (!request.body().empty()) {
+    boost::system::error_code ec;
+    json::value parsed = json::parse(request.body(), ec);
+    if (ec || !parsed.is_object()) return reply.error(400, "INVALID_ARGUMENT");
+    body = std::move(parsed.get_object());
+  }
+
+  const std::int64_t now = unix_now();
+  // Signs `user` in: an ID token and a new refresh token.
+  auto session = [this, now](const json::object& user, json::object out) -> Result<json::object> {
+    auth::TokenSubject subject;
+    subject.uid = text(user, "localId");
+    subject.email = text(user, "email");
+    subject.sign_in_provider = text(user, "provider");
+    subject.auth_time = now;
+    if (const json::value* claims = user.if_contains("customClaims"); claims && claims->is_object()) {
+      subject.custom_claims = claims->get_object();
+    }
+    auto id_token = tokens_.mint(subject, now);
+    if (!id_token) return id_token.error();
+    std::string refresh = random_id(32);
+    if (auto stored = users_.add_refresh_token(refresh, subject.uid); !stored) return stored.error();
+    out["idToken"] = *id_token;
+    out["refreshToken"] = refresh;
+    out["expiresIn"] = std::to_string(tokens_.lifetime_seconds());
+    out["localId"] = subject.uid;
+    if (!subject.email.empty()) out["email"] = subject.email;
+    return out;
+  };
+  // The user an ID token in the body names (lookup/update/delete).
+  auto user_of_token = [&]() -> std::optional<json::object> {
+    auto verified = tokens_.verify("", text(body, "idToken"));
+    if (!verified || !*verified) return std::nullopt;
+    const json::value* variable = (*verified)->variable.get();
+    if (!variable || !variable->is_object()) return std::nullopt;
+    return users_.find_by_uid(text(variable->get_object(), "uid"));
+  };
+
+  if (path == kToken) {
+    if (text(body, "grant_type") != "refresh_token") return reply.error(400, "INVALID_GRANT_TYPE");
+    auto uid = users_.uid_of_refresh_token(text(body, "refresh_token"));
+    if (!uid) return reply.error(400, "INVALID_REFRESH_TOKEN");
+    auto user = users_.find_by_uid(*uid);
+    if (!user) return reply.error(400, "USER_NOT_FOUND");
+    if (const json::value* d = user->if_contains("disabled"); d && d->is_bool() && d->get_bool()) {
+      return reply.error(400, "USER_DISABLED");
+    }
+    auto signed_in = session(*user, {});
+    if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
+    json::object out{{"access_token", (*signed_in)["idToken"]}, {"id_token", (*signed_in)["idToken"]},
+                     {"refresh_token", (*signed_in)["refreshToken"]}, {"expires_in", (*signed_in)["expiresIn"]},
+                     {"token_type", "Bearer"}, {"user_id", *uid}, {"project_id", "backside"}};
+    return reply.json_body(200, out);
+  }
+
+  const std::string action(path.substr(kAccounts.size()));
+  if (action == "signUp") {
+    const std::string email = text(body, "email");
+    const std::string password = text(body, "password");
+    json::object user{{"localId", random_id(21)},
+                      {"createdAt", std::to_string(now * 1000)},
+                      {"lastLoginAt", std::to_string(now * 1000)},
+                      {"disabled", false}};
+    if (email.empty() && password.empty()) {  // signInAnonymously
+      user["provider"] = "anonymous";
+      if (auto status = users_.create(user); !status) return reply.error(500, "INTERNAL_ERROR");
+      auto signed_in = session(user, {{"kind", "identitytoolkit#SignupNewUserResponse"}});
+      if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
+      return reply.json_body(200, *signed_in);
+    }
+    if (!valid_email(email)) return reply.error(400, email.empty() ? "MISSING_EMAIL" : "INVALID_EMAIL");
+    if (password.empty()) return reply.error(400, "MISSING_PASSWORD");
+    if (password.size() < options_.min_password_length) {
+      return reply.error(400, "WEAK_PASSWORD : Password should be at least " +
+                                  std::to_string(options_.min_password_length) + " characters");
+    }
+    if (users_.find_by_email(email)) return reply.error(400, "EMAIL_EXISTS");
+    user["email"] = auth::normalize_email(email);
+    user["provider"] = "password";
+    return hasher_.hash(password, [this, reply, user = std::move(user), session](std::string hash) mutable {
+      if (hash.empty()) return reply.error(500, "INTERNAL_ERROR");
+      user["passwordHash"] = hash;
+      if (auto status = users_.create(user); !status) {
+        return reply.error(status.error().message == "EMAIL_EXISTS" ? 400 : 500,
+                           status.error().message == "EMAIL_EXISTS" ? "EMAIL_EXISTS" : "INTERNAL_ERROR");
+      }
+      auto signed_in = session(user, {{"kind", "identitytoolkit#SignupNewUserResponse"}});
+      if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
+      reply.json_body(200, *signed_in);
+    });
+  }
+  if (action == "signInWithPassword") {
+    const std::string email = text(body, "email");
+    const std::string password = text(body, "password");
+    if (!valid_email(email)) return reply.error(400, "INVALID_EMAIL");
+    if (password.empty()) return reply.error(400, "MISSING_PASSWORD");
+    auto user = users_.find_by_email(email);
+    if (!user) return reply.error(400, "EMAIL_NOT_FOUND");
+    if (const json::value* d = user->if_contains("disabled"); d && d->is_bool() && d->get_bool()) {
+      return reply.error(400, "USER_DISABLED");
+    }
+    const std::string hash = text(*user, "passwordHash");
+    return hasher_.verify(hash, password, [this, reply, user = std::move(*user), session, now](bool matches) mutable {
+      if (!matches) return reply.error(400, "INVALID_PASSWORD");
+      user["lastLoginAt"] = std::to_string(now * 1000);
+      users_.update(user);
+      auto signed_in = session(user, {{"kind", "identitytoolkit#VerifyPasswordResponse"}, {"registered", true}});
+      if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
+      reply.json_body(200, *signed_in);
+    });
+  }
+  if (action == "lookup") {
+    auto user = user_of_token();
+    if (!user) return reply.error(400, "INVALID_ID_TOKEN");
+    return reply.json_body(200, json::object{{"kind", "identitytoolkit#GetAccountInfoResponse"},
+                                             {"users", json::array{public_user(*user)}}});
+  }
+  if (action == "delete") {
+    auto user = user_of_token();
+    if (!user) return reply.error(400, "INVALID_ID_TOKEN");
+    if (auto status = users_.remove(text(*user, "localId")); !status) return reply.error(500, "INTERNAL_ERROR");
+    return reply.json_body(200, json::object{{"kind", "identitytoolkit#DeleteAccountResponse"}});
+  }
+  if (action == "update") {
+    auto user = user_of_token();
+    if (!user) return reply.error(400, "INVALID_ID_TOKEN");
+    if (const json::value* name = body.if_contains("displayName"); name && name->is_string()) {
+      (*user)["displayName"] = *name;
+    }
+    if (auto email = text(body, "email"); !email.empty()) {
+      if (!valid_email(email)) return reply.error(400, "INVALID_EMAIL");
+      (*user)["email"] = auth::normalize_email(email);
+    }
+    const std::string password = text(body, "password");
+    auto finish = [this, reply, session](json::object user, bool new_session) {
+      if (auto status = users_.update(user); !status) {
+        return reply.error(400, status.error().message == "EMAIL_EXISTS" ? "EMAIL_EXISTS" : "INTERNAL_ERROR");
+      }
+      json::object out = public_user(user);
+      out["kind"] = "identitytoolkit#SetAccountInfoResponse";
+      if (new_session) {
+        auto signed_in = session(user, std::move(out));
+        if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
+        return reply.json_body(200, *signed_in);
+      }
+      reply.json_body(200, out);
+    };
+    if (password.empty()) return finish(std::move(*user), false);
+    if (password.size() < options_.min_password_length) {
+      return reply.error(400, "WEAK_PASSWORD : Password should be at least " +
+                                  std::to_string(options_.min_password_length) + " characters");
+    }
+    // A new password ends every other session: their refresh tokens are revoked; this one gets new tokens.
+    return hasher_.hash(password, [this, reply, user = std::move(*user), finish](std::string hash) mutable {
+      if (hash.empty()) return reply.error(500, "INTERNAL_ERROR");
+      user["passwordHash"] = hash;
+      user["provider"] = "password";
+      users_.revoke_refresh_tokens(text(user, "localId"));
+      finish(std::move(user), true);
+    });
+  }
+  reply.error(400, "OPERATION_NOT_ALLOWED");
+}
+
+}  // namespace backside::proto::identity

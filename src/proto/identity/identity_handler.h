@@ -1,0 +1,43 @@
+#pragma once
+// The Firebase Auth front door: the Identity Toolkit and Secure Token REST endpoints that the official Firebase Auth
+// SDK calls after connectAuthEmulator(auth, 'http://HOST:PORT'), and the signing key's JWKS.
+//   POST /identitytoolkit.googleapis.com/v1/accounts:signUp            email/password, or anonymous without email
+//   POST /identitytoolkit.googleapis.com/v1/accounts:signInWithPassword
+//   POST /identitytoolkit.googleapis.com/v1/accounts:lookup            {idToken}
+//   POST /identitytoolkit.googleapis.com/v1/accounts:update            {idToken, password?, email?, displayName?}
+//   POST /identitytoolkit.googleapis.com/v1/accounts:delete            {idToken}
+//   POST /securetoken.googleapis.com/v1/token                          grant_type=refresh_token
+//   GET  /.well-known/jwks.json
+// Errors use Firebase's JSON shape {"error":{"code":400,"message":"EMAIL_EXISTS","errors":[...]}}, which the SDK
+// maps to its auth/... codes. Passwords are hashed off the I/O threads and never logged.
+#include <memory>
+#include <string_view>
+
+#include "auth/id_tokens.h"
+#include "auth/password_hasher.h"
+#include "auth/user_store.h"
+#include "net/http.h"
+
+namespace backside::proto::identity {
+
+struct IdentityOptions {
+  std::size_t min_password_length = 6;
+};
+
+class IdentityHandler {
+ public:
+  IdentityHandler(auth::UserStore& users, const auth::IdTokens& tokens, const auth::SigningKey& key,
+                  IdentityOptions options = {});
+
+  static bool handles(std::string_view path);
+  void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
+
+ private:
+  auth::UserStore& users_;
+  const auth::IdTokens& tokens_;
+  const auth::SigningKey& key_;
+  IdentityOptions options_;
+  auth::PasswordHasher hasher_;
+};
+
+}  // namespace backside::proto::identity

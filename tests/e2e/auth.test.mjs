@@ -1,0 +1,170 @@
+// Firebase Auth compatibility: the official firebase@12 Auth SDK against Backside (connectAuthEmulator), its ID
+// tokens accepted by the database on every door (Firebase protocol, REST, STOMP) as the rules' `auth`, and bad
+// credentials refused. Servers here run WITHOUT --dev: only tokens this server signed are identities.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import WebSocket from 'ws';
+import { Client } from '@stomp/stompjs';
+import { initializeApp, deleteApp } from 'firebase/app';
+import {
+  getAuth, connectAuthEmulator, createUserWithEmailAndPassword, signInWithEmailAndPassword, signInAnonymously,
+  onAuthStateChanged, updatePassword, deleteUser, signOut,
+} from 'firebase/auth';
+import { getDatabase, connectDatabaseEmulator, ref, set, get } from 'firebase/database';
+
+import { startServer, curl, within } from './lib/server.mjs';
+
+const RULES = JSON.stringify({
+  rules: {
+    users: { $uid: { '.read': 'auth != null && auth.uid == $uid', '.write': 'auth != null && auth.uid == $uid' } },
+    signedIn: { '.read': 'auth != null', '.write': 'auth != null && auth.provider == "password"' },
+  },
+});
+
+let server;
+let apps = 0;
+function client() {
+  const app = initializeApp(
+    { apiKey: 'fake-api-key', projectId: 'demo-auth', databaseURL: `http://127.0.0.1:${server.port}?ns=default` },
+    `auth-${++apps}`,
+  );
+  const auth = getAuth(app);
+  connectAuthEmulator(auth, `http://127.0.0.1:${server.port}`, { disableWarnings: true });
+  const db = getDatabase(app);
+  connectDatabaseEmulator(db, '127.0.0.1', server.port);
+  return { app, auth, db, close: () => deleteApp(app) };
+}
+
+before(async () => {
+  server = await startServer({ dev: false, args: ['--id-token-seconds', '5'] });
+  const admin = fs.readFileSync(path.join(server.dataDir, 'admin-token'), 'utf8').trim();
+  const put = await curl(server.u(`/.settings/rules.json?auth=${admin}`), { method: 'PUT', body: RULES });
+  assert.equal(put.status, 200, put.body);
+});
+after(async () => {
+  assert.equal((await server.stop()).code, 0);
+});
+
+describe('Firebase Auth SDK against Backside', () => {
+  test('sign up, sign in, state changes; the same session is allowed its own data and denied others', async () => {
+    const alice = client();
+    try {
+      const states = [];
+      onAuthStateChanged(alice.auth, (user) => states.push(user ? user.uid : null));
+      const created = await createUserWithEmailAndPassword(alice.auth, 'alice@example.com', 'correct horse');
+      const uid = created.user.uid;
+      assert.equal(created.user.email, 'alice@example.com');
+      await set(ref(alice.db, `users/${uid}/name`), 'Alice');
+      await assert.rejects(set(ref(alice.db, 'users/someone-else/name'), 'x'), /permission_denied/i);
+      assert.equal((await get(ref(alice.db, `users/${uid}/name`))).val(), 'Alice');
+      await set(ref(alice.db, 'signedIn/note'), 'by a password user');
+
+      await signOut(alice.auth);
+      await assert.rejects(createUserWithEmailAndPassword(alice.auth, 'alice@example.com', 'whatever1'),
+        (e) => e.code === 'auth/email-already-in-use');
+      await assert.rejects(signInWithEmailAndPassword(alice.auth, 'alice@example.com', 'wrong password'),
+        (e) => e.code === 'auth/wrong-password' || e.code === 'auth/invalid-credential');
+      await assert.rejects(signInWithEmailAndPassword(alice.auth, 'nobody@example.com', 'whatever1'),
+        (e) => e.code === 'auth/user-not-found' || e.code === 'auth/invalid-credential');
+      await assert.rejects(createUserWithEmailAndPassword(alice.auth, 'short@example.com', '123'),
+        (e) => e.code === 'auth/weak-password');
+      const again = await signInWithEmailAndPassword(alice.auth, 'alice@example.com', 'correct horse');
+      assert.equal(again.user.uid, uid);
+      assert.equal((await get(ref(alice.db, `users/${uid}/name`))).val(), 'Alice');
+      assert.ok(states.includes(uid) && states.includes(null), `auth state changes: ${states}`);
+
+      // The ID token over REST (?auth= and Bearer) and STOMP (passcode).
+      const token = await again.user.getIdToken();
+      assert.deepEqual((await curl(server.u(`/users/${uid}.json?auth=${token}`))).json, { name: 'Alice' });
+      const bearer = await curl(server.u(`/users/${uid}.json`), { headers: { Authorization: `Bearer ${token}` } });
+      assert.equal(bearer.status, 200);
+      assert.equal((await curl(server.u(`/users/other.json?auth=${token}`))).status, 401);
+      const stomp = new Client({
+        webSocketFactory: () => new WebSocket(`${server.url.replace('http', 'ws')}/stomp`, ['v12.stomp']),
+        connectHeaders: { host: 'default', passcode: token },
+        reconnectDelay: 0,
+      });
+      const connected = new Promise((resolve, reject) => {
+        stomp.onConnect = resolve;
+        stomp.onStompError = (f) => reject(new Error(f.headers.message));
+      });
+      stomp.activate();
+      await within(connected, 5000);
+      const receipt = (id, destination) => {
+        const done = new Promise((resolve) => stomp.watchForReceipt(id, resolve));
+        stomp.publish({ destination, body: '"over stomp"', headers: { receipt: id } });
+        return within(done, 5000);
+      };
+      assert.equal((await receipt('a', `/users/${uid}/stomp`)).headers.status, 'ok');
+      assert.equal((await receipt('b', '/users/other/stomp')).headers.status, 'permission_denied');
+      await stomp.deactivate();
+
+      // A new password works, the old one no longer does.
+      await updatePassword(again.user, 'a better password');
+      await signOut(alice.auth);
+      await assert.rejects(signInWithEmailAndPassword(alice.auth, 'alice@example.com', 'correct horse'));
+      await signInWithEmailAndPassword(alice.auth, 'alice@example.com', 'a better password');
+    } finally {
+      await alice.close();
+    }
+  });
+
+  test('anonymous users; deleteUser; token refresh after the ID token expires', async () => {
+    const anon = client();
+    try {
+      const { user } = await signInAnonymously(anon.auth);
+      assert.ok(user.isAnonymous);
+      await set(ref(anon.db, `users/${user.uid}`), { anonymous: true });
+      // The rule wants a password user: the anonymous session is refused.
+      await assert.rejects(set(ref(anon.db, 'signedIn/anon'), 1), /permission_denied/i);
+      const first = await user.getIdToken();
+      await new Promise((resolve) => setTimeout(resolve, 5500)); // --id-token-seconds 5
+      assert.equal((await curl(server.u(`/users/${user.uid}.json?auth=${first}`))).status, 401, 'expired');
+      const refreshed = await user.getIdToken(true);
+      assert.notEqual(refreshed, first);
+      assert.deepEqual((await curl(server.u(`/users/${user.uid}.json?auth=${refreshed}`))).json, { anonymous: true });
+      await deleteUser(user);
+      assert.equal((await curl(server.u(`/users/${user.uid}.json?auth=${refreshed}`))).status, 200,
+        'a deleted user\'s unexpired token still verifies until it expires (as Firebase)');
+    } finally {
+      await anon.close();
+    }
+  });
+
+  test('forged tokens are refused: alg none, another key, tampered claims; JWKS is published', async () => {
+    const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const claims = { iss: 'https://securetoken.google.com/backside', aud: 'backside', sub: 'mallory',
+      user_id: 'mallory', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600 };
+    const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`;
+    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const header = b64({ alg: 'RS256', kid: 'not-ours', typ: 'JWT' });
+    const input = `${header}.${b64(claims)}`;
+    const otherKey = `${input}.${crypto.sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+    const c = client();
+    let real;
+    try {
+      real = await (await createUserWithEmailAndPassword(c.auth, 'bob@example.com', 'bob secret')).user.getIdToken();
+    } finally {
+      await c.close();
+    }
+    const [h, p, s] = real.split('.');
+    const payload = JSON.parse(Buffer.from(p, 'base64url'));
+    const tampered = `${h}.${b64({ ...payload, sub: 'mallory', user_id: 'mallory' })}.${s}`;
+    for (const [name, token] of [['alg none', none], ['another key', otherKey], ['tampered', tampered]]) {
+      const res = await curl(server.u(`/users/mallory.json?auth=${token}`));
+      assert.equal(res.status, 401, name);
+      assert.ok(res.json.error, name);
+    }
+    const jwks = (await curl(server.u('/.well-known/jwks.json'))).json;
+    assert.equal(jwks.keys[0].kty, 'RSA');
+    assert.equal(jwks.keys[0].kid, JSON.parse(Buffer.from(h, 'base64url')).kid);
+    const key = crypto.createPublicKey({ key: jwks.keys[0], format: 'jwk' });
+    assert.ok(crypto.verify('sha256', Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url')), 'JWKS verifies');
+    // Key files are private.
+    assert.equal(fs.statSync(path.join(server.dataDir, 'auth', 'signing-key.pem')).mode & 0o777, 0o600);
+    assert.ok(!server.log.includes('bob secret') && !server.log.includes(real), 'no secrets in the log');
+  });
+});
