@@ -1,0 +1,46 @@
+// One load-generator client: a connection speaking one protocol (Firebase RTDB wire protocol, STOMP over TCP or
+// WebSocket, REST writes, SSE streams, Redis RESP). Paths are logical ("bench/fan"); each protocol maps them to
+// its own addressing (a tree path, a STOMP destination, a Redis channel).
+#pragma once
+
+#include "conn.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace loadgen {
+
+struct ClientOptions {
+  tcp::endpoint endpoint;  // where to connect
+  std::string host_header = "127.0.0.1";
+  std::string proto = "firebase";  // firebase | redis
+  std::string ns = "default";      // database (Firebase ns, STOMP host)
+
+};
+
+struct Query {
+  int limit_to_last = 0;  // orderByKey().limitToLast(n); 0 = a plain listen
+};
+
+class Client {
+ public:
+  using Done = std::function<void(std::string error)>;
+  virtual ~Client() = default;
+  // Connects and performs the protocol's handshake.
+  virtual void start(Done ready) = 0;
+  // Subscribes to a path; `ready` once the server has confirmed it.
+  virtual void subscribe(const std::string& path, const Query& query, Done ready) = 0;
+  // Writes a JSON value at a path (Redis, RabbitMQ: publishes it); `acked` when the server has answered.
+  virtual void write(const std::string& path, const std::string& json, Done acked) = 0;
+  virtual void close() = 0;
+
+  std::function<void(std::string_view)> on_delivery;  // one delivered message (its body or whole frame)
+  std::function<void(std::string)> on_lost;           // the connection failed after start
+};
+
+std::shared_ptr<Client> make_firebase_client(asio::io_context& io, const ClientOptions& options);
+std::shared_ptr<Client> make_redis_client(asio::io_context& io, const ClientOptions& options);
+
+}  // namespace loadgen

@@ -1,0 +1,373 @@
+// backside-loadgen: the load generator behind bench/*.sh (issue 7). Workloads:
+//
+//   fanout  one writer, N subscribers of one path. Each written value carries its sequence number and the
+//           writer's send time ({"seq":n,"ts":ns,"pad":"..."}), so every delivery yields a write-to-delivery
+//           latency (writer and subscribers share this process's steady clock).
+//             --rate R    R writes/s (fixed rate), or
+//             --window W  full speed: at most W writes not yet delivered to every subscriber (default 8)
+//   idle    N connections, each with one listen (--distinct: each on its own path); prints "ready N" and holds
+//           them until killed, so that a script can measure the server's memory.
+//
+// Common options: --proto firebase|redis (Redis pub/sub: a path is a channel), --port P (127.0.0.1), --ns NS, --path P, --subscribers N, --duration S, --drain S (fanout: how
+// long to wait for outstanding deliveries), --payload BYTES (size of the written JSON value), --threads T.
+// Results: one line of key=value pairs on stdout (exit status 3 if deliveries are missing or connections were
+// lost). Progress and errors: stderr.
+#include "client.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <atomic>
+#include <bit>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace loadgen {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+const Clock::time_point t0 = Clock::now();
+std::int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count(); }
+
+// Log-linear histogram of nanoseconds: 32 sub-buckets per power of two (about 3 % resolution).
+struct Histogram {
+  std::array<std::uint64_t, 2048> counts{};
+  std::uint64_t total = 0;
+  static std::size_t index(std::uint64_t v) {
+    if (v < 64) return v;
+    int e = 63 - std::countl_zero(v) - 5;
+    return 64 + static_cast<std::size_t>(e - 1) * 32 + ((v >> e) & 31);
+  }
+  static double lower(std::size_t i) {
+    if (i < 64) return static_cast<double>(i);
+    std::size_t e = (i - 64) / 32 + 1, m = (i - 64) % 32;
+    return static_cast<double>((32 + m) << e);
+  }
+  void add(std::int64_t v) {
+    ++counts[index(v < 0 ? 0 : static_cast<std::uint64_t>(v))];
+    ++total;
+  }
+  void merge(const Histogram& other) {
+    for (std::size_t i = 0; i < counts.size(); ++i) counts[i] += other.counts[i];
+    total += other.total;
+  }
+  double quantile_ms(double q) const {  // the middle of the bucket holding the q-th value
+    if (total == 0) return 0;
+    std::uint64_t rank = static_cast<std::uint64_t>(q * static_cast<double>(total - 1)) + 1, seen = 0;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      seen += counts[i];
+      if (seen >= rank) return (lower(i) + lower(i + 1)) / 2 / 1e6;
+    }
+    return 0;
+  }
+};
+
+struct Options {
+  std::string workload;
+  std::string proto = "firebase";
+  int port = 0;
+  std::string ns = "default";
+  std::string path = "bench/fan";
+  int subscribers = 1;
+  double duration = 5;
+  double rate = 0;
+  int window = 8;
+  int payload = 64;
+  int threads = 1;
+  bool distinct = false;
+  double drain = 10;  // seconds to wait for outstanding deliveries after the last write
+};
+
+[[noreturn]] void die(const std::string& message) {
+  std::cerr << "backside-loadgen: " << message << "\n";
+  std::exit(1);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  if (argc < 2) die("usage: backside-loadgen fanout|idle --port P [options] (see bench/loadgen/main.cpp)");
+  o.workload = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) die("missing value after " + a);
+      return argv[++i];
+    };
+    if (a == "--port") o.port = std::stoi(next());
+    else if (a == "--proto") o.proto = next();
+    else if (a == "--ns") o.ns = next();
+    else if (a == "--path") o.path = next();
+    else if (a == "--subscribers") o.subscribers = std::stoi(next());
+    else if (a == "--duration") o.duration = std::stod(next());
+    else if (a == "--rate") o.rate = std::stod(next());
+    else if (a == "--window") o.window = std::stoi(next());
+    else if (a == "--payload") o.payload = std::stoi(next());
+    else if (a == "--threads") o.threads = std::stoi(next());
+    else if (a == "--distinct") o.distinct = true;
+    else if (a == "--drain") o.drain = std::stod(next());
+    else die("unknown option " + a);
+  }
+  if (o.port <= 0) die("--port is required");
+  if (o.proto != "firebase" && o.proto != "redis") die("--proto: firebase or redis");
+  if (o.subscribers < 0 || o.threads < 1 || o.window < 1) die("bad --subscribers, --threads or --window");
+  return o;
+}
+
+std::shared_ptr<Client> make_client(asio::io_context& io, const ClientOptions& options) {
+  if (options.proto == "redis") return make_redis_client(io, options);
+  return make_firebase_client(io, options);
+}
+
+// One io_context per thread; every connection lives on exactly one of them.
+struct Threads {
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::vector<std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>>> guards;
+  std::vector<std::thread> threads;
+  explicit Threads(int n) {
+    for (int i = 0; i < n; ++i) {
+      ios.push_back(std::make_unique<asio::io_context>(1));
+      guards.push_back(std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
+          ios.back()->get_executor()));
+    }
+    for (auto& io : ios) threads.emplace_back([&io] { io->run(); });
+  }
+  asio::io_context& operator[](std::size_t i) { return *ios[i % ios.size()]; }
+};
+
+// Per-thread delivery statistics (touched only by that thread until the end).
+struct alignas(64) ThreadStats {
+  Histogram latency;
+  std::uint64_t deliveries = 0;
+  std::int64_t first_ns = 0, last_ns = 0;
+};
+
+// Connects `count` clients (at most 256 handshakes in flight), each subscribing to path_of(i).
+// Returns once all are subscribed; dies on any failure.
+std::vector<std::shared_ptr<Client>> connect_subscribers(Threads& threads, const ClientOptions& copts, int count,
+                                                         const std::function<std::string(int)>& path_of,
+                                                         const std::function<void(int, Client&)>& setup) {
+  std::vector<std::shared_ptr<Client>> clients(count);
+  std::atomic<int> done{0};
+  std::mutex error_mutex;
+  std::string first_error;
+  int launched = 0;
+  while (done.load() < count) {
+    while (launched < count && launched - done.load() < 256) {
+      int i = launched++;
+      asio::io_context* io = &threads[static_cast<std::size_t>(i)];
+      asio::post(*io, [&, i, io] {
+        auto client = make_client(*io, copts);
+        clients[i] = client;
+        setup(i, *client);
+        std::weak_ptr<Client> weak = client;
+        client->start([&, i, weak](std::string error) {
+          auto fail = [&](const std::string& e) {
+            std::lock_guard lock(error_mutex);
+            if (first_error.empty()) first_error = "subscriber " + std::to_string(i) + ": " + e;
+            done.fetch_add(1);
+          };
+          if (!error.empty()) return fail(error);
+          auto c = weak.lock();
+          if (!c) return fail("gone");
+          c->subscribe(path_of(i), Query{}, [&, fail](std::string error) {
+            if (!error.empty()) return fail(error);
+            done.fetch_add(1);
+          });
+        });
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!first_error.empty()) die(first_error);
+  return clients;
+}
+
+bool parse_field(std::string_view message, std::string_view key, std::int64_t& out) {
+  auto at = message.find(key);
+  if (at == std::string_view::npos) return false;
+  const char* begin = message.data() + at + key.size();
+  return std::from_chars(begin, message.data() + message.size(), out).ec == std::errc{};
+}
+
+int run_fanout(const Options& o) {
+  Threads threads(o.threads);
+  ClientOptions copts;
+  copts.endpoint = tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.port));
+  copts.ns = o.ns;
+  copts.proto = o.proto;
+
+  const int n = o.subscribers;
+  std::vector<ThreadStats> stats(static_cast<std::size_t>(o.threads));
+  constexpr std::size_t kRing = 1 << 16;  // per-write delivery counters, for the full-speed window
+  auto delivered = std::make_unique<std::atomic<std::uint32_t>[]>(kRing);
+  std::atomic<int> lost{0};
+
+  // The writer: one more client, on thread 0.
+  std::shared_ptr<Client> writer;
+  std::atomic<std::int64_t> writes{0}, acks{0}, ack_errors{0};
+  std::atomic<bool> writing{false};
+  std::function<void()> write_one;
+  std::string pad(static_cast<std::size_t>(std::max(0, o.payload - 40)), 'x');
+
+  auto on_complete = [&] {  // a write reached every subscriber: in window mode, send the next one
+    if (o.rate <= 0 && writing.load()) write_one();
+  };
+
+  auto clients = connect_subscribers(
+      threads, copts, n, [&](int) { return o.path; },
+      [&](int i, Client& c) {
+        ThreadStats& s = stats[static_cast<std::size_t>(i % o.threads)];
+        auto& writer_io = threads[0];
+        c.on_delivery = [&s, &delivered, n, &writer_io, &on_complete](std::string_view message) {
+          std::int64_t seq = 0, ts = 0;
+          if (!parse_field(message, "\"seq\":", seq) || !parse_field(message, "\"ts\":", ts) || seq <= 0) return;
+          std::int64_t now = now_ns();
+          s.latency.add(now - ts);
+          if (s.deliveries++ == 0) s.first_ns = now;
+          s.last_ns = now;
+          auto& counter = delivered[static_cast<std::size_t>(seq) % kRing];
+          if (counter.fetch_add(1) + 1 == static_cast<std::uint32_t>(n)) {
+            counter.store(0);
+            asio::post(writer_io, on_complete);
+          }
+        };
+        c.on_lost = [&lost](std::string error) {
+          if (lost.fetch_add(1) < 5) std::cerr << "subscriber lost: " << error << "\n";
+        };
+      });
+  std::cerr << "fanout: " << n << " subscribers ready\n";
+
+  {
+    std::atomic<int> ready{0};
+    std::string error;
+    asio::post(threads[0], [&] {
+      writer = make_client(threads[0], copts);
+      writer->on_lost = [](std::string e) { std::cerr << "writer lost: " << e << "\n"; };
+      writer->start([&](std::string e) {
+        error = e;
+        ready = 1;
+      });
+    });
+    while (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (!error.empty()) die("writer: " + error);
+  }
+
+  write_one = [&] {
+    std::int64_t seq = writes.fetch_add(1) + 1;
+    std::string value = "{\"seq\":" + std::to_string(seq) + ",\"ts\":" + std::to_string(now_ns()) + ",\"pad\":\"" + pad + "\"}";
+    writer->write(o.path, value, [&](std::string error) {
+      acks.fetch_add(1);
+      if (!error.empty() && ack_errors.fetch_add(1) < 5) std::cerr << "write failed: " << error << "\n";
+      if (n == 0) on_complete();  // no subscribers: the window is on acknowledgements
+    });
+  };
+
+  const std::int64_t start = now_ns();
+  const std::int64_t stop = start + static_cast<std::int64_t>(o.duration * 1e9);
+  writing = true;
+  asio::steady_timer timer(threads[0]);
+  std::function<void()> tick;
+  if (o.rate > 0) {
+    // Fixed rate: write k is due at start + k / rate; a late timer sends every write that is due.
+    tick = [&] {
+      std::int64_t now = now_ns();
+      if (now >= stop) {
+        writing = false;
+        return;
+      }
+      auto due = static_cast<std::int64_t>(static_cast<double>(now - start) * o.rate / 1e9) + 1;
+      while (writes.load() < due) write_one();
+      auto next = start + static_cast<std::int64_t>(static_cast<double>(writes.load()) * 1e9 / o.rate);
+      timer.expires_at(Clock::time_point(t0 + std::chrono::nanoseconds(next)));
+      timer.async_wait([&](boost::system::error_code ec) {
+        if (!ec) tick();
+      });
+    };
+    asio::post(threads[0], tick);
+  } else {
+    asio::post(threads[0], [&] {
+      for (int i = 0; i < o.window; ++i) write_one();
+    });
+  }
+  while (now_ns() < stop) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  asio::post(threads[0], [&] { writing = false; });
+
+  // Drain: wait for every delivery (at most --drain seconds more).
+  auto total_deliveries = [&] {
+    std::uint64_t d = 0;
+    for (auto& s : stats) d += s.deliveries;  // racy read of counters, fine for progress
+    return d;
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const std::int64_t drain_end = now_ns() + static_cast<std::int64_t>(o.drain * 1e9);
+  std::uint64_t expected = 0;
+  while (now_ns() < drain_end) {
+    expected = static_cast<std::uint64_t>(writes.load()) * static_cast<std::uint64_t>(n);
+    if (total_deliveries() >= expected && acks.load() >= writes.load()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // Stop the threads before reading their statistics.
+  for (auto& io : threads.ios) io->stop();
+  for (auto& t : threads.threads) t.join();
+
+  Histogram latency;
+  std::uint64_t deliveries = 0;
+  std::int64_t last = 0;
+  for (auto& s : stats) {
+    latency.merge(s.latency);
+    deliveries += s.deliveries;
+    last = std::max(last, s.last_ns);
+  }
+  const double elapsed = static_cast<double>((deliveries ? last : now_ns()) - start) / 1e9;
+  std::printf(
+      "workload=fanout proto=%s subscribers=%d mode=%s writes=%lld acks=%lld ack_errors=%lld deliveries=%llu expected=%llu "
+      "lost=%d seconds=%.3f writes_per_s=%.0f deliveries_per_s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
+      "max_ms=%.3f\n",
+      o.proto.c_str(), n, o.rate > 0 ? "rate" : "window", static_cast<long long>(writes.load()), static_cast<long long>(acks.load()),
+      static_cast<long long>(ack_errors.load()), static_cast<unsigned long long>(deliveries),
+      static_cast<unsigned long long>(expected), lost.load(), elapsed,
+      static_cast<double>(writes.load()) / elapsed, static_cast<double>(deliveries) / elapsed,
+      latency.quantile_ms(0.5), latency.quantile_ms(0.99), latency.quantile_ms(0.999), latency.quantile_ms(1.0));
+  std::fflush(stdout);
+  std::_Exit(deliveries == expected && lost.load() == 0 && ack_errors.load() == 0 ? 0 : 3);
+}
+
+int run_idle(const Options& o) {
+  Threads threads(o.threads);
+  ClientOptions copts;
+  copts.endpoint = tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.port));
+  copts.ns = o.ns;
+  copts.proto = o.proto;
+  std::atomic<int> lost{0};
+  auto clients = connect_subscribers(
+      threads, copts, o.subscribers,
+      [&](int i) { return o.distinct ? o.path + "/" + std::to_string(i) : o.path; },
+      [&](int, Client& c) {
+        c.on_lost = [&lost](std::string error) {
+          if (lost.fetch_add(1) < 5) std::cerr << "connection lost: " << error << "\n";
+        };
+      });
+  std::printf("ready %d\n", o.subscribers);
+  std::fflush(stdout);
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(1));  // until killed; a lost connection is on stderr
+}
+
+}  // namespace
+}  // namespace loadgen
+
+int main(int argc, char** argv) {
+  auto o = loadgen::parse(argc, argv);
+  if (o.workload == "fanout") return loadgen::run_fanout(o);
+  if (o.workload == "idle") return loadgen::run_idle(o);
+  loadgen::die("unknown workload " + o.workload);
+}
