@@ -65,6 +65,8 @@ m() { echo $1 | tr ' ' '\n' | grep . | median; }
 r() { echo $1 | tr ' ' '\n' | grep . | minmax; }
 ratio=$(awk -v a="$(m "${rps[fsync]}")" -v b="$(m "${rps[none]}")" 'BEGIN {printf "%.2f", a / b}')
 mkdir -p "$(dirname "$out")"
+# Sections that other bench scripts wrote (<!-- begin NAME --> ... <!-- end NAME -->) are kept, after ours.
+kept=$(awk '/^<!-- begin /,/^<!-- end /' "$out" 2>/dev/null || true)
 cat >"$out" <<MD
 # Benchmarks
 
@@ -95,5 +97,6 @@ A tree of $leaves leaves (\`bench/make_tree.py\`: $((leaves / 4)) users × 4 fie
 | GET /users/u4321.json, 1 connection: median latency (µs) | $(m "$get_p50") ($(r "$get_p50")) | < 1,000 |
 | GET /users/u4321.json, 1 connection: requests/s | $(m "$get_rps") ($(r "$get_rps")) | — |
 MD
+if [ -n "$kept" ]; then printf '\n%s\n' "$kept" >>"$out"; fi
 echo "wrote $out"
 cat "$out"

@@ -12,8 +12,11 @@ apt_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   nodejs npm python3
 )
-if [ "${1:-}" = "--test" ]; then
-  apt_packages+=(python3-stomp wrk lmdb-utils chromium clang libclang-rt-14-dev)
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
+  apt_packages+=(python3-stomp wrk lmdb-utils chromium clang libclang-rt-14-dev redis-server)
+fi
+if [ "${1:-}" = "--bench" ]; then  # the full benchmarks (bench/*.sh without --quick): plots
+  apt_packages+=(gnuplot-nox)
 fi
 
 missing=()

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Fan-out benchmark (issues 3 and 7): one writer and N subscribers of one path over the Firebase protocol
+# (WebSocket /.ws), driven by build/backside-loadgen, and the same against Redis pub/sub (redis-server from Debian,
+# started here on 127.0.0.1 and stopped by pid) as the reference. Each written value carries its send time, so every delivery
+# gives a write-to-delivery latency. Two modes per N:
+#   fixed rate: $rate writes/s (at N = 10,000 that is the 1,000,000 deliveries/s of the target);
+#   full speed: at most 8 writes not yet delivered to every subscriber.
+# Usage: bench/fanout_bench.sh [--quick]   (--quick: N = 1 and 100, 1 s, one run; writes build/benchmarks-fanout-quick.md)
+# Otherwise: median of 3 runs per cell, written into the fan-out section of docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0; [ "${1:-}" = "--quick" ] && quick=1
+bin=${BACKSIDE_BIN:-build/backside}
+loadgen=${BACKSIDE_LOADGEN:-build/backside-loadgen}
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+rate=100; payload=64
+if [ $quick = 1 ]; then
+  ns=(1 100); duration=1; runs=1; drain=5; out=build/benchmarks-fanout-quick.md
+else
+  ns=(1 100 1000 10000); duration=5; runs=3; drain=10; out=docs/benchmarks.md
+fi
+
+start_server() {  # start_server DATA_DIR [flags...]; sets $port once it listens
+  local dir=$1; shift
+  "$bin" serve --dev --stomp-port 0 --port 0 --data-dir "$dir" "$@" >"$work/server.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 500); do
+    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$work/server.log" | grep -o '[0-9]*$' || true)
+    [ -n "$port" ] && return 0; sleep 0.01
+  done
+  echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1
+}
+stop_server() { kill -TERM "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
+field() { tr ' ' '\n' | grep "^$1=" | cut -d= -f2; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+minmax() { tr ' ' '\n' | grep . | sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%s–%s", min, max}'; }
+cell() { echo "$(echo "$1" | median) ($(echo "$1" | minmax))"; }
+
+start_redis() {  # Redis pub/sub, the fan-out reference: no persistence; sets $port (below the ephemeral range)
+  for _ in 1 2 3 4 5; do
+    port=$((10000 + RANDOM % 20000))
+    redis-server --port $port --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+      --maxclients $(( $(ulimit -n) - 100 )) >"$work/redis.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 500); do
+      grep -q 'Ready to accept' "$work/redis.log" && return 0
+      kill -0 "${pids[-1]}" 2>/dev/null || break
+      sleep 0.01
+    done
+    wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
+  done
+  echo "redis-server did not start" >&2; cat "$work/redis.log" >&2; exit 1
+}
+
+# Backside with the default durability (fsync: a write is delivered once on disk) and with none (the fan-out alone).
+systems=(backside backside-none redis); [ $quick = 1 ] && systems=(backside redis)
+declare -A label=([backside]="Backside fsync" [backside-none]="Backside none" [redis]="Redis")
+declare -A dps p50 p99 p999 missing
+echo "== fan-out: 1 writer, N subscribers of one path, $payload-byte values: Backside (Firebase protocol) and Redis pub/sub"
+for run in $(seq 1 $runs); do
+  for sys in "${systems[@]}"; do
+    case $sys in
+      backside) rm -rf "$work/db"; start_server "$work/db"; proto=firebase ;;
+      backside-none) rm -rf "$work/db"; start_server "$work/db" --durability none; proto=firebase ;;
+      redis) start_redis; proto=redis ;;
+    esac
+    for n in "${ns[@]}"; do
+      for mode in rate full; do
+        args=(--window 8); [ $mode = rate ] && args=(--rate $rate)
+        result=$("$loadgen" fanout --proto $proto --port "$port" --subscribers "$n" --duration $duration --drain $drain \
+                 --payload $payload --path "bench/fan/$run-$n-$mode" "${args[@]}" 2>"$work/loadgen.log") || true
+        if [ -z "$result" ]; then echo "loadgen failed:" >&2; cat "$work/loadgen.log" >&2; exit 1; fi
+        k=$sys-$mode-$n
+        dps[$k]+="$(echo "$result" | field deliveries_per_s) "
+        p50[$k]+="$(echo "$result" | field p50_ms) "
+        p99[$k]+="$(echo "$result" | field p99_ms) "
+        p999[$k]+="$(echo "$result" | field p999_ms) "
+        d=$(echo "$result" | field deliveries); e=$(echo "$result" | field expected)
+        missing[$k]+="$((e - d)) "
+        echo "  run $run $sys N=$n $mode: $result"
+      done
+    done
+    stop_server
+  done
+done
+
+if [ $quick = 1 ]; then
+  # Quick mode checks that the workload runs end to end: every write reached every subscriber.
+  for k in "${!missing[@]}"; do
+    for m in ${missing[$k]}; do [ "$m" = 0 ] || { echo "fan-out $k: $m deliveries missing" >&2; exit 1; }; done
+  done
+fi
+
+section="$work/section.md"
+{
+  echo "<!-- begin fanout (written by bench/fanout_bench.sh) -->"
+  echo "## Fan-out: one writer, N subscribers of one path (Firebase protocol; Redis pub/sub side by side)"
+  echo
+  echo "Produced by \`bench/fanout_bench.sh\` on $(date -u +%Y-%m-%d), backside $(git rev-parse --short HEAD 2>/dev/null || echo unknown),"
+  echo "same machine as above. \`build/backside-loadgen fanout\` (C++, one thread) opens N WebSocket connections that"
+  echo "listen on one path and one more that writes $payload-byte values (\`{\"seq\":n,\"ts\":<send time>,\"pad\":…}\`) there;"
+  echo "latency is from the writer's send to a subscriber's receipt (one clock, one process). Durability \`fsync\`"
+  echo "(the default) delivers a write only after its group commit is on disk; \`none\` shows the fan-out alone. $duration s of writes per run, then up to"
+  echo "$drain s for outstanding deliveries; deliveries/s = deliveries ÷ (first write to last delivery)."
+  echo "**Fixed rate**: $rate writes/s (N × $rate deliveries/s offered). **Full speed**: at most 8 writes not yet delivered"
+  echo "to every subscriber. Redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-) (Debian), started by the script on 127.0.0.1 without persistence, is the"
+  echo "reference: the same load generator, N SUBSCRIBE connections to one channel and one that PUBLISHes the same"
+  echo "values. Each cell: median of $runs runs (min–max); runs alternate Backside and Redis."
+  echo
+  head="| N | mode"; sep="|---|---"
+  for sys in "${systems[@]}"; do head+=" | ${label[$sys]}"; sep+="|---"; done
+  echo "Deliveries/s, and the ratio of Backside (default durability) to Redis:"
+  echo
+  echo "$head | Backside ÷ Redis | missing after the drain |"; echo "$sep|---|---|"
+  for n in "${ns[@]}"; do
+    for mode in rate full; do
+      ml="fixed $rate/s"; [ $mode = full ] && ml="full speed"
+      row="| $n | $ml"; miss=""
+      for sys in "${systems[@]}"; do
+        row+=" | $(cell "${dps[$sys-$mode-$n]}")"
+        miss+="${miss:+, }$(echo "${missing[$sys-$mode-$n]}" | median)"
+      done
+      b=$(echo "${dps[backside-$mode-$n]}" | median); r=$(echo "${dps[redis-$mode-$n]}" | median)
+      ratio=$(awk -v a="$b" -v b="$r" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "—"}')
+      echo "$row | $ratio | $miss |"
+    done
+  done
+  echo
+  echo "Write-to-delivery latency (ms):"
+  echo
+  echo "| N | mode | server | p50 | p99 | p99.9 |"; echo "|---|---|---|---|---|---|"
+  for n in "${ns[@]}"; do
+    for mode in rate full; do
+      ml="fixed $rate/s"; [ $mode = full ] && ml="full speed"
+      for sys in "${systems[@]}"; do
+        k=$sys-$mode-$n
+        echo "| $n | $ml | ${label[$sys]} | $(cell "${p50[$k]}") | $(cell "${p99[$k]}") | $(cell "${p999[$k]}") |"
+      done
+    done
+  done
+  echo
+  echo "Target (issue 3): at N = 10,000, at least 1,000,000 deliveries/s with p99 under 50 ms."
+  echo "<!-- end fanout -->"
+} >"$section"
+
+mkdir -p "$(dirname "$out")"
+if [ -f "$out" ] && grep -q '^<!-- begin fanout' "$out"; then
+  # Replace the previous section in place; the rest of the file is left alone.
+  awk -v f="$section" '/^<!-- begin fanout/ {while ((getline l < f) > 0) print l; skip=1; next}
+                       /^<!-- end fanout/ {skip=0; next} !skip' "$out" >"$work/out.md"
+  cp "$work/out.md" "$out"
+elif [ -f "$out" ] && [ $quick = 0 ]; then
+  { echo; cat "$section"; } >>"$out"
+else
+  cp "$section" "$out"
+fi
+echo "wrote $out"
+cat "$section"
