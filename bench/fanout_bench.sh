@@ -95,6 +95,21 @@ if [ $quick = 1 ]; then
   done
 fi
 
+# Plots (full mode, gnuplot-nox from scripts/install-deps.sh --bench): throughput and p99 against N.
+plots=0
+if [ $quick = 0 ] && command -v gnuplot >/dev/null; then
+  for n in "${ns[@]}"; do
+    row="$n"
+    for m in "dps full" "p99 rate" "p99 full"; do
+      set -- $m; unset -n arr; declare -n arr=$1
+      for sys in "${systems[@]}"; do row+=" $(echo "${arr[$sys-$2-$n]}" | median)"; done
+    done
+    echo "$row"
+  done >"$work/fanout.dat"
+  mkdir -p docs/img
+  gnuplot -e "data='$work/fanout.dat'; outdir='docs/img'" bench/plot_fanout.gp && plots=1
+fi
+
 section="$work/section.md"
 {
   echo "<!-- begin fanout (written by bench/fanout_bench.sh) -->"
@@ -143,6 +158,11 @@ section="$work/section.md"
     done
   done
   echo
+  if [ $plots = 1 ]; then
+    echo "![fan-out throughput against N](img/fanout-throughput.png)"
+    echo "![fan-out p99 latency against N](img/fanout-latency.png)"
+    echo
+  fi
   echo "Target (issue 3): at N = 10,000, at least 1,000,000 deliveries/s with p99 under 50 ms."
   echo "<!-- end fanout -->"
 } >"$section"
