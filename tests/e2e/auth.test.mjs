@@ -24,28 +24,52 @@ const RULES = JSON.stringify({
   },
 });
 
-let server;
+let server; // default ID token lifetime (1 h)
+let shortLived; // --id-token-seconds 5, for expiry and refresh
 let apps = 0;
-function client() {
+// One Firebase app with Auth and Database pointed at `on`. close() signs out first: that stops the Auth SDK's
+// proactive token refresh (started while the Database SDK listens for tokens), whose timer would keep Node alive.
+function client(on = server) {
   const app = initializeApp(
-    { apiKey: 'fake-api-key', projectId: 'demo-auth', databaseURL: `http://127.0.0.1:${server.port}?ns=default` },
+    { apiKey: 'fake-api-key', projectId: 'demo-auth', databaseURL: `http://127.0.0.1:${on.port}?ns=default` },
     `auth-${++apps}`,
   );
   const auth = getAuth(app);
-  connectAuthEmulator(auth, `http://127.0.0.1:${server.port}`, { disableWarnings: true });
-  const db = getDatabase(app);
-  connectDatabaseEmulator(db, '127.0.0.1', server.port);
-  return { app, auth, db, close: () => deleteApp(app) };
+  connectAuthEmulator(auth, `http://127.0.0.1:${on.port}`, { disableWarnings: true });
+  let db;
+  return {
+    app,
+    auth,
+    get db() {
+      if (!db) {
+        db = getDatabase(app);
+        connectDatabaseEmulator(db, '127.0.0.1', on.port);
+      }
+      return db;
+    },
+    close: async () => {
+      await signOut(auth);
+      await deleteApp(app);
+    },
+  };
+}
+
+async function deployRules(on) {
+  const admin = fs.readFileSync(path.join(on.dataDir, 'admin-token'), 'utf8').trim();
+  const put = await curl(on.u(`/.settings/rules.json?auth=${admin}`), { method: 'PUT', body: RULES });
+  assert.equal(put.status, 200, put.body);
 }
 
 before(async () => {
-  server = await startServer({ dev: false, args: ['--id-token-seconds', '5'] });
-  const admin = fs.readFileSync(path.join(server.dataDir, 'admin-token'), 'utf8').trim();
-  const put = await curl(server.u(`/.settings/rules.json?auth=${admin}`), { method: 'PUT', body: RULES });
-  assert.equal(put.status, 200, put.body);
+  [server, shortLived] = await Promise.all([
+    startServer({ dev: false }),
+    startServer({ dev: false, args: ['--id-token-seconds', '5'] }),
+  ]);
+  await Promise.all([deployRules(server), deployRules(shortLived)]);
 });
 after(async () => {
   assert.equal((await server.stop()).code, 0);
+  assert.equal((await shortLived.stop()).code, 0);
 });
 
 describe('Firebase Auth SDK against Backside', () => {
@@ -112,7 +136,7 @@ describe('Firebase Auth SDK against Backside', () => {
     }
   });
 
-  test('anonymous users; deleteUser; token refresh after the ID token expires', async () => {
+  test('anonymous users; deleteUser', async () => {
     const anon = client();
     try {
       const { user } = await signInAnonymously(anon.auth);
@@ -120,17 +144,40 @@ describe('Firebase Auth SDK against Backside', () => {
       await set(ref(anon.db, `users/${user.uid}`), { anonymous: true });
       // The rule wants a password user: the anonymous session is refused.
       await assert.rejects(set(ref(anon.db, 'signedIn/anon'), 1), /permission_denied/i);
-      const first = await user.getIdToken();
-      await new Promise((resolve) => setTimeout(resolve, 5500)); // --id-token-seconds 5
-      assert.equal((await curl(server.u(`/users/${user.uid}.json?auth=${first}`))).status, 401, 'expired');
-      const refreshed = await user.getIdToken(true);
-      assert.notEqual(refreshed, first);
-      assert.deepEqual((await curl(server.u(`/users/${user.uid}.json?auth=${refreshed}`))).json, { anonymous: true });
+      const token = await user.getIdToken();
       await deleteUser(user);
-      assert.equal((await curl(server.u(`/users/${user.uid}.json?auth=${refreshed}`))).status, 200,
+      assert.equal((await curl(server.u(`/users/${user.uid}.json?auth=${token}`))).status, 200,
         'a deleted user\'s unexpired token still verifies until it expires (as Firebase)');
+      const refresh = await curl(server.u('/securetoken.googleapis.com/v1/token?key=fake-api-key'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(user.refreshToken)}`,
+      });
+      assert.equal(refresh.status, 400, 'a deleted user\'s refresh token is gone');
     } finally {
       await anon.close();
+    }
+  });
+
+  test('an expired ID token is refused; the SDK refreshes it and keeps its refresh token', async () => {
+    // Auth only here: with the Database SDK listening, the SDK refreshes 5-second tokens continuously.
+    const c = client(shortLived);
+    try {
+      const { user } = await createUserWithEmailAndPassword(c.auth, 'carol@example.com', 'carol secret');
+      const admin = fs.readFileSync(path.join(shortLived.dataDir, 'admin-token'), 'utf8').trim();
+      assert.equal((await curl(shortLived.u(`/users/${user.uid}.json?auth=${admin}`),
+        { method: 'PUT', body: '{"carol":true}' })).status, 200);
+      const first = await user.getIdToken();
+      const refreshToken = user.refreshToken;
+      assert.deepEqual((await curl(shortLived.u(`/users/${user.uid}.json?auth=${first}`))).json, { carol: true });
+      await new Promise((resolve) => setTimeout(resolve, 5500)); // --id-token-seconds 5
+      assert.equal((await curl(shortLived.u(`/users/${user.uid}.json?auth=${first}`))).status, 401, 'expired');
+      const refreshed = await user.getIdToken();
+      assert.notEqual(refreshed, first);
+      assert.equal(user.refreshToken, refreshToken);
+      assert.deepEqual((await curl(shortLived.u(`/users/${user.uid}.json?auth=${refreshed}`))).json, { carol: true });
+    } finally {
+      await c.close();
     }
   });
 

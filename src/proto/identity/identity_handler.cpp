@@ -121,8 +121,10 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
   }
 
   const std::int64_t now = unix_now();
-  // Signs `user` in: an ID token and a new refresh token.
-  auto session = [this, now](const json::object& user, json::object out) -> Result<json::object> {
+  // Signs `user` in: an ID token and a refresh token. A refresh keeps its refresh token (as Firebase does), so
+  // refreshing adds nothing to the store and a refresh racing a revocation cannot hand out a live token.
+  auto session = [this, now](const json::object& user, json::object out,
+                             const std::string& refresh_token = {}) -> Result<json::object> {
     auth::TokenSubject subject;
     subject.uid = text(user, "localId");
     subject.email = text(user, "email");
@@ -133,8 +135,11 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     }
     auto id_token = tokens_.mint(subject, now);
     if (!id_token) return id_token.error();
-    std::string refresh = random_id(32);
-    if (auto stored = users_.add_refresh_token(refresh, subject.uid); !stored) return stored.error();
+    std::string refresh = refresh_token;
+    if (refresh.empty()) {
+      refresh = random_id(32);
+      if (auto stored = users_.add_refresh_token(refresh, subject.uid); !stored) return stored.error();
+    }
     out["idToken"] = *id_token;
     out["refreshToken"] = refresh;
     out["expiresIn"] = std::to_string(tokens_.lifetime_seconds());
@@ -153,14 +158,15 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
 
   if (path == kToken) {
     if (text(body, "grant_type") != "refresh_token") return reply.error(400, "INVALID_GRANT_TYPE");
-    auto uid = users_.uid_of_refresh_token(text(body, "refresh_token"));
+    const std::string refresh_token = text(body, "refresh_token");
+    auto uid = users_.uid_of_refresh_token(refresh_token);
     if (!uid) return reply.error(400, "INVALID_REFRESH_TOKEN");
     auto user = users_.find_by_uid(*uid);
     if (!user) return reply.error(400, "USER_NOT_FOUND");
     if (const json::value* d = user->if_contains("disabled"); d && d->is_bool() && d->get_bool()) {
       return reply.error(400, "USER_DISABLED");
     }
-    auto signed_in = session(*user, {});
+    auto signed_in = session(*user, {}, refresh_token);
     if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
     json::object out{{"access_token", (*signed_in)["idToken"]}, {"id_token", (*signed_in)["idToken"]},
                      {"refresh_token", (*signed_in)["refreshToken"]}, {"expires_in", (*signed_in)["expiresIn"]},
