@@ -59,8 +59,8 @@ int export_database(const Config& config, const std::string& ns) {
     std::cout << "null\n";
     return 0;
   }
-  // LMDB lets this read run beside a live server: it sees the last committed state.
-  auto store = store::open_lmdb_store({.directory = dir});
+  // This read can run beside a live server: it sees LMDB's last checkpoint plus the write-ahead log after it.
+  auto store = store::open_lmdb_store({.directory = dir, .read_only = true});
   if (!store) {
     spdlog::error("{}", store.error().message);
     return 1;

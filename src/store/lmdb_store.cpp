@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -25,6 +26,7 @@
 #include "store/row_codec.h"
 #include "store/store.h"
 #include "store/tree_builder.h"
+#include "store/write_ahead_log.h"
 
 namespace backside::store {
 namespace {
@@ -115,19 +117,29 @@ class Transaction {
 
 class LmdbStore final : public Store {
  public:
-  LmdbStore(EnvHandle env, MDB_dbi dbi, LmdbOptions options)
-      : env_(std::move(env)), dbi_(dbi), options_(std::move(options)) {}
+  LmdbStore(EnvHandle env, MDB_dbi dbi, std::unique_ptr<WriteAheadLog> wal, LmdbOptions options)
+      : env_(std::move(env)), dbi_(dbi), wal_(std::move(wal)), options_(std::move(options)) {}
   LmdbStore(const LmdbStore&) = delete;
   LmdbStore& operator=(const LmdbStore&) = delete;
   ~LmdbStore() override {
-    // Without per-commit syncs, a clean close still leaves everything on disk.
+    if (options_.read_only) return;
+    // A clean close leaves everything in LMDB, on disk, and an empty log.
+    (void)checkpoint();
     if (options_.durability == Durability::none) mdb_env_sync(env_.get(), 1);
   }
 
   Result<tree::Node> load() override;
   Status commit(const WriteBatch& batch) override;
+  // Applies the log's records to LMDB in one transaction, syncs it, empties the log.
+  Status checkpoint();
 
  private:
+  // One LMDB transaction applying `batch` (durability none: the whole commit).
+  Status apply_transaction(const WriteBatch& batch);
+  // Calls `row` with every row (encoded path, row value) of a snapshot, in encoded-path order.
+  Status for_each_row(const std::function<Status(std::string_view, std::string_view)>& row) const;
+  // load() beside a live writer: LMDB's snapshot with the log's records applied on top.
+  Result<tree::Node> load_read_only();
   Status apply(MDB_txn* txn, const WriteBatch::Op& op);
   Status erase_range(MDB_txn* txn, std::string_view prefix);
   Status put(MDB_txn* txn, std::string_view encoded_path, std::string_view row_value);
@@ -140,17 +152,77 @@ class LmdbStore final : public Store {
 
   EnvHandle env_;
   MDB_dbi dbi_;
+  std::unique_ptr<WriteAheadLog> wal_;
+  bool checkpoint_failed_ = false;
   LmdbOptions options_;
 };
 
 Result<tree::Node> LmdbStore::load() {
+  if (options_.read_only) return load_read_only();
+  if (Status checkpointed = checkpoint(); !checkpointed) return checkpointed.error();
+  TreeBuilder builder;
+  if (Status read = for_each_row([&](std::string_view path, std::string_view value) { return builder.add(path, value); });
+      !read) {
+    return read.error();
+  }
+  return builder.finish();
+}
+
+Result<tree::Node> LmdbStore::load_read_only() {
+  // The writer checkpoints by committing the log's records to LMDB, then starting a new epoch of the log. If the
+  // epoch is the same before and after the snapshot, the snapshot holds at most the records read (applying them
+  // again changes nothing); otherwise a later checkpoint may be in it too, so read again.
+  for (int attempt = 0;; ++attempt) {
+    auto wal = WriteAheadLog::open_read_only((std::filesystem::path(options_.directory) / "wal").string());
+    if (!wal) return wal.error();
+    std::map<std::string, std::string, std::less<>> rows;
+    if (Status read = for_each_row([&](std::string_view path, std::string_view value) {
+          rows.emplace(path, value);
+          return ok_status();
+        });
+        !read) {
+      return read.error();
+    }
+    auto epoch_after = (*wal)->epoch_on_disk();
+    if (!epoch_after) return epoch_after.error();
+    if (*epoch_after != (*wal)->epoch()) {
+      if (attempt < 100) continue;
+      return Error{ErrorCode::unavailable, "store " + options_.directory + ": checkpoints keep racing this read"};
+    }
+    Status replayed = (*wal)->replay([&](WriteBatch&& batch) -> Status {
+      for (const WriteBatch::Op& op : batch.ops()) {
+        switch (op.kind) {
+          case WriteBatch::Op::Kind::erase_range: {
+            auto it = rows.lower_bound(op.key);
+            while (it != rows.end() && it->first.starts_with(op.key)) it = rows.erase(it);
+            break;
+          }
+          case WriteBatch::Op::Kind::put:
+            rows.insert_or_assign(op.key, op.value);
+            break;
+          case WriteBatch::Op::Kind::erase_exact:
+            rows.erase(op.key);
+            break;
+        }
+      }
+      return ok_status();
+    });
+    if (!replayed) return replayed.error();
+    TreeBuilder builder;
+    for (const auto& [path, value] : rows) {
+      if (Status added = builder.add(path, value); !added) return added.error();
+    }
+    return builder.finish();
+  }
+}
+
+Status LmdbStore::for_each_row(const std::function<Status(std::string_view, std::string_view)>& add) const {
   Transaction txn;
   if (int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, txn.out())) return failure("read transaction", rc);
   MDB_cursor* raw_cursor = nullptr;
   if (int rc = mdb_cursor_open(txn.get(), dbi_, &raw_cursor)) return failure("opening a cursor", rc);
   const CursorHandle cursor(raw_cursor);
 
-  TreeBuilder builder;
   std::vector<StoredRow> run;
   MDB_val key;
   MDB_val value;
@@ -159,7 +231,7 @@ Result<tree::Node> LmdbStore::load() {
     if (key.mv_size < kHashedPrefixBytes) {
       Result<StoredRow> row = logical_row(as_view(key), as_view(value));
       if (!row) return row.error();
-      if (Status added = builder.add(row->path, row->value); !added) return added.error();
+      if (Status added = add(row->path, row->value); !added) return added;
       rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT);
       continue;
     }
@@ -174,15 +246,47 @@ Result<tree::Node> LmdbStore::load() {
     }
     std::sort(run.begin(), run.end(), [](const StoredRow& a, const StoredRow& b) { return a.path < b.path; });
     for (const StoredRow& row : run) {
-      if (Status added = builder.add(row.path, row.value); !added) return added.error();
+      if (Status added = add(row.path, row.value); !added) return added;
     }
   }
   if (rc != MDB_NOTFOUND) return failure("reading", rc);
-  return builder.finish();
+  return ok_status();
 }
 
 Status LmdbStore::commit(const WriteBatch& batch) {
+  if (options_.read_only) return Error{ErrorCode::internal, "store " + options_.directory + " is open read-only"};
   if (batch.empty()) return ok_status();
+  if (options_.durability == Durability::none) return apply_transaction(batch);
+  // After a failed checkpoint (LMDB full, disk full), commits are refused until one succeeds: what the log holds
+  // was acknowledged and is kept, and the log does not grow without bound.
+  if (checkpoint_failed_) {
+    if (Status retried = checkpoint(); !retried) return retried;
+    checkpoint_failed_ = false;
+  }
+  if (Status logged = wal_->append(batch); !logged) return logged;
+  if (wal_->record_bytes() >= options_.checkpoint_bytes && !checkpoint()) checkpoint_failed_ = true;
+  return ok_status();  // durable in the log whatever the checkpoint did
+}
+
+Status LmdbStore::checkpoint() {
+  if (options_.read_only || wal_->record_bytes() == 0) return ok_status();
+  Transaction txn;
+  if (int rc = mdb_txn_begin(env_.get(), nullptr, 0, txn.out())) return failure("write transaction", rc);
+  Status replayed = wal_->replay([&](WriteBatch&& batch) -> Status {
+    for (const WriteBatch::Op& op : batch.ops()) {
+      if (Status applied = apply(txn.get(), op); !applied) return applied;
+    }
+    return ok_status();
+  });
+  if (!replayed) return replayed;
+  if (int rc = txn.commit()) return failure("checkpoint commit", rc);
+  // With durability none the environment does not sync its commits: this checkpoint must be on disk before the
+  // log forgets it.
+  if (int rc = mdb_env_sync(env_.get(), 1)) return failure("checkpoint sync", rc);
+  return wal_->reset();
+}
+
+Status LmdbStore::apply_transaction(const WriteBatch& batch) {
   Transaction txn;
   if (int rc = mdb_txn_begin(env_.get(), nullptr, 0, txn.out())) return failure("write transaction", rc);
   for (const WriteBatch::Op& op : batch.ops()) {
@@ -262,7 +366,7 @@ Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options) {
   if (options.directory.empty()) return invalid("store directory is not set");
   const std::string& directory = options.directory;
   std::error_code error;
-  if (std::filesystem::create_directories(directory, error)) {
+  if (!options.read_only && std::filesystem::create_directories(directory, error)) {
     std::filesystem::permissions(directory, std::filesystem::perms::owner_all, error);
   }
   if (error) {
@@ -281,7 +385,8 @@ Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options) {
                                              std::to_string(kLongKeyBytes) + " bytes"};
   }
   if (int rc = mdb_env_set_mapsize(env.get(), options.map_size_bytes)) return fail("mdb_env_set_mapsize", rc);
-  const unsigned flags = options.durability == Durability::none ? MDB_NOSYNC | MDB_NOMETASYNC : 0;
+  unsigned flags = options.durability == Durability::none ? MDB_NOSYNC | MDB_NOMETASYNC : 0;
+  if (options.read_only) flags |= MDB_RDONLY;
   if (int rc = mdb_env_open(env.get(), directory.c_str(), flags, 0600)) return fail("mdb_env_open", rc);
   // Release reader slots left behind by crashed processes, which would otherwise pin old pages.
   int stale_readers = 0;
@@ -289,10 +394,20 @@ Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options) {
 
   Transaction txn;
   MDB_dbi dbi = 0;
-  if (int rc = mdb_txn_begin(env.get(), nullptr, 0, txn.out())) return fail("mdb_txn_begin", rc);
+  const unsigned txn_flags = options.read_only ? MDB_RDONLY : 0;
+  if (int rc = mdb_txn_begin(env.get(), nullptr, txn_flags, txn.out())) return fail("mdb_txn_begin", rc);
   if (int rc = mdb_dbi_open(txn.get(), nullptr, 0, &dbi)) return fail("mdb_dbi_open", rc);
   if (int rc = txn.commit()) return fail("mdb_txn_commit", rc);
-  return std::unique_ptr<Store>(std::make_unique<LmdbStore>(std::move(env), dbi, options));
+  const std::string wal_path = (std::filesystem::path(directory) / "wal").string();
+  auto wal = options.read_only ? WriteAheadLog::open_read_only(wal_path) : WriteAheadLog::open(wal_path);
+  if (!wal) return Error{ErrorCode::unavailable, "cannot open store in " + directory + ": " + wal.error().message};
+  auto store = std::make_unique<LmdbStore>(std::move(env), dbi, std::move(*wal), options);
+  // Whatever the log holds was acknowledged before the last stop: into LMDB with it.
+  if (Status recovered = store->checkpoint(); !recovered) {
+    return Error{ErrorCode::unavailable, "cannot open store in " + directory + ": replaying the write-ahead log: " +
+                                             recovered.error().message};
+  }
+  return std::unique_ptr<Store>(std::move(store));
 }
 
 }  // namespace backside::store

@@ -11,6 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "store/write_ahead_log.h"
 #include "tree/json_codec.h"
 
 namespace backside::store {
@@ -264,8 +265,9 @@ TEST(LmdbStore, UsableFromAnotherThreadThanTheOpener) {
 }
 
 TEST(LmdbStore, FailedCommitAppliesNothing) {
+  // Durability none commits straight into LMDB: a batch that does not fit fails whole.
   TempDir dir;
-  auto store = open_store(dir.str(), Durability::fsync, std::size_t(1) << 20);  // 1 MiB map
+  auto store = open_store(dir.str(), Durability::none, std::size_t(1) << 20);  // 1 MiB map
   ASSERT_TRUE(store);
   replace(*store, "/kept", leaf(1.0));
 
@@ -281,6 +283,150 @@ TEST(LmdbStore, FailedCommitAppliesNothing) {
   EXPECT_TREE_EQ(load(*store), object({{"kept", leaf(1.0)}}));
   replace(*store, "/after", leaf(2.0));  // the store stays usable
   EXPECT_TREE_EQ(load(*store), object({{"kept", leaf(1.0)}, {"after", leaf(2.0)}}));
+}
+
+// The files of a store directory, copied while the store is open (the log as written so far).
+void copy_file(const std::string& from, const std::string& to) {
+  std::filesystem::create_directories(std::filesystem::path(to).parent_path());
+  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
+}
+
+std::unique_ptr<Store> open_with_checkpoint(const std::string& directory, std::uint64_t checkpoint_bytes,
+                                            std::size_t map_size_bytes = std::size_t(1) << 30) {
+  Result<std::unique_ptr<Store>> store =
+      open_lmdb_store({directory, Durability::fsync, map_size_bytes, checkpoint_bytes});
+  EXPECT_TRUE(store.ok()) << store.error().message;
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+TEST(LmdbStore, TheLogRestoresWhatLmdbNeverGot) {
+  // LMDB as of the last checkpoint plus the log written since: exactly what a machine crash leaves behind.
+  TempDir dir;
+  TempDir crashed;
+  {
+    auto store = open_with_checkpoint(dir.str(), std::uint64_t(1) << 30);
+    ASSERT_TRUE(store);
+    replace(*store, "/", sample_tree());
+  }  // closing checkpoints
+  copy_file(dir.str() + "/data.mdb", crashed.str() + "/data.mdb");
+  auto store = open_with_checkpoint(dir.str(), std::uint64_t(1) << 30);
+  ASSERT_TRUE(store);
+  replace(*store, "/numbers", Node());
+  replace(*store, "/added/deep", leaf(std::string("yes"), 3.0));
+  WriteBatch priority;
+  priority.set_object_priority(path("/bools"), Priority(std::string("b")));
+  ASSERT_TRUE(store->commit(priority).ok());
+  copy_file(dir.str() + "/wal", crashed.str() + "/wal");
+  const Node expected = load(*store);
+
+  auto recovered = open_with_checkpoint(crashed.str(), std::uint64_t(1) << 30);
+  ASSERT_TRUE(recovered);
+  EXPECT_TREE_EQ(load(*recovered), expected);
+  EXPECT_FALSE(describe(expected).find("numbers") != std::string::npos);
+}
+
+TEST(LmdbStore, ATornRecordEndsTheReplay) {
+  TempDir dir;
+  TempDir crashed;
+  {
+    auto store = open_with_checkpoint(dir.str(), std::uint64_t(1) << 30);
+    ASSERT_TRUE(store);
+    replace(*store, "/base", leaf(1.0));
+  }
+  copy_file(dir.str() + "/data.mdb", crashed.str() + "/data.mdb");
+  auto store = open_with_checkpoint(dir.str(), std::uint64_t(1) << 30);
+  ASSERT_TRUE(store);
+  replace(*store, "/first", leaf(2.0));
+  replace(*store, "/second", leaf(std::string(5000, 's')));
+  copy_file(dir.str() + "/wal", crashed.str() + "/wal");
+  store.reset();
+
+  // Cut the second record short: keep its header and half its payload, zero the rest.
+  {
+    std::fstream wal(crashed.str() + "/wal", std::ios::binary | std::ios::in | std::ios::out);
+    std::string bytes((std::istreambuf_iterator<char>(wal)), std::istreambuf_iterator<char>());
+    const std::size_t first_end = 4096 + 8 + (bytes[4096] & 0xff) + ((bytes[4097] & 0xff) << 8);
+    for (std::size_t i = first_end + 8 + 2500; i < first_end + 8 + 5100 && i < bytes.size(); ++i) bytes[i] = '\0';
+    wal.seekp(0);
+    wal.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  auto recovered = open_with_checkpoint(crashed.str(), std::uint64_t(1) << 30);
+  ASSERT_TRUE(recovered);
+  EXPECT_TREE_EQ(load(*recovered), object({{"base", leaf(1.0)}, {"first", leaf(2.0)}}));
+  replace(*recovered, "/third", leaf(3.0));
+  recovered.reset();
+  auto reopened = open_with_checkpoint(crashed.str(), std::uint64_t(1) << 30);
+  ASSERT_TRUE(reopened);
+  EXPECT_TREE_EQ(load(*reopened), object({{"base", leaf(1.0)}, {"first", leaf(2.0)}, {"third", leaf(3.0)}}));
+}
+
+TEST(LmdbStore, RecordsOfAnEarlierEpochAreNeverReplayed) {
+  // After a checkpoint the log is reused from the start; old records further on must not come back.
+  TempDir dir;
+  TempDir crashed;
+  {
+    auto store = open_with_checkpoint(dir.str(), std::uint64_t(1) << 30);
+    ASSERT_TRUE(store);
+    replace(*store, "/x", leaf(1.0));
+    replace(*store, "/x", leaf(2.0));
+    replace(*store, "/y", leaf(3.0));
+  }  // checkpoint: LMDB has x=2, y=3; the log's next epoch begins
+  copy_file(dir.str() + "/data.mdb", crashed.str() + "/data.mdb");
+  auto store = open_with_checkpoint(dir.str(), std::uint64_t(1) << 30);
+  ASSERT_TRUE(store);
+  replace(*store, "/x", leaf(4.0));  // same size as the first old record: the second old one follows it intact
+  copy_file(dir.str() + "/wal", crashed.str() + "/wal");
+  auto recovered = open_with_checkpoint(crashed.str(), std::uint64_t(1) << 30);
+  ASSERT_TRUE(recovered);
+  EXPECT_TREE_EQ(load(*recovered), object({{"x", leaf(4.0)}, {"y", leaf(3.0)}}));
+}
+
+TEST(LmdbStore, AFailedCheckpointRefusesCommitsAndLosesNothing) {
+  TempDir dir;
+  // A 1 MiB map and a checkpoint after every commit: the big commit is acknowledged (it is in the log), its
+  // checkpoint fails, and later commits are refused until the store can apply the log.
+  const Node big = [] {
+    std::vector<std::pair<std::string, Node>> entries;
+    for (int i = 0; i < 64; ++i) entries.emplace_back("b" + std::to_string(i), leaf(std::string(100000, 'b')));
+    return object(std::move(entries));
+  }();
+  {
+    auto store = open_with_checkpoint(dir.str(), 1, std::size_t(1) << 20);
+    ASSERT_TRUE(store);
+    replace(*store, "/kept", leaf(1.0));
+    WriteBatch batch;
+    batch.replace_subtree(path("/big"), big);
+    ASSERT_TRUE(store->commit(batch).ok());
+    WriteBatch later;
+    later.replace_subtree(path("/later"), leaf(2.0));
+    const Status refused = store->commit(later);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message.find("MDB_MAP_FULL"), std::string::npos) << refused.error().message;
+  }
+  // Too small a map cannot open it either; a bigger one replays everything acknowledged.
+  EXPECT_FALSE(open_lmdb_store({dir.str(), Durability::fsync, std::size_t(1) << 20}).ok());
+  auto reopened = open_with_checkpoint(dir.str(), 1);
+  ASSERT_TRUE(reopened);
+  EXPECT_TREE_EQ(load(*reopened), object({{"kept", leaf(1.0)}, {"big", big}}));
+}
+
+TEST(LmdbStore, BatchEncodingRoundTrips) {
+  WriteBatch batch;
+  batch.replace_subtree(path("/a/b"), sample_tree());
+  batch.set_object_priority(path("/a"), std::nullopt);
+  const std::string payload = encode_batch(batch);
+  Result<WriteBatch> decoded = decode_batch(payload);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  ASSERT_EQ(decoded->ops().size(), batch.ops().size());
+  for (std::size_t i = 0; i < batch.ops().size(); ++i) {
+    EXPECT_EQ(decoded->ops()[i].kind, batch.ops()[i].kind);
+    EXPECT_EQ(decoded->ops()[i].key, batch.ops()[i].key);
+    EXPECT_EQ(decoded->ops()[i].value, batch.ops()[i].value);
+  }
+  for (std::size_t cut = 1; cut < 11; ++cut) {  // inside the last operation (11 bytes)
+    EXPECT_FALSE(decode_batch(std::string_view(payload).substr(0, payload.size() - cut)).ok()) << cut;
+  }
+  EXPECT_FALSE(decode_batch(std::string(1, '\x07')).ok());
 }
 
 TEST(LmdbStore, OpenFailureNamesTheDirectory) {
@@ -521,9 +667,10 @@ class RandomWorkload {
 };
 
 TEST(LmdbStore, RandomBatchesMatchAnInMemoryModel) {
-  for (unsigned seed : {1u, 2u, 3u}) {
+  for (unsigned seed : {1u, 2u, 3u, 4u}) {
     TempDir dir;
-    auto store = open_store(dir.str(), Durability::none);
+    // Seeds 1-2 commit straight into LMDB; 3-4 through the log, with a checkpoint every ~4 KiB of records.
+    auto store = seed <= 2 ? open_store(dir.str(), Durability::none) : open_with_checkpoint(dir.str(), 4096);
     ASSERT_TRUE(store);
     RandomWorkload workload(seed);
     Node model;

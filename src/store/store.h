@@ -1,6 +1,7 @@
 #pragma once
 // Persistence interface: one row per leaf (and one per object priority), keyed by the encoded path so that a
 // subtree is one key range. Used only by a database's single writer thread.
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,11 +30,12 @@ class WriteBatch {
   }
 
   struct Op {
-    enum class Kind { erase_range, put, erase_exact } kind;
+    enum class Kind : unsigned char { erase_range, put, erase_exact } kind;
     std::string key;
     std::string value;
   };
   const std::vector<Op>& ops() const { return ops_; }
+  void add(Op op) { ops_.push_back(std::move(op)); }
 
  private:
   std::vector<Op> ops_;
@@ -44,14 +46,22 @@ class Store {
   virtual ~Store() = default;
   // Reads the whole persisted tree.
   virtual Result<tree::Node> load() = 0;
-  // Applies the batch in one transaction; with Durability::fsync, returns only once it is on disk.
+  // Applies the batch atomically; with Durability::fsync, returns only once it is on disk.
   virtual Status commit(const WriteBatch& batch) = 0;
 };
 
 struct LmdbOptions {
   std::string directory;  // created if missing
+  // fsync: each commit is one record in the write-ahead log (`wal` in the directory) and one fdatasync; LMDB
+  // catches up at checkpoints. none: commits go to LMDB without syncing.
   Durability durability = Durability::fsync;
   std::size_t map_size_bytes = std::size_t(64) << 30;  // address space reserved; the file grows as needed
+  // A checkpoint (the log applied to LMDB in one synced transaction, the log emptied) happens once the log holds
+  // this many bytes, and when the store closes.
+  std::uint64_t checkpoint_bytes = std::uint64_t(16) << 20;
+  // Reads beside a live server (export): LMDB opened read-only, the log read and overlaid, nothing written;
+  // commit() fails.
+  bool read_only = false;
 };
 
 // Opens (creating if needed) the LMDB environment in options.directory.
