@@ -118,7 +118,11 @@ describe('Firebase SDK in headless Chromium', { skip: !fs.existsSync(chromiumPat
       message: 'the upgrade',
     });
     assert.ok(seen.lp.some((u) => u.includes('start=t')), 'started on long-poll');
-    assert.ok(seen.ws.some((u) => /\/\.ws\?v=5&s=\w+/.test(u)), `upgrade WebSocket with s=: ${seen.ws}`);
+    // Playwright reports the page's WebSocket asynchronously: it may arrive after the server has logged it.
+    await waitFor(() => seen.ws.some((u) => /\/\.ws\?v=5&s=\w+/.test(u)), {
+      timeoutMs: 5000,
+      message: `upgrade WebSocket with s=: ${seen.ws}`,
+    });
     // The state survives the upgrade: the listener made over long-poll still fires, writes go through.
     await exercise(page, 'up');
     const lpBefore = seen.lp.filter((u) => /[?&]d0=/.test(u)).length;
