@@ -29,6 +29,11 @@ const std::vector<OptionInfo>& config_options() {
       {"admin_token", "the admin credential (at least 16 characters); default: generated on first start and "
                       "stored in <data_dir>/admin-token (mode 0600)"},
       {"id_token_seconds", "lifetime of the ID tokens signed-in users get, in seconds (default 3600)"},
+      {"auth_max_failed_sign_ins", "wrong passwords for one account within the failure window before its "
+                                   "sign-ins are refused (default 10; 0 = no limit)"},
+      {"auth_max_failed_sign_ins_per_address", "failed sign-ins from one client address within the failure "
+                                               "window before its sign-ins are refused (default 100; 0 = no limit)"},
+      {"auth_failure_window_seconds", "the failure window of the sign-in limits, in seconds (default 300)"},
       {"dev", "development mode: databases without rules allow everything, the emulator token \"owner\" is "
               "admin and unsigned tokens are accepted. Never in production", true},
   };
@@ -85,6 +90,15 @@ Status set_option(Config& config, const std::string& name, const std::string& va
   } else if (name == "id_token_seconds") {
     if (auto status = parse_int(name, value, config.id_token_seconds); !status) return status;
     if (config.id_token_seconds == 0) return invalid("Invalid value for id_token_seconds: must be at least 1");
+  } else if (name == "auth_max_failed_sign_ins") {
+    return parse_int(name, value, config.auth_max_failed_sign_ins);
+  } else if (name == "auth_max_failed_sign_ins_per_address") {
+    return parse_int(name, value, config.auth_max_failed_sign_ins_per_address);
+  } else if (name == "auth_failure_window_seconds") {
+    if (auto status = parse_int(name, value, config.auth_failure_window_seconds); !status) return status;
+    if (config.auth_failure_window_seconds == 0) {
+      return invalid("Invalid value for auth_failure_window_seconds: must be at least 1");
+    }
   } else if (name == "dev") {
     if (value == "true" || value == "1") {
       config.dev = true;

@@ -26,7 +26,11 @@ struct Config {
   std::string rules;        // a rules file deployed to the default database at start; empty = keep what is stored
   std::string admin_token;  // empty = the one in data_dir/admin-token, generated on first start
   bool dev = false;
-  std::uint32_t id_token_seconds = 3600;  // lifetime of the ID tokens the server mints         // development mode: databases without rules are open; emulator tokens accepted
+  std::uint32_t id_token_seconds = 3600;  // lifetime of the ID tokens the server mints
+  // Password sign-in lockout: wrong passwords allowed per account / per client address within the window.
+  std::uint32_t auth_max_failed_sign_ins = 10;
+  std::uint32_t auth_max_failed_sign_ins_per_address = 100;
+  std::uint32_t auth_failure_window_seconds = 300;
 };
 
 struct OptionInfo {

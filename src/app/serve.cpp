@@ -122,7 +122,12 @@ int serve(const Config& config) {
   proto::firebase::FirebaseHandler firebase(
       registry, {.authenticator = &authenticator, .default_namespace = config.default_namespace});
   proto::stomp::StompHandler stomp(registry, authenticator, {.heartbeat_ms = config.stomp_heartbeat_ms});
-  proto::identity::IdentityHandler identity(**users, *id_tokens, **signing_key);
+  proto::identity::IdentityOptions identity_options;
+  identity_options.per_account = {.max_failures = config.auth_max_failed_sign_ins,
+                                  .window_seconds = config.auth_failure_window_seconds};
+  identity_options.per_address = {.max_failures = config.auth_max_failed_sign_ins_per_address,
+                                  .window_seconds = config.auth_failure_window_seconds};
+  proto::identity::IdentityHandler identity(**users, *id_tokens, **signing_key, identity_options);
   HttpRouter router(rest, firebase, stomp, identity);
   net::ServerOptions server_options;
   server_options.host = config.host;

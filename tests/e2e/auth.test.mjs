@@ -181,6 +181,31 @@ describe('Firebase Auth SDK against Backside', () => {
     }
   });
 
+  test('brute force: wrong passwords lock the account (auth/too-many-requests), other accounts still sign in', async () => {
+    const limited = await startServer({ dev: false, args: ['--auth-max-failed-sign-ins', '3'] });
+    const c = client(limited);
+    try {
+      await createUserWithEmailAndPassword(c.auth, 'dave@example.com', 'dave secret');
+      await createUserWithEmailAndPassword(c.auth, 'erin@example.com', 'erin secret');
+      await signOut(c.auth);
+      for (let i = 0; i < 3; ++i) {
+        await assert.rejects(signInWithEmailAndPassword(c.auth, 'dave@example.com', `guess ${i}`),
+          (e) => e.code === 'auth/wrong-password' || e.code === 'auth/invalid-credential', `guess ${i}`);
+      }
+      // Locked: even the right password is refused until the window passes.
+      await assert.rejects(signInWithEmailAndPassword(c.auth, 'dave@example.com', 'dave secret'),
+        (e) => e.code === 'auth/too-many-requests', 'locked');
+      await assert.rejects(signInWithEmailAndPassword(c.auth, 'DAVE@example.com', 'guess 4'),
+        (e) => e.code === 'auth/too-many-requests', 'the same account, however the email is spelled');
+      const erin = await signInWithEmailAndPassword(c.auth, 'erin@example.com', 'erin secret');
+      assert.equal(erin.user.email, 'erin@example.com');
+      assert.ok(!limited.log.includes('dave secret') && !limited.log.includes('guess 0'), 'no passwords in the log');
+    } finally {
+      await c.close();
+      assert.equal((await limited.stop()).code, 0);
+    }
+  });
+
   test('forged tokens are refused: alg none, another key, tampered claims; JWKS is published', async () => {
     const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const claims = { iss: 'https://securetoken.google.com/backside', aud: 'backside', sub: 'mallory',

@@ -92,7 +92,12 @@ json::object public_user(const json::object& user) {
 
 IdentityHandler::IdentityHandler(auth::UserStore& users, const auth::IdTokens& tokens, const auth::SigningKey& key,
                                  IdentityOptions options)
-    : users_(users), tokens_(tokens), key_(key), options_(options) {}
+    : users_(users),
+      tokens_(tokens),
+      key_(key),
+      options_(options),
+      account_failures_(options.per_account),
+      address_failures_(options.per_address) {}
 
 bool IdentityHandler::handles(std::string_view path) {
   return path.substr(0, kAccounts.size()) == kAccounts || path == kToken || path == kJwks;
@@ -215,14 +220,29 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     const std::string password = text(body, "password");
     if (!valid_email(email)) return reply.error(400, "INVALID_EMAIL");
     if (password.empty()) return reply.error(400, "MISSING_PASSWORD");
+    const std::string account = auth::normalize_email(email);
+    const std::string address = reply.exchange->remote_address();
+    if (!account_failures_.allowed(account, now) || !address_failures_.allowed(address, now)) {
+      return reply.error(400, "TOO_MANY_ATTEMPTS_TRY_LATER : Too many unsuccessful login attempts. Please try "
+                              "again later.");
+    }
     auto user = users_.find_by_email(email);
-    if (!user) return reply.error(400, "EMAIL_NOT_FOUND");
+    if (!user) {
+      address_failures_.failed(address, now);
+      return reply.error(400, "EMAIL_NOT_FOUND");
+    }
     if (const json::value* d = user->if_contains("disabled"); d && d->is_bool() && d->get_bool()) {
       return reply.error(400, "USER_DISABLED");
     }
     const std::string hash = text(*user, "passwordHash");
-    return hasher_.verify(hash, password, [this, reply, user = std::move(*user), session, now](bool matches) mutable {
-      if (!matches) return reply.error(400, "INVALID_PASSWORD");
+    return hasher_.verify(hash, password, [this, reply, user = std::move(*user), session, now, account,
+                                           address](bool matches) mutable {
+      if (!matches) {
+        account_failures_.failed(account, now);
+        address_failures_.failed(address, now);
+        return reply.error(400, "INVALID_PASSWORD");
+      }
+      account_failures_.succeeded(account);
       user["lastLoginAt"] = std::to_string(now * 1000);
       users_.update(user);
       auto signed_in = session(user, {{"kind", "identitytoolkit#VerifyPasswordResponse"}, {"registered", true}});

@@ -15,6 +15,7 @@
 
 #include "auth/id_tokens.h"
 #include "auth/password_hasher.h"
+#include "auth/sign_in_limiter.h"
 #include "auth/user_store.h"
 #include "net/http.h"
 
@@ -22,6 +23,9 @@ namespace backside::proto::identity {
 
 struct IdentityOptions {
   std::size_t min_password_length = 6;
+  // Password sign-in lockouts (TOO_MANY_ATTEMPTS_TRY_LATER, the SDK's auth/too-many-requests).
+  auth::SignInLimiter::Options per_account{.max_failures = 10, .window_seconds = 300};
+  auth::SignInLimiter::Options per_address{.max_failures = 100, .window_seconds = 300};
 };
 
 class IdentityHandler {
@@ -38,6 +42,8 @@ class IdentityHandler {
   const auth::SigningKey& key_;
   IdentityOptions options_;
   auth::PasswordHasher hasher_;
+  auth::SignInLimiter account_failures_;
+  auth::SignInLimiter address_failures_;
 };
 
 }  // namespace backside::proto::identity
