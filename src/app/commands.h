@@ -11,5 +11,7 @@ int export_database(const Config& config, const std::string& ns);
 // `backside rules check FILE`: 0 and "ok" when the rules compile, else 1 and the error.
 int check_rules_file(const std::string& file);
 int import_database(const Config& config, const std::string& ns, const std::string& file);
+// `backside token create --uid UID [--claims JSON]`: prints a custom token (auth/custom_tokens.h).
+int create_custom_token(const Config& config, const std::string& uid, const std::string& claims_json);
 
 }  // namespace backside::app

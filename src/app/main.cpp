@@ -53,6 +53,16 @@ int main(int argc, char** argv) {
                                                                    "errors (rule path, line, column) or \"ok\"");
   rules_check->add_option("file", rules_file, "rules file (JSON with // and /* */ comments)")->required();
 
+  CLI::App* token_command = cli.add_subcommand("token", "Credentials for users");
+  token_command->require_subcommand(1);
+  std::string token_uid;
+  std::string token_claims;
+  CLI::App* token_create = token_command->add_subcommand(
+      "create", "Print a custom token (valid 1 hour) that signs the user UID in: signInWithCustomToken(auth, token)");
+  add_config_flags(token_create);
+  token_create->add_option("--uid", token_uid, "the user's uid (1 to 128 characters)")->required();
+  token_create->add_option("--claims", token_claims, "extra claims for the user's ID tokens, a JSON object");
+
   CLI11_PARSE(cli, argc, argv);
   if (*rules_command) return app::check_rules_file(rules_file);
 
@@ -81,6 +91,7 @@ int main(int argc, char** argv) {
   if (ns.empty()) ns = config.default_namespace;
 
   if (*serve) return app::serve(config);
+  if (*token_command) return app::create_custom_token(config, token_uid, token_claims);
   if (*export_command) return app::export_database(config, ns);
   return app::import_database(config, ns, import_file);
 }

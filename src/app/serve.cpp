@@ -123,6 +123,7 @@ int serve(const Config& config) {
       registry, {.authenticator = &authenticator, .default_namespace = config.default_namespace});
   proto::stomp::StompHandler stomp(registry, authenticator, {.heartbeat_ms = config.stomp_heartbeat_ms});
   proto::identity::IdentityOptions identity_options;
+  identity_options.accept_unsigned_custom_tokens = config.dev;
   identity_options.per_account = {.max_failures = config.auth_max_failed_sign_ins,
                                   .window_seconds = config.auth_failure_window_seconds};
   identity_options.per_address = {.max_failures = config.auth_max_failed_sign_ins_per_address,

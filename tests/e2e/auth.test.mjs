@@ -11,11 +11,11 @@ import { Client } from '@stomp/stompjs';
 import { initializeApp, deleteApp } from 'firebase/app';
 import {
   getAuth, connectAuthEmulator, createUserWithEmailAndPassword, signInWithEmailAndPassword, signInAnonymously,
-  onAuthStateChanged, updatePassword, deleteUser, signOut,
+  onAuthStateChanged, updatePassword, deleteUser, signOut, signInWithCustomToken,
 } from 'firebase/auth';
 import { getDatabase, connectDatabaseEmulator, ref, set, get } from 'firebase/database';
 
-import { startServer, curl, within } from './lib/server.mjs';
+import { startServer, curl, within, runBackside } from './lib/server.mjs';
 
 const RULES = JSON.stringify({
   rules: {
@@ -203,6 +203,65 @@ describe('Firebase Auth SDK against Backside', () => {
     } finally {
       await c.close();
       assert.equal((await limited.stop()).code, 0);
+    }
+  });
+
+  test('custom tokens: `backside token create` signs a user in with its uid and claims; not a database credential', async () => {
+    const created = await runBackside(['token', 'create', '--uid', 'backend-user-1', '--claims', '{"plan":"pro"}',
+      '--data-dir', server.dataDir]);
+    assert.equal(created.code, 0, created.stderr);
+    const customToken = created.stdout.trim();
+    assert.equal((await curl(server.u(`/users/backend-user-1.json?auth=${customToken}`))).status, 401,
+      'a custom token is exchanged, not used directly');
+    const c = client();
+    try {
+      const { user } = await signInWithCustomToken(c.auth, customToken);
+      assert.equal(user.uid, 'backend-user-1');
+      const result = await user.getIdTokenResult();
+      assert.equal(result.claims.plan, 'pro');
+      assert.equal(result.signInProvider, 'custom');
+      await set(ref(c.db, 'users/backend-user-1/from'), 'custom token');
+      await assert.rejects(set(ref(c.db, 'users/backend-user-2/from'), 'x'), /permission_denied/i);
+      // Signing in again finds the same user.
+      await signOut(c.auth);
+      assert.equal((await signInWithCustomToken(c.auth, customToken)).user.uid, 'backend-user-1');
+      // A token minted with another server's key, and garbage, are refused.
+      const other = await runBackside(['token', 'create', '--uid', 'mallory', '--data-dir', shortLived.dataDir]);
+      assert.equal(other.code, 0, other.stderr);
+      await assert.rejects(signInWithCustomToken(c.auth, other.stdout.trim()),
+        (e) => e.code === 'auth/invalid-custom-token', 'another key');
+      await assert.rejects(signInWithCustomToken(c.auth, 'garbage'), (e) => e.code === 'auth/invalid-custom-token');
+    } finally {
+      await c.close();
+    }
+    const bad = await runBackside(['token', 'create', '--uid', 'u', '--claims', '{"sub":"x"}', '--data-dir',
+      server.dataDir]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /reserved/);
+  });
+
+  test('--dev: firebase-admin createCustomToken (emulator mode, unsigned) signs in; refused without --dev', async () => {
+    const dev = await startServer({ dev: true });
+    const previous = process.env.FIREBASE_AUTH_EMULATOR_HOST;
+    process.env.FIREBASE_AUTH_EMULATOR_HOST = `127.0.0.1:${dev.port}`;
+    const admin = (await import('firebase-admin')).default;
+    const adminApp = admin.initializeApp({ projectId: 'demo-custom' }, `custom-admin-${++apps}`);
+    const devClient = client(dev);
+    const strictClient = client();
+    try {
+      const token = await adminApp.auth().createCustomToken('from-admin', { team: 'blue' });
+      const { user } = await signInWithCustomToken(devClient.auth, token);
+      assert.equal(user.uid, 'from-admin');
+      assert.equal((await user.getIdTokenResult()).claims.team, 'blue');
+      await assert.rejects(signInWithCustomToken(strictClient.auth, token),
+        (e) => e.code === 'auth/invalid-custom-token', 'unsigned custom tokens need --dev');
+    } finally {
+      await devClient.close();
+      await strictClient.close();
+      await adminApp.delete();
+      if (previous === undefined) delete process.env.FIREBASE_AUTH_EMULATOR_HOST;
+      else process.env.FIREBASE_AUTH_EMULATOR_HOST = previous;
+      assert.equal((await dev.stop()).code, 0);
     }
   });
 

@@ -8,6 +8,7 @@
 #include <boost/url/parse.hpp>
 #include <chrono>
 
+#include "auth/custom_tokens.h"
 #include "auth/jwt.h"
 
 namespace backside::proto::identity {
@@ -214,6 +215,32 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
       if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
       reply.json_body(200, *signed_in);
     });
+  }
+  if (action == "signInWithCustomToken") {
+    auto custom = auth::verify_custom_token(key_, text(body, "token"), now, options_.accept_unsigned_custom_tokens);
+    if (!custom) return reply.error(400, "INVALID_CUSTOM_TOKEN : " + custom.error().message);
+    auto user = users_.find_by_uid(custom->uid);
+    const bool is_new = !user;
+    if (is_new) {
+      user = json::object{{"localId", custom->uid},
+                          {"createdAt", std::to_string(now * 1000)},
+                          {"lastLoginAt", std::to_string(now * 1000)},
+                          {"disabled", false},
+                          {"provider", "custom"}};
+      if (auto status = users_.create(*user); !status) return reply.error(500, "INTERNAL_ERROR");
+    } else if (const json::value* d = user->if_contains("disabled"); d && d->is_bool() && d->get_bool()) {
+      return reply.error(400, "USER_DISABLED");
+    }
+    // This session's tokens: signed in by "custom", with the token's claims over the user's own.
+    json::object session_user = *user;
+    session_user["provider"] = "custom";
+    json::object claims;
+    if (const json::value* own = user->if_contains("customClaims"); own && own->is_object()) claims = own->get_object();
+    for (const auto& [name, value] : custom->claims) claims[name] = value;
+    session_user["customClaims"] = std::move(claims);
+    auto signed_in = session(session_user, {{"kind", "identitytoolkit#VerifyCustomTokenResponse"}, {"isNewUser", is_new}});
+    if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
+    return reply.json_body(200, *signed_in);
   }
   if (action == "signInWithPassword") {
     const std::string email = text(body, "email");

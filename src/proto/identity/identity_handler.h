@@ -3,6 +3,7 @@
 // SDK calls after connectAuthEmulator(auth, 'http://HOST:PORT'), and the signing key's JWKS.
 //   POST /identitytoolkit.googleapis.com/v1/accounts:signUp            email/password, or anonymous without email
 //   POST /identitytoolkit.googleapis.com/v1/accounts:signInWithPassword
+//   POST /identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken  {token} (see auth/custom_tokens.h)
 //   POST /identitytoolkit.googleapis.com/v1/accounts:lookup            {idToken}
 //   POST /identitytoolkit.googleapis.com/v1/accounts:update            {idToken, password?, email?, displayName?}
 //   POST /identitytoolkit.googleapis.com/v1/accounts:delete            {idToken}
@@ -23,6 +24,7 @@ namespace backside::proto::identity {
 
 struct IdentityOptions {
   std::size_t min_password_length = 6;
+  bool accept_unsigned_custom_tokens = false;  // --dev: firebase-admin's emulator-mode (alg none) custom tokens
   // Password sign-in lockouts (TOO_MANY_ATTEMPTS_TRY_LATER, the SDK's auth/too-many-requests).
   auth::SignInLimiter::Options per_account{.max_failures = 10, .window_seconds = 300};
   auth::SignInLimiter::Options per_address{.max_failures = 100, .window_seconds = 300};
