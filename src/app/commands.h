@@ -11,6 +11,16 @@ int export_database(const Config& config, const std::string& ns);
 // `backside rules check FILE`: 0 and "ok" when the rules compile, else 1 and the error.
 int check_rules_file(const std::string& file);
 int import_database(const Config& config, const std::string& ns, const std::string& file);
+// `backside users ACTION`.
+struct UsersCommand {
+  std::string action;  // add, list, get, disable, enable, delete
+  std::string who;     // uid or email (get, disable, enable, delete)
+  std::string uid;     // add: the uid to give (default: random)
+  std::string email;
+  std::string password;
+  std::string display_name;
+};
+int manage_users(const Config& config, const UsersCommand& command);
 // `backside token create --uid UID [--claims JSON]`: prints a custom token (auth/custom_tokens.h).
 int create_custom_token(const Config& config, const std::string& uid, const std::string& claims_json);
 

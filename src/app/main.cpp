@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <optional>
 
@@ -63,6 +64,26 @@ int main(int argc, char** argv) {
   token_create->add_option("--uid", token_uid, "the user's uid (1 to 128 characters)")->required();
   token_create->add_option("--claims", token_claims, "extra claims for the user's ID tokens, a JSON object");
 
+  CLI::App* users_command = cli.add_subcommand("users", "Manage the server's users (Firebase Auth accounts)");
+  users_command->require_subcommand(1);
+  app::UsersCommand users;
+  bool password_stdin = false;
+  CLI::App* users_add = users_command->add_subcommand("add", "Create a user; prints it as JSON");
+  users_add->add_option("--email", users.email, "email address");
+  users_add->add_option("--uid", users.uid, "the uid (default: random)");
+  users_add->add_option("--display-name", users.display_name, "display name");
+  users_add->add_flag("--password-stdin", password_stdin, "read the password from the first line of stdin");
+  users_add->add_option("--password", users.password, "the password (visible to other local users in ps: prefer "
+                                                      "--password-stdin)");
+  CLI::App* users_list = users_command->add_subcommand("list", "Print every user, one JSON object per line");
+  std::vector<CLI::App*> users_commands{users_add, users_list};
+  for (const char* action : {"get", "disable", "enable", "delete"}) {
+    CLI::App* sub = users_command->add_subcommand(action, std::string(action) + " a user (by uid or email)");
+    sub->add_option("user", users.who, "uid or email")->required();
+    users_commands.push_back(sub);
+  }
+  for (CLI::App* sub : users_commands) add_config_flags(sub);
+
   CLI11_PARSE(cli, argc, argv);
   if (*rules_command) return app::check_rules_file(rules_file);
 
@@ -92,6 +113,11 @@ int main(int argc, char** argv) {
 
   if (*serve) return app::serve(config);
   if (*token_command) return app::create_custom_token(config, token_uid, token_claims);
+  if (*users_command) {
+    for (CLI::App* sub : users_command->get_subcommands()) users.action = sub->get_name();
+    if (password_stdin) std::getline(std::cin, users.password);
+    return app::manage_users(config, users);
+  }
   if (*export_command) return app::export_database(config, ns);
   return app::import_database(config, ns, import_file);
 }

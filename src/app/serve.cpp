@@ -128,7 +128,7 @@ int serve(const Config& config) {
                                   .window_seconds = config.auth_failure_window_seconds};
   identity_options.per_address = {.max_failures = config.auth_max_failed_sign_ins_per_address,
                                   .window_seconds = config.auth_failure_window_seconds};
-  proto::identity::IdentityHandler identity(**users, *id_tokens, **signing_key, identity_options);
+  proto::identity::IdentityHandler identity(**users, *id_tokens, **signing_key, authenticator, identity_options);
   HttpRouter router(rest, firebase, stomp, identity);
   net::ServerOptions server_options;
   server_options.host = config.host;

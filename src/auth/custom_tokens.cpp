@@ -22,6 +22,10 @@ Error invalid_custom_token(const std::string& why) { return Error{ErrorCode::inv
 
 Status check_custom_token_subject(const std::string& uid, const json::object& claims) {
   if (uid.empty() || uid.size() > 128) return invalid("the uid must be 1 to 128 characters");
+  return check_custom_claims(claims);
+}
+
+Status check_custom_claims(const json::object& claims) {
   for (const auto& [name, value] : claims) {
     for (std::string_view reserved : kReservedClaims) {
       if (name == reserved) return invalid("claim \"" + std::string(name) + "\" is reserved");

@@ -22,7 +22,9 @@ struct CustomToken {
   boost::json::object claims;  // developer claims, copied into the user's ID tokens
 };
 
-// Checks the uid (1 to 128 characters) and the claims (no reserved names, at most 1000 bytes as JSON).
+// Developer claims (custom tokens, setCustomUserClaims): no reserved names, at most 1000 bytes as JSON.
+Status check_custom_claims(const boost::json::object& claims);
+// Checks the uid (1 to 128 characters) and the claims.
 Status check_custom_token_subject(const std::string& uid, const boost::json::object& claims);
 
 Result<std::string> mint_custom_token(const SigningKey& key, const std::string& uid,

@@ -21,6 +21,7 @@ const RULES = JSON.stringify({
   rules: {
     users: { $uid: { '.read': 'auth != null && auth.uid == $uid', '.write': 'auth != null && auth.uid == $uid' } },
     signedIn: { '.read': 'auth != null', '.write': 'auth != null && auth.provider == "password"' },
+    admins: { '.read': 'auth.token.admin === true', '.write': 'auth.token.admin === true' },
   },
 });
 
@@ -262,6 +263,107 @@ describe('Firebase Auth SDK against Backside', () => {
       if (previous === undefined) delete process.env.FIREBASE_AUTH_EMULATOR_HOST;
       else process.env.FIREBASE_AUTH_EMULATOR_HOST = previous;
       assert.equal((await dev.stop()).code, 0);
+    }
+  });
+
+  test('firebase-admin manages users (--dev): create, get, custom claims the rules use, disable, list, delete', async () => {
+    const dev = await startServer({ dev: true });
+    await deployRules(dev);
+    const previous = process.env.FIREBASE_AUTH_EMULATOR_HOST;
+    process.env.FIREBASE_AUTH_EMULATOR_HOST = `127.0.0.1:${dev.port}`;
+    const admin = (await import('firebase-admin')).default;
+    const adminApp = admin.initializeApp({ projectId: 'demo-users' }, `users-admin-${++apps}`);
+    const adminAuth = adminApp.auth();
+    const c = client(dev);
+    try {
+      const created = await adminAuth.createUser({ uid: 'frank', email: 'Frank@Example.com', password: 'frank secret',
+        displayName: 'Frank' });
+      assert.equal(created.uid, 'frank');
+      assert.equal(created.email, 'frank@example.com');
+      assert.equal((await adminAuth.getUserByEmail('frank@example.com')).displayName, 'Frank');
+      await assert.rejects(adminAuth.createUser({ uid: 'frank' }), (e) => e.code === 'auth/uid-already-exists');
+      await assert.rejects(adminAuth.getUser('nobody'), (e) => e.code === 'auth/user-not-found');
+
+      // The same SDK session: denied, then the admin grants a claim, the token is refreshed, allowed.
+      const { user } = await signInWithEmailAndPassword(c.auth, 'frank@example.com', 'frank secret');
+      await assert.rejects(set(ref(c.db, 'admins/note'), 'x'), /permission_denied/i);
+      await adminAuth.setCustomUserClaims('frank', { admin: true });
+      assert.deepEqual((await adminAuth.getUser('frank')).customClaims, { admin: true });
+      await user.getIdToken(true);
+      await set(ref(c.db, 'admins/note'), 'by frank');
+      assert.equal((await get(ref(c.db, 'admins/note'))).val(), 'by frank');
+      // firebase-admin checks reserved claims itself; the server does too, for other clients.
+      const reserved = await curl(dev.u('/identitytoolkit.googleapis.com/v1/projects/p/accounts:update'), {
+        method: 'POST', headers: { Authorization: 'Bearer owner', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ localId: 'frank', customAttributes: '{"sub":"someone"}' }),
+      });
+      assert.equal(reserved.status, 400);
+      assert.match(reserved.json.error.message, /INVALID_CLAIMS.*reserved/);
+
+      // Disabled: no new sign-in, no refresh.
+      await adminAuth.updateUser('frank', { disabled: true });
+      assert.equal((await adminAuth.getUser('frank')).disabled, true);
+      await assert.rejects(user.getIdToken(true), (e) => e.code === 'auth/user-disabled' ||
+        e.code === 'auth/user-token-expired' || e.code === 'auth/invalid-refresh-token', 'refresh after disable');
+      await assert.rejects(signInWithEmailAndPassword(c.auth, 'frank@example.com', 'frank secret'),
+        (e) => e.code === 'auth/user-disabled');
+      await adminAuth.updateUser('frank', { disabled: false, password: 'new frank secret' });
+      await signInWithEmailAndPassword(c.auth, 'frank@example.com', 'new frank secret');
+
+      // Listing pages through everyone.
+      for (let i = 0; i < 5; ++i) await adminAuth.createUser({ uid: `bulk-${i}` });
+      const first = await adminAuth.listUsers(4);
+      assert.equal(first.users.length, 4);
+      assert.ok(first.pageToken);
+      const second = await adminAuth.listUsers(100, first.pageToken);
+      const uids = [...first.users, ...second.users].map((u) => u.uid);
+      for (const uid of ['frank', 'bulk-0', 'bulk-4']) assert.ok(uids.includes(uid), uid);
+      assert.equal(new Set(uids).size, uids.length, 'no user twice');
+
+      await adminAuth.deleteUser('bulk-0');
+      await assert.rejects(adminAuth.getUser('bulk-0'), (e) => e.code === 'auth/user-not-found');
+      // Only the admin: a user's ID token gets 401.
+      const idToken = await c.auth.currentUser.getIdToken();
+      const denied = await curl(dev.u('/identitytoolkit.googleapis.com/v1/projects/p/accounts:batchGet?maxResults=10'),
+        { headers: { Authorization: `Bearer ${idToken}` } });
+      assert.equal(denied.status, 401);
+    } finally {
+      await c.close();
+      await adminApp.delete();
+      if (previous === undefined) delete process.env.FIREBASE_AUTH_EMULATOR_HOST;
+      else process.env.FIREBASE_AUTH_EMULATOR_HOST = previous;
+      assert.equal((await dev.stop()).code, 0);
+    }
+  });
+
+  test('backside users add|list|get|disable|enable|delete, beside the running server', async () => {
+    const users = (...args) => runBackside(['users', ...args, '--data-dir', server.dataDir]);
+    const added = await users('add', '--email', 'Hana@Example.com', '--password', 'hana secret', '--uid', 'hana');
+    assert.equal(added.code, 0, added.stderr);
+    assert.deepEqual({ ...JSON.parse(added.stdout), createdAt: undefined },
+      { localId: 'hana', email: 'hana@example.com', provider: 'password', disabled: false, lastLoginAt: '',
+        createdAt: undefined });
+    assert.ok(!added.stdout.includes('passwordHash'));
+    assert.equal((await users('add', '--email', 'hana@example.com', '--password', 'other secret')).code, 2, 'taken');
+    const c = client();
+    try {
+      assert.equal((await signInWithEmailAndPassword(c.auth, 'hana@example.com', 'hana secret')).user.uid, 'hana');
+      await signOut(c.auth);
+      const listed = (await users('list')).stdout.trim().split('\n').map((line) => JSON.parse(line));
+      assert.ok(listed.some((u) => u.localId === 'hana' && u.email === 'hana@example.com'));
+      assert.equal(JSON.parse((await users('get', 'hana@example.com')).stdout).localId, 'hana');
+      assert.equal((await users('disable', 'hana')).code, 0);
+      await assert.rejects(signInWithEmailAndPassword(c.auth, 'hana@example.com', 'hana secret'),
+        (e) => e.code === 'auth/user-disabled');
+      assert.equal((await users('enable', 'hana')).code, 0);
+      await signInWithEmailAndPassword(c.auth, 'hana@example.com', 'hana secret');
+      await signOut(c.auth);
+      assert.equal((await users('delete', 'hana')).code, 0);
+      assert.equal((await users('get', 'hana')).code, 3);
+      await assert.rejects(signInWithEmailAndPassword(c.auth, 'hana@example.com', 'hana secret'),
+        (e) => e.code === 'auth/user-not-found' || e.code === 'auth/invalid-credential');
+    } finally {
+      await c.close();
     }
   });
 

@@ -9,16 +9,19 @@
 //   POST /identitytoolkit.googleapis.com/v1/accounts:delete            {idToken}
 //   POST /securetoken.googleapis.com/v1/token                          grant_type=refresh_token
 //   GET  /.well-known/jwks.json
+//   .../v1/projects/{project}/accounts...                              the admin's (account_admin.h)
 // Errors use Firebase's JSON shape {"error":{"code":400,"message":"EMAIL_EXISTS","errors":[...]}}, which the SDK
 // maps to its auth/... codes. Passwords are hashed off the I/O threads and never logged.
 #include <memory>
 #include <string_view>
 
+#include "auth/authenticator.h"
 #include "auth/id_tokens.h"
 #include "auth/password_hasher.h"
 #include "auth/sign_in_limiter.h"
 #include "auth/user_store.h"
 #include "net/http.h"
+#include "proto/identity/account_admin.h"
 
 namespace backside::proto::identity {
 
@@ -33,7 +36,7 @@ struct IdentityOptions {
 class IdentityHandler {
  public:
   IdentityHandler(auth::UserStore& users, const auth::IdTokens& tokens, const auth::SigningKey& key,
-                  IdentityOptions options = {});
+                  const auth::Authenticator& authenticator, IdentityOptions options = {});
 
   static bool handles(std::string_view path);
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
@@ -44,6 +47,7 @@ class IdentityHandler {
   const auth::SigningKey& key_;
   IdentityOptions options_;
   auth::PasswordHasher hasher_;
+  AccountAdmin admin_;
   auth::SignInLimiter account_failures_;
   auth::SignInLimiter address_failures_;
 };

@@ -1,0 +1,133 @@
+// `backside users add|list|get|disable|enable|delete`: the admin's user management from the shell, on the user
+// store in <data_dir>/auth/users (LMDB; safe beside a running server). Prints JSON; never prints password hashes.
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <iostream>
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include "app/commands.h"
+#include "auth/jwt.h"
+#include "auth/password_hasher.h"
+#include "auth/user_store.h"
+
+namespace backside::app {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string text(const json::object& o, const char* name) {
+  const json::value* v = o.if_contains(name);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+json::object shown(const json::object& user) {
+  json::object out = user;
+  out.erase("passwordHash");
+  return out;
+}
+
+void print(const json::value& value) { std::cout << json::serialize(value) << '\n'; }
+
+}  // namespace
+
+int manage_users(const Config& config, const UsersCommand& command) {
+  const std::string directory = (std::filesystem::path(config.data_dir) / "auth" / "users").string();
+  auto opened = auth::UserStore::open(directory);
+  if (!opened) {
+    spdlog::error("{}", opened.error().message);
+    return 1;
+  }
+  auth::UserStore& users = **opened;
+  auto find = [&](const std::string& who) {
+    return who.find('@') != std::string::npos ? users.find_by_email(who) : users.find_by_uid(who);
+  };
+
+  if (command.action == "list") {
+    for (const auto& user : users.list()) print(shown(user));
+    return 0;
+  }
+  if (command.action == "add") {
+    if (command.email.empty() && command.password.empty()) {
+      spdlog::error("users add needs --email (and a password: --password-stdin or --password)");
+      return 2;
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    std::string uid = command.uid;
+    if (uid.empty()) {
+      std::string raw(16, '\0');
+      RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+      uid = auth::base64url_encode(raw);
+    }
+    if (uid.size() > 128 || users.find_by_uid(uid)) {
+      spdlog::error("uid \"{}\" is too long or taken", uid);
+      return 2;
+    }
+    json::object user{{"localId", uid}, {"createdAt", std::to_string(now)}, {"lastLoginAt", ""}, {"disabled", false},
+                      {"provider", command.password.empty() ? "anonymous" : "password"}};
+    if (!command.email.empty()) user["email"] = auth::normalize_email(command.email);
+    if (!command.display_name.empty()) user["displayName"] = command.display_name;
+    if (!command.password.empty()) {
+      if (command.password.size() < 6) {
+        spdlog::error("the password must be at least 6 characters");
+        return 2;
+      }
+      std::promise<std::string> hashed;
+      {
+        auth::PasswordHasher hasher(1);
+        hasher.hash(command.password, [&](std::string hash) { hashed.set_value(std::move(hash)); });
+      }
+      std::string hash = hashed.get_future().get();
+      if (hash.empty()) {
+        spdlog::error("hashing the password failed");
+        return 1;
+      }
+      user["passwordHash"] = std::move(hash);
+    }
+    if (auto created = users.create(user); !created) {
+      spdlog::error("{}", created.error().message == "EMAIL_EXISTS" ? "that email is taken" : created.error().message);
+      return created.error().message == "EMAIL_EXISTS" ? 2 : 1;
+    }
+    print(shown(user));
+    return 0;
+  }
+
+  auto user = find(command.who);
+  if (!user) {
+    spdlog::error("no user \"{}\"", command.who);
+    return 3;
+  }
+  if (command.action == "get") {
+    print(shown(*user));
+    return 0;
+  }
+  if (command.action == "disable" || command.action == "enable") {
+    (*user)["disabled"] = command.action == "disable";
+    Status done = users.update(*user);
+    // A disabled user's sessions end at their next token refresh.
+    if (done && command.action == "disable") done = users.revoke_refresh_tokens(text(*user, "localId"));
+    if (!done) {
+      spdlog::error("{}", done.error().message);
+      return 1;
+    }
+    print(shown(*user));
+    return 0;
+  }
+  if (command.action == "delete") {
+    if (auto removed = users.remove(text(*user, "localId")); !removed) {
+      spdlog::error("{}", removed.error().message);
+      return 1;
+    }
+    return 0;
+  }
+  spdlog::error("unknown users command {}", command.action);
+  return 2;
+}
+
+}  // namespace backside::app

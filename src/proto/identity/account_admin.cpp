@@ -1,0 +1,211 @@
+#include "proto/identity/account_admin.h"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include "auth/custom_tokens.h"
+#include "proto/identity/identity_common.h"
+
+namespace backside::proto::identity {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kProjects = "/identitytoolkit.googleapis.com/v1/projects/";
+constexpr std::size_t kMaxPage = 1000;
+
+// The strings of a member that may be one string or an array of them (lookup's localId / email).
+std::vector<std::string> strings(const json::object& body, const char* name) {
+  std::vector<std::string> out;
+  const json::value* v = body.if_contains(name);
+  if (v && v->is_string()) out.emplace_back(v->get_string());
+  if (v && v->is_array()) {
+    for (const auto& item : v->get_array()) {
+      if (item.is_string()) out.emplace_back(item.get_string());
+    }
+  }
+  return out;
+}
+
+bool flag(const json::object& body, const char* name) {
+  const json::value* v = body.if_contains(name);
+  return v && v->is_bool() && v->get_bool();
+}
+
+}  // namespace
+
+bool AccountAdmin::handles(std::string_view path) { return path.starts_with(kProjects); }
+
+void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange) {
+  Reply reply{std::move(exchange), request.version(), request.keep_alive()};
+  const std::string_view target = request.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  // After the project: "/accounts", "/accounts:lookup", ...
+  const std::string_view rest = path.substr(kProjects.size());
+  const std::size_t slash = rest.find('/');
+  const std::string_view action = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+
+  const std::string_view authorization = request[http::field::authorization];
+  const std::string_view credential =
+      authorization.starts_with("Bearer ") ? authorization.substr(7) : std::string_view();
+  auto identity = authenticator_.authenticate("", credential);
+  if (!identity || !identity->admin) return reply.error(401, "UNAUTHORIZED : the admin credential is required");
+
+  if (action == "accounts:batchGet") {
+    if (request.method() != http::verb::get) return reply.error(405, "METHOD_NOT_ALLOWED");
+    std::size_t max_results = kMaxPage;
+    std::string after;
+    if (auto url = boost::urls::parse_origin_form(target)) {
+      for (auto param : url->params()) {
+        if (param.key == "maxResults") {
+          try {
+            max_results = std::min<std::size_t>(kMaxPage, std::stoul(std::string(param.value)));
+          } catch (const std::exception&) {
+            return reply.error(400, "INVALID_ARGUMENT : maxResults");
+          }
+        }
+        if (param.key == "nextPageToken") after = param.value;
+      }
+    }
+    std::vector<json::object> users = users_.list();
+    std::sort(users.begin(), users.end(),
+              [](const json::object& a, const json::object& b) { return text(a, "localId") < text(b, "localId"); });
+    json::array page;
+    std::string last;
+    for (const auto& user : users) {
+      if (!after.empty() && text(user, "localId") <= after) continue;
+      if (page.size() == max_results) {
+        json::object out{{"kind", "identitytoolkit#DownloadAccountResponse"}, {"users", std::move(page)},
+                         {"nextPageToken", last}};
+        return reply.json_body(200, out);
+      }
+      page.push_back(public_user(user));
+      last = text(user, "localId");
+    }
+    return reply.json_body(200, json::object{{"kind", "identitytoolkit#DownloadAccountResponse"}, {"users", page}});
+  }
+
+  if (request.method() != http::verb::post) return reply.error(405, "METHOD_NOT_ALLOWED");
+  boost::system::error_code ec;
+  json::value parsed = request.body().empty() ? json::value(json::object()) : json::parse(request.body(), ec);
+  if (ec || !parsed.is_object()) return reply.error(400, "INVALID_ARGUMENT : the body must be a JSON object");
+  json::object body = std::move(parsed.get_object());
+  const std::int64_t now = unix_now();
+
+  if (action == "accounts") {  // createUser
+    json::object user{{"localId", body.contains("localId") ? text(body, "localId") : random_id(21)},
+                      {"createdAt", std::to_string(now * 1000)},
+                      {"lastLoginAt", ""},
+                      {"disabled", flag(body, "disabled")}};
+    const std::string uid = text(user, "localId");
+    if (uid.empty() || uid.size() > 128) return reply.error(400, "INVALID_LOCAL_ID");
+    if (users_.find_by_uid(uid)) return reply.error(400, "DUPLICATE_LOCAL_ID");
+    if (auto name = text(body, "displayName"); !name.empty()) user["displayName"] = name;
+    const std::string email = text(body, "email");
+    if (!email.empty()) {
+      if (!valid_email(email)) return reply.error(400, "INVALID_EMAIL");
+      if (users_.find_by_email(email)) return reply.error(400, "EMAIL_EXISTS");
+      user["email"] = auth::normalize_email(email);
+    }
+    const std::string password = text(body, "password");
+    auto create = [this, reply](json::object user) {
+      if (auto status = users_.create(user); !status) {
+        return reply.error(400, status.error().message == "EMAIL_EXISTS" ? "EMAIL_EXISTS" : "INTERNAL_ERROR");
+      }
+      json::object out{{"kind", "identitytoolkit#SignupNewUserResponse"}, {"localId", text(user, "localId")}};
+      if (auto email = text(user, "email"); !email.empty()) out["email"] = email;
+      reply.json_body(200, out);
+    };
+    if (password.empty()) {
+      user["provider"] = email.empty() ? "anonymous" : "password";
+      return create(std::move(user));
+    }
+    if (password.size() < min_password_length_) {
+      return reply.error(400, "WEAK_PASSWORD : Password should be at least " + std::to_string(min_password_length_) +
+                                  " characters");
+    }
+    user["provider"] = "password";
+    return hasher_.hash(password, [reply, user = std::move(user), create](std::string hash) mutable {
+      if (hash.empty()) return reply.error(500, "INTERNAL_ERROR");
+      user["passwordHash"] = hash;
+      create(std::move(user));
+    });
+  }
+
+  if (action == "accounts:lookup") {
+    json::array found;
+    for (const auto& uid : strings(body, "localId")) {
+      if (auto user = users_.find_by_uid(uid)) found.push_back(public_user(*user));
+    }
+    for (const auto& email : strings(body, "email")) {
+      if (auto user = users_.find_by_email(email)) found.push_back(public_user(*user));
+    }
+    json::object out{{"kind", "identitytoolkit#GetAccountInfoResponse"}};
+    if (!found.empty()) out["users"] = std::move(found);  // no "users": the SDK's USER_NOT_FOUND
+    return reply.json_body(200, out);
+  }
+
+  const std::string uid = text(body, "localId");
+  auto user = users_.find_by_uid(uid);
+  if (action == "accounts:delete") {
+    if (!user) return reply.error(400, "USER_NOT_FOUND");
+    if (auto status = users_.remove(uid); !status) return reply.error(500, "INTERNAL_ERROR");
+    return reply.json_body(200, json::object{{"kind", "identitytoolkit#DeleteAccountResponse"}});
+  }
+
+  if (action == "accounts:update") {
+    if (!user) return reply.error(400, "USER_NOT_FOUND");
+    bool revoke = body.contains("validSince");  // revokeRefreshTokens
+    if (const json::value* disable = body.if_contains("disableUser"); disable && disable->is_bool()) {
+      (*user)["disabled"] = disable->get_bool();
+      revoke = revoke || disable->get_bool();  // a disabled user's sessions end at their next refresh
+    }
+    if (body.contains("displayName")) (*user)["displayName"] = text(body, "displayName");
+    for (const auto& attribute : strings(body, "deleteAttribute")) {
+      if (attribute == "DISPLAY_NAME") user->erase("displayName");
+    }
+    if (const json::value* attributes = body.if_contains("customAttributes"); attributes && attributes->is_string()) {
+      boost::system::error_code claims_ec;
+      json::value claims = json::parse(attributes->get_string(), claims_ec);
+      if (claims_ec || !claims.is_object()) return reply.error(400, "INVALID_CLAIMS");
+      if (Status valid = auth::check_custom_claims(claims.get_object()); !valid) {
+        return reply.error(400, "INVALID_CLAIMS : " + valid.error().message);
+      }
+      (*user)["customClaims"] = std::move(claims);
+    }
+    if (auto email = text(body, "email"); !email.empty()) {
+      if (!valid_email(email)) return reply.error(400, "INVALID_EMAIL");
+      if (auto other = users_.find_by_email(email); other && text(*other, "localId") != uid) {
+        return reply.error(400, "EMAIL_EXISTS");
+      }
+      (*user)["email"] = auth::normalize_email(email);
+    }
+    const std::string password = text(body, "password");
+    revoke = revoke || !password.empty();
+    auto finish = [this, reply, uid, revoke](json::object user) {
+      if (auto status = users_.update(user); !status) {
+        return reply.error(400, status.error().message == "EMAIL_EXISTS" ? "EMAIL_EXISTS" : "INTERNAL_ERROR");
+      }
+      if (revoke) users_.revoke_refresh_tokens(uid);
+      reply.json_body(200, json::object{{"kind", "identitytoolkit#SetAccountInfoResponse"}, {"localId", uid}});
+    };
+    if (password.empty()) return finish(std::move(*user));
+    if (password.size() < min_password_length_) {
+      return reply.error(400, "WEAK_PASSWORD : Password should be at least " + std::to_string(min_password_length_) +
+                                  " characters");
+    }
+    return hasher_.hash(password, [reply, user = std::move(*user), finish](std::string hash) mutable {
+      if (hash.empty()) return reply.error(500, "INTERNAL_ERROR");
+      user["passwordHash"] = hash;
+      user["provider"] = "password";
+      finish(std::move(user));
+    });
+  }
+  reply.error(404, "NOT_FOUND : " + std::string(action));
+}
+
+}  // namespace backside::proto::identity

@@ -1,0 +1,39 @@
+#pragma once
+// User management for the admin, in the Firebase Auth admin API's form, so that firebase-admin's auth() works
+// (with FIREBASE_AUTH_EMULATOR_HOST; under --dev it sends the emulator's `owner` token) as does curl with the
+// admin token (`Authorization: Bearer <admin token>`):
+//   POST /identitytoolkit.googleapis.com/v1/projects/{project}/accounts           createUser
+//   POST .../accounts:lookup      {localId:[...]} or {email:[...]}              getUser, getUserByEmail
+//   POST .../accounts:update      {localId, password?, email?, displayName?, disableUser?, customAttributes?,
+//                                  validSince?}                                 updateUser, setCustomUserClaims,
+//                                                                               revokeRefreshTokens
+//   POST .../accounts:delete      {localId}                                     deleteUser
+//   GET  .../accounts:batchGet    ?maxResults=&nextPageToken=                   listUsers
+// Any other credential gets 401; the project in the path is not checked (one user directory per server).
+#include <memory>
+#include <string_view>
+
+#include "auth/authenticator.h"
+#include "auth/password_hasher.h"
+#include "auth/user_store.h"
+#include "net/http.h"
+
+namespace backside::proto::identity {
+
+class AccountAdmin {
+ public:
+  AccountAdmin(auth::UserStore& users, auth::PasswordHasher& hasher, const auth::Authenticator& authenticator,
+               std::size_t min_password_length)
+      : users_(users), hasher_(hasher), authenticator_(authenticator), min_password_length_(min_password_length) {}
+
+  static bool handles(std::string_view path);
+  void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
+
+ private:
+  auth::UserStore& users_;
+  auth::PasswordHasher& hasher_;
+  const auth::Authenticator& authenticator_;
+  std::size_t min_password_length_;
+};
+
+}  // namespace backside::proto::identity

@@ -1,0 +1,32 @@
+#pragma once
+// Shared by the Firebase Auth endpoints (identity_handler: what the client SDK calls; account_admin: what the
+// admin calls): replies in Firebase's error shape, the public view of a user record, small helpers.
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "net/http.h"
+
+namespace backside::proto::identity {
+
+std::int64_t unix_now();
+std::string random_id(std::size_t bytes);  // base64url of random bytes
+std::string text(const boost::json::object& o, const char* name);  // a string member, or ""
+bool valid_email(const std::string& email);
+
+// One answer, from any thread.
+struct Reply {
+  std::shared_ptr<net::HttpExchange> exchange;
+  unsigned version;
+  bool keep_alive;
+
+  void json_body(unsigned status, const boost::json::value& body) const;
+  // Firebase's error shape; `message` is the code the SDK maps (EMAIL_EXISTS, ...).
+  void error(unsigned status, const std::string& message) const;
+};
+
+// A user record as the API shows it (no password hash).
+boost::json::object public_user(const boost::json::object& user);
+
+}  // namespace backside::proto::identity
