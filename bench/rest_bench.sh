@@ -7,19 +7,23 @@ cd "$(dirname "$0")/.."
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
 bin=build/backside
 work=$(mktemp -d)
-port_base=$((20000 + RANDOM % 20000))
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
 if [ $quick = 1 ]; then duration=2s; leaves=100000; out=build/benchmarks-quick.md; else duration=10s; leaves=1000000; out=docs/benchmarks.md; fi
 
-start_server() {  # start_server PORT DATA_DIR [flags...]; waits until it answers
-  local port=$1 dir=$2; shift 2
-  "$bin" serve --dev --stomp-port 0 --port "$port" --data-dir "$dir" "$@" >"$work/server-$port.log" 2>&1 &
+start_server() {  # start_server DATA_DIR [flags...]; on a free port (sets $port), waits until it answers
+  local dir=$1 log="$work/server.log"; shift
+  "$bin" serve --dev --stomp-port 0 --port 0 --data-dir "$dir" "$@" >"$log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 500); do curl -s -o /dev/null "http://127.0.0.1:$port/.json?shallow=true" && return 0; sleep 0.01; done
-  echo "server on port $port did not start" >&2; cat "$work/server-$port.log" >&2; exit 1
+  port=""
+  for _ in $(seq 1 1000); do
+    [ -z "$port" ] && port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" | grep -o '[0-9]*$' || true)
+    [ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/.json?shallow=true" && return 0
+    sleep 0.01
+  done
+  echo "server did not start" >&2; cat "$log" >&2; exit 1
 }
 stop_server() { kill -TERM "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -34,8 +38,8 @@ declare -A rps
 for mode in fsync none; do rps[$mode]=""; done
 for run in 1 2 3; do
   for mode in fsync none; do
-    port=$((port_base + 1)); rm -rf "$work/w"
-    start_server $port "$work/w" --durability $mode
+    rm -rf "$work/w"
+    start_server "$work/w" --durability $mode
     r=$(wrk -t2 -c64 -d$duration -s bench/put.lua "http://127.0.0.1:$port" | wrk_rps)
     stop_server
     rps[$mode]+="$r "
@@ -48,9 +52,8 @@ python3 bench/make_tree.py $leaves > "$work/tree.json"
 "$bin" import --data-dir "$work/big" "$work/tree.json" 2>/dev/null
 get_p50=""; get_rps=""; startup=""; rss=""
 for run in 1 2 3; do
-  port=$((port_base + 2))
   t0=$(date +%s%N)
-  start_server $port "$work/big"
+  start_server "$work/big"
   t1=$(date +%s%N)
   startup+="$(( (t1 - t0) / 1000000 )) "
   rss+="$(( $(ps -o rss= -p "${pids[-1]}") / 1024 )) "

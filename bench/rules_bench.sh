@@ -13,11 +13,17 @@ cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; rm -rf "$work";
 trap cleanup EXIT
 if [ $quick = 1 ]; then duration=2s; out=build/benchmarks-rules-quick.md; else duration=10s; out=docs/benchmarks-rules.md; fi
 
-port=$((20000 + RANDOM % 20000))
 # --dev: unsigned test tokens are accepted (their claims are the identity) and a database without rules is open.
-"$bin" serve --dev --stomp-port 0 --port "$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
+# Port 0: the server picks a free port and logs it.
+"$bin" serve --dev --stomp-port 0 --port 0 --data-dir "$work/data" >"$work/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 500); do curl -s -o /dev/null "http://127.0.0.1:$port/.json?ns=open" && break; sleep 0.01; done
+port=""
+for _ in $(seq 1 1000); do
+  [ -z "$port" ] && port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$work/server.log" | grep -o '[0-9]*$' || true)
+  [ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/.json?ns=open" && break
+  sleep 0.01
+done
+[ -n "$port" ] || { echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
 admin=$(cat "$work/data/admin-token")
 status=$(curl -s -o "$work/put.out" -w '%{http_code}' -X PUT --data-binary @bench/realistic.rules.json \
   "http://127.0.0.1:$port/.settings/rules.json?ns=rules&auth=$admin")

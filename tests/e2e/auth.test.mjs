@@ -16,6 +16,8 @@ import {
 import { getDatabase, connectDatabaseEmulator, ref, set, get } from 'firebase/database';
 
 import { startServer, curl, within, runBackside } from './lib/server.mjs';
+import { openStream } from './lib/stream.mjs';
+import { RawClient } from './lib/fbsdk.mjs';
 
 const RULES = JSON.stringify({
   rules: {
@@ -362,6 +364,46 @@ describe('Firebase Auth SDK against Backside', () => {
       assert.equal((await users('get', 'hana')).code, 3);
       await assert.rejects(signInWithEmailAndPassword(c.auth, 'hana@example.com', 'hana secret'),
         (e) => e.code === 'auth/user-not-found' || e.code === 'auth/invalid-credential');
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('when an ID token expires: the stream gets auth_revoked and ends; a Firebase connection gets ac and closes', async () => {
+    const c = client(shortLived);
+    try {
+      const { user } = await createUserWithEmailAndPassword(c.auth, 'ivan@example.com', 'ivan secret');
+      const token = await user.getIdToken();
+      const admin = fs.readFileSync(path.join(shortLived.dataDir, 'admin-token'), 'utf8').trim();
+      const write = (value) => curl(shortLived.u(`/users/${user.uid}/n.json?auth=${admin}`), { method: 'PUT',
+        body: JSON.stringify(value) });
+      assert.equal((await write(0)).status, 200);
+
+      const stream = await openStream(shortLived.u(`/users/${user.uid}.json?auth=${token}`));
+      assert.deepEqual(stream.first.data, { path: '/', data: { n: 0 } });
+      const raw = new RawClient(shortLived, { ns: 'default' });
+      await raw.handshake;
+      const authed = await raw.request('auth', { cred: token });
+      assert.equal(authed.reply.s, 'ok');
+      assert.equal(authed.reply.d.auth.uid, user.uid);
+      assert.ok(Math.abs(authed.reply.d.expires - JSON.parse(Buffer.from(token.split('.')[1], 'base64url')).exp) <= 1);
+      assert.equal((await raw.request('q', { p: `/users/${user.uid}`, h: '' })).reply.s, 'ok');
+      assert.equal((await write(1)).status, 200);
+      await raw.waitFor((m) => m.t === 'd' && m.d.a === 'd' && m.d.b.d === 1);
+
+      // --id-token-seconds 5: past the expiry, the next change is not delivered to either.
+      await new Promise((resolve) => setTimeout(resolve, 5500));
+      assert.equal((await write(2)).status, 200);
+      await stream.waitUntil(() => stream.events.some((e) => e.event === 'auth_revoked'),
+        { what: 'auth_revoked', timeoutMs: 5000 });
+      assert.ok(stream.events.some((e) => e.event === 'put' && e.data.data === 1), 'data before expiry');
+      await stream.waitUntil(() => stream.errors.length > 0, { what: 'the stream to end', timeoutMs: 5000 });
+      assert.ok(!stream.events.some((e) => e.event === 'put' && e.data.data === 2), 'no data after expiry');
+      const ac = await raw.waitFor((m) => m.t === 'd' && m.d.a === 'ac');
+      assert.equal(ac.d.b.s, 'expired_token');
+      assert.ok(!raw.messages.some((m) => m.t === 'd' && m.d.a === 'd' && m.d.b.d === 2), 'no data after expiry');
+      await within(raw.closed, 5000);
+      stream.close();
     } finally {
       await c.close();
     }

@@ -133,8 +133,21 @@ void Connection::on_frame(std::string&& frame) {
   if (*message) on_message(**message);
 }
 
+bool CredentialExpiry::expired() const {
+  const std::int64_t at = expires_at_.load();
+  return at != 0 && std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count() >= at;
+}
+
+void CredentialExpiry::revoke(Transport& transport) {
+  transport.send(std::make_shared<const std::string>(
+      R"({"t":"d","d":{"a":"ac","b":{"s":"expired_token","d":"Auth token is expired."}}})"));
+  transport.close(1000, "auth token expired");
+}
+
 void Connection::on_message(std::string_view text) {
   if (closed_) return;
+  if (expiry_->take_revocation()) return CredentialExpiry::revoke(*transport_);
   json::parse_options parse_options;
   parse_options.max_depth = 256;  // data nests 32 levels below its location, plus envelopes and wrappers
   json::error_code ec;
@@ -253,7 +266,7 @@ void Connection::handle_listen(std::int64_t r, const Object& body) {
     return reply_error_later(r, {ErrorCode::too_large, "Too many listens on one connection (the limit is " +
                                                            std::to_string(options_.max_listens) + ")"});
   }
-  auto subscriber = std::make_shared<ListenSubscriber>(transport_, *path, tag, std::move(wire_query), hash);
+  auto subscriber = std::make_shared<ListenSubscriber>(transport_, expiry_, *path, tag, std::move(wire_query), hash);
   listens_[key] = subscriber;
   database_.listen(*path, std::move(query), auth_, subscriber,
                    [self = shared_from_this(), subscriber, r](Result<sync::Hub::Handle> handle) {
@@ -397,6 +410,7 @@ void Connection::handle_on_disconnect(std::int64_t r, std::string_view action, c
 void Connection::handle_auth(std::int64_t r, std::string_view action, const Object& body) {
   if (action == "unauth") {
     auth_ = db::Auth();
+    expiry_->set(0);
     return reply_later(r, "ok", "");
   }
   const json::value* cred = body.if_contains("cred");
@@ -417,6 +431,7 @@ void Connection::handle_auth(std::int64_t r, std::string_view action, const Obje
   reply["auth"] = auth.variable ? *auth.variable : json::value(nullptr);
   if (auth.admin) reply["admin"] = true;
   reply["expires"] = expires;
+  expiry_->set(auth.expires_at);
   auth_ = std::move(auth);
   reply_later(r, "ok", std::move(reply));
 }

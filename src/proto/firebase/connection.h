@@ -7,6 +7,7 @@
 // order, and the pushes a request causes (delivered by the writer before it answers) go before its reply.
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -48,6 +49,25 @@ class Transport {
 
 class ListenSubscriber;
 
+// When the credential a connection authenticated with expires (reference §3.1 `ac`): shared by the connection and
+// its listen subscribers, which deliver on the database's threads. At expiry nothing more is delivered, the
+// client gets `ac` ("expired_token") once and the connection closes; the SDK reconnects with a fresh token.
+class CredentialExpiry {
+ public:
+  void set(std::int64_t expires_at) {  // unix seconds; 0 = never
+    expires_at_.store(expires_at);
+    revoked_.store(false);
+  }
+  bool expired() const;
+  // True for exactly one caller once expired: that caller sends `ac` and closes the transport.
+  bool take_revocation() { return expired() && !revoked_.exchange(true); }
+  static void revoke(Transport& transport);
+
+ private:
+  std::atomic<std::int64_t> expires_at_{0};
+  std::atomic<bool> revoked_{false};
+};
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(db::Database& database, std::shared_ptr<Transport> transport, const FirebaseOptions& options,
@@ -88,6 +108,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   FrameDecoder decoder_;
   bool closed_ = false;
   db::Auth auth_;
+  std::shared_ptr<CredentialExpiry> expiry_ = std::make_shared<CredentialExpiry>();
   std::map<std::string, std::shared_ptr<ListenSubscriber>> listens_;  // by path + "\n" + query identifier
   std::mutex on_disconnect_mutex_;  // o/om are stored from database callbacks
   db::OnDisconnect on_disconnect_;

@@ -43,9 +43,11 @@ std::string render_overwrite(const Path& path, const Node& value, std::optional<
   return out;
 }
 
-ListenSubscriber::ListenSubscriber(std::weak_ptr<Transport> transport, Path path, std::optional<std::int64_t> tag,
+ListenSubscriber::ListenSubscriber(std::weak_ptr<Transport> transport, std::shared_ptr<CredentialExpiry> expiry,
+                                   Path path, std::optional<std::int64_t> tag,
                                    std::optional<boost::json::object> wire_query, std::string client_hash)
     : transport_(std::move(transport)),
+      expiry_(std::move(expiry)),
       path_(std::move(path)),
       tag_(tag),
       wire_query_(std::move(wire_query)),
@@ -82,7 +84,13 @@ std::shared_ptr<const std::string> ListenSubscriber::render(const sync::ViewEven
 
 void ListenSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
   if (!active_.load(std::memory_order_acquire)) return;
-  if (auto transport = transport_.lock()) transport->send(bytes);
+  auto transport = transport_.lock();
+  if (!transport) return;
+  if (expiry_->expired()) {
+    if (expiry_->take_revocation()) CredentialExpiry::revoke(*transport);
+    return;
+  }
+  transport->send(bytes);
 }
 
 void ListenSubscriber::revoked(const std::string& reason) {

@@ -19,8 +19,9 @@ namespace backside::proto::firebase {
 
 class ListenSubscriber : public sync::Subscriber {
  public:
-  ListenSubscriber(std::weak_ptr<Transport> transport, tree::Path path, std::optional<std::int64_t> tag,
-                   std::optional<boost::json::object> wire_query, std::string client_hash);
+  ListenSubscriber(std::weak_ptr<Transport> transport, std::shared_ptr<CredentialExpiry> expiry, tree::Path path,
+                   std::optional<std::int64_t> tag, std::optional<boost::json::object> wire_query,
+                   std::string client_hash);
 
   const std::string& render_key() const override { return render_key_; }
   std::shared_ptr<const std::string> render(const sync::ViewEvent& event) const override;
@@ -36,6 +37,7 @@ class ListenSubscriber : public sync::Subscriber {
   // Weak: the connection owns its transport. A subscription the hub still holds must not keep a socket (and its
   // I/O objects) alive after the connection, e.g. past the server's I/O context at shutdown.
   std::weak_ptr<Transport> transport_;
+  std::shared_ptr<CredentialExpiry> expiry_;
   tree::Path path_;
   std::optional<std::int64_t> tag_;
   std::optional<boost::json::object> wire_query_;

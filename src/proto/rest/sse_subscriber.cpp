@@ -1,6 +1,7 @@
 #include "proto/rest/sse_subscriber.h"
 
 #include <boost/beast/http/field.hpp>
+#include <chrono>
 
 namespace backside::proto::rest {
 
@@ -38,6 +39,7 @@ SseSubscriber::SseSubscriber(std::shared_ptr<net::HttpExchange> exchange, db::Da
 
 void SseSubscriber::start(Path path, std::optional<tree::Query> query, db::Auth auth) {
   auto self = shared_from_this();
+  credential_expires_at_ = auth.expires_at;
   database_.listen(std::move(path), std::move(query), std::move(auth), self,
                    [self](Result<sync::Hub::Handle> handle) {
                      if (!handle) {
@@ -100,6 +102,12 @@ void SseSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
     stream = stream_;
   }
   if (stream) {
+    // Past the credential's expiry nothing more goes out; the stream's end timer sends auth_revoked.
+    if (credential_expires_at_ != 0 &&
+        std::chrono::system_clock::now() >= std::chrono::system_clock::time_point(
+                                                std::chrono::seconds(credential_expires_at_))) {
+      return;
+    }
     stream->send(bytes);
     return;
   }
@@ -111,6 +119,10 @@ void SseSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
   head.body() = *bytes;
   stream = exchange_->start_stream(std::move(head));
   stream->keep_alive(std::make_shared<const std::string>("event: keep-alive\ndata: null\n\n"), 30);
+  if (credential_expires_at_ != 0) {
+    stream->end_at(std::chrono::system_clock::time_point(std::chrono::seconds(credential_expires_at_)),
+                   std::make_shared<const std::string>("event: auth_revoked\ndata: \"credential is no longer valid\"\n\n"));
+  }
   {
     std::lock_guard lock(mutex_);
     stream_ = stream;

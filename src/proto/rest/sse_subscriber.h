@@ -35,6 +35,7 @@ class SseSubscriber : public sync::Subscriber, public std::enable_shared_from_th
   std::shared_ptr<net::EventStream> stream_;  // set on the first delivery
   std::optional<sync::Hub::Handle> handle_;
   bool stream_closed_ = false;
+  std::int64_t credential_expires_at_ = 0;  // unix seconds; 0 = never. At expiry: auth_revoked, then the end
 };
 
 }  // namespace backside::proto::rest
