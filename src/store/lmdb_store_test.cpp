@@ -345,8 +345,8 @@ TEST(LmdbStore, ATornRecordEndsTheReplay) {
   {
     std::fstream wal(crashed.str() + "/wal", std::ios::binary | std::ios::in | std::ios::out);
     std::string bytes((std::istreambuf_iterator<char>(wal)), std::istreambuf_iterator<char>());
-    const std::size_t first_end = 4096 + 8 + (bytes[4096] & 0xff) + ((bytes[4097] & 0xff) << 8);
-    for (std::size_t i = first_end + 8 + 2500; i < first_end + 8 + 5100 && i < bytes.size(); ++i) bytes[i] = '\0';
+    const std::size_t first_end = 4096 + 16 + (bytes[4096] & 0xff) + ((bytes[4097] & 0xff) << 8);
+    for (std::size_t i = first_end + 16 + 2500; i < first_end + 16 + 5100 && i < bytes.size(); ++i) bytes[i] = '\0';
     wal.seekp(0);
     wal.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }

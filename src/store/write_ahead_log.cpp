@@ -14,7 +14,9 @@ namespace backside::store {
 namespace {
 
 constexpr std::array<char, 8> kMagic = {'B', 'S', 'W', 'A', 'L', '\0', '\0', '\1'};
-constexpr std::uint64_t kRecordHeaderBytes = 8;
+constexpr std::uint64_t kRecordHeaderBytes = 16;  // length (u32), CRC (u32), epoch (u64)
+// A checkpoint gives back the space of a log that grew past this (a huge commit, e.g. an import).
+constexpr std::uint64_t kKeptBytes = std::uint64_t(64) << 20;
 // The file grows by zero-filled steps of this size, so that an append overwrites allocated blocks and its
 // fdatasync flushes data only, not file metadata.
 constexpr std::uint64_t kGrowthBytes = std::uint64_t(1) << 20;
@@ -167,6 +169,8 @@ Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::open_file(const std::strin
     if (!record_header) return record_header.error();
     if (record_header->size() < kRecordHeaderBytes) break;
     const std::uint64_t length = get_le(*record_header, 0, 4);
+    // The epoch first: a record left from before the last checkpoint ends the log without reading its payload.
+    if (get_le(*record_header, 8, 8) != log->epoch_) break;
     if (length == 0 || length > log->allocated_ - at - kRecordHeaderBytes) break;
     auto payload = read_at(fd, at + kRecordHeaderBytes, length, path);
     if (!payload) return payload.error();
@@ -215,6 +219,7 @@ Status WriteAheadLog::append(const WriteBatch& batch) {
   record.reserve(kRecordHeaderBytes + payload.size());
   put_u32(record, static_cast<std::uint32_t>(payload.size()));
   put_u32(record, record_crc(epoch_, payload));
+  put_u64(record, epoch_);
   record += payload;
   if (Status grown = ensure_allocated(end_ + record.size()); !grown) return grown;
   if (Status written = write_all(fd_, record, end_, path_); !written) return written;
@@ -247,6 +252,7 @@ Status WriteAheadLog::reset() {
     return written;
   }
   end_ = kHeaderBytes;
+  if (allocated_ > kKeptBytes && ::ftruncate(fd_, static_cast<off_t>(kHeaderBytes)) == 0) allocated_ = kHeaderBytes;
   return ok_status();
 }
 

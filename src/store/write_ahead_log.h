@@ -5,9 +5,9 @@
 // transaction, after which the log starts over. Opening a store replays what the log holds.
 //
 // File layout: a 4096-byte header (magic, epoch, CRC-32 of both), then records: payload length (u32), CRC-32 of
-// (epoch, length, payload) (u32), payload (the batch's operations). All integers little-endian. A checkpoint
-// increments the epoch instead of erasing the file, so records left from an earlier epoch fail their CRC and end
-// the replay, as does a record torn by a crash.
+// (epoch, length, payload) (u32), epoch (u64), payload (the batch's operations). All integers little-endian. A
+// checkpoint increments the epoch instead of erasing the file, so a record left from an earlier epoch ends the
+// replay (its epoch differs, and its CRC would fail), as does a record torn by a crash.
 #include <cstdint>
 #include <functional>
 #include <memory>
