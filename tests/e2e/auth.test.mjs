@@ -15,7 +15,7 @@ import {
 } from 'firebase/auth';
 import { getDatabase, connectDatabaseEmulator, ref, set, get } from 'firebase/database';
 
-import { startServer, curl, within, runBackside } from './lib/server.mjs';
+import { startServer, curl, within, waitFor, runBackside } from './lib/server.mjs';
 import { openStream } from './lib/stream.mjs';
 import { RawClient } from './lib/fbsdk.mjs';
 
@@ -369,7 +369,7 @@ describe('Firebase Auth SDK against Backside', () => {
     }
   });
 
-  test('when an ID token expires: the stream gets auth_revoked and ends; a Firebase connection gets ac and closes', async () => {
+  test('when an ID token expires: the stream gets auth_revoked, a Firebase connection ac, STOMP an ERROR; all end', async () => {
     const c = client(shortLived);
     try {
       const { user } = await createUserWithEmailAndPassword(c.auth, 'ivan@example.com', 'ivan secret');
@@ -388,8 +388,21 @@ describe('Firebase Auth SDK against Backside', () => {
       assert.equal(authed.reply.d.auth.uid, user.uid);
       assert.ok(Math.abs(authed.reply.d.expires - JSON.parse(Buffer.from(token.split('.')[1], 'base64url')).exp) <= 1);
       assert.equal((await raw.request('q', { p: `/users/${user.uid}`, h: '' })).reply.s, 'ok');
+      const stompMessages = [];
+      const stompErrors = [];
+      const stomp = new Client({
+        webSocketFactory: () => new WebSocket(`${shortLived.url.replace('http', 'ws')}/stomp`, ['v12.stomp']),
+        connectHeaders: { host: 'default', passcode: token },
+        reconnectDelay: 0,
+        onStompError: (f) => stompErrors.push(f.headers.message),
+      });
+      const stompUp = new Promise((resolve) => { stomp.onConnect = resolve; });
+      stomp.activate();
+      await within(stompUp, 5000);
+      stomp.subscribe(`/users/${user.uid}/n`, (m) => stompMessages.push(JSON.parse(m.body)));
       assert.equal((await write(1)).status, 200);
       await raw.waitFor((m) => m.t === 'd' && m.d.a === 'd' && m.d.b.d === 1);
+      await waitFor(() => stompMessages.includes(1), { message: 'STOMP MESSAGE before expiry' });
 
       // --id-token-seconds 5: past the expiry, the next change is not delivered to either.
       await new Promise((resolve) => setTimeout(resolve, 5500));
@@ -403,6 +416,9 @@ describe('Firebase Auth SDK against Backside', () => {
       assert.equal(ac.d.b.s, 'expired_token');
       assert.ok(!raw.messages.some((m) => m.t === 'd' && m.d.a === 'd' && m.d.b.d === 2), 'no data after expiry');
       await within(raw.closed, 5000);
+      await waitFor(() => stompErrors.some((m) => /expired/.test(m)), { message: 'STOMP ERROR at expiry' });
+      assert.ok(!stompMessages.includes(2), 'no STOMP data after expiry');
+      await stomp.deactivate();
       stream.close();
     } finally {
       await c.close();

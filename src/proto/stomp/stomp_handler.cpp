@@ -72,7 +72,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_bytes(std::string_view data) {
-    if (closed_) return;
+    if (closed_ || end_if_credential_expired()) return;
     last_received_ms_ = steady_ms();  // any byte counts, heart-beat EOLs included
     std::vector<Frame> frames;
     auto status = decoder_.feed(data, frames);
@@ -114,6 +114,22 @@ class Session : public std::enable_shared_from_this<Session> {
     transport_->send(std::move(bytes));
   }
   std::uint64_t next_message_id() { return ++message_ids_; }
+
+  // At the credential's expiry (an ID token's `exp`) the session ends, as a Firebase connection gets `ac`: an
+  // ERROR frame, then the connection closes; nothing is delivered after it. Any thread.
+  bool end_if_credential_expired() {
+    const std::int64_t at = credential_expires_at_.load();
+    if (at == 0 || std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count() < at) {
+      return false;
+    }
+    if (!credential_ended_.exchange(true)) {
+      protocol_error("authentication expired: the credential is no longer valid; reconnect with a fresh token",
+                     nullptr);
+    }
+    return true;
+  }
+
 
   // Ends a subscription from the server side (refused or revoked by the rules, database closing): a MESSAGE with
   // `event:cancel` and a `status`, like the REST stream's cancel event; the connection stays open.
@@ -241,6 +257,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto identity = authenticator_.authenticate(host, passcode ? std::string_view(*passcode) : std::string_view());
     if (!identity) return protocol_error("authentication failed: " + identity.error().message, &frame);
     auth_ = std::move(*identity);
+    credential_expires_at_ = auth_.expires_at;
     database_ = *database;
     connected_ = true;
     static std::atomic<std::uint64_t> sessions{0};
@@ -650,6 +667,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Version version_ = Version::v1_2;
   bool connected_ = false;
   std::atomic<bool> closed_{false};
+  std::atomic<std::int64_t> credential_expires_at_{0};  // unix seconds; 0 = never
+  std::atomic<bool> credential_ended_{false};
   db::Database* database_ = nullptr;
   std::atomic<std::uint64_t> message_ids_{0};
   std::mutex mutex_;
@@ -670,7 +689,7 @@ void StompSubscriber::revoked(const std::string& reason) {
 void StompSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
   if (!active) return;
   auto session = session_.lock();
-  if (!session) return;
+  if (!session || session->end_if_credential_expired()) return;
   auto frame = std::make_shared<std::string>(message_head(id_, session->next_message_id(), destination_, version_));
   frame->append(*bytes);
   session->send_bytes(std::move(frame));
