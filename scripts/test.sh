@@ -26,5 +26,6 @@ BACKSIDE_BIN="$PWD/build/backside" node --test --test-concurrency=1 --test-timeo
 echo "== benchmarks, quick mode (checks that they run, not how fast)"
 bench/rest_bench.sh --quick >/dev/null
 bench/rules_bench.sh --quick >/dev/null
+bench/auth_bench.sh --quick >/dev/null
 bench/fanout_bench.sh --quick >/dev/null
 echo "== all tests passed"

@@ -101,6 +101,7 @@ Result<db::Auth> IdTokens::check(std::string_view token, std::int64_t now) const
   if (!alg || !alg->is_string() || alg->get_string() != "RS256") {
     return invalid_token("Auth token must be signed with RS256.");
   }
+  ++signature_checks_;
   if (!key_->verify(jwt->signing_input, jwt->signature)) return invalid_token("Auth token signature is invalid.");
   const json::object& claims = jwt->claims;
   const json::value* iss = claims.if_contains("iss");

@@ -2,6 +2,7 @@
 // ID tokens: RS256 JWTs with the claims Firebase Auth puts in, minted for signed-in users and verified on every
 // door (registered with the Authenticator as a TokenVerifier). A verified token is cached until it expires, so a
 // burst of requests with one token costs one signature check; the cache is bounded.
+#include <atomic>
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <map>
@@ -40,6 +41,8 @@ class IdTokens : public TokenVerifier {
 
   // TokenVerifier: claims tokens whose header names our key (`kid`) or is RS256; everything else is for others.
   std::optional<Result<db::Auth>> verify(std::string_view database, std::string_view token) const override;
+  // How many tokens had their signature checked (the cache's misses); for tests and benchmarks.
+  std::uint64_t signature_checks() const { return signature_checks_.load(); }
 
  private:
   Result<db::Auth> check(std::string_view token, std::int64_t now) const;
@@ -49,6 +52,7 @@ class IdTokens : public TokenVerifier {
   std::string issuer_;
   mutable std::mutex mutex_;
   mutable std::map<std::string, db::Auth, std::less<>> cache_;  // token -> identity, until it expires
+  mutable std::atomic<std::uint64_t> signature_checks_{0};
 };
 
 }  // namespace backside::auth

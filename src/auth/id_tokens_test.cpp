@@ -40,6 +40,24 @@ TEST(IdTokens, MintedTokensVerifyWithFirebaseClaims) {
   EXPECT_EQ((*again)->expires_at, (*verified)->expires_at);
 }
 
+TEST(IdTokens, ABurstWithOneTokenCostsOneSignatureCheck) {
+  IdTokens tokens(key(), {});
+  auto token = tokens.mint({.uid = "carol", .sign_in_provider = "password"}, now());
+  ASSERT_TRUE(token.ok());
+  for (int i = 0; i < 10000; ++i) {
+    auto verified = tokens.verify("default", *token);
+    ASSERT_TRUE(verified && verified->ok());
+  }
+  EXPECT_EQ(tokens.signature_checks(), 1u);
+  for (int i = 0; i < 10; ++i) {
+    auto other = tokens.mint({.uid = "user" + std::to_string(i), .sign_in_provider = "password"}, now());
+    ASSERT_TRUE(other.ok());
+    ASSERT_TRUE(tokens.verify("default", *other)->ok());
+    ASSERT_TRUE(tokens.verify("default", *other)->ok());
+  }
+  EXPECT_EQ(tokens.signature_checks(), 11u);
+}
+
 TEST(IdTokens, ExpiredTamperedAndForeignTokensAreRefused) {
   IdTokens tokens(key(), {.lifetime_seconds = 60});
   auto old = tokens.mint({.uid = "bob", .sign_in_provider = "anonymous"}, now() - 120);

@@ -32,13 +32,21 @@ void PasswordHasher::run() {
   }
 }
 
+namespace {
+// OWASP's Argon2id parameters (m = 12 MiB, t = 3, p = 1): about a quarter of libsodium's "interactive" cost (64 MiB,
+// t = 2), so that two worker threads sustain bursts of sign-ins (docs/benchmarks-auth.md) while each guess still
+// costs an attacker 12 MiB and three passes. The parameters are in each stored hash: older hashes still verify.
+constexpr unsigned long long kArgon2Passes = 3;
+constexpr std::size_t kArgon2MemoryBytes = std::size_t(12) << 20;
+}  // namespace
+
 void PasswordHasher::hash(std::string password, std::function<void(std::string)> done) {
   {
     std::lock_guard lock(mutex_);
     queue_.push_back([password = std::move(password), done = std::move(done)]() mutable {
       char out[crypto_pwhash_STRBYTES];
-      const bool ok = crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                                        crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+      const bool ok = crypto_pwhash_str_alg(out, password.data(), password.size(), kArgon2Passes, kArgon2MemoryBytes,
+                                            crypto_pwhash_ALG_ARGON2ID13) == 0;
       sodium_memzero(password.data(), password.size());
       done(ok ? std::string(out) : std::string());
     });

@@ -1,6 +1,6 @@
 #pragma once
-// Argon2id password hashing (libsodium crypto_pwhash_str, interactive limits: ~64 MiB and tens of milliseconds per
-// hash) on its own worker threads, so that sign-ups and sign-ins never stall the I/O threads.
+// Argon2id password hashing (libsodium, OWASP's parameters: 12 MiB, 3 passes) on its own worker threads, so that
+// sign-ups and sign-ins never stall the I/O threads.
 #include <condition_variable>
 #include <deque>
 #include <functional>
