@@ -27,5 +27,6 @@ echo "== benchmarks, quick mode (checks that they run, not how fast)"
 bench/rest_bench.sh --quick >/dev/null
 bench/rules_bench.sh --quick >/dev/null
 bench/auth_bench.sh --quick >/dev/null
+bench/idle_bench.sh --quick >/dev/null
 bench/fanout_bench.sh --quick >/dev/null
 echo "== all tests passed"
