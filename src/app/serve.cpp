@@ -129,6 +129,10 @@ int serve(const Config& config) {
   identity_options.per_address = {.max_failures = config.auth_max_failed_sign_ins_per_address,
                                   .window_seconds = config.auth_failure_window_seconds};
   proto::identity::IdentityHandler identity(**users, *id_tokens, **signing_key, authenticator, identity_options);
+  stomp.set_password_sign_in([&identity](const std::string& email, const std::string& password,
+                                         const std::string& address, std::function<void(Result<db::Auth>)> done) {
+    identity.sign_in_with_password(email, password, address, std::move(done));
+  });
   HttpRouter router(rest, firebase, stomp, identity);
   net::ServerOptions server_options;
   server_options.host = config.host;

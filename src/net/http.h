@@ -55,6 +55,8 @@ class WebSocketConnection {
   // Sends what is already queued, then a close frame with `code` (RFC 6455 §7.4, e.g. 1000 normal, 1002 protocol
   // error, 1008 policy, 1009 too big) and `reason` (truncated to 123 bytes), then ends the connection.
   virtual void close(std::uint16_t code, std::string reason) = 0;
+  // Runs `fn` where this connection's messages are delivered (its strand), after what is running there now.
+  virtual void post(std::function<void()> fn) = 0;
   virtual const std::string& remote_address() const = 0;
   // Stops (true) or resumes (false) reading messages from the peer: backpressure for a front door that has too
   // many of its requests still unanswered. Thread-safe; messages already read are still delivered.
@@ -69,6 +71,8 @@ class StreamConnection {
   virtual bool send(std::shared_ptr<const std::string> bytes) = 0;
   // Sends what is queued, then closes the connection.
   virtual void close(std::string reason) = 0;
+  // Runs `fn` where this connection's bytes are delivered (its strand), after what is running there now.
+  virtual void post(std::function<void()> fn) = 0;
   virtual const std::string& remote_address() const = 0;
 };
 

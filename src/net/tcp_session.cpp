@@ -42,6 +42,10 @@ void TcpSession::read_next() {
                           });
 }
 
+void TcpSession::post(std::function<void()> fn) {
+  asio::post(socket_.get_executor(), [self = shared_from_this(), fn = std::move(fn)] { fn(); });
+}
+
 bool TcpSession::send(std::shared_ptr<const std::string> bytes) {
   std::lock_guard lock(mutex_);
   if (finished_ || closing_) return false;

@@ -28,6 +28,7 @@ class TcpSession : public Session,
   // StreamConnection
   bool send(std::shared_ptr<const std::string> bytes) override;
   void close(std::string reason) override;
+  void post(std::function<void()> fn) override;
   const std::string& remote_address() const override { return remote_address_; }
 
   // Session: close from any thread (server shutdown).

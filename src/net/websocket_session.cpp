@@ -64,6 +64,10 @@ void WebSocketSession::on_accept(beast::error_code ec) {
   read_next();
 }
 
+void WebSocketSession::post(std::function<void()> fn) {
+  asio::post(strand_, [self = shared_from_this(), fn = std::move(fn)] { fn(); });
+}
+
 void WebSocketSession::pause_reading(bool paused) {
   asio::post(strand_, [self = shared_from_this(), paused] {
     self->read_paused_ = paused;

@@ -42,6 +42,7 @@ class WebSocketSession : public Session,
   void close(std::uint16_t code, std::string reason) override;
   const std::string& remote_address() const override { return remote_address_; }
   void pause_reading(bool paused) override;
+  void post(std::function<void()> fn) override;
 
   // Session: close from any thread (server shutdown).
   void shutdown() override;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import net from 'node:net';
 import WebSocket from 'ws';
 import { Client } from '@stomp/stompjs';
 import { initializeApp, deleteApp } from 'firebase/app';
@@ -423,6 +424,55 @@ describe('Firebase Auth SDK against Backside', () => {
     } finally {
       await c.close();
     }
+  });
+
+  test('STOMP CONNECT with login = email and passcode = password; frames sent before CONNECTED wait for it', async () => {
+    const c = client();
+    let uid;
+    try {
+      uid = (await createUserWithEmailAndPassword(c.auth, 'jane@example.com', 'jane secret')).user.uid;
+    } finally {
+      await c.close();
+    }
+    const connectWith = async (login, passcode) => {
+      const errors = [];
+      const stomp = new Client({
+        webSocketFactory: () => new WebSocket(`${server.url.replace('http', 'ws')}/stomp`, ['v12.stomp']),
+        connectHeaders: { host: 'default', login, passcode },
+        reconnectDelay: 0,
+        onStompError: (f) => errors.push(f.headers.message),
+      });
+      const up = new Promise((resolve) => { stomp.onConnect = () => resolve(true); });
+      stomp.activate();
+      const connected = await within(up, 5000, false);
+      return { stomp, connected, errors };
+    };
+    const ok = await connectWith('jane@example.com', 'jane secret');
+    assert.ok(ok.connected);
+    const done = new Promise((resolve) => ok.stomp.watchForReceipt('w1', resolve));
+    ok.stomp.publish({ destination: `/users/${uid}/via`, body: '"stomp password"', headers: { receipt: 'w1' } });
+    assert.equal((await within(done, 5000)).headers.status, 'ok');
+    const denied = new Promise((resolve) => ok.stomp.watchForReceipt('w2', resolve));
+    ok.stomp.publish({ destination: '/users/someone-else/via', body: '1', headers: { receipt: 'w2' } });
+    assert.equal((await within(denied, 5000)).headers.status, 'permission_denied');
+    await ok.stomp.deactivate();
+
+    const bad = await connectWith('jane@example.com', 'not her password');
+    assert.equal(bad.connected, false);
+    await waitFor(() => bad.errors.length > 0, { message: 'ERROR frame' });
+    assert.match(bad.errors[0], /authentication failed: INVALID_LOGIN_CREDENTIALS/);
+    await bad.stomp.deactivate();
+    assert.ok(!server.log.includes('jane secret') && !server.log.includes('not her password'), 'no passwords logged');
+
+    // Raw TCP: CONNECT and a SUBSCRIBE with a receipt in one write; the SUBSCRIBE is handled after CONNECTED.
+    const socket = net.connect(server.stompPort, '127.0.0.1');
+    let received = '';
+    socket.on('data', (d) => { received += d.toString('utf8'); });
+    socket.write(`CONNECT\naccept-version:1.2\nhost:default\nlogin:jane@example.com\npasscode:jane secret\n\n\0` +
+      `SUBSCRIBE\nid:0\ndestination:/users/${uid}/via\nreceipt:r1\n\n\0`);
+    await waitFor(() => received.includes('"stomp password"'), { message: `a MESSAGE; got ${received}` });
+    assert.ok(received.indexOf('CONNECTED') < received.indexOf('RECEIPT'), received);
+    socket.destroy();
   });
 
   test('forged tokens are refused: alg none, another key, tampered claims; JWKS is published', async () => {

@@ -23,6 +23,19 @@ constexpr std::string_view kAccounts = "/identitytoolkit.googleapis.com/v1/accou
 constexpr std::string_view kToken = "/securetoken.googleapis.com/v1/token";
 constexpr std::string_view kJwks = "/.well-known/jwks.json";
 
+// Whom an ID token for `user` names.
+auth::TokenSubject subject_of(const json::object& user, std::int64_t now) {
+  auth::TokenSubject subject;
+  subject.uid = text(user, "localId");
+  subject.email = text(user, "email");
+  subject.sign_in_provider = text(user, "provider");
+  subject.auth_time = now;
+  if (const json::value* claims = user.if_contains("customClaims"); claims && claims->is_object()) {
+    subject.custom_claims = claims->get_object();
+  }
+  return subject;
+}
+
 }  // namespace
 
 IdentityHandler::IdentityHandler(auth::UserStore& users, const auth::IdTokens& tokens, const auth::SigningKey& key,
@@ -34,6 +47,39 @@ IdentityHandler::IdentityHandler(auth::UserStore& users, const auth::IdTokens& t
       admin_(users, hasher_, authenticator, options.min_password_length),
       account_failures_(options.per_account),
       address_failures_(options.per_address) {}
+
+void IdentityHandler::sign_in_with_password(const std::string& email, const std::string& password,
+                                            const std::string& address, std::function<void(Result<db::Auth>)> done) {
+  const std::int64_t now = unix_now();
+  const std::string account = auth::normalize_email(email);
+  if (!account_failures_.allowed(account, now) || !address_failures_.allowed(address, now)) {
+    return done(Error{ErrorCode::invalid_token, "TOO_MANY_ATTEMPTS_TRY_LATER: too many failed sign-ins"});
+  }
+  auto user = users_.find_by_email(email);
+  if (!user) {
+    address_failures_.failed(address, now);
+    return done(Error{ErrorCode::invalid_token, "INVALID_LOGIN_CREDENTIALS"});
+  }
+  if (const json::value* d = user->if_contains("disabled"); d && d->is_bool() && d->get_bool()) {
+    return done(Error{ErrorCode::invalid_token, "USER_DISABLED"});
+  }
+  const std::string hash = text(*user, "passwordHash");
+  hasher_.verify(hash, password, [this, user = std::move(*user), now, account, address,
+                                  done = std::move(done)](bool matches) {
+    if (!matches) {
+      account_failures_.failed(account, now);
+      address_failures_.failed(address, now);
+      return done(Error{ErrorCode::invalid_token, "INVALID_LOGIN_CREDENTIALS"});
+    }
+    account_failures_.succeeded(account);
+    // The identity a fresh ID token would carry (same claims, same expiry).
+    auto token = tokens_.mint(subject_of(user, now), now);
+    if (!token) return done(token.error());
+    auto verified = tokens_.verify("", *token);
+    if (!verified) return done(Error{ErrorCode::internal, "a freshly minted ID token was not recognized"});
+    done(std::move(*verified));
+  });
+}
 
 bool IdentityHandler::handles(std::string_view path) {
   return path.substr(0, kAccounts.size()) == kAccounts || path == kToken || path == kJwks ||
@@ -68,14 +114,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
   // refreshing adds nothing to the store and a refresh racing a revocation cannot hand out a live token.
   auto session = [this, now](const json::object& user, json::object out,
                              const std::string& refresh_token = {}) -> Result<json::object> {
-    auth::TokenSubject subject;
-    subject.uid = text(user, "localId");
-    subject.email = text(user, "email");
-    subject.sign_in_provider = text(user, "provider");
-    subject.auth_time = now;
-    if (const json::value* claims = user.if_contains("customClaims"); claims && claims->is_object()) {
-      subject.custom_claims = claims->get_object();
-    }
+    const auth::TokenSubject subject = subject_of(user, now);
     auto id_token = tokens_.mint(subject, now);
     if (!id_token) return id_token.error();
     std::string refresh = refresh_token;

@@ -12,6 +12,7 @@
 //   .../v1/projects/{project}/accounts...                              the admin's (account_admin.h)
 // Errors use Firebase's JSON shape {"error":{"code":400,"message":"EMAIL_EXISTS","errors":[...]}}, which the SDK
 // maps to its auth/... codes. Passwords are hashed off the I/O threads and never logged.
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -39,6 +40,10 @@ class IdentityHandler {
                   const auth::Authenticator& authenticator, IdentityOptions options = {});
 
   static bool handles(std::string_view path);
+  // Email/password sign-in for the other doors (STOMP CONNECT login/passcode): the checks and lockouts of
+  // accounts:signInWithPassword; `done` gets the identity a fresh ID token would carry, on a worker thread.
+  void sign_in_with_password(const std::string& email, const std::string& password, const std::string& address,
+                             std::function<void(Result<db::Auth>)> done);
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
 
  private:

@@ -78,6 +78,11 @@ class Session : public std::enable_shared_from_this<Session> {
     auto status = decoder_.feed(data, frames);
     for (Frame& frame : frames) {
       if (closed_) return;
+      if (connecting_) {  // a password check is running: what follows CONNECT waits for its answer
+        if (held_.size() >= kMaxHeldFrames) return protocol_error("too many frames before CONNECTED", nullptr);
+        held_.push_back(std::move(frame));
+        continue;
+      }
       handle(frame);
     }
     if (!status.ok() && !closed_) protocol_error(status.error().message, nullptr);
@@ -179,7 +184,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     error.add("content-type", "text/plain");
     error.body = message;
-    send_frame(std::move(error));
+    // Before CONNECTED no version is agreed: header values go unescaped (as in 1.0), which every client reads.
+    send_bytes(std::make_shared<const std::string>(encode(error, connected_ ? version_ : Version::v1_0)));
     closed_ = true;
     transport_->close("STOMP protocol error: " + message);
   }
@@ -252,13 +258,34 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!db::Registry::valid_name(host)) return protocol_error("invalid database name in host: " + host, &frame);
     auto database = registry_.get(host);
     if (!database) return protocol_error("cannot open database " + host + ": " + database.error().message, &frame);
-    // The credential is the passcode (a token); login names the user it belongs to and is informational.
+    // The credential: the passcode as a token (login, if any, is informational), or login = an email address and
+    // passcode = its password, checked off this thread.
+    const std::string* login = frame.header("login");
     const std::string* passcode = frame.header("passcode");
-    auto identity = authenticator_.authenticate(host, passcode ? std::string_view(*passcode) : std::string_view());
+    if (login && passcode && login->find('@') != std::string::npos && options_.password_sign_in) {
+      connecting_ = true;
+      auto self = shared_from_this();
+      options_.password_sign_in(*login, *passcode, transport_->remote_address(),
+                                [self, frame, version, database = *database](Result<db::Auth> identity) mutable {
+                                  self->transport_->post([self, frame = std::move(frame), version, database,
+                                                          identity = std::move(identity)]() mutable {
+                                    self->finish_connect(frame, version, database, std::move(identity));
+                                  });
+                                });
+      return;
+    }
+    finish_connect(frame, version, *database,
+                   authenticator_.authenticate(host, passcode ? std::string_view(*passcode) : std::string_view()));
+  }
+
+  void finish_connect(const Frame& frame, const std::string& version, db::Database* database,
+                      Result<db::Auth> identity) {
+    connecting_ = false;
+    if (closed_) return;
     if (!identity) return protocol_error("authentication failed: " + identity.error().message, &frame);
     auth_ = std::move(*identity);
     credential_expires_at_ = auth_.expires_at;
-    database_ = *database;
+    database_ = database;
     connected_ = true;
     static std::atomic<std::uint64_t> sessions{0};
     Frame connected;
@@ -286,6 +313,12 @@ class Session : public std::enable_shared_from_this<Session> {
     connected.add("heart-beat", std::to_string(ours) + "," + std::to_string(ours));
     send_bytes(std::make_shared<const std::string>(encode(connected, version_, false)));
     start_heartbeats(send_every, expect_every);
+    std::vector<Frame> held;
+    held.swap(held_);
+    for (Frame& next : held) {
+      if (closed_) return;
+      handle(next);
+    }
   }
 
   void subscribe(const Frame& frame) {
@@ -667,6 +700,9 @@ class Session : public std::enable_shared_from_this<Session> {
   Version version_ = Version::v1_2;
   bool connected_ = false;
   std::atomic<bool> closed_{false};
+  bool connecting_ = false;  // CONNECT's password check is running
+  std::vector<Frame> held_;  // frames received meanwhile
+  static constexpr std::size_t kMaxHeldFrames = 1000;
   std::atomic<std::int64_t> credential_expires_at_{0};  // unix seconds; 0 = never
   std::atomic<bool> credential_ended_{false};
   db::Database* database_ = nullptr;
@@ -701,6 +737,8 @@ class WebSocketTransport : public Transport {
       : connection_(std::move(connection)) {}
   bool send(std::shared_ptr<const std::string> bytes) override { return connection_->send(std::move(bytes)); }
   void close(std::string reason) override { connection_->close(1000, std::move(reason)); }
+  void post(std::function<void()> fn) override { connection_->post(std::move(fn)); }
+  const std::string& remote_address() const override { return connection_->remote_address(); }
 
  private:
   std::shared_ptr<net::WebSocketConnection> connection_;
@@ -711,6 +749,8 @@ class TcpTransport : public Transport {
   explicit TcpTransport(std::shared_ptr<net::StreamConnection> connection) : connection_(std::move(connection)) {}
   bool send(std::shared_ptr<const std::string> bytes) override { return connection_->send(std::move(bytes)); }
   void close(std::string reason) override { connection_->close(std::move(reason)); }
+  void post(std::function<void()> fn) override { connection_->post(std::move(fn)); }
+  const std::string& remote_address() const override { return connection_->remote_address(); }
 
  private:
   std::shared_ptr<net::StreamConnection> connection_;

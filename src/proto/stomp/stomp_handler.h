@@ -4,6 +4,7 @@
 // Transport interface, so a raw TCP listener can reuse it.
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,11 +21,19 @@ class Transport {
   virtual bool send(std::shared_ptr<const std::string> bytes) = 0;
   // Flushes what is queued, then closes.
   virtual void close(std::string reason) = 0;
+  // Runs `fn` where the session's bytes are delivered, after what runs there now.
+  virtual void post(std::function<void()> fn) = 0;
+  virtual const std::string& remote_address() const = 0;
 };
+
+// Email/password sign-in (the identity door's): `done` gets the user's identity, on any thread.
+using PasswordSignIn = std::function<void(const std::string& email, const std::string& password,
+                                          const std::string& address, std::function<void(Result<db::Auth>)> done)>;
 
 struct StompOptions {
   std::uint32_t heartbeat_ms = 10000;            // our heart-beat offer both ways (0 = none)
   boost::asio::io_context* io = nullptr;         // runs the heart-beat timers; none = no heart-beats
+  PasswordSignIn password_sign_in;               // CONNECT login=<email> passcode=<password>; unset = not offered
 };
 
 class StompHandler : public net::StreamHandler {
@@ -33,6 +42,7 @@ class StompHandler : public net::StreamHandler {
       : registry_(registry), authenticator_(authenticator), options_(options) {}
   // The I/O context for heart-beat timers (the server's, once it exists).
   void set_io_context(boost::asio::io_context& io) { options_.io = &io; }
+  void set_password_sign_in(PasswordSignIn sign_in) { options_.password_sign_in = std::move(sign_in); }
   // For an upgrade to /stomp: picks v12.stomp, v11.stomp or v10.stomp (in that order of preference) among the
   // offered subprotocols; none offered is accepted too (the CONNECT frame negotiates the version anyway).
   net::WebSocketAccept accept_websocket(const net::HttpRequest& request,
