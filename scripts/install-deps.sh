@@ -13,7 +13,7 @@ apt_packages=(
   nodejs npm python3
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
-  apt_packages+=(python3-stomp wrk lmdb-utils chromium clang libclang-rt-14-dev redis-server)
+  apt_packages+=(python3-stomp wrk lmdb-utils chromium clang libclang-rt-14-dev redis-server rabbitmq-server)
 fi
 if [ "${1:-}" = "--bench" ]; then  # the full benchmarks (bench/*.sh without --quick): plots
   apt_packages+=(gnuplot-nox)
@@ -33,6 +33,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
+  # Debian starts a daemon package's service on install (redis-server, rabbitmq-server); the benchmarks start their
+  # own instances on loopback and stop them by pid, so keep the system ones from starting.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

@@ -29,4 +29,5 @@ bench/rules_bench.sh --quick >/dev/null
 bench/auth_bench.sh --quick >/dev/null
 bench/idle_bench.sh --quick >/dev/null
 bench/fanout_bench.sh --quick >/dev/null
+bench/stomp_fanout_bench.sh --quick >/dev/null
 echo "== all tests passed"

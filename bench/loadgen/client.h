@@ -15,7 +15,7 @@ namespace loadgen {
 struct ClientOptions {
   tcp::endpoint endpoint;  // where to connect
   std::string host_header = "127.0.0.1";
-  std::string proto = "firebase";  // firebase | redis
+  std::string proto = "firebase";  // firebase | redis | stomp | stomp-rabbitmq
   std::string ns = "default";      // database (Firebase ns, STOMP host)
 
 };
@@ -42,5 +42,7 @@ class Client {
 
 std::shared_ptr<Client> make_firebase_client(asio::io_context& io, const ClientOptions& options);
 std::shared_ptr<Client> make_redis_client(asio::io_context& io, const ClientOptions& options);
+// proto "stomp" (Backside's STOMP door) or "stomp-rabbitmq" (RabbitMQ's STOMP plugin).
+std::shared_ptr<Client> make_stomp_client(asio::io_context& io, const ClientOptions& options);
 
 }  // namespace loadgen
