@@ -86,9 +86,17 @@ for run in $(seq 1 $runs); do
     for n in "${ns[@]}"; do
       for mode in rate full; do
         args=(--window 8); [ $mode = rate ] && args=(--rate $rate)
-        result=$("$loadgen" fanout --proto $proto --port "$port" --subscribers "$n" --duration $duration \
-                 --drain $drain --payload $payload --path "bench/fan/$run-$n-$mode" "${args[@]}" 2>"$work/loadgen.log") || true
-        if [ -z "$result" ]; then echo "loadgen failed:" >&2; cat "$work/loadgen.log" >&2; exit 1; fi
+        # Bounded: a broker that resets connections must not hang the run. Then a pause, so that N closing
+        # connections are gone before the next N connect (RabbitMQ resets new ones while old ones close).
+        result=$(timeout $((duration + drain + 180)) "$loadgen" fanout --proto $proto --port "$port" --subscribers "$n" \
+                 --duration $duration --drain $drain --payload $payload --path "bench/fan/$run-$n-$mode" "${args[@]}" \
+                 2>"$work/loadgen.log") || true
+        [ "$n" -ge 1000 ] && sleep 5
+        if [ -z "$result" ]; then
+          echo "  run $run $sys N=$n $mode: no result ($(tail -1 "$work/loadgen.log"))" >&2
+          [ $quick = 1 ] && exit 1
+          continue
+        fi
         k=$sys-$mode-$n
         dps[$k]+="$(echo "$result" | field deliveries_per_s) "
         p50[$k]+="$(echo "$result" | field p50_ms) "

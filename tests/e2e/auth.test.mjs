@@ -242,6 +242,25 @@ describe('Firebase Auth SDK against Backside', () => {
       server.dataDir]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /reserved/);
+
+    // The same over HTTP for the admin (a backend that does not share the data directory).
+    const adminToken = fs.readFileSync(path.join(server.dataDir, 'admin-token'), 'utf8').trim();
+    const mint = (credential, body) => curl(server.u('/identitytoolkit.googleapis.com/v1/projects/p/customTokens'), {
+      method: 'POST', headers: { Authorization: `Bearer ${credential}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const minted = await mint(adminToken, { uid: 'backend-user-3', claims: { plan: 'free' } });
+    assert.equal(minted.status, 200, minted.body);
+    const c3 = client();
+    try {
+      const { user } = await signInWithCustomToken(c3.auth, minted.json.token);
+      assert.equal(user.uid, 'backend-user-3');
+      assert.equal((await user.getIdTokenResult()).claims.plan, 'free');
+    } finally {
+      await c3.close();
+    }
+    assert.equal((await mint('not-the-admin-token', { uid: 'x' })).status, 401);
+    assert.equal((await mint(adminToken, { uid: '' })).status, 400);
   });
 
   test('--dev: firebase-admin createCustomToken (emulator mode, unsigned) signs in; refused without --dev', async () => {

@@ -136,6 +136,18 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
     });
   }
 
+  if (action == "customTokens") {  // mints a custom token, as `backside token create` does
+    json::object claims;
+    if (const json::value* given = body.if_contains("claims")) {
+      if (!given->is_object()) return reply.error(400, "INVALID_CLAIMS : claims must be an object");
+      claims = given->get_object();
+    }
+    auto token = auth::mint_custom_token(key_, text(body, "uid"), claims, now);
+    if (!token) return reply.error(400, "INVALID_ARGUMENT : " + token.error().message);
+    return reply.json_body(200, json::object{{"token", *token},
+                                             {"expiresIn", std::to_string(auth::kCustomTokenMaxSeconds)}});
+  }
+
   if (action == "accounts:lookup") {
     json::array found;
     for (const auto& uid : strings(body, "localId")) {

@@ -9,12 +9,15 @@
 //                                                                               revokeRefreshTokens
 //   POST .../accounts:delete      {localId}                                     deleteUser
 //   GET  .../accounts:batchGet    ?maxResults=&nextPageToken=                   listUsers
+//   POST .../customTokens         {uid, claims?} -> {token}                     (Backside's: a custom token, as
+//                                                                               `backside token create` mints)
 // Any other credential gets 401; the project in the path is not checked (one user directory per server).
 #include <memory>
 #include <string_view>
 
 #include "auth/authenticator.h"
 #include "auth/password_hasher.h"
+#include "auth/signing_key.h"
 #include "auth/user_store.h"
 #include "net/http.h"
 
@@ -23,8 +26,12 @@ namespace backside::proto::identity {
 class AccountAdmin {
  public:
   AccountAdmin(auth::UserStore& users, auth::PasswordHasher& hasher, const auth::Authenticator& authenticator,
-               std::size_t min_password_length)
-      : users_(users), hasher_(hasher), authenticator_(authenticator), min_password_length_(min_password_length) {}
+               const auth::SigningKey& key, std::size_t min_password_length)
+      : users_(users),
+        hasher_(hasher),
+        authenticator_(authenticator),
+        key_(key),
+        min_password_length_(min_password_length) {}
 
   static bool handles(std::string_view path);
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
@@ -33,6 +40,7 @@ class AccountAdmin {
   auth::UserStore& users_;
   auth::PasswordHasher& hasher_;
   const auth::Authenticator& authenticator_;
+  const auth::SigningKey& key_;
   std::size_t min_password_length_;
 };
 

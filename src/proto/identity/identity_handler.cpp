@@ -44,7 +44,7 @@ IdentityHandler::IdentityHandler(auth::UserStore& users, const auth::IdTokens& t
       tokens_(tokens),
       key_(key),
       options_(options),
-      admin_(users, hasher_, authenticator, options.min_password_length),
+      admin_(users, hasher_, authenticator, key, options.min_password_length),
       account_failures_(options.per_account),
       address_failures_(options.per_address) {}
 
