@@ -10,17 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
 bin=${BACKSIDE_BIN:-build/backside}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+source bench/lib.sh
 if [ $quick = 1 ]; then duration=2; runs=1; out=build/benchmarks-auth-quick.md; else duration=10; runs=3; out=docs/benchmarks-auth.md; fi
 
 "$bin" serve --stomp-port 0 --port 0 --data-dir "$work/data" >"$work/server.log" 2>&1 &
 pids+=($!)
 port=""
 for _ in $(seq 1 1000); do
-  [ -z "$port" ] && port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$work/server.log" | grep -o '[0-9]*$' || true)
+  [ -z "$port" ] && port=$(logged_port "$work/server.log")
   [ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/.json" && break
   sleep 0.01
 done
@@ -37,9 +34,6 @@ token=$(echo "$signup" | python3 -c 'import json,sys; print(json.load(sys.stdin)
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/users/u1.json")" = 401 ] || { echo "rules not enforced" >&2; exit 1; }
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/users/u1.json?auth=$token")" = 200 ] || { echo "token refused" >&2; exit 1; }
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-minmax() { tr ' ' '\n' | grep . | sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%s–%s", min, max}'; }
-cell() { echo "$(echo "$1" | median) ($(echo "$1" | minmax))"; }
 wrk_rps() { grep 'Requests/sec' | awk '{printf "%d", $2}'; }
 wrk_ms() {  # latency percentile ($1 = 50%, 99%) in ms
   grep -E "^ +$1" | awk '{v=$2; if (v ~ /us$/) {sub(/us/,"",v); printf "%.2f", v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v); printf "%.2f", v} else {sub(/s/,"",v); printf "%.2f", v*1000}}'

@@ -12,10 +12,7 @@ cd "$(dirname "$0")/.."
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
 bin=${BACKSIDE_BIN:-build/backside}
 loadgen=${BACKSIDE_LOADGEN:-build/backside-loadgen}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+source bench/lib.sh
 
 rate=100; payload=64
 if [ $quick = 1 ]; then
@@ -29,16 +26,12 @@ start_server() {  # start_server DATA_DIR [flags...]; sets $port once it listens
   "$bin" serve --dev --stomp-port 0 --port 0 --data-dir "$dir" "$@" >"$work/server.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 500); do
-    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$work/server.log" | grep -o '[0-9]*$' || true)
+    port=$(logged_port "$work/server.log")
     [ -n "$port" ] && return 0; sleep 0.01
   done
   echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1
 }
 stop_server() { kill -TERM "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
-field() { tr ' ' '\n' | grep "^$1=" | cut -d= -f2; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-minmax() { tr ' ' '\n' | grep . | sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%s–%s", min, max}'; }
-cell() { echo "$(echo "$1" | median) ($(echo "$1" | minmax))"; }
 
 start_redis() {  # Redis pub/sub, the fan-out reference: no persistence; sets $port (below the ephemeral range)
   for _ in 1 2 3 4 5; do

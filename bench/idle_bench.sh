@@ -10,10 +10,7 @@ cd "$(dirname "$0")/.."
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
 bin=${BACKSIDE_BIN:-build/backside}
 loadgen=${BACKSIDE_LOADGEN:-build/backside-loadgen}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+source bench/lib.sh
 if [ $quick = 1 ]; then sizes=(1000); runs=1; else sizes=(10000 18000); runs=3; fi
 ulimit -n "$(ulimit -Hn)"
 
@@ -22,7 +19,7 @@ start_backside() {  # sets $port, $server
   "$bin" serve --dev --stomp-port 0 --port 0 --durability none --data-dir "$work/db" >"$work/server.log" 2>&1 &
   server=$!; pids+=($server); port=""
   for _ in $(seq 1 1000); do
-    [ -z "$port" ] && port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$work/server.log" | grep -o '[0-9]*$' || true)
+    [ -z "$port" ] && port=$(logged_port "$work/server.log")
     [ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/.json" && return 0
     sleep 0.01
   done
@@ -58,10 +55,6 @@ measure() {
   awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN {printf "%.2f", (a - b) / n}'
 }
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-minmax() { tr ' ' '\n' | grep . | sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%s–%s", min, max}'; }
-cell() { echo "$(echo "$1" | median) ($(echo "$1" | minmax))"; }
-
 rows=""
 for n in "${sizes[@]}"; do
   declare -A kib=([backside]="" [redis]="")
@@ -96,15 +89,6 @@ MD
 if [ $quick = 1 ]; then
   mkdir -p build; printf '%s\n' "$section" >build/benchmarks-idle-quick.md; echo "wrote build/benchmarks-idle-quick.md"
 else
-  # Replace the section in docs/benchmarks.md, or append it.
-  python3 - "$section" <<'PY'
-import re, sys
-path = "docs/benchmarks.md"
-text = open(path).read()
-section = sys.argv[1]
-pattern = re.compile(r"<!-- begin idle .*?<!-- end idle -->", re.S)
-text = pattern.sub(lambda m: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-PY
+  replace_section idle "$section"
   echo "wrote docs/benchmarks.md (idle section)"
 fi

@@ -6,10 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
 bin=build/backside
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+source bench/lib.sh
 
 if [ $quick = 1 ]; then duration=2s; leaves=100000; out=build/benchmarks-quick.md; else duration=10s; leaves=1000000; out=docs/benchmarks.md; fi
 
@@ -19,15 +16,13 @@ start_server() {  # start_server DATA_DIR [flags...]; on a free port (sets $port
   pids+=($!)
   port=""
   for _ in $(seq 1 1000); do
-    [ -z "$port" ] && port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" | grep -o '[0-9]*$' || true)
+    [ -z "$port" ] && port=$(logged_port "$log")
     [ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/.json?shallow=true" && return 0
     sleep 0.01
   done
   echo "server did not start" >&2; cat "$log" >&2; exit 1
 }
 stop_server() { kill -TERM "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-minmax() { sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%s–%s", min, max}'; }
 wrk_rps() { grep 'Requests/sec' | awk '{printf "%d", $2}'; }
 wrk_p50() {  # median latency in microseconds
   grep -E '^ +50%' | awk '{v=$2; if (v ~ /us$/) {sub(/us/,"",v); print v} else if (v ~ /ms$/) {sub(/ms/,"",v); print v*1000} else {sub(/s/,"",v); print v*1000000}}'

@@ -7,19 +7,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
 bin=${BACKSIDE_BIN:-build/backside}
-work=$(mktemp -d)
-pid=""
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source bench/lib.sh
 if [ $quick = 1 ]; then duration=2s; out=build/benchmarks-rules-quick.md; else duration=10s; out=docs/benchmarks-rules.md; fi
 
 # --dev: unsigned test tokens are accepted (their claims are the identity) and a database without rules is open.
 # Port 0: the server picks a free port and logs it.
 "$bin" serve --dev --stomp-port 0 --port 0 --data-dir "$work/data" >"$work/server.log" 2>&1 &
-pid=$!
+pid=$!; pids+=($pid)
 port=""
 for _ in $(seq 1 1000); do
-  [ -z "$port" ] && port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$work/server.log" | grep -o '[0-9]*$' || true)
+  [ -z "$port" ] && port=$(logged_port "$work/server.log")
   [ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/.json?ns=open" && break
   sleep 0.01
 done
@@ -33,8 +30,6 @@ b64url() { printf '%s' "$1" | base64 -w0 | tr '+/' '-_' | tr -d '='; }
 token() { echo "$(b64url '{"alg":"none","typ":"JWT"}').$(b64url "{\"sub\":\"$1\",\"user_id\":\"$1\"}")."; }
 tokens=(); for i in 0 1; do tokens+=("$(token u$i)"); done
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-minmax() { sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%s–%s", min, max}'; }
 declare -A rps=([open]="" [rules]="")
 for run in 1 2 3; do
   for ns in open rules; do

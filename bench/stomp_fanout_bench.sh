@@ -11,10 +11,7 @@ cd "$(dirname "$0")/.."
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
 bin=${BACKSIDE_BIN:-build/backside}
 loadgen=${BACKSIDE_LOADGEN:-build/backside-loadgen}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+source bench/lib.sh
 ulimit -n "$(ulimit -Hn)"
 
 rate=100; payload=64
@@ -24,7 +21,6 @@ else
   ns=(1 100 1000 10000); duration=5; runs=3; drain=10
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() {  # wait_port PORT PID LOG
   for _ in $(seq 1 600); do
     (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
@@ -72,10 +68,6 @@ stop_all() {
   done
 }
 
-field() { tr ' ' '\n' | grep "^$1=" | cut -d= -f2; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-minmax() { tr ' ' '\n' | grep . | sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%s–%s", min, max}'; }
-cell() { echo "$(echo "$1" | median) ($(echo "$1" | minmax))"; }
 
 systems=(backside rabbitmq)
 declare -A dps p50 p99 missing
@@ -146,14 +138,6 @@ MD
 if [ $quick = 1 ]; then
   mkdir -p build; printf '%s\n' "$section" >build/benchmarks-stomp-quick.md; echo "wrote build/benchmarks-stomp-quick.md"
 else
-  python3 - "$section" <<'PY'
-import re, sys
-path = "docs/benchmarks.md"
-text = open(path).read()
-section = sys.argv[1]
-pattern = re.compile(r"<!-- begin stomp-fanout .*?<!-- end stomp-fanout -->", re.S)
-text = pattern.sub(lambda m: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-PY
+  replace_section stomp-fanout "$section"
   echo "wrote docs/benchmarks.md (STOMP fan-out section)"
 fi
