@@ -13,6 +13,7 @@ int check_rules_file(const std::string& file);
 int import_database(const Config& config, const std::string& ns, const std::string& file);
 // `backside users ACTION`.
 struct UsersCommand {
+  std::string database;  // whose users
   std::string action;  // add, list, get, disable, enable, delete
   std::string who;     // uid or email (get, disable, enable, delete)
   std::string uid;     // add: the uid to give (default: random)
@@ -22,6 +23,7 @@ struct UsersCommand {
 };
 int manage_users(const Config& config, const UsersCommand& command);
 // `backside token create --uid UID [--claims JSON]`: prints a custom token (auth/custom_tokens.h).
-int create_custom_token(const Config& config, const std::string& uid, const std::string& claims_json);
+int create_custom_token(const Config& config, const std::string& database, const std::string& uid,
+                        const std::string& claims_json);
 
 }  // namespace backside::app

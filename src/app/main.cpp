@@ -63,8 +63,10 @@ int main(int argc, char** argv) {
   add_config_flags(token_create);
   token_create->add_option("--uid", token_uid, "the user's uid (1 to 128 characters)")->required();
   token_create->add_option("--claims", token_claims, "extra claims for the user's ID tokens, a JSON object");
+  token_create->add_option("--ns", ns, "the database whose user it signs in; default: default_namespace");
 
-  CLI::App* users_command = cli.add_subcommand("users", "Manage the server's users (Firebase Auth accounts)");
+  CLI::App* users_command =
+      cli.add_subcommand("users", "Manage a database's users (Firebase Auth accounts; each database has its own)");
   users_command->require_subcommand(1);
   app::UsersCommand users;
   bool password_stdin = false;
@@ -82,7 +84,10 @@ int main(int argc, char** argv) {
     sub->add_option("user", users.who, "uid or email")->required();
     users_commands.push_back(sub);
   }
-  for (CLI::App* sub : users_commands) add_config_flags(sub);
+  for (CLI::App* sub : users_commands) {
+    add_config_flags(sub);
+    sub->add_option("--ns", ns, "the database whose users to manage; default: default_namespace");
+  }
 
   CLI11_PARSE(cli, argc, argv);
   if (*rules_command) return app::check_rules_file(rules_file);
@@ -112,10 +117,11 @@ int main(int argc, char** argv) {
   if (ns.empty()) ns = config.default_namespace;
 
   if (*serve) return app::serve(config);
-  if (*token_command) return app::create_custom_token(config, token_uid, token_claims);
+  if (*token_command) return app::create_custom_token(config, ns, token_uid, token_claims);
   if (*users_command) {
     for (CLI::App* sub : users_command->get_subcommands()) users.action = sub->get_name();
     if (password_stdin) std::getline(std::cin, users.password);
+    users.database = ns;
     return app::manage_users(config, users);
   }
   if (*export_command) return app::export_database(config, ns);

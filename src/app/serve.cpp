@@ -13,7 +13,7 @@
 #include "auth/authenticator.h"
 #include "auth/id_tokens.h"
 #include "auth/signing_key.h"
-#include "auth/user_store.h"
+#include "auth/user_directories.h"
 #include "db/registry.h"
 #include "net/server.h"
 #include "proto/firebase/firebase_handler.h"
@@ -45,20 +45,23 @@ int serve(const Config& config) {
     spdlog::info("generated the admin token and stored it in {} (mode 0600)", admin_token->file);
   }
   auth::Authenticator authenticator({.admin_token = admin_token->token, .dev = config.dev});
-  // Users and their ID tokens (Firebase Auth): a signing key and a user store under <data_dir>/auth.
+  // ID tokens (Firebase Auth) are signed with the server's key under <data_dir>/auth; each database has its own
+  // users, in its folder (opened below, once the databases are).
   const std::string auth_dir = (std::filesystem::path(config.data_dir) / "auth").string();
   auto signing_key = auth::SigningKey::load_or_create(auth_dir + "/signing-key.pem");
   if (!signing_key) {
     spdlog::error("{}", signing_key.error().message);
     return 1;
   }
-  auto users = auth::UserStore::open(auth_dir + "/users");
-  if (!users) {
-    spdlog::error("{}", users.error().message);
+  if (auto adopted = auth::adopt_server_wide_users(
+          config.data_dir, db::Registry::directory_in(config.data_dir, config.default_namespace) + "/users");
+      !adopted) {
+    spdlog::error("{}", adopted.error().message);
     return 1;
   }
   auto id_tokens = std::make_shared<auth::IdTokens>(
-      *signing_key, auth::IdTokenOptions{.lifetime_seconds = static_cast<std::int64_t>(config.id_token_seconds)});
+      *signing_key, auth::IdTokenOptions{.lifetime_seconds = static_cast<std::int64_t>(config.id_token_seconds),
+                                         .default_database = config.default_namespace});
   authenticator.add_verifier(id_tokens);
   std::string rules_text;  // --rules, read before anything opens so that a bad file stops the start
   if (!config.rules.empty()) {
@@ -121,17 +124,23 @@ int serve(const Config& config) {
                                {.authenticator = &authenticator, .default_namespace = config.default_namespace});
   proto::firebase::FirebaseHandler firebase(
       registry, {.authenticator = &authenticator, .default_namespace = config.default_namespace});
-  proto::stomp::StompHandler stomp(registry, authenticator, {.heartbeat_ms = config.stomp_heartbeat_ms});
+  proto::stomp::StompHandler stomp(
+      registry, authenticator,
+      {.heartbeat_ms = config.stomp_heartbeat_ms, .default_namespace = config.default_namespace});
   proto::identity::IdentityOptions identity_options;
   identity_options.accept_unsigned_custom_tokens = config.dev;
   identity_options.per_account = {.max_failures = config.auth_max_failed_sign_ins,
                                   .window_seconds = config.auth_failure_window_seconds};
   identity_options.per_address = {.max_failures = config.auth_max_failed_sign_ins_per_address,
                                   .window_seconds = config.auth_failure_window_seconds};
-  proto::identity::IdentityHandler identity(**users, *id_tokens, **signing_key, authenticator, identity_options);
-  stomp.set_password_sign_in([&identity](const std::string& email, const std::string& password,
-                                         const std::string& address, std::function<void(Result<db::Auth>)> done) {
-    identity.sign_in_with_password(email, password, address, std::move(done));
+  auth::UserDirectories user_directories(
+      config.default_namespace, [&registry](const std::string& name) { return registry.users_directory(name); });
+  proto::identity::IdentityHandler identity(user_directories, *id_tokens, **signing_key, authenticator,
+                                            identity_options);
+  stomp.set_password_sign_in([&identity](const std::string& database, const std::string& email,
+                                         const std::string& password, const std::string& address,
+                                         std::function<void(Result<db::Auth>)> done) {
+    identity.sign_in_with_password(database, email, password, address, std::move(done));
   });
   HttpRouter router(rest, firebase, stomp, identity);
   net::ServerOptions server_options;

@@ -1,4 +1,4 @@
-// `backside token create --uid UID [--claims JSON]`: prints a custom token signed with the server's key
+// `backside token create --uid UID [--claims JSON] [--ns DB]`: prints a custom token signed with the server's key
 // (<data_dir>/auth/signing-key.pem), for a trusted backend to hand to a client, which signs in with
 // signInWithCustomToken(auth, token). Valid for one hour.
 #include <boost/json/parse.hpp>
@@ -11,10 +11,16 @@
 #include "app/commands.h"
 #include "auth/custom_tokens.h"
 #include "auth/signing_key.h"
+#include "db/registry.h"
 
 namespace backside::app {
 
-int create_custom_token(const Config& config, const std::string& uid, const std::string& claims_json) {
+int create_custom_token(const Config& config, const std::string& database, const std::string& uid,
+                        const std::string& claims_json) {
+  if (!db::Registry::valid_name(database)) {
+    spdlog::error("invalid database name \"{}\"", database);
+    return 2;
+  }
   boost::json::object claims;
   if (!claims_json.empty()) {
     boost::system::error_code ec;
@@ -37,7 +43,9 @@ int create_custom_token(const Config& config, const std::string& uid, const std:
   }
   const auto now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  auto token = auth::mint_custom_token(**key, uid, claims, now);
+  // A token for another database's user names it as its tenant (as firebase-admin's authForTenant does).
+  const std::string tenant = database == config.default_namespace ? std::string() : database;
+  auto token = auth::mint_custom_token(**key, uid, claims, now, tenant);
   if (!token) {
     spdlog::error("{}", token.error().message);
     return 1;

@@ -1,5 +1,6 @@
-// `backside users add|list|get|disable|enable|delete`: the admin's user management from the shell, on the user
-// store in <data_dir>/auth/users (LMDB; safe beside a running server). Prints JSON; never prints password hashes.
+// `backside users add|list|get|disable|enable|delete [--ns DB]`: the admin's user management from the shell, on a
+// database's user store in <data_dir>/db/<DB>/users (LMDB; safe beside a running server). Prints JSON; never prints
+// password hashes.
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <filesystem>
@@ -12,7 +13,8 @@
 #include "app/commands.h"
 #include "auth/jwt.h"
 #include "auth/password_hasher.h"
-#include "auth/user_store.h"
+#include "auth/user_directories.h"
+#include "db/registry.h"
 
 namespace backside::app {
 
@@ -36,7 +38,17 @@ void print(const json::value& value) { std::cout << json::serialize(value) << '\
 }  // namespace
 
 int manage_users(const Config& config, const UsersCommand& command) {
-  const std::string directory = (std::filesystem::path(config.data_dir) / "auth" / "users").string();
+  if (!db::Registry::valid_name(command.database)) {
+    spdlog::error("invalid database name \"{}\"", command.database);
+    return 2;
+  }
+  const std::string directory = db::Registry::directory_in(config.data_dir, command.database) + "/users";
+  if (command.database == config.default_namespace) {
+    if (auto adopted = auth::adopt_server_wide_users(config.data_dir, directory); !adopted) {
+      spdlog::error("{}", adopted.error().message);
+      return 1;
+    }
+  }
   auto opened = auth::UserStore::open(directory);
   if (!opened) {
     spdlog::error("{}", opened.error().message);

@@ -36,12 +36,13 @@ Status check_custom_claims(const json::object& claims) {
 }
 
 Result<std::string> mint_custom_token(const SigningKey& key, const std::string& uid, const json::object& claims,
-                                      std::int64_t now) {
+                                      std::int64_t now, const std::string& tenant) {
   if (Status valid = check_custom_token_subject(uid, claims); !valid) return valid.error();
   json::object header{{"alg", "RS256"}, {"kid", key.kid()}, {"typ", "JWT"}};
   json::object body{{"iss", "backside"}, {"sub", "backside"}, {"aud", kCustomTokenAudience},
                     {"iat", now},        {"exp", now + kCustomTokenMaxSeconds}, {"uid", uid}};
   if (!claims.empty()) body["claims"] = claims;
+  if (!tenant.empty()) body["tenant_id"] = tenant;
   const std::string input = base64url_encode(json::serialize(header)) + "." + base64url_encode(json::serialize(body));
   auto signature = key.sign(input);
   if (!signature) return signature.error();
@@ -85,6 +86,12 @@ Result<CustomToken> verify_custom_token(const SigningKey& key, std::string_view 
   if (const json::value* extra = claims.if_contains("claims"); extra) {
     if (!extra->is_object()) return invalid_custom_token("the custom token's claims must be an object");
     out.claims = extra->get_object();
+  }
+  if (const json::value* tenant = claims.if_contains("tenant_id"); tenant) {
+    if (!tenant->is_string() || tenant->get_string().empty()) {
+      return invalid_custom_token("the custom token's tenant_id must be a non-empty string");
+    }
+    out.tenant = tenant->get_string();
   }
   if (Status valid = check_custom_token_subject(out.uid, out.claims); !valid) {
     return invalid_custom_token("the custom token is invalid: " + valid.error().message);

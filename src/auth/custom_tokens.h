@@ -20,6 +20,7 @@ inline constexpr std::int64_t kCustomTokenMaxSeconds = 3600;
 struct CustomToken {
   std::string uid;
   boost::json::object claims;  // developer claims, copied into the user's ID tokens
+  std::string tenant;          // claim tenant_id: the database whose user it signs in; "" for the default one
 };
 
 // Developer claims (custom tokens, setCustomUserClaims): no reserved names, at most 1000 bytes as JSON.
@@ -28,7 +29,8 @@ Status check_custom_claims(const boost::json::object& claims);
 Status check_custom_token_subject(const std::string& uid, const boost::json::object& claims);
 
 Result<std::string> mint_custom_token(const SigningKey& key, const std::string& uid,
-                                      const boost::json::object& claims, std::int64_t now);
+                                      const boost::json::object& claims, std::int64_t now,
+                                      const std::string& tenant = {});
 
 // Verifies signature (this server's key), audience and lifetime. `accept_unsigned`: also alg "none" tokens, as the
 // Firebase Auth emulator accepts from firebase-admin (--dev only).

@@ -25,6 +25,14 @@ TEST(CustomTokens, MintedTokensVerify) {
   EXPECT_EQ(verified->uid, "user-7");
   EXPECT_EQ(json::serialize(verified->claims), R"({"role":"editor"})");
   EXPECT_FALSE(verify_custom_token(**key, *token, 1000 + 3600, false).ok()) << "expired after an hour";
+  EXPECT_EQ(verified->tenant, "");
+  // A token for another database's user names it as tenant_id, as firebase-admin's authForTenant does.
+  auto for_shop = mint_custom_token(**key, "user-7", {}, 1000, "shop");
+  ASSERT_TRUE(for_shop.ok());
+  EXPECT_EQ(verify_custom_token(**key, *for_shop, 1100, false)->tenant, "shop");
+  json::object bad_tenant{
+      {"aud", kCustomTokenAudience}, {"iat", 1000}, {"exp", 2000}, {"uid", "u"}, {"tenant_id", 7}};
+  EXPECT_FALSE(verify_custom_token(**key, unsigned_token(bad_tenant), 1001, true).ok());
 }
 
 TEST(CustomTokens, RefusesOtherKeysTamperingAndUnsignedOutsideDev) {

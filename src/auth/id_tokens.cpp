@@ -49,8 +49,9 @@ Result<std::string> IdTokens::mint(const TokenSubject& subject, std::int64_t now
     claims["email_verified"] = subject.email_verified;
     identities["email"] = json::array{json::value(subject.email)};
   }
-  claims["firebase"] = json::object{{"identities", std::move(identities)},
-                                    {"sign_in_provider", subject.sign_in_provider}};
+  json::object firebase{{"identities", std::move(identities)}, {"sign_in_provider", subject.sign_in_provider}};
+  if (!subject.tenant.empty()) firebase["tenant"] = subject.tenant;
+  claims["firebase"] = std::move(firebase);
   const std::string input =
       base64url_encode(json::serialize(header)) + "." + base64url_encode(json::serialize(claims));
   auto signature = key_->sign(input);
@@ -58,14 +59,25 @@ Result<std::string> IdTokens::mint(const TokenSubject& subject, std::int64_t now
   return input + "." + base64url_encode(*signature);
 }
 
-std::optional<Result<db::Auth>> IdTokens::verify(std::string_view /*database*/, std::string_view token) const {
+std::optional<Result<db::Auth>> IdTokens::verify(std::string_view database, std::string_view token) const {
+  auto verified = verify_any(token);
+  if (!verified) return std::nullopt;
+  if (!*verified) return Result<db::Auth>(verified->error());
+  if ((*verified)->database != database) {
+    return Result<db::Auth>(invalid_token("Auth token is for the users of database \"" + (*verified)->database +
+                                          "\", not of \"" + std::string(database) + "\"."));
+  }
+  return Result<db::Auth>(std::move((*verified)->identity));
+}
+
+std::optional<Result<VerifiedToken>> IdTokens::verify_any(std::string_view token) const {
   const std::int64_t now = unix_now();
   {
     std::lock_guard lock(mutex_);
     if (auto it = cache_.find(token); it != cache_.end()) {
-      if (it->second.expires_at > now) return Result<db::Auth>(it->second);
+      if (it->second.identity.expires_at > now) return Result<VerifiedToken>(it->second);
       cache_.erase(it);
-      return Result<db::Auth>(invalid_token("Auth token is expired."));
+      return Result<VerifiedToken>(invalid_token("Auth token is expired."));
     }
   }
   auto jwt = decode_jwt(token);
@@ -77,7 +89,7 @@ std::optional<Result<db::Auth>> IdTokens::verify(std::string_view /*database*/, 
     // An RS256 token with another key id was signed by someone else: refuse it here rather than let --dev take
     // it at its word. Unsigned (alg none) tokens are left to the --dev fallback.
     if (alg && alg->is_string() && alg->get_string() == "RS256") {
-      return Result<db::Auth>(invalid_token("Auth token was not signed by this server (unknown key id)."));
+      return Result<VerifiedToken>(invalid_token("Auth token was not signed by this server (unknown key id)."));
     }
     return std::nullopt;
   }
@@ -86,7 +98,7 @@ std::optional<Result<db::Auth>> IdTokens::verify(std::string_view /*database*/, 
     std::lock_guard lock(mutex_);
     if (cache_.size() >= options_.cache_entries) {
       // Bounded: drop expired entries first, then (still full) everything; re-verifying is only slower.
-      std::erase_if(cache_, [now](const auto& entry) { return entry.second.expires_at <= now; });
+      std::erase_if(cache_, [now](const auto& entry) { return entry.second.identity.expires_at <= now; });
       if (cache_.size() >= options_.cache_entries) cache_.clear();
     }
     cache_.emplace(std::string(token), *identity);
@@ -94,7 +106,7 @@ std::optional<Result<db::Auth>> IdTokens::verify(std::string_view /*database*/, 
   return identity;
 }
 
-Result<db::Auth> IdTokens::check(std::string_view token, std::int64_t now) const {
+Result<VerifiedToken> IdTokens::check(std::string_view token, std::int64_t now) const {
   auto jwt = decode_jwt(token);
   if (!jwt) return invalid_token("Could not parse auth token.");
   const json::value* alg = jwt->header.if_contains("alg");
@@ -115,7 +127,16 @@ Result<db::Auth> IdTokens::check(std::string_view token, std::int64_t now) const
   if (*exp <= now) return invalid_token("Auth token is expired.");
   const json::value* sub = claims.if_contains("sub");
   if (!sub || !sub->is_string() || sub->get_string().empty()) return invalid_token("Auth token has no subject.");
-  return db::Auth::from_token_claims(claims);
+  std::string database = options_.default_database;
+  if (const json::value* firebase = claims.if_contains("firebase"); firebase && firebase->is_object()) {
+    if (const json::value* tenant = firebase->get_object().if_contains("tenant")) {
+      if (!tenant->is_string() || tenant->get_string().empty()) {
+        return invalid_token("Auth token has an invalid tenant.");
+      }
+      database = tenant->get_string();
+    }
+  }
+  return VerifiedToken{db::Auth::from_token_claims(claims), std::move(database)};
 }
 
 }  // namespace backside::auth

@@ -40,6 +40,35 @@ TEST(IdTokens, MintedTokensVerifyWithFirebaseClaims) {
   EXPECT_EQ((*again)->expires_at, (*verified)->expires_at);
 }
 
+TEST(IdTokens, ATokenIsAcceptedOnlyByItsOwnDatabase) {
+  IdTokens tokens(key(), {.default_database = "main"});
+  auto of_main = tokens.mint({.uid = "u1", .sign_in_provider = "password"}, now());
+  auto of_shop = tokens.mint({.uid = "u1", .sign_in_provider = "password", .tenant = "shop"}, now());
+  ASSERT_TRUE(of_main.ok() && of_shop.ok());
+  // The tenant is in the claims, as Firebase puts it.
+  auto jwt = decode_jwt(*of_shop);
+  ASSERT_TRUE(jwt.ok());
+  EXPECT_EQ(jwt->claims.at("firebase").as_object().at("tenant"), "shop");
+  EXPECT_FALSE(decode_jwt(*of_main)->claims.at("firebase").as_object().contains("tenant"));
+
+  EXPECT_TRUE(tokens.verify("main", *of_main)->ok());
+  EXPECT_TRUE(tokens.verify("shop", *of_shop)->ok());
+  // The same uid in another database's directory is another user: refused, also once cached.
+  for (int i = 0; i < 2; ++i) {
+    auto wrong = tokens.verify("main", *of_shop);
+    ASSERT_TRUE(wrong.has_value());
+    ASSERT_FALSE(wrong->ok());
+    EXPECT_EQ(wrong->error().code, ErrorCode::invalid_token);
+    EXPECT_NE(wrong->error().message.find("\"shop\""), std::string::npos);
+    EXPECT_FALSE(tokens.verify("shop", *of_main)->ok());
+    EXPECT_FALSE(tokens.verify("other", *of_main)->ok());
+  }
+  auto any = tokens.verify_any(*of_shop);
+  ASSERT_TRUE(any && any->ok());
+  EXPECT_EQ((*any)->database, "shop");
+  EXPECT_EQ((*tokens.verify_any(*of_main))->database, "main");
+}
+
 TEST(IdTokens, ABurstWithOneTokenCostsOneSignatureCheck) {
   IdTokens tokens(key(), {});
   auto token = tokens.mint({.uid = "carol", .sign_in_provider = "password"}, now());

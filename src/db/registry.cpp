@@ -63,8 +63,15 @@ Status Registry::open_existing() {
   return ok_status();
 }
 
-std::string Registry::directory_of(const std::string& name) const {
-  return (fs::path(options_.data_dir) / "db" / name).string();
+std::string Registry::directory_in(const std::string& data_dir, const std::string& name) {
+  return (fs::path(data_dir) / "db" / name).string();
+}
+
+std::string Registry::directory_of(const std::string& name) const { return directory_in(options_.data_dir, name); }
+
+Result<std::string> Registry::users_directory(const std::string& name) {
+  if (auto database = get(name); !database) return database.error();
+  return (fs::path(directory_of(name)) / "users").string();
 }
 
 Result<ActiveRulesPtr> Registry::compile_rules(std::string text, bool configured) {

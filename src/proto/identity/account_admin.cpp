@@ -6,6 +6,7 @@
 #include <boost/url/parse.hpp>
 
 #include "auth/custom_tokens.h"
+#include "db/registry.h"
 #include "proto/identity/identity_common.h"
 
 namespace backside::proto::identity {
@@ -44,16 +45,31 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
   Reply reply{std::move(exchange), request.version(), request.keep_alive()};
   const std::string_view target = request.target();
   const std::string_view path = target.substr(0, target.find('?'));
-  // After the project: "/accounts", "/accounts:lookup", ...
+  // After the project: "accounts", "accounts:lookup", ..., or "tenants/D/" and one of those.
   const std::string_view rest = path.substr(kProjects.size());
   const std::size_t slash = rest.find('/');
-  const std::string_view action = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  std::string_view action = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  std::string tenant;
+  if (action.starts_with("tenants/")) {
+    action.remove_prefix(8);
+    const std::size_t end = action.find('/');
+    if (end == std::string_view::npos) return reply.error(404, "NOT_FOUND");
+    tenant = action.substr(0, end);
+    action.remove_prefix(end + 1);
+    if (tenant.empty()) return reply.error(400, "INVALID_TENANT_ID");
+  }
 
   const std::string_view authorization = request[http::field::authorization];
   const std::string_view credential =
       authorization.starts_with("Bearer ") ? authorization.substr(7) : std::string_view();
   auto identity = authenticator_.authenticate("", credential);
   if (!identity || !identity->admin) return reply.error(401, "UNAUTHORIZED : the admin credential is required");
+  const std::string database = directories_.database_of_tenant(tenant);
+  if (!db::Registry::valid_name(database)) return reply.error(400, "INVALID_TENANT_ID");
+  auto directory = directories_.of(database);
+  if (!directory) return reply.error(400, "INVALID_TENANT_ID : " + directory.error().message);
+  auth::UserStore& users = **directory;
+  tenant = directories_.tenant_of_database(database);  // the default database's own name is no tenant
 
   if (action == "accounts:batchGet") {
     if (request.method() != http::verb::get) return reply.error(405, "METHOD_NOT_ALLOWED");
@@ -71,19 +87,19 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
         if (param.key == "nextPageToken") after = param.value;
       }
     }
-    std::vector<json::object> users = users_.list();
-    std::sort(users.begin(), users.end(),
+    std::vector<json::object> listed = users.list();
+    std::sort(listed.begin(), listed.end(),
               [](const json::object& a, const json::object& b) { return text(a, "localId") < text(b, "localId"); });
     json::array page;
     std::string last;
-    for (const auto& user : users) {
+    for (const auto& user : listed) {
       if (!after.empty() && text(user, "localId") <= after) continue;
       if (page.size() == max_results) {
         json::object out{{"kind", "identitytoolkit#DownloadAccountResponse"}, {"users", std::move(page)},
                          {"nextPageToken", last}};
         return reply.json_body(200, out);
       }
-      page.push_back(public_user(user));
+      page.push_back(public_user(user, tenant));
       last = text(user, "localId");
     }
     return reply.json_body(200, json::object{{"kind", "identitytoolkit#DownloadAccountResponse"}, {"users", page}});
@@ -103,17 +119,17 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
                       {"disabled", flag(body, "disabled")}};
     const std::string uid = text(user, "localId");
     if (uid.empty() || uid.size() > 128) return reply.error(400, "INVALID_LOCAL_ID");
-    if (users_.find_by_uid(uid)) return reply.error(400, "DUPLICATE_LOCAL_ID");
+    if (users.find_by_uid(uid)) return reply.error(400, "DUPLICATE_LOCAL_ID");
     if (auto name = text(body, "displayName"); !name.empty()) user["displayName"] = name;
     const std::string email = text(body, "email");
     if (!email.empty()) {
       if (!valid_email(email)) return reply.error(400, "INVALID_EMAIL");
-      if (users_.find_by_email(email)) return reply.error(400, "EMAIL_EXISTS");
+      if (users.find_by_email(email)) return reply.error(400, "EMAIL_EXISTS");
       user["email"] = auth::normalize_email(email);
     }
     const std::string password = text(body, "password");
-    auto create = [this, reply](json::object user) {
-      if (auto status = users_.create(user); !status) {
+    auto create = [reply, &users](json::object user) {
+      if (auto status = users.create(user); !status) {
         return reply.error(400, status.error().message == "EMAIL_EXISTS" ? "EMAIL_EXISTS" : "INTERNAL_ERROR");
       }
       json::object out{{"kind", "identitytoolkit#SignupNewUserResponse"}, {"localId", text(user, "localId")}};
@@ -142,7 +158,7 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
       if (!given->is_object()) return reply.error(400, "INVALID_CLAIMS : claims must be an object");
       claims = given->get_object();
     }
-    auto token = auth::mint_custom_token(key_, text(body, "uid"), claims, now);
+    auto token = auth::mint_custom_token(key_, text(body, "uid"), claims, now, tenant);
     if (!token) return reply.error(400, "INVALID_ARGUMENT : " + token.error().message);
     return reply.json_body(200, json::object{{"token", *token},
                                              {"expiresIn", std::to_string(auth::kCustomTokenMaxSeconds)}});
@@ -151,10 +167,10 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
   if (action == "accounts:lookup") {
     json::array found;
     for (const auto& uid : strings(body, "localId")) {
-      if (auto user = users_.find_by_uid(uid)) found.push_back(public_user(*user));
+      if (auto user = users.find_by_uid(uid)) found.push_back(public_user(*user, tenant));
     }
     for (const auto& email : strings(body, "email")) {
-      if (auto user = users_.find_by_email(email)) found.push_back(public_user(*user));
+      if (auto user = users.find_by_email(email)) found.push_back(public_user(*user, tenant));
     }
     json::object out{{"kind", "identitytoolkit#GetAccountInfoResponse"}};
     if (!found.empty()) out["users"] = std::move(found);  // no "users": the SDK's USER_NOT_FOUND
@@ -162,10 +178,10 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
   }
 
   const std::string uid = text(body, "localId");
-  auto user = users_.find_by_uid(uid);
+  auto user = users.find_by_uid(uid);
   if (action == "accounts:delete") {
     if (!user) return reply.error(400, "USER_NOT_FOUND");
-    if (auto status = users_.remove(uid); !status) return reply.error(500, "INTERNAL_ERROR");
+    if (auto status = users.remove(uid); !status) return reply.error(500, "INTERNAL_ERROR");
     return reply.json_body(200, json::object{{"kind", "identitytoolkit#DeleteAccountResponse"}});
   }
 
@@ -191,18 +207,18 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
     }
     if (auto email = text(body, "email"); !email.empty()) {
       if (!valid_email(email)) return reply.error(400, "INVALID_EMAIL");
-      if (auto other = users_.find_by_email(email); other && text(*other, "localId") != uid) {
+      if (auto other = users.find_by_email(email); other && text(*other, "localId") != uid) {
         return reply.error(400, "EMAIL_EXISTS");
       }
       (*user)["email"] = auth::normalize_email(email);
     }
     const std::string password = text(body, "password");
     revoke = revoke || !password.empty();
-    auto finish = [this, reply, uid, revoke](json::object user) {
-      if (auto status = users_.update(user); !status) {
+    auto finish = [reply, &users, uid, revoke](json::object user) {
+      if (auto status = users.update(user); !status) {
         return reply.error(400, status.error().message == "EMAIL_EXISTS" ? "EMAIL_EXISTS" : "INTERNAL_ERROR");
       }
-      if (revoke) users_.revoke_refresh_tokens(uid);
+      if (revoke) users.revoke_refresh_tokens(uid);
       reply.json_body(200, json::object{{"kind", "identitytoolkit#SetAccountInfoResponse"}, {"localId", uid}});
     };
     if (password.empty()) return finish(std::move(*user));

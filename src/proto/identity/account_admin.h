@@ -11,23 +11,25 @@
 //   GET  .../accounts:batchGet    ?maxResults=&nextPageToken=                   listUsers
 //   POST .../customTokens         {uid, claims?} -> {token}                     (Backside's: a custom token, as
 //                                                                               `backside token create` mints)
-// Any other credential gets 401; the project in the path is not checked (one user directory per server).
+// The default database's users are at .../projects/{project}/..., those of database D at
+// .../projects/{project}/tenants/D/... (firebase-admin's tenantManager().authForTenant('D')); customTokens there
+// mint tokens that sign in D's users. Any other credential gets 401; the project in the path is not checked.
 #include <memory>
 #include <string_view>
 
 #include "auth/authenticator.h"
 #include "auth/password_hasher.h"
 #include "auth/signing_key.h"
-#include "auth/user_store.h"
+#include "auth/user_directories.h"
 #include "net/http.h"
 
 namespace backside::proto::identity {
 
 class AccountAdmin {
  public:
-  AccountAdmin(auth::UserStore& users, auth::PasswordHasher& hasher, const auth::Authenticator& authenticator,
-               const auth::SigningKey& key, std::size_t min_password_length)
-      : users_(users),
+  AccountAdmin(auth::UserDirectories& directories, auth::PasswordHasher& hasher,
+               const auth::Authenticator& authenticator, const auth::SigningKey& key, std::size_t min_password_length)
+      : directories_(directories),
         hasher_(hasher),
         authenticator_(authenticator),
         key_(key),
@@ -37,7 +39,7 @@ class AccountAdmin {
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
 
  private:
-  auth::UserStore& users_;
+  auth::UserDirectories& directories_;
   auth::PasswordHasher& hasher_;
   const auth::Authenticator& authenticator_;
   const auth::SigningKey& key_;

@@ -52,9 +52,10 @@ void Reply::error(unsigned status, const std::string& message) const {
     json_body(status, json::object{{"error", std::move(error)}});
 }
 
-json::object public_user(const json::object& user) {
+json::object public_user(const json::object& user, const std::string& tenant) {
   json::object out;
   out["localId"] = text(user, "localId");
+  if (!tenant.empty()) out["tenantId"] = tenant;
   if (auto email = text(user, "email"); !email.empty()) out["email"] = email;
   out["emailVerified"] = false;
   if (auto name = text(user, "displayName"); !name.empty()) out["displayName"] = name;

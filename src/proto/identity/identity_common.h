@@ -26,7 +26,7 @@ struct Reply {
   void error(unsigned status, const std::string& message) const;
 };
 
-// A user record as the API shows it (no password hash).
-boost::json::object public_user(const boost::json::object& user);
+// A user record as the API shows it (no password hash); `tenant` names its database when not the default one.
+boost::json::object public_user(const boost::json::object& user, const std::string& tenant = {});
 
 }  // namespace backside::proto::identity

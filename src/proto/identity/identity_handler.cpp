@@ -10,6 +10,7 @@
 
 #include "auth/custom_tokens.h"
 #include "auth/jwt.h"
+#include "db/registry.h"
 #include "proto/identity/identity_common.h"
 
 namespace backside::proto::identity {
@@ -22,13 +23,16 @@ namespace {
 constexpr std::string_view kAccounts = "/identitytoolkit.googleapis.com/v1/accounts:";
 constexpr std::string_view kToken = "/securetoken.googleapis.com/v1/token";
 constexpr std::string_view kJwks = "/.well-known/jwks.json";
+constexpr std::string_view kTooManyAttempts =
+    "TOO_MANY_ATTEMPTS_TRY_LATER : Too many unsuccessful login attempts. Please try again later.";
 
-// Whom an ID token for `user` names.
-auth::TokenSubject subject_of(const json::object& user, std::int64_t now) {
+// Whom an ID token for `user` of the directory `tenant` names.
+auth::TokenSubject subject_of(const json::object& user, const std::string& tenant, std::int64_t now) {
   auth::TokenSubject subject;
   subject.uid = text(user, "localId");
   subject.email = text(user, "email");
   subject.sign_in_provider = text(user, "provider");
+  subject.tenant = tenant;
   subject.auth_time = now;
   if (const json::value* claims = user.if_contains("customClaims"); claims && claims->is_object()) {
     subject.custom_claims = claims->get_object();
@@ -36,49 +40,82 @@ auth::TokenSubject subject_of(const json::object& user, std::int64_t now) {
   return subject;
 }
 
+bool disabled(const json::object& user) {
+  const json::value* d = user.if_contains("disabled");
+  return d && d->is_bool() && d->get_bool();
+}
+
+// Refresh tokens name their database after the random part ("<random>.<database>"), so that the token endpoint,
+// which gets nothing else, finds the directory; only the directory's stored hash makes one valid.
+std::string database_of_refresh_token(const std::string& token) {
+  const std::size_t dot = token.rfind('.');
+  return dot == std::string::npos ? std::string() : token.substr(dot + 1);
+}
+
 }  // namespace
 
-IdentityHandler::IdentityHandler(auth::UserStore& users, const auth::IdTokens& tokens, const auth::SigningKey& key,
-                                 const auth::Authenticator& authenticator, IdentityOptions options)
-    : users_(users),
+IdentityHandler::IdentityHandler(auth::UserDirectories& directories, const auth::IdTokens& tokens,
+                                 const auth::SigningKey& key, const auth::Authenticator& authenticator,
+                                 IdentityOptions options)
+    : directories_(directories),
       tokens_(tokens),
       key_(key),
       options_(options),
-      admin_(users, hasher_, authenticator, key, options.min_password_length),
+      admin_(directories, hasher_, authenticator, key, options.min_password_length),
       account_failures_(options.per_account),
       address_failures_(options.per_address) {}
 
-void IdentityHandler::sign_in_with_password(const std::string& email, const std::string& password,
-                                            const std::string& address, std::function<void(Result<db::Auth>)> done) {
+void IdentityHandler::check_password(auth::UserStore& users, const std::string& database, const std::string& email,
+                                     const std::string& password, const std::string& address,
+                                     std::function<void(Result<json::object>)> done) {
   const std::int64_t now = unix_now();
-  const std::string account = auth::normalize_email(email);
+  const std::string account = database + "/" + auth::normalize_email(email);  // lockouts are per directory
+  auto refused = [](std::string_view code) { return Error{ErrorCode::invalid_token, std::string(code)}; };
   if (!account_failures_.allowed(account, now) || !address_failures_.allowed(address, now)) {
-    return done(Error{ErrorCode::invalid_token, "TOO_MANY_ATTEMPTS_TRY_LATER: too many failed sign-ins"});
+    return done(refused(kTooManyAttempts));
   }
-  auto user = users_.find_by_email(email);
+  auto user = users.find_by_email(email);
   if (!user) {
     address_failures_.failed(address, now);
-    return done(Error{ErrorCode::invalid_token, "INVALID_LOGIN_CREDENTIALS"});
+    return done(refused("EMAIL_NOT_FOUND"));
   }
-  if (const json::value* d = user->if_contains("disabled"); d && d->is_bool() && d->get_bool()) {
-    return done(Error{ErrorCode::invalid_token, "USER_DISABLED"});
-  }
+  if (disabled(*user)) return done(refused("USER_DISABLED"));
   const std::string hash = text(*user, "passwordHash");
-  hasher_.verify(hash, password, [this, user = std::move(*user), now, account, address,
-                                  done = std::move(done)](bool matches) {
+  hasher_.verify(hash, password, [this, user = std::move(*user), now, account, address, refused,
+                                  done = std::move(done)](bool matches) mutable {
     if (!matches) {
       account_failures_.failed(account, now);
       address_failures_.failed(address, now);
-      return done(Error{ErrorCode::invalid_token, "INVALID_LOGIN_CREDENTIALS"});
+      return done(refused("INVALID_PASSWORD"));
     }
     account_failures_.succeeded(account);
-    // The identity a fresh ID token would carry (same claims, same expiry).
-    auto token = tokens_.mint(subject_of(user, now), now);
-    if (!token) return done(token.error());
-    auto verified = tokens_.verify("", *token);
-    if (!verified) return done(Error{ErrorCode::internal, "a freshly minted ID token was not recognized"});
-    done(std::move(*verified));
+    done(std::move(user));
   });
+}
+
+void IdentityHandler::sign_in_with_password(const std::string& database, const std::string& email,
+                                            const std::string& password, const std::string& address,
+                                            std::function<void(Result<db::Auth>)> done) {
+  auto users = directories_.of(database);
+  if (!users) return done(users.error());
+  check_password(**users, database, email, password, address,
+                 [this, database, done = std::move(done)](Result<json::object> user) {
+                   if (!user) {
+                     const std::string& code = user.error().message;
+                     // Which of email and password was wrong is not for a STOMP client to learn.
+                     const bool credentials = code == "EMAIL_NOT_FOUND" || code == "INVALID_PASSWORD";
+                     return done(Error{ErrorCode::invalid_token, credentials ? "INVALID_LOGIN_CREDENTIALS" : code});
+                   }
+                   // The identity a fresh ID token would carry (same claims, same expiry).
+                   const std::int64_t now = unix_now();
+                   auto token = tokens_.mint(subject_of(*user, directories_.tenant_of_database(database), now), now);
+                   if (!token) return done(token.error());
+                   auto verified = tokens_.verify(database, *token);
+                   if (!verified) {
+                     return done(Error{ErrorCode::internal, "a freshly minted ID token was not recognized"});
+                   }
+                   done(std::move(*verified));
+                 });
 }
 
 bool IdentityHandler::handles(std::string_view path) {
@@ -110,17 +147,19 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
   }
 
   const std::int64_t now = unix_now();
-  // Signs `user` in: an ID token and a refresh token. A refresh keeps its refresh token (as Firebase does), so
-  // refreshing adds nothing to the store and a refresh racing a revocation cannot hand out a live token.
-  auto session = [this, now](const json::object& user, json::object out,
-                             const std::string& refresh_token = {}) -> Result<json::object> {
-    const auth::TokenSubject subject = subject_of(user, now);
+  // The directory the request addresses: its tenant's database, or the default one.
+  std::string database = directories_.database_of_tenant(text(body, "tenantId"));
+  // Signs `user` of `database` in: an ID token and a refresh token. A refresh keeps its refresh token (as Firebase
+  // does), so refreshing adds nothing to the store and a refresh racing a revocation cannot hand out a live token.
+  auto session = [this, now](auth::UserStore& users, const std::string& database, const json::object& user,
+                             json::object out, const std::string& refresh_token = {}) -> Result<json::object> {
+    const auth::TokenSubject subject = subject_of(user, directories_.tenant_of_database(database), now);
     auto id_token = tokens_.mint(subject, now);
     if (!id_token) return id_token.error();
     std::string refresh = refresh_token;
     if (refresh.empty()) {
-      refresh = random_id(32);
-      if (auto stored = users_.add_refresh_token(refresh, subject.uid); !stored) return stored.error();
+      refresh = random_id(32) + "." + database;
+      if (auto stored = users.add_refresh_token(refresh, subject.uid); !stored) return stored.error();
     }
     out["idToken"] = *id_token;
     out["refreshToken"] = refresh;
@@ -129,26 +168,20 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     if (!subject.email.empty()) out["email"] = subject.email;
     return out;
   };
-  // The user an ID token in the body names (lookup/update/delete).
-  auto user_of_token = [&]() -> std::optional<json::object> {
-    auto verified = tokens_.verify("", text(body, "idToken"));
-    if (!verified || !*verified) return std::nullopt;
-    const json::value* variable = (*verified)->variable.get();
-    if (!variable || !variable->is_object()) return std::nullopt;
-    return users_.find_by_uid(text(variable->get_object(), "uid"));
-  };
 
   if (path == kToken) {
     if (text(body, "grant_type") != "refresh_token") return reply.error(400, "INVALID_GRANT_TYPE");
     const std::string refresh_token = text(body, "refresh_token");
-    auto uid = users_.uid_of_refresh_token(refresh_token);
+    const std::string token_database = database_of_refresh_token(refresh_token);
+    if (!db::Registry::valid_name(token_database)) return reply.error(400, "INVALID_REFRESH_TOKEN");
+    auto users = directories_.of(token_database);
+    if (!users) return reply.error(400, "INVALID_REFRESH_TOKEN");
+    auto uid = (*users)->uid_of_refresh_token(refresh_token);
     if (!uid) return reply.error(400, "INVALID_REFRESH_TOKEN");
-    auto user = users_.find_by_uid(*uid);
+    auto user = (*users)->find_by_uid(*uid);
     if (!user) return reply.error(400, "USER_NOT_FOUND");
-    if (const json::value* d = user->if_contains("disabled"); d && d->is_bool() && d->get_bool()) {
-      return reply.error(400, "USER_DISABLED");
-    }
-    auto signed_in = session(*user, {}, refresh_token);
+    if (disabled(*user)) return reply.error(400, "USER_DISABLED");
+    auto signed_in = session(**users, token_database, *user, {}, refresh_token);
     if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
     json::object out{{"access_token", (*signed_in)["idToken"]}, {"id_token", (*signed_in)["idToken"]},
                      {"refresh_token", (*signed_in)["refreshToken"]}, {"expires_in", (*signed_in)["expiresIn"]},
@@ -157,6 +190,28 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
   }
 
   const std::string action(path.substr(kAccounts.size()));
+  const bool by_token = action == "lookup" || action == "update" || action == "delete";
+  std::optional<std::string> token_uid;  // the user an ID token in the body names (lookup/update/delete)
+  if (by_token) {
+    auto verified = tokens_.verify_any(text(body, "idToken"));
+    if (!verified || !*verified) return reply.error(400, "INVALID_ID_TOKEN");
+    if (body.contains("tenantId") && database != (*verified)->database) return reply.error(400, "TENANT_ID_MISMATCH");
+    database = (*verified)->database;
+    const json::value* variable = (*verified)->identity.variable.get();
+    if (!variable || !variable->is_object()) return reply.error(400, "INVALID_ID_TOKEN");
+    token_uid = text(variable->get_object(), "uid");
+  }
+  if (!db::Registry::valid_name(database)) return reply.error(400, "INVALID_TENANT_ID");
+  auto directory = directories_.of(database);
+  if (!directory) return reply.error(400, "INVALID_TENANT_ID : " + directory.error().message);
+  auth::UserStore& users = **directory;
+  const std::string tenant = directories_.tenant_of_database(database);
+  std::optional<json::object> token_user;
+  if (by_token) {
+    token_user = users.find_by_uid(*token_uid);
+    if (!token_user) return reply.error(400, "USER_NOT_FOUND");
+  }
+
   if (action == "signUp") {
     const std::string email = text(body, "email");
     const std::string password = text(body, "password");
@@ -166,8 +221,8 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
                       {"disabled", false}};
     if (email.empty() && password.empty()) {  // signInAnonymously
       user["provider"] = "anonymous";
-      if (auto status = users_.create(user); !status) return reply.error(500, "INTERNAL_ERROR");
-      auto signed_in = session(user, {{"kind", "identitytoolkit#SignupNewUserResponse"}});
+      if (auto status = users.create(user); !status) return reply.error(500, "INTERNAL_ERROR");
+      auto signed_in = session(users, database, user, {{"kind", "identitytoolkit#SignupNewUserResponse"}});
       if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
       return reply.json_body(200, *signed_in);
     }
@@ -177,17 +232,17 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
       return reply.error(400, "WEAK_PASSWORD : Password should be at least " +
                                   std::to_string(options_.min_password_length) + " characters");
     }
-    if (users_.find_by_email(email)) return reply.error(400, "EMAIL_EXISTS");
+    if (users.find_by_email(email)) return reply.error(400, "EMAIL_EXISTS");
     user["email"] = auth::normalize_email(email);
     user["provider"] = "password";
-    return hasher_.hash(password, [this, reply, user = std::move(user), session](std::string hash) mutable {
+    return hasher_.hash(password, [reply, &users, database, user = std::move(user), session](std::string hash) mutable {
       if (hash.empty()) return reply.error(500, "INTERNAL_ERROR");
       user["passwordHash"] = hash;
-      if (auto status = users_.create(user); !status) {
+      if (auto status = users.create(user); !status) {
         return reply.error(status.error().message == "EMAIL_EXISTS" ? 400 : 500,
                            status.error().message == "EMAIL_EXISTS" ? "EMAIL_EXISTS" : "INTERNAL_ERROR");
       }
-      auto signed_in = session(user, {{"kind", "identitytoolkit#SignupNewUserResponse"}});
+      auto signed_in = session(users, database, user, {{"kind", "identitytoolkit#SignupNewUserResponse"}});
       if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
       reply.json_body(200, *signed_in);
     });
@@ -195,7 +250,9 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
   if (action == "signInWithCustomToken") {
     auto custom = auth::verify_custom_token(key_, text(body, "token"), now, options_.accept_unsigned_custom_tokens);
     if (!custom) return reply.error(400, "INVALID_CUSTOM_TOKEN : " + custom.error().message);
-    auto user = users_.find_by_uid(custom->uid);
+    // The token says whose user it signs in; a request for another directory is refused, as Firebase does.
+    if (directories_.database_of_tenant(custom->tenant) != database) return reply.error(400, "TENANT_ID_MISMATCH");
+    auto user = users.find_by_uid(custom->uid);
     const bool is_new = !user;
     if (is_new) {
       user = json::object{{"localId", custom->uid},
@@ -203,8 +260,8 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
                           {"lastLoginAt", std::to_string(now * 1000)},
                           {"disabled", false},
                           {"provider", "custom"}};
-      if (auto status = users_.create(*user); !status) return reply.error(500, "INTERNAL_ERROR");
-    } else if (const json::value* d = user->if_contains("disabled"); d && d->is_bool() && d->get_bool()) {
+      if (auto status = users.create(*user); !status) return reply.error(500, "INTERNAL_ERROR");
+    } else if (disabled(*user)) {
       return reply.error(400, "USER_DISABLED");
     }
     // This session's tokens: signed in by "custom", with the token's claims over the user's own.
@@ -214,7 +271,8 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     if (const json::value* own = user->if_contains("customClaims"); own && own->is_object()) claims = own->get_object();
     for (const auto& [name, value] : custom->claims) claims[name] = value;
     session_user["customClaims"] = std::move(claims);
-    auto signed_in = session(session_user, {{"kind", "identitytoolkit#VerifyCustomTokenResponse"}, {"isNewUser", is_new}});
+    auto signed_in = session(users, database, session_user,
+                             {{"kind", "identitytoolkit#VerifyCustomTokenResponse"}, {"isNewUser", is_new}});
     if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
     return reply.json_body(200, *signed_in);
   }
@@ -223,83 +281,60 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     const std::string password = text(body, "password");
     if (!valid_email(email)) return reply.error(400, "INVALID_EMAIL");
     if (password.empty()) return reply.error(400, "MISSING_PASSWORD");
-    const std::string account = auth::normalize_email(email);
-    const std::string address = reply.exchange->remote_address();
-    if (!account_failures_.allowed(account, now) || !address_failures_.allowed(address, now)) {
-      return reply.error(400, "TOO_MANY_ATTEMPTS_TRY_LATER : Too many unsuccessful login attempts. Please try "
-                              "again later.");
-    }
-    auto user = users_.find_by_email(email);
-    if (!user) {
-      address_failures_.failed(address, now);
-      return reply.error(400, "EMAIL_NOT_FOUND");
-    }
-    if (const json::value* d = user->if_contains("disabled"); d && d->is_bool() && d->get_bool()) {
-      return reply.error(400, "USER_DISABLED");
-    }
-    const std::string hash = text(*user, "passwordHash");
-    return hasher_.verify(hash, password, [this, reply, user = std::move(*user), session, now, account,
-                                           address](bool matches) mutable {
-      if (!matches) {
-        account_failures_.failed(account, now);
-        address_failures_.failed(address, now);
-        return reply.error(400, "INVALID_PASSWORD");
-      }
-      account_failures_.succeeded(account);
-      user["lastLoginAt"] = std::to_string(now * 1000);
-      users_.update(user);
-      auto signed_in = session(user, {{"kind", "identitytoolkit#VerifyPasswordResponse"}, {"registered", true}});
-      if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
-      reply.json_body(200, *signed_in);
-    });
+    return check_password(users, database, email, password, reply.exchange->remote_address(),
+                          [reply, &users, database, session, now](Result<json::object> user) {
+                            if (!user) return reply.error(400, user.error().message);
+                            (*user)["lastLoginAt"] = std::to_string(now * 1000);
+                            users.update(*user);
+                            auto signed_in = session(users, database, *user,
+                                                     {{"kind", "identitytoolkit#VerifyPasswordResponse"},
+                                                      {"registered", true}});
+                            if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
+                            reply.json_body(200, *signed_in);
+                          });
   }
   if (action == "lookup") {
-    auto user = user_of_token();
-    if (!user) return reply.error(400, "INVALID_ID_TOKEN");
     return reply.json_body(200, json::object{{"kind", "identitytoolkit#GetAccountInfoResponse"},
-                                             {"users", json::array{public_user(*user)}}});
+                                             {"users", json::array{public_user(*token_user, tenant)}}});
   }
   if (action == "delete") {
-    auto user = user_of_token();
-    if (!user) return reply.error(400, "INVALID_ID_TOKEN");
-    if (auto status = users_.remove(text(*user, "localId")); !status) return reply.error(500, "INTERNAL_ERROR");
+    if (auto status = users.remove(*token_uid); !status) return reply.error(500, "INTERNAL_ERROR");
     return reply.json_body(200, json::object{{"kind", "identitytoolkit#DeleteAccountResponse"}});
   }
   if (action == "update") {
-    auto user = user_of_token();
-    if (!user) return reply.error(400, "INVALID_ID_TOKEN");
+    json::object user = std::move(*token_user);
     if (const json::value* name = body.if_contains("displayName"); name && name->is_string()) {
-      (*user)["displayName"] = *name;
+      user["displayName"] = *name;
     }
     if (auto email = text(body, "email"); !email.empty()) {
       if (!valid_email(email)) return reply.error(400, "INVALID_EMAIL");
-      (*user)["email"] = auth::normalize_email(email);
+      user["email"] = auth::normalize_email(email);
     }
     const std::string password = text(body, "password");
-    auto finish = [this, reply, session](json::object user, bool new_session) {
-      if (auto status = users_.update(user); !status) {
+    auto finish = [reply, &users, database, tenant, session](json::object user, bool new_session) {
+      if (auto status = users.update(user); !status) {
         return reply.error(400, status.error().message == "EMAIL_EXISTS" ? "EMAIL_EXISTS" : "INTERNAL_ERROR");
       }
-      json::object out = public_user(user);
+      json::object out = public_user(user, tenant);
       out["kind"] = "identitytoolkit#SetAccountInfoResponse";
       if (new_session) {
-        auto signed_in = session(user, std::move(out));
+        auto signed_in = session(users, database, user, std::move(out));
         if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
         return reply.json_body(200, *signed_in);
       }
       reply.json_body(200, out);
     };
-    if (password.empty()) return finish(std::move(*user), false);
+    if (password.empty()) return finish(std::move(user), false);
     if (password.size() < options_.min_password_length) {
       return reply.error(400, "WEAK_PASSWORD : Password should be at least " +
                                   std::to_string(options_.min_password_length) + " characters");
     }
     // A new password ends every other session: their refresh tokens are revoked; this one gets new tokens.
-    return hasher_.hash(password, [this, reply, user = std::move(*user), finish](std::string hash) mutable {
+    return hasher_.hash(password, [reply, &users, user = std::move(user), finish](std::string hash) mutable {
       if (hash.empty()) return reply.error(500, "INTERNAL_ERROR");
       user["passwordHash"] = hash;
       user["provider"] = "password";
-      users_.revoke_refresh_tokens(text(user, "localId"));
+      users.revoke_refresh_tokens(text(user, "localId"));
       finish(std::move(user), true);
     });
   }

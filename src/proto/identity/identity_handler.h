@@ -10,6 +10,9 @@
 //   POST /securetoken.googleapis.com/v1/token                          grant_type=refresh_token
 //   GET  /.well-known/jwks.json
 //   .../v1/projects/{project}/accounts...                              the admin's (account_admin.h)
+// Each database has its own users (auth/user_directories.h): a request's `tenantId` (what the SDK sends once
+// `auth.tenantId` is set) names the database, no tenant the default one; requests that carry an ID token or a
+// refresh token act in the directory that issued it.
 // Errors use Firebase's JSON shape {"error":{"code":400,"message":"EMAIL_EXISTS","errors":[...]}}, which the SDK
 // maps to its auth/... codes. Passwords are hashed off the I/O threads and never logged.
 #include <functional>
@@ -20,7 +23,7 @@
 #include "auth/id_tokens.h"
 #include "auth/password_hasher.h"
 #include "auth/sign_in_limiter.h"
-#include "auth/user_store.h"
+#include "auth/user_directories.h"
 #include "net/http.h"
 #include "proto/identity/account_admin.h"
 
@@ -36,18 +39,26 @@ struct IdentityOptions {
 
 class IdentityHandler {
  public:
-  IdentityHandler(auth::UserStore& users, const auth::IdTokens& tokens, const auth::SigningKey& key,
+  IdentityHandler(auth::UserDirectories& directories, const auth::IdTokens& tokens, const auth::SigningKey& key,
                   const auth::Authenticator& authenticator, IdentityOptions options = {});
 
   static bool handles(std::string_view path);
-  // Email/password sign-in for the other doors (STOMP CONNECT login/passcode): the checks and lockouts of
-  // accounts:signInWithPassword; `done` gets the identity a fresh ID token would carry, on a worker thread.
-  void sign_in_with_password(const std::string& email, const std::string& password, const std::string& address,
-                             std::function<void(Result<db::Auth>)> done);
+  // Email/password sign-in to `database` for the other doors (STOMP CONNECT login/passcode): the checks and
+  // lockouts of accounts:signInWithPassword; `done` gets the identity a fresh ID token would carry, on a worker
+  // thread (or this one, when refused before hashing).
+  void sign_in_with_password(const std::string& database, const std::string& email, const std::string& password,
+                             const std::string& address, std::function<void(Result<db::Auth>)> done);
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
 
  private:
-  auth::UserStore& users_;
+  // The password check shared by both sign-ins: lockouts, lookup, disabled, then the hash off this thread. `done`
+  // gets the user, or the Firebase error code (TOO_MANY_ATTEMPTS_TRY_LATER..., EMAIL_NOT_FOUND, USER_DISABLED,
+  // INVALID_PASSWORD) as the error's message.
+  void check_password(auth::UserStore& users, const std::string& database, const std::string& email,
+                      const std::string& password, const std::string& address,
+                      std::function<void(Result<boost::json::object>)> done);
+
+  auth::UserDirectories& directories_;
   const auth::IdTokens& tokens_;
   const auth::SigningKey& key_;
   IdentityOptions options_;

@@ -254,7 +254,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     decoder_.set_version(version_);
-    std::string host = frame.header("host") && !frame.header("host")->empty() ? *frame.header("host") : "default";
+    const std::string* named = frame.header("host");
+    std::string host = named && !named->empty() ? *named : options_.default_namespace;
     if (!db::Registry::valid_name(host)) return protocol_error("invalid database name in host: " + host, &frame);
     auto database = registry_.get(host);
     if (!database) return protocol_error("cannot open database " + host + ": " + database.error().message, &frame);
@@ -265,7 +266,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (login && passcode && login->find('@') != std::string::npos && options_.password_sign_in) {
       connecting_ = true;
       auto self = shared_from_this();
-      options_.password_sign_in(*login, *passcode, transport_->remote_address(),
+      options_.password_sign_in(host, *login, *passcode, transport_->remote_address(),
                                 [self, frame, version, database = *database](Result<db::Auth> identity) mutable {
                                   self->transport_->post([self, frame = std::move(frame), version, database,
                                                           identity = std::move(identity)]() mutable {

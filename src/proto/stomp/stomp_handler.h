@@ -26,12 +26,14 @@ class Transport {
   virtual const std::string& remote_address() const = 0;
 };
 
-// Email/password sign-in (the identity door's): `done` gets the user's identity, on any thread.
-using PasswordSignIn = std::function<void(const std::string& email, const std::string& password,
-                                          const std::string& address, std::function<void(Result<db::Auth>)> done)>;
+// Email/password sign-in to a database's users (the identity door's): `done` gets the identity, on any thread.
+using PasswordSignIn =
+    std::function<void(const std::string& database, const std::string& email, const std::string& password,
+                       const std::string& address, std::function<void(Result<db::Auth>)> done)>;
 
 struct StompOptions {
   std::uint32_t heartbeat_ms = 10000;            // our heart-beat offer both ways (0 = none)
+  std::string default_namespace = "default";     // the database of a CONNECT without `host`
   boost::asio::io_context* io = nullptr;         // runs the heart-beat timers; none = no heart-beats
   PasswordSignIn password_sign_in;               // CONNECT login=<email> passcode=<password>; unset = not offered
 };
