@@ -9,6 +9,7 @@ trap bench_cleanup EXIT
 # Statistics over a list of numbers, separated by spaces or newlines.
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 minmax() { tr ' ' '\n' | grep . | sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%s–%s", min, max}'; }
+max() { tr ' ' '\n' | grep . | sort -g | tail -1; }
 cell() { echo "$(echo "$1" | median) ($(echo "$1" | minmax))"; }  # "median (min–max)"
 field() { tr ' ' '\n' | grep "^$1=" | cut -d= -f2; }               # a key=value of backside-loadgen's result
 

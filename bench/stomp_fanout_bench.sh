@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # STOMP fan-out (issue 4): one writer and N subscribers of one destination over STOMP 1.2 on raw TCP, Backside's
-# STOMP door (durability fsync, the default: a write reaches subscribers once it is on disk) side by side with
-# RabbitMQ's STOMP plugin (Debian's rabbitmq-server, a topic destination), the reference. The same load generator
+# STOMP door side by side with RabbitMQ's STOMP plugin (Debian's rabbitmq-server, a topic destination), the
+# reference. Backside twice: durability fsync (the default: a write reaches subscribers once it is on disk) and
+# durability none (what RabbitMQ's topic messages have: nothing is persisted), so that the comparison is also made
+# at equal durability. The same load generator
 # (build/backside-loadgen --proto stomp | stomp-rabbitmq), the same values with their send time inside; SEND with a
 # receipt. RabbitMQ is started here on 127.0.0.1 (its own epmd, data and config in a temporary directory) and
 # stopped by pid. Two modes per N: fixed rate ($rate writes/s) and full speed (at most 8 writes not yet delivered).
@@ -30,10 +32,10 @@ wait_port() {  # wait_port PORT PID LOG
   echo "nothing listens on port $1:" >&2; cat "$3" >&2; exit 1
 }
 
-start_backside() {  # sets $port (the STOMP port) and $stop_pids
+start_backside() {  # start_backside fsync|none; sets $port (the STOMP port) and $stop_pids
   rm -rf "$work/db"
   port=$(free_port)
-  "$bin" serve --dev --port 0 --stomp-port "$port" --data-dir "$work/db" >"$work/server.log" 2>&1 &
+  "$bin" serve --dev --port 0 --stomp-port "$port" --data-dir "$work/db" --durability "$1" >"$work/server.log" 2>&1 &
   pids+=($!); stop_pids=($!)
   wait_port "$port" "$!" "$work/server.log"
 }
@@ -69,12 +71,12 @@ stop_all() {
 }
 
 
-systems=(backside rabbitmq)
+systems=(fsync none rabbitmq)
 declare -A dps p50 p99 missing
-echo "== STOMP fan-out: Backside (fsync) and RabbitMQ"
+echo "== STOMP fan-out: Backside (durability fsync and none) and RabbitMQ"
 for run in $(seq 1 $runs); do
   for sys in "${systems[@]}"; do
-    if [ $sys = backside ]; then start_backside; proto=stomp; else start_rabbitmq; proto=stomp-rabbitmq; fi
+    if [ $sys = rabbitmq ]; then start_rabbitmq; proto=stomp-rabbitmq; else start_backside $sys; proto=stomp; fi
     for n in "${ns[@]}"; do
       for mode in rate full; do
         args=(--window 8); [ $mode = rate ] && args=(--rate $rate)
@@ -111,10 +113,13 @@ rows=""
 for n in "${ns[@]}"; do
   for mode in rate full; do
     ml="fixed $rate/s"; [ $mode = full ] && ml="full speed"
-    b=$(echo "${dps[backside-$mode-$n]}" | median); r=$(echo "${dps[rabbitmq-$mode-$n]}" | median)
-    ratio=$(awk -v a="$b" -v b="$r" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
-    rows+="| $n | $ml | $(cell "${dps[backside-$mode-$n]}") | $(cell "${dps[rabbitmq-$mode-$n]}") | $ratio |"
-    rows+=" $(cell "${p99[backside-$mode-$n]}") | $(cell "${p99[rabbitmq-$mode-$n]}") |"$'\n'
+    r=$(echo "${dps[rabbitmq-$mode-$n]}" | median)
+    ratio() { awk -v a="$(echo "${dps[$1-$mode-$n]}" | median)" -v b="$r" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+    rows+="| $n | $ml | $(cell "${dps[fsync-$mode-$n]}") | $(cell "${dps[none-$mode-$n]}") |"
+    rows+=" $(cell "${dps[rabbitmq-$mode-$n]}") | $(ratio fsync) | $(ratio none) | $(cell "${p99[fsync-$mode-$n]}") |"
+    rows+=" $(cell "${p99[none-$mode-$n]}") | $(cell "${p99[rabbitmq-$mode-$n]}") |"
+    rows+=" $(echo "${missing[fsync-$mode-$n]}" | max), $(echo "${missing[none-$mode-$n]}" | max),"
+    rows+=" $(echo "${missing[rabbitmq-$mode-$n]}" | max) |"$'\n'
   done
 done
 section=$(cat <<MD
@@ -125,12 +130,14 @@ Produced by \`bench/stomp_fanout_bench.sh\` on $(date -u +%Y-%m-%d), backside $(
 RabbitMQ $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null || echo '?') (Debian; its STOMP plugin, topic
 destination \`/topic/bench.fan...\`), on the same machine in the same run, runs alternating. STOMP 1.2 over TCP from
 \`build/backside-loadgen\` (one thread): N connections SUBSCRIBE, one more SENDs $payload-byte JSON values with a
-receipt. Backside runs with durability \`fsync\` (the default: a write is delivered only once it is on disk);
-RabbitMQ's topic messages are not persisted. Fixed rate: $rate writes/s; full speed: at most 8 writes not yet
-delivered to every subscriber. $duration s of writes per run, up to $drain s of drain. Median of $runs (min–max).
+receipt. Backside runs twice: with durability \`fsync\` (the default: a write is delivered only once it is on disk)
+and with \`none\` (nothing persisted — what RabbitMQ's topic messages have: the comparison at equal durability).
+Fixed rate: $rate writes/s; full speed: at most 8 writes not yet delivered to every subscriber. $duration s of writes
+per run, up to $drain s of drain. Median of $runs (min–max); "missing": deliveries not made by the end of the drain
+(the most in one run).
 
-| N | mode | Backside deliveries/s | RabbitMQ deliveries/s | Backside ÷ RabbitMQ | Backside p99 (ms) | RabbitMQ p99 (ms) |
-|---|---|---|---|---|---|---|
+| N | mode | Backside fsync deliveries/s | Backside none deliveries/s | RabbitMQ deliveries/s | fsync ÷ RabbitMQ | none ÷ RabbitMQ | Backside fsync p99 (ms) | Backside none p99 (ms) | RabbitMQ p99 (ms) | missing (fsync, none, RabbitMQ) |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${rows%$'\n'}
 <!-- end stomp-fanout -->
 MD
