@@ -9,19 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
-bin=${BACKSIDE_BIN:-build/backside}
 source bench/lib.sh
 if [ $quick = 1 ]; then duration=2; runs=1; out=build/benchmarks-auth-quick.md; else duration=10; runs=3; out=docs/benchmarks-auth.md; fi
 
-"$bin" serve --stomp-port 0 --port 0 --data-dir "$work/data" >"$work/server.log" 2>&1 &
-pids+=($!)
-port=""
-for _ in $(seq 1 1000); do
-  [ -z "$port" ] && port=$(logged_port "$work/server.log")
-  [ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/.json" && break
-  sleep 0.01
-done
-[ -n "$port" ] || { echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
+start_backside "$work/data"
 base="http://127.0.0.1:$port"
 admin=$(cat "$work/data/admin-token")
 curl -sf -o /dev/null -X PUT -d '{"rules":{".read":"auth != null",".write":"auth != null"}}' \

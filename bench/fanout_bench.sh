@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fan-out benchmark (issues 3 and 7): one writer and N subscribers of one path over the Firebase protocol
-# (WebSocket /.ws), driven by build/backside-loadgen, and the same against Redis pub/sub (redis-server from Debian,
-# started here on 127.0.0.1 and stopped by pid) as the reference. Each written value carries its send time, so every delivery
-# gives a write-to-delivery latency. Two modes per N:
+# (WebSocket /.ws), driven by build/backside-loadgen, and the same against the npm firebase-server (the same
+# protocol) and Redis pub/sub (redis-server from Debian), each started here on 127.0.0.1 and stopped by pid. Each
+# written value carries its send time, so every delivery gives a write-to-delivery latency. Two modes per N:
 #   fixed rate: $rate writes/s (at N = 10,000 that is the 1,000,000 deliveries/s of the target);
 #   full speed: at most 8 writes not yet delivered to every subscriber.
 # Usage: bench/fanout_bench.sh [--quick]   (--quick: N = 1 and 100, 1 s, one run; writes build/benchmarks-fanout-quick.md)
@@ -10,9 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
-bin=${BACKSIDE_BIN:-build/backside}
 loadgen=${BACKSIDE_LOADGEN:-build/backside-loadgen}
 source bench/lib.sh
+ulimit -n "$(ulimit -Hn)"
 
 rate=100; payload=64
 if [ $quick = 1 ]; then
@@ -21,45 +21,20 @@ else
   ns=(1 100 1000 10000); duration=5; runs=3; drain=10; out=docs/benchmarks.md
 fi
 
-start_server() {  # start_server DATA_DIR [flags...]; sets $port once it listens
-  local dir=$1; shift
-  "$bin" serve --dev --stomp-port 0 --port 0 --data-dir "$dir" "$@" >"$work/server.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 500); do
-    port=$(logged_port "$work/server.log")
-    [ -n "$port" ] && return 0; sleep 0.01
-  done
-  echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1
-}
-stop_server() { kill -TERM "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
-
-start_redis() {  # Redis pub/sub, the fan-out reference: no persistence; sets $port (below the ephemeral range)
-  for _ in 1 2 3 4 5; do
-    port=$((10000 + RANDOM % 20000))
-    redis-server --port $port --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
-      --maxclients $(( $(ulimit -n) - 100 )) >"$work/redis.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 1 500); do
-      grep -q 'Ready to accept' "$work/redis.log" && return 0
-      kill -0 "${pids[-1]}" 2>/dev/null || break
-      sleep 0.01
-    done
-    wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
-  done
-  echo "redis-server did not start" >&2; cat "$work/redis.log" >&2; exit 1
-}
-
 # Backside with the default durability (fsync: a write is delivered once on disk) and with none (the fan-out alone).
-systems=(backside backside-none redis); [ $quick = 1 ] && systems=(backside redis)
-declare -A label=([backside]="Backside fsync" [backside-none]="Backside none" [redis]="Redis")
+# The npm firebase-server (in memory, Node) speaks the same Firebase protocol: the same load generator drives it.
+systems=(backside backside-none redis firebase-server); [ $quick = 1 ] && systems=(backside redis firebase-server)
+declare -A label=([backside]="Backside fsync" [backside-none]="Backside none" [redis]="Redis"
+                  [firebase-server]="firebase-server")
 declare -A dps p50 p99 p999 missing
-echo "== fan-out: 1 writer, N subscribers of one path, $payload-byte values: Backside (Firebase protocol) and Redis pub/sub"
+echo "== fan-out: 1 writer, N subscribers of one path, $payload-byte values: Backside and firebase-server (Firebase protocol), Redis pub/sub"
 for run in $(seq 1 $runs); do
   for sys in "${systems[@]}"; do
     case $sys in
-      backside) rm -rf "$work/db"; start_server "$work/db"; proto=firebase ;;
-      backside-none) rm -rf "$work/db"; start_server "$work/db" --durability none; proto=firebase ;;
+      backside) rm -rf "$work/db"; start_backside "$work/db" --dev; proto=firebase ;;
+      backside-none) rm -rf "$work/db"; start_backside "$work/db" --dev --durability none; proto=firebase ;;
       redis) start_redis; proto=redis ;;
+      firebase-server) start_firebase_server; proto=firebase ;;
     esac
     for n in "${ns[@]}"; do
       for mode in rate full; do
@@ -106,7 +81,7 @@ fi
 section="$work/section.md"
 {
   echo "<!-- begin fanout (written by bench/fanout_bench.sh) -->"
-  echo "## Fan-out: one writer, N subscribers of one path (Firebase protocol; Redis pub/sub side by side)"
+  echo "## Fan-out: one writer, N subscribers of one path (Firebase protocol; firebase-server and Redis pub/sub side by side)"
   echo
   echo "Produced by \`bench/fanout_bench.sh\` on $(date -u +%Y-%m-%d), backside $(git rev-parse --short HEAD 2>/dev/null || echo unknown),"
   echo "same machine as above. \`build/backside-loadgen fanout\` (C++, one thread) opens N WebSocket connections that"
@@ -117,13 +92,15 @@ section="$work/section.md"
   echo "**Fixed rate**: $rate writes/s (N × $rate deliveries/s offered). **Full speed**: at most 8 writes not yet delivered"
   echo "to every subscriber. Redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-) (Debian), started by the script on 127.0.0.1 without persistence, is the"
   echo "reference: the same load generator, N SUBSCRIBE connections to one channel and one that PUBLISHes the same"
-  echo "values. Each cell: median of $runs runs (min–max); runs alternate Backside and Redis."
+  echo "values. The npm firebase-server $(firebase_server_version) (the existing open-source Firebase server: Node, in memory)"
+  echo "speaks the Firebase protocol: the same load generator, the same WebSocket clients."
+  echo "Each cell: median of $runs runs (min–max); runs alternate between the servers."
   echo
   head="| N | mode"; sep="|---|---"
   for sys in "${systems[@]}"; do head+=" | ${label[$sys]}"; sep+="|---"; done
-  echo "Deliveries/s, and the ratio of Backside (default durability) to Redis:"
+  echo "Deliveries/s, and the ratios of Backside (default durability) to Redis and to firebase-server:"
   echo
-  echo "$head | Backside ÷ Redis | missing after the drain |"; echo "$sep|---|---|"
+  echo "$head | Backside ÷ Redis | Backside ÷ firebase-server | missing after the drain |"; echo "$sep|---|---|---|"
   for n in "${ns[@]}"; do
     for mode in rate full; do
       ml="fixed $rate/s"; [ $mode = full ] && ml="full speed"
@@ -132,9 +109,9 @@ section="$work/section.md"
         row+=" | $(cell "${dps[$sys-$mode-$n]}")"
         miss+="${miss:+, }$(echo "${missing[$sys-$mode-$n]}" | median)"
       done
-      b=$(echo "${dps[backside-$mode-$n]}" | median); r=$(echo "${dps[redis-$mode-$n]}" | median)
-      ratio=$(awk -v a="$b" -v b="$r" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "—"}')
-      echo "$row | $ratio | $miss |"
+      b=$(echo "${dps[backside-$mode-$n]}" | median)
+      ratio() { awk -v a="$b" -v b="$(echo "${dps[$1-$mode-$n]}" | median)" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "—"}'; }
+      echo "$row | $(ratio redis) | $(ratio firebase-server) | $miss |"
     done
   done
   echo

@@ -8,40 +8,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
-bin=${BACKSIDE_BIN:-build/backside}
 loadgen=${BACKSIDE_LOADGEN:-build/backside-loadgen}
 source bench/lib.sh
 if [ $quick = 1 ]; then sizes=(1000); runs=1; else sizes=(10000 18000); runs=3; fi
 ulimit -n "$(ulimit -Hn)"
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-start_backside() {  # sets $port, $server
-  "$bin" serve --dev --stomp-port 0 --port 0 --durability none --data-dir "$work/db" >"$work/server.log" 2>&1 &
-  server=$!; pids+=($server); port=""
-  for _ in $(seq 1 1000); do
-    [ -z "$port" ] && port=$(logged_port "$work/server.log")
-    [ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/.json" && return 0
-    sleep 0.01
-  done
-  echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1
-}
-start_redis() {  # sets $port, $server
-  for _ in 1 2 3 4 5; do
-    port=$((10000 + RANDOM % 20000))
-    redis-server --port $port --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
-      --maxclients 19000 >"$work/redis.log" 2>&1 &
-    server=$!; pids+=($server)
-    for _ in $(seq 1 500); do grep -q 'Ready to accept' "$work/redis.log" && return 0; sleep 0.01; done
-    kill -9 $server 2>/dev/null || true
-  done
-  echo "redis did not start" >&2; cat "$work/redis.log" >&2; exit 1
-}
-stop() { kill -TERM "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; }
 
 # One measurement: KiB per connection for $1 (backside|redis) at $2 connections.
 measure() {
   local who=$1 n=$2 proto=firebase
-  if [ $who = redis ]; then start_redis; proto=redis; else rm -rf "$work/db"; start_backside; fi
+  if [ $who = redis ]; then start_redis; proto=redis; else rm -rf "$work/db"; start_backside "$work/db" --dev --durability none; fi
   sleep 0.3  # the baseline: a started server with no connections
   local before; before=$(rss_kib "$server")
   "$loadgen" idle --proto $proto --port "$port" --subscribers "$n" --distinct --path bench/idle >"$work/idle.out" 2>"$work/idle.err" &
@@ -51,7 +28,7 @@ measure() {
   sleep 1  # let the last listens settle
   local after; after=$(rss_kib "$server")
   kill -9 $gen 2>/dev/null; wait $gen 2>/dev/null || true
-  stop
+  stop_server
   awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN {printf "%.2f", (a - b) / n}'
 }
 

@@ -17,6 +17,57 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # The HTTP port a `backside serve --port 0` logged, once it has ("" until then).
 logged_port() { grep -o 'listening on http://127.0.0.1:[0-9]*' "$1" | grep -o '[0-9]*$' || true; }
 
+# Starts `backside serve` (build/backside, or $BACKSIDE_BIN) on free ports with its data in DIR and more flags
+# (--dev, --durability ...); returns once it answers, with $port (HTTP) and $server (pid) set.
+start_backside() {  # start_backside DIR [flags...]
+  local dir=$1 log="$work/server.log"; shift
+  local stomp=(--stomp-port 0); [[ " $* " == *" --stomp-port "* ]] && stomp=()  # STOMP/TCP only when asked for
+  "${BACKSIDE_BIN:-build/backside}" serve "${stomp[@]+"${stomp[@]}"}" --port 0 --data-dir "$dir" "$@" >"$log" 2>&1 &
+  server=$!; pids+=($server); port=""
+  for _ in $(seq 1 1000); do
+    [ -z "$port" ] && port=$(logged_port "$log")
+    [ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/.json?shallow=true" && return 0
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.01
+  done
+  echo "server did not start" >&2; cat "$log" >&2; exit 1
+}
+
+# Redis (Debian's redis-server) on 127.0.0.1 without persistence, the pub/sub reference; sets $port and $server.
+start_redis() {
+  for _ in 1 2 3 4 5; do
+    port=$(free_port)
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+      --maxclients $(( $(ulimit -n) - 100 )) >"$work/redis.log" 2>&1 &
+    server=$!; pids+=($server)
+    for _ in $(seq 1 500); do
+      grep -q 'Ready to accept' "$work/redis.log" && return 0
+      kill -0 "$server" 2>/dev/null || break
+      sleep 0.01
+    done
+    kill -9 "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true
+  done
+  echo "redis-server did not start" >&2; cat "$work/redis.log" >&2; exit 1
+}
+
+# The npm firebase-server (bench/peers, installed by scripts/install-deps.sh --test) on 127.0.0.1; sets $port and
+# $server.
+start_firebase_server() {
+  port=$(free_port)
+  node bench/peers/firebase_server.js "$port" >"$work/firebase-server.log" 2>&1 &
+  server=$!; pids+=($server)
+  for _ in $(seq 1 1000); do
+    grep -q 'listening' "$work/firebase-server.log" && (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.01
+  done
+  echo "firebase-server did not start" >&2; cat "$work/firebase-server.log" >&2; exit 1
+}
+firebase_server_version() { node -p 'require("./bench/peers/node_modules/firebase-server/package.json").version'; }
+
+# Stops what start_backside / start_redis / start_firebase_server started last.
+stop_server() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+
 # Replaces the <!-- begin NAME ... --> ... <!-- end NAME --> section of docs/benchmarks.md with TEXT (or appends it).
 replace_section() {
   python3 - "$1" "$2" <<'PY'

@@ -5,24 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
-bin=build/backside
 source bench/lib.sh
 
 if [ $quick = 1 ]; then duration=2s; leaves=100000; out=build/benchmarks-quick.md; else duration=10s; leaves=1000000; out=docs/benchmarks.md; fi
 
-start_server() {  # start_server DATA_DIR [flags...]; on a free port (sets $port), waits until it answers
-  local dir=$1 log="$work/server.log"; shift
-  "$bin" serve --dev --stomp-port 0 --port 0 --data-dir "$dir" "$@" >"$log" 2>&1 &
-  pids+=($!)
-  port=""
-  for _ in $(seq 1 1000); do
-    [ -z "$port" ] && port=$(logged_port "$log")
-    [ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/.json?shallow=true" && return 0
-    sleep 0.01
-  done
-  echo "server did not start" >&2; cat "$log" >&2; exit 1
-}
-stop_server() { kill -TERM "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
 wrk_rps() { grep 'Requests/sec' | awk '{printf "%d", $2}'; }
 wrk_p50() {  # median latency in microseconds
   grep -E '^ +50%' | awk '{v=$2; if (v ~ /us$/) {sub(/us/,"",v); print v} else if (v ~ /ms$/) {sub(/ms/,"",v); print v*1000} else {sub(/s/,"",v); print v*1000000}}'
@@ -34,7 +20,7 @@ for mode in fsync none; do rps[$mode]=""; done
 for run in 1 2 3; do
   for mode in fsync none; do
     rm -rf "$work/w"
-    start_server "$work/w" --durability $mode
+    start_backside "$work/w" --dev --durability $mode
     r=$(wrk -t2 -c64 -d$duration -s bench/put.lua "http://127.0.0.1:$port" | wrk_rps)
     stop_server
     rps[$mode]+="$r "
@@ -44,14 +30,14 @@ done
 
 echo "== GET of a small subpath of a $leaves-leaf tree, 1 connection"
 python3 bench/make_tree.py $leaves > "$work/tree.json"
-"$bin" import --data-dir "$work/big" "$work/tree.json" 2>/dev/null
+"${BACKSIDE_BIN:-build/backside}" import --data-dir "$work/big" "$work/tree.json" 2>/dev/null
 get_p50=""; get_rps=""; startup=""; rss=""
 for run in 1 2 3; do
   t0=$(date +%s%N)
-  start_server "$work/big"
+  start_backside "$work/big" --dev
   t1=$(date +%s%N)
   startup+="$(( (t1 - t0) / 1000000 )) "
-  rss+="$(( $(ps -o rss= -p "${pids[-1]}") / 1024 )) "
+  rss+="$(( $(ps -o rss= -p "$server") / 1024 )) "
   result=$(wrk -t1 -c1 -d$duration --latency "http://127.0.0.1:$port/users/u4321.json")
   get_p50+="$(echo "$result" | wrk_p50) "
   get_rps+="$(echo "$result" | wrk_rps) "

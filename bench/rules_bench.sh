@@ -6,21 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
-bin=${BACKSIDE_BIN:-build/backside}
 source bench/lib.sh
 if [ $quick = 1 ]; then duration=2s; out=build/benchmarks-rules-quick.md; else duration=10s; out=docs/benchmarks-rules.md; fi
 
 # --dev: unsigned test tokens are accepted (their claims are the identity) and a database without rules is open.
-# Port 0: the server picks a free port and logs it.
-"$bin" serve --dev --stomp-port 0 --port 0 --data-dir "$work/data" >"$work/server.log" 2>&1 &
-pid=$!; pids+=($pid)
-port=""
-for _ in $(seq 1 1000); do
-  [ -z "$port" ] && port=$(logged_port "$work/server.log")
-  [ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/.json?ns=open" && break
-  sleep 0.01
-done
-[ -n "$port" ] || { echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
+start_backside "$work/data" --dev
 admin=$(cat "$work/data/admin-token")
 status=$(curl -s -o "$work/put.out" -w '%{http_code}' -X PUT --data-binary @bench/realistic.rules.json \
   "http://127.0.0.1:$port/.settings/rules.json?ns=rules&auth=$admin")
@@ -45,7 +35,7 @@ deny=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -d '{"title":"x","body":"y"
 invalid=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -d '{"title":1,"body":"y","ts":1}' \
   "http://127.0.0.1:$port/users/u0/posts/x.json?ns=rules&auth=${tokens[0]}")
 [ "$deny" = 401 ] && [ "$invalid" = 401 ] || { echo "rules were not enforced ($deny, $invalid)" >&2; exit 1; }
-kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+stop_server
 
 m() { echo $1 | tr ' ' '\n' | grep . | median; }
 r() { echo $1 | tr ' ' '\n' | grep . | minmax; }

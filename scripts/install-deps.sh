@@ -43,9 +43,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "${1:-}" = "--test" ]; then
-  # The end-to-end tests' npm packages, and the JavaScript client's own dependency (tests import it from there).
-  for dir in tests clients/js; do
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
+  # The end-to-end tests' npm packages, the JavaScript client's own dependency (tests import it from there), and
+  # the benchmarks' Node peer (the npm firebase-server).
+  for dir in tests clients/js bench/peers; do
     [ -f "$dir/package.json" ] || continue
     if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
       (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)

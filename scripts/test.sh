@@ -24,10 +24,5 @@ fi
 echo "== end-to-end tests"
 BACKSIDE_BIN="$PWD/build/backside" node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/
 echo "== benchmarks, quick mode (checks that they run, not how fast)"
-bench/rest_bench.sh --quick >/dev/null
-bench/rules_bench.sh --quick >/dev/null
-bench/auth_bench.sh --quick >/dev/null
-bench/idle_bench.sh --quick >/dev/null
-bench/fanout_bench.sh --quick >/dev/null
-bench/stomp_fanout_bench.sh --quick >/dev/null
+bench/run_all.sh --quick
 echo "== all tests passed"

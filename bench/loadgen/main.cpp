@@ -5,6 +5,13 @@
 //           latency (writer and subscribers share this process's steady clock).
 //             --rate R    R writes/s (fixed rate), or
 //             --window W  full speed: at most W writes not yet delivered to every subscriber (default 8)
+//             --distinct        many paths: subscriber i listens on PATH/i, each write goes to one random
+//                               subscriber's path (one delivery per write)
+//             --limit-to-last K query listeners: each subscriber listens with orderByKey().limitToLast(K) (Firebase
+//                               protocol), each write adds a new last child PATH/w<seq> (it enters every window
+//                               and the oldest child leaves)
+//   writes  --clients C connections, each writing to its own path PATH/c one value at a time (the next once the
+//           previous is acknowledged: durable, for Backside) for --duration seconds; write rate and ack latency.
 //   idle    N connections, each with one listen (--distinct: each on its own path); prints "ready N" and holds
 //           them until killed, so that a script can measure the server's memory.
 //
@@ -28,7 +35,9 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <limits>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -86,6 +95,8 @@ struct Options {
   int payload = 64;
   int threads = 1;
   bool distinct = false;
+  int limit_to_last = 0;
+  int clients = 64;
   double drain = 10;  // seconds to wait for outstanding deliveries after the last write
 };
 
@@ -96,7 +107,7 @@ struct Options {
 
 Options parse(int argc, char** argv) {
   Options o;
-  if (argc < 2) die("usage: backside-loadgen fanout|idle --port P [options] (see bench/loadgen/main.cpp)");
+  if (argc < 2) die("usage: backside-loadgen fanout|writes|idle --port P [options] (see bench/loadgen/main.cpp)");
   o.workload = argv[1];
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
@@ -115,6 +126,8 @@ Options parse(int argc, char** argv) {
     else if (a == "--payload") o.payload = std::stoi(next());
     else if (a == "--threads") o.threads = std::stoi(next());
     else if (a == "--distinct") o.distinct = true;
+    else if (a == "--limit-to-last") o.limit_to_last = std::stoi(next());
+    else if (a == "--clients") o.clients = std::stoi(next());
     else if (a == "--drain") o.drain = std::stod(next());
     else die("unknown option " + a);
   }
@@ -122,7 +135,11 @@ Options parse(int argc, char** argv) {
   if (o.proto != "firebase" && o.proto != "redis" && o.proto != "stomp" && o.proto != "stomp-rabbitmq") {
     die("--proto: firebase, redis, stomp (Backside's STOMP over TCP) or stomp-rabbitmq");
   }
-  if (o.subscribers < 0 || o.threads < 1 || o.window < 1) die("bad --subscribers, --threads or --window");
+  if (o.subscribers < 0 || o.threads < 1 || o.window < 1 || o.clients < 1 || o.limit_to_last < 0) {
+    die("bad --subscribers, --threads, --window, --clients or --limit-to-last");
+  }
+  if (o.limit_to_last > 0 && o.proto != "firebase") die("--limit-to-last: Firebase protocol only");
+  if (o.limit_to_last > 0 && o.distinct) die("--limit-to-last and --distinct do not combine");
   return o;
 }
 
@@ -159,7 +176,8 @@ struct alignas(64) ThreadStats {
 // Returns once all are subscribed; dies on any failure.
 std::vector<std::shared_ptr<Client>> connect_subscribers(Threads& threads, const ClientOptions& copts, int count,
                                                          const std::function<std::string(int)>& path_of,
-                                                         const std::function<void(int, Client&)>& setup) {
+                                                         const std::function<void(int, Client&)>& setup,
+                                                         const Query& query = {}) {
   std::vector<std::shared_ptr<Client>> clients(count);
   std::atomic<int> done{0};
   std::mutex error_mutex;
@@ -183,7 +201,7 @@ std::vector<std::shared_ptr<Client>> connect_subscribers(Threads& threads, const
           if (!error.empty()) return fail(error);
           auto c = weak.lock();
           if (!c) return fail("gone");
-          c->subscribe(path_of(i), Query{}, [&, fail](std::string error) {
+          c->subscribe(path_of(i), query, [&, fail](std::string error) {
             if (!error.empty()) return fail(error);
             done.fetch_add(1);
           });
@@ -211,6 +229,8 @@ int run_fanout(const Options& o) {
   copts.proto = o.proto;
 
   const int n = o.subscribers;
+  // Deliveries each write makes: to every subscriber, or (many paths) to the one whose path it is.
+  const std::uint32_t per_write = o.distinct ? 1u : static_cast<std::uint32_t>(n);
   std::vector<ThreadStats> stats(static_cast<std::size_t>(o.threads));
   constexpr std::size_t kRing = 1 << 16;  // per-write delivery counters, for the full-speed window
   auto delivered = std::make_unique<std::atomic<std::uint32_t>[]>(kRing);
@@ -228,11 +248,11 @@ int run_fanout(const Options& o) {
   };
 
   auto clients = connect_subscribers(
-      threads, copts, n, [&](int) { return o.path; },
+      threads, copts, n, [&](int i) { return o.distinct ? o.path + "/" + std::to_string(i) : o.path; },
       [&](int i, Client& c) {
         ThreadStats& s = stats[static_cast<std::size_t>(i % o.threads)];
         auto& writer_io = threads[0];
-        c.on_delivery = [&s, &delivered, n, &writer_io, &on_complete](std::string_view message) {
+        c.on_delivery = [&s, &delivered, per_write, &writer_io, &on_complete](std::string_view message) {
           std::int64_t seq = 0, ts = 0;
           if (!parse_field(message, "\"seq\":", seq) || !parse_field(message, "\"ts\":", ts) || seq <= 0) return;
           std::int64_t now = now_ns();
@@ -240,7 +260,7 @@ int run_fanout(const Options& o) {
           if (s.deliveries++ == 0) s.first_ns = now;
           s.last_ns = now;
           auto& counter = delivered[static_cast<std::size_t>(seq) % kRing];
-          if (counter.fetch_add(1) + 1 == static_cast<std::uint32_t>(n)) {
+          if (counter.fetch_add(1) + 1 == per_write) {
             counter.store(0);
             asio::post(writer_io, on_complete);
           }
@@ -248,7 +268,8 @@ int run_fanout(const Options& o) {
         c.on_lost = [&lost](std::string error) {
           if (lost.fetch_add(1) < 5) std::cerr << "subscriber lost: " << error << "\n";
         };
-      });
+      },
+      Query{.limit_to_last = o.limit_to_last});
   std::cerr << "fanout: " << n << " subscribers ready\n";
 
   {
@@ -266,10 +287,19 @@ int run_fanout(const Options& o) {
     if (!error.empty()) die("writer: " + error);
   }
 
+  std::mt19937 random_path(7);
   write_one = [&] {
     std::int64_t seq = writes.fetch_add(1) + 1;
     std::string value = "{\"seq\":" + std::to_string(seq) + ",\"ts\":" + std::to_string(now_ns()) + ",\"pad\":\"" + pad + "\"}";
-    writer->write(o.path, value, [&](std::string error) {
+    std::string path = o.path;
+    if (o.distinct && n > 0) {
+      path += "/" + std::to_string(random_path() % static_cast<unsigned>(n));
+    } else if (o.limit_to_last > 0) {
+      char key[24];
+      std::snprintf(key, sizeof key, "/w%012lld", static_cast<long long>(seq));  // sorts after every earlier key
+      path += key;
+    }
+    writer->write(path, value, [&](std::string error) {
       acks.fetch_add(1);
       if (!error.empty() && ack_errors.fetch_add(1) < 5) std::cerr << "write failed: " << error << "\n";
       if (n == 0) on_complete();  // no subscribers: the window is on acknowledgements
@@ -316,7 +346,7 @@ int run_fanout(const Options& o) {
   const std::int64_t drain_end = now_ns() + static_cast<std::int64_t>(o.drain * 1e9);
   std::uint64_t expected = 0;
   while (now_ns() < drain_end) {
-    expected = static_cast<std::uint64_t>(writes.load()) * static_cast<std::uint64_t>(n);
+    expected = static_cast<std::uint64_t>(writes.load()) * per_write;
     if (total_deliveries() >= expected && acks.load() >= writes.load()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -334,16 +364,94 @@ int run_fanout(const Options& o) {
   }
   const double elapsed = static_cast<double>((deliveries ? last : now_ns()) - start) / 1e9;
   std::printf(
-      "workload=fanout proto=%s subscribers=%d mode=%s writes=%lld acks=%lld ack_errors=%lld deliveries=%llu expected=%llu "
+      "workload=%s proto=%s subscribers=%d mode=%s writes=%lld acks=%lld ack_errors=%lld deliveries=%llu expected=%llu "
       "lost=%d seconds=%.3f writes_per_s=%.0f deliveries_per_s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
       "max_ms=%.3f\n",
-      o.proto.c_str(), n, o.rate > 0 ? "rate" : "window", static_cast<long long>(writes.load()), static_cast<long long>(acks.load()),
+      o.distinct ? "paths" : o.limit_to_last > 0 ? "query" : "fanout", o.proto.c_str(), n, o.rate > 0 ? "rate" : "window", static_cast<long long>(writes.load()), static_cast<long long>(acks.load()),
       static_cast<long long>(ack_errors.load()), static_cast<unsigned long long>(deliveries),
       static_cast<unsigned long long>(expected), lost.load(), elapsed,
       static_cast<double>(writes.load()) / elapsed, static_cast<double>(deliveries) / elapsed,
       latency.quantile_ms(0.5), latency.quantile_ms(0.99), latency.quantile_ms(0.999), latency.quantile_ms(1.0));
   std::fflush(stdout);
   std::_Exit(deliveries == expected && lost.load() == 0 && ack_errors.load() == 0 ? 0 : 3);
+}
+
+// C clients, each writing to its own path one value at a time for the duration: writes/s and ack latency.
+int run_writes(const Options& o) {
+  Threads threads(o.threads);
+  ClientOptions copts;
+  copts.endpoint = tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.port));
+  copts.ns = o.ns;
+  copts.proto = o.proto;
+  const int c = o.clients;
+  std::vector<std::shared_ptr<Client>> clients(static_cast<std::size_t>(c));
+  std::vector<ThreadStats> stats(static_cast<std::size_t>(o.threads));
+  std::atomic<int> ready{0}, lost{0};
+  std::atomic<std::int64_t> errors{0};
+  std::atomic<bool> writing{false};
+  std::atomic<std::int64_t> stop_at{std::numeric_limits<std::int64_t>::max()};
+  std::string pad(static_cast<std::size_t>(std::max(0, o.payload - 40)), 'x');
+  std::vector<std::function<void()>> write_next(static_cast<std::size_t>(c));
+  for (int i = 0; i < c; ++i) {
+    asio::io_context& io = threads[static_cast<std::size_t>(i)];
+    asio::post(io, [&, i, &io] {
+      auto client = make_client(io, copts);
+      clients[static_cast<std::size_t>(i)] = client;
+      client->on_lost = [&lost](std::string error) {
+        if (lost.fetch_add(1) < 5) std::cerr << "writer lost: " << error << "\n";
+      };
+      ThreadStats& s = stats[static_cast<std::size_t>(i % o.threads)];
+      const std::string path = o.path + "/" + std::to_string(i);
+      Client* raw = client.get();
+      write_next[static_cast<std::size_t>(i)] = [&, raw, path, i, st = &s, seq = std::int64_t{0}]() mutable {
+        if (!writing.load()) return;
+        const std::int64_t sent = now_ns();
+        std::string value = "{\"seq\":" + std::to_string(++seq) + ",\"ts\":" + std::to_string(sent) + ",\"pad\":\"" +
+                            pad + "\"}";
+        raw->write(path, value, [&, sent, i, st](std::string error) {
+          const std::int64_t now = now_ns();
+          if (!error.empty()) {
+            if (errors.fetch_add(1) < 5) std::cerr << "write failed: " << error << "\n";
+          } else if (now <= stop_at.load()) {  // acknowledged within the measured time
+            st->latency.add(now - sent);
+            ++st->deliveries;
+          }
+          write_next[static_cast<std::size_t>(i)]();
+        });
+      };
+      client->start([&](std::string error) {
+        if (!error.empty()) die("client: " + error);
+        ready.fetch_add(1);
+      });
+    });
+  }
+  while (ready.load() < c) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::cerr << "writes: " << c << " clients ready\n";
+  const std::int64_t start = now_ns();
+  writing = true;
+  for (int i = 0; i < c; ++i) asio::post(threads[static_cast<std::size_t>(i)], write_next[static_cast<std::size_t>(i)]);
+  std::this_thread::sleep_for(std::chrono::nanoseconds(static_cast<std::int64_t>(o.duration * 1e9)));
+  const std::int64_t stop = now_ns();
+  stop_at = stop;
+  writing = false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the last acknowledgements
+  for (auto& io : threads.ios) io->stop();
+  for (auto& t : threads.threads) t.join();
+  Histogram latency;
+  std::uint64_t acked = 0;
+  for (auto& s : stats) {
+    latency.merge(s.latency);
+    acked += s.deliveries;
+  }
+  const double elapsed = static_cast<double>(stop - start) / 1e9;
+  std::printf(
+      "workload=writes proto=%s clients=%d writes=%llu errors=%lld lost=%d seconds=%.3f writes_per_s=%.0f "
+      "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
+      o.proto.c_str(), c, static_cast<unsigned long long>(acked), static_cast<long long>(errors.load()), lost.load(),
+      elapsed, static_cast<double>(acked) / elapsed, latency.quantile_ms(0.5), latency.quantile_ms(0.99),
+      latency.quantile_ms(0.999), latency.quantile_ms(1.0));
+  std::fflush(stdout);
+  std::_Exit(errors.load() == 0 && lost.load() == 0 && acked > 0 ? 0 : 3);
 }
 
 int run_idle(const Options& o) {
@@ -373,5 +481,6 @@ int main(int argc, char** argv) {
   auto o = loadgen::parse(argc, argv);
   if (o.workload == "fanout") return loadgen::run_fanout(o);
   if (o.workload == "idle") return loadgen::run_idle(o);
+  if (o.workload == "writes") return loadgen::run_writes(o);
   loadgen::die("unknown workload " + o.workload);
 }

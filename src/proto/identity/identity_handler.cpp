@@ -46,8 +46,10 @@ bool disabled(const json::object& user) {
 }
 
 // Refresh tokens name their database after the random part ("<random>.<database>"), so that the token endpoint,
-// which gets nothing else, finds the directory; only the directory's stored hash makes one valid.
-std::string database_of_refresh_token(const std::string& token) {
+// which gets nothing else, finds the directory; only the directory's stored hash makes one valid. Tokens of
+// earlier versions have no database: they belong to the default one, where their users now are. Returns the
+// tenant ("" = the default database).
+std::string tenant_of_refresh_token(const std::string& token) {
   const std::size_t dot = token.rfind('.');
   return dot == std::string::npos ? std::string() : token.substr(dot + 1);
 }
@@ -172,7 +174,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
   if (path == kToken) {
     if (text(body, "grant_type") != "refresh_token") return reply.error(400, "INVALID_GRANT_TYPE");
     const std::string refresh_token = text(body, "refresh_token");
-    const std::string token_database = database_of_refresh_token(refresh_token);
+    const std::string token_database = directories_.database_of_tenant(tenant_of_refresh_token(refresh_token));
     if (!db::Registry::valid_name(token_database)) return reply.error(400, "INVALID_REFRESH_TOKEN");
     auto users = directories_.of(token_database);
     if (!users) return reply.error(400, "INVALID_REFRESH_TOKEN");
