@@ -394,8 +394,8 @@ int run_writes(const Options& o) {
   std::vector<std::function<void()>> write_next(static_cast<std::size_t>(c));
   for (int i = 0; i < c; ++i) {
     asio::io_context& io = threads[static_cast<std::size_t>(i)];
-    asio::post(io, [&, i, &io] {
-      auto client = make_client(io, copts);
+    asio::post(io, [&, i, io = &io] {
+      auto client = make_client(*io, copts);
       clients[static_cast<std::size_t>(i)] = client;
       client->on_lost = [&lost](std::string error) {
         if (lost.fetch_add(1) < 5) std::cerr << "writer lost: " << error << "\n";
