@@ -133,13 +133,7 @@ void Connection::on_frame(std::string&& frame) {
   if (*message) on_message(**message);
 }
 
-bool CredentialExpiry::expired() const {
-  const std::int64_t at = expires_at_.load();
-  return at != 0 && std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch()).count() >= at;
-}
-
-void CredentialExpiry::revoke(Transport& transport) {
+void end_expired_credential(Transport& transport) {
   transport.send(std::make_shared<const std::string>(
       R"({"t":"d","d":{"a":"ac","b":{"s":"expired_token","d":"Auth token is expired."}}})"));
   transport.close(1000, "auth token expired");
@@ -147,7 +141,7 @@ void CredentialExpiry::revoke(Transport& transport) {
 
 void Connection::on_message(std::string_view text) {
   if (closed_) return;
-  if (expiry_->take_revocation()) return CredentialExpiry::revoke(*transport_);
+  if (expiry_->take_end()) return end_expired_credential(*transport_);
   json::parse_options parse_options;
   parse_options.max_depth = 256;  // data nests 32 levels below its location, plus envelopes and wrappers
   json::error_code ec;

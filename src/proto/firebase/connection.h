@@ -17,6 +17,7 @@
 
 #include "auth/authenticator.h"
 #include "db/auth.h"
+#include "db/credential_expiry.h"
 #include "db/database.h"
 #include "db/on_disconnect.h"
 #include "proto/firebase/frame_codec.h"
@@ -49,24 +50,9 @@ class Transport {
 
 class ListenSubscriber;
 
-// When the credential a connection authenticated with expires (reference §3.1 `ac`): shared by the connection and
-// its listen subscribers, which deliver on the database's threads. At expiry nothing more is delivered, the
-// client gets `ac` ("expired_token") once and the connection closes; the SDK reconnects with a fresh token.
-class CredentialExpiry {
- public:
-  void set(std::int64_t expires_at) {  // unix seconds; 0 = never
-    expires_at_.store(expires_at);
-    revoked_.store(false);
-  }
-  bool expired() const;
-  // True for exactly one caller once expired: that caller sends `ac` and closes the transport.
-  bool take_revocation() { return expired() && !revoked_.exchange(true); }
-  static void revoke(Transport& transport);
-
- private:
-  std::atomic<std::int64_t> expires_at_{0};
-  std::atomic<bool> revoked_{false};
-};
+// The end of a connection whose credential expired (db/credential_expiry.h) in this protocol (reference §3.1 `ac`):
+// `ac` ("expired_token"), then the close; the SDK reconnects with a fresh token.
+void end_expired_credential(Transport& transport);
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -108,7 +94,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   FrameDecoder decoder_;
   bool closed_ = false;
   db::Auth auth_;
-  std::shared_ptr<CredentialExpiry> expiry_ = std::make_shared<CredentialExpiry>();
+  std::shared_ptr<db::CredentialExpiry> expiry_ = std::make_shared<db::CredentialExpiry>();
   std::map<std::string, std::shared_ptr<ListenSubscriber>> listens_;  // by path + "\n" + query identifier
   std::mutex on_disconnect_mutex_;  // o/om are stored from database callbacks
   db::OnDisconnect on_disconnect_;

@@ -43,7 +43,7 @@ std::string render_overwrite(const Path& path, const Node& value, std::optional<
   return out;
 }
 
-ListenSubscriber::ListenSubscriber(std::weak_ptr<Transport> transport, std::shared_ptr<CredentialExpiry> expiry,
+ListenSubscriber::ListenSubscriber(std::weak_ptr<Transport> transport, std::shared_ptr<db::CredentialExpiry> expiry,
                                    Path path, std::optional<std::int64_t> tag,
                                    std::optional<boost::json::object> wire_query, std::string client_hash)
     : transport_(std::move(transport)),
@@ -87,7 +87,7 @@ void ListenSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) 
   auto transport = transport_.lock();
   if (!transport) return;
   if (expiry_->expired()) {
-    if (expiry_->take_revocation()) CredentialExpiry::revoke(*transport);
+    if (expiry_->take_end()) end_expired_credential(*transport);
     return;
   }
   transport->send(bytes);

@@ -19,7 +19,7 @@ namespace backside::proto::firebase {
 
 class ListenSubscriber : public sync::Subscriber {
  public:
-  ListenSubscriber(std::weak_ptr<Transport> transport, std::shared_ptr<CredentialExpiry> expiry, tree::Path path,
+  ListenSubscriber(std::weak_ptr<Transport> transport, std::shared_ptr<db::CredentialExpiry> expiry, tree::Path path,
                    std::optional<std::int64_t> tag, std::optional<boost::json::object> wire_query,
                    std::string client_hash);
 
@@ -37,7 +37,7 @@ class ListenSubscriber : public sync::Subscriber {
   // Weak: the connection owns its transport. A subscription the hub still holds must not keep a socket (and its
   // I/O objects) alive after the connection, e.g. past the server's I/O context at shutdown.
   std::weak_ptr<Transport> transport_;
-  std::shared_ptr<CredentialExpiry> expiry_;
+  std::shared_ptr<db::CredentialExpiry> expiry_;
   tree::Path path_;
   std::optional<std::int64_t> tag_;
   std::optional<boost::json::object> wire_query_;

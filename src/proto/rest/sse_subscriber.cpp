@@ -39,7 +39,7 @@ SseSubscriber::SseSubscriber(std::shared_ptr<net::HttpExchange> exchange, db::Da
 
 void SseSubscriber::start(Path path, std::optional<tree::Query> query, db::Auth auth) {
   auto self = shared_from_this();
-  credential_expires_at_ = auth.expires_at;
+  credential_.set(auth.expires_at);
   database_.listen(std::move(path), std::move(query), std::move(auth), self,
                    [self](Result<sync::Hub::Handle> handle) {
                      if (!handle) {
@@ -103,11 +103,7 @@ void SseSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
   }
   if (stream) {
     // Past the credential's expiry nothing more goes out; the stream's end timer sends auth_revoked.
-    if (credential_expires_at_ != 0 &&
-        std::chrono::system_clock::now() >= std::chrono::system_clock::time_point(
-                                                std::chrono::seconds(credential_expires_at_))) {
-      return;
-    }
+    if (credential_.expired()) return;
     stream->send(bytes);
     return;
   }
@@ -119,8 +115,8 @@ void SseSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
   head.body() = *bytes;
   stream = exchange_->start_stream(std::move(head));
   stream->keep_alive(std::make_shared<const std::string>("event: keep-alive\ndata: null\n\n"), 30);
-  if (credential_expires_at_ != 0) {
-    stream->end_at(std::chrono::system_clock::time_point(std::chrono::seconds(credential_expires_at_)),
+  if (const std::int64_t expires_at = credential_.expires_at(); expires_at != 0) {
+    stream->end_at(std::chrono::system_clock::time_point(std::chrono::seconds(expires_at)),
                    std::make_shared<const std::string>("event: auth_revoked\ndata: \"credential is no longer valid\"\n\n"));
   }
   {

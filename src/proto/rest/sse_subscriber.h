@@ -4,6 +4,7 @@
 #include <mutex>
 #include <optional>
 
+#include "db/credential_expiry.h"
 #include "db/database.h"
 #include "net/http.h"
 #include "sync/subscriber.h"
@@ -35,7 +36,7 @@ class SseSubscriber : public sync::Subscriber, public std::enable_shared_from_th
   std::shared_ptr<net::EventStream> stream_;  // set on the first delivery
   std::optional<sync::Hub::Handle> handle_;
   bool stream_closed_ = false;
-  std::int64_t credential_expires_at_ = 0;  // unix seconds; 0 = never. At expiry: auth_revoked, then the end
+  db::CredentialExpiry credential_;  // at expiry: auth_revoked (the stream's end timer), then the end
 };
 
 }  // namespace backside::proto::rest

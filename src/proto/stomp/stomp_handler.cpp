@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 
+#include "db/credential_expiry.h"
 #include "db/database.h"
 #include "db/on_disconnect.h"
 #include "db/write_path.h"
@@ -123,12 +124,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // At the credential's expiry (an ID token's `exp`) the session ends, as a Firebase connection gets `ac`: an
   // ERROR frame, then the connection closes; nothing is delivered after it. Any thread.
   bool end_if_credential_expired() {
-    const std::int64_t at = credential_expires_at_.load();
-    if (at == 0 || std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count() < at) {
-      return false;
-    }
-    if (!credential_ended_.exchange(true)) {
+    if (!credential_.expired()) return false;
+    if (credential_.take_end()) {
       protocol_error("authentication expired: the credential is no longer valid; reconnect with a fresh token",
                      nullptr);
     }
@@ -285,7 +282,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closed_) return;
     if (!identity) return protocol_error("authentication failed: " + identity.error().message, &frame);
     auth_ = std::move(*identity);
-    credential_expires_at_ = auth_.expires_at;
+    credential_.set(auth_.expires_at);
     database_ = database;
     connected_ = true;
     static std::atomic<std::uint64_t> sessions{0};
@@ -704,8 +701,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool connecting_ = false;  // CONNECT's password check is running
   std::vector<Frame> held_;  // frames received meanwhile
   static constexpr std::size_t kMaxHeldFrames = 1000;
-  std::atomic<std::int64_t> credential_expires_at_{0};  // unix seconds; 0 = never
-  std::atomic<bool> credential_ended_{false};
+  db::CredentialExpiry credential_;
   db::Database* database_ = nullptr;
   std::atomic<std::uint64_t> message_ids_{0};
   std::mutex mutex_;
