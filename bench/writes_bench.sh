@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Durable writes over the realtime protocols (issue 7, workload 1; REST is bench/rest_bench.sh): 64 clients, each
-# writing to its own path one value at a time (the next once the previous is acknowledged — for Backside, once it
-# is on disk), over the Firebase protocol (WebSocket) and STOMP 1.2 (TCP, SEND with a receipt), driven by
-# build/backside-loadgen writes. Side by side in one run: Backside with durability fsync (the default) and none,
+# Durable writes over every door (issue 7, workload 1; bench/rest_bench.sh also drives REST with wrk): 64 clients,
+# each writing to its own path one value at a time (the next once the previous is acknowledged — for Backside, once
+# it is on disk), over the Firebase protocol (WebSocket), STOMP 1.2 (TCP and WebSocket, SEND with a receipt) and
+# REST (PUT on a keep-alive connection), driven by build/backside-loadgen writes. Side by side in one run: Backside with durability fsync (the default) and none,
 # and the npm firebase-server over the same Firebase protocol (in memory: nothing is durable there).
 # Usage: bench/writes_bench.sh [--quick]   (--quick: 1 s, one run, build/benchmarks-writes-quick.md)
 set -euo pipefail
@@ -14,9 +14,10 @@ clients=64; payload=64
 if [ $quick = 1 ]; then duration=1; runs=1; else duration=10; runs=3; fi
 
 # What is measured: "server protocol".
-setups=("fsync firebase" "fsync stomp" "none firebase" "none stomp" "firebase-server firebase")
+setups=("fsync firebase" "fsync stomp" "fsync stomp-ws" "fsync rest" "none firebase" "none stomp"
+        "firebase-server firebase")
 declare -A wps p50 p99
-echo "== durable writes: $clients clients over the Firebase protocol and STOMP; Backside (fsync, none) and firebase-server"
+echo "== durable writes: $clients clients over every door; Backside (fsync, none) and firebase-server"
 for run in $(seq 1 $runs); do
   for setup in "${setups[@]}"; do
     set -- $setup; sys=$1; proto=$2
@@ -49,21 +50,26 @@ for setup in "${setups[@]}"; do
   esac
   ratio=$(awk -v a="$(echo "${wps[$k]}" | median)" -v b="$(echo "${wps[firebase-server-firebase]}" | median)" \
           'BEGIN {if (b > 0) printf "%.2f", a / b; else print "—"}')
-  [ $2 = stomp ] && ratio="—"
-  proto_label="Firebase protocol (WebSocket)"; [ $2 = stomp ] && proto_label="STOMP 1.2 (TCP)"
+  [ $2 = firebase ] || ratio="—"
+  case $2 in
+    firebase) proto_label="Firebase protocol (WebSocket)" ;;
+    stomp) proto_label="STOMP 1.2 (TCP)" ;;
+    stomp-ws) proto_label="STOMP 1.2 (WebSocket)" ;;
+    rest) proto_label="REST (PUT, keep-alive)" ;;
+  esac
   rows+="| $proto_label | $server | $(cell "${wps[$k]}") | $ratio | $(cell "${p50[$k]}") | $(cell "${p99[$k]}") |"$'\n'
 done
 section=$(cat <<MD
 <!-- begin writes (written by bench/writes_bench.sh) -->
-## Durable writes over the Firebase protocol and STOMP ($clients clients)
+## Durable writes over every door ($clients clients, one write at a time each)
 
 Produced by \`bench/writes_bench.sh\` on $(date -u +%Y-%m-%d), backside $(git rev-parse --short HEAD 2>/dev/null || echo '?'),
 same machine as above. \`build/backside-loadgen writes\`: $clients connections, each writing $payload-byte JSON values to
 its own path, one at a time — the next once the server has acknowledged the previous (Firebase protocol: the \`p\`
-request's \`ok\`; STOMP: the SEND's RECEIPT). With durability \`fsync\` (the default) Backside acknowledges a write
+request's \`ok\`; STOMP: the SEND's RECEIPT; REST: the PUT's response). With durability \`fsync\` (the default) Backside acknowledges a write
 once its group commit is on disk; \`none\` shows the protocol path alone. The npm firebase-server keeps its data in
 memory (nothing is durable), over the same Firebase protocol and load generator. $duration s per run; runs alternate;
-median of $runs (min–max). Latency: from the write's send to its acknowledgement. REST writes: see above.
+median of $runs (min–max). Latency: from the write's send to its acknowledgement. (REST with wrk: see above.)
 
 | protocol | server | writes/s | ÷ firebase-server | p50 (ms) | p99 (ms) |
 |---|---|---|---|---|---|

@@ -15,7 +15,7 @@ namespace loadgen {
 struct ClientOptions {
   tcp::endpoint endpoint;  // where to connect
   std::string host_header = "127.0.0.1";
-  std::string proto = "firebase";  // firebase | redis | stomp | stomp-rabbitmq
+  std::string proto = "firebase";  // firebase | redis | stomp | stomp-ws | stomp-rabbitmq | rest
   std::string ns = "default";      // database (Firebase ns, STOMP host)
 
 };
@@ -42,7 +42,9 @@ class Client {
 
 std::shared_ptr<Client> make_firebase_client(asio::io_context& io, const ClientOptions& options);
 std::shared_ptr<Client> make_redis_client(asio::io_context& io, const ClientOptions& options);
-// proto "stomp" (Backside's STOMP door) or "stomp-rabbitmq" (RabbitMQ's STOMP plugin).
+// proto "stomp" (Backside's STOMP door over TCP), "stomp-ws" (over WebSocket) or "stomp-rabbitmq" (RabbitMQ's).
 std::shared_ptr<Client> make_stomp_client(asio::io_context& io, const ClientOptions& options);
+// proto "rest": REST writes and Server-Sent Events streams.
+std::shared_ptr<Client> make_rest_client(asio::io_context& io, const ClientOptions& options);
 
 }  // namespace loadgen

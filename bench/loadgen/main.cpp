@@ -15,8 +15,9 @@
 //   idle    N connections, each with one listen (--distinct: each on its own path); prints "ready N" and holds
 //           them until killed, so that a script can measure the server's memory.
 //
-// Common options: --proto firebase|redis|stomp|stomp-rabbitmq (Redis pub/sub: a path is a channel; STOMP over TCP:
-// Backside's door, or RabbitMQ's plugin with topic destinations), --port P (127.0.0.1), --ns NS, --path P, --subscribers N, --duration S, --drain S (fanout: how
+// Common options: --proto firebase|redis|stomp|stomp-ws|stomp-rabbitmq (Redis pub/sub: a path is a channel; STOMP
+// over TCP: Backside's door, or RabbitMQ's plugin with topic destinations; stomp-ws: Backside's STOMP over WebSocket;
+// rest: PUT writes and Server-Sent Events streams), --port P (127.0.0.1), --ns NS, --path P, --subscribers N, --duration S, --drain S (fanout: how
 // long to wait for outstanding deliveries), --payload BYTES (size of the written JSON value), --threads T.
 // Results: one line of key=value pairs on stdout (exit status 3 if deliveries are missing or connections were
 // lost). Progress and errors: stderr.
@@ -132,8 +133,10 @@ Options parse(int argc, char** argv) {
     else die("unknown option " + a);
   }
   if (o.port <= 0) die("--port is required");
-  if (o.proto != "firebase" && o.proto != "redis" && o.proto != "stomp" && o.proto != "stomp-rabbitmq") {
-    die("--proto: firebase, redis, stomp (Backside's STOMP over TCP) or stomp-rabbitmq");
+  if (o.proto != "firebase" && o.proto != "redis" && o.proto != "stomp" && o.proto != "stomp-ws" &&
+      o.proto != "stomp-rabbitmq" && o.proto != "rest") {
+    die("--proto: firebase, redis, stomp (Backside's STOMP over TCP), stomp-ws (over WebSocket), stomp-rabbitmq or "
+        "rest (REST writes, Server-Sent Events streams)");
   }
   if (o.subscribers < 0 || o.threads < 1 || o.window < 1 || o.clients < 1 || o.limit_to_last < 0) {
     die("bad --subscribers, --threads, --window, --clients or --limit-to-last");
@@ -146,6 +149,7 @@ Options parse(int argc, char** argv) {
 std::shared_ptr<Client> make_client(asio::io_context& io, const ClientOptions& options) {
   if (options.proto == "redis") return make_redis_client(io, options);
   if (options.proto.starts_with("stomp")) return make_stomp_client(io, options);
+  if (options.proto == "rest") return make_rest_client(io, options);
   return make_firebase_client(io, options);
 }
 

@@ -1,8 +1,10 @@
 // STOMP 1.2 over TCP: Backside's STOMP door (a path is a destination "/<path>", host = the database) and
 // RabbitMQ's STOMP plugin, the reference (a path is a topic "/topic/<path with dots>", host = the vhost "/").
+// proto "stomp-ws": the same frames over WebSocket, Backside's /stomp (subprotocol v12.stomp), one frame per message.
 // subscribe = SUBSCRIBE with a receipt; write = SEND with a receipt (Backside answers once the write is durable).
 #include "client.h"
 
+#include <algorithm>
 #include <charconv>
 #include <deque>
 #include <map>
@@ -13,13 +15,24 @@ namespace {
 class StompClient : public Client, public std::enable_shared_from_this<StompClient> {
  public:
   StompClient(asio::io_context& io, ClientOptions options)
-      : options_(std::move(options)), conn_(std::make_shared<Conn>(io)), rabbit_(options_.proto == "stomp-rabbitmq") {}
+      : options_(std::move(options)),
+        conn_(std::make_shared<Conn>(io)),
+        rabbit_(options_.proto == "stomp-rabbitmq"),
+        websocket_(options_.proto == "stomp-ws") {}
 
   void start(Done ready) override {
     std::weak_ptr<StompClient> weak = shared_from_this();
     conn_->on_data([weak](std::string_view data) -> std::size_t {
       auto self = weak.lock();
       return self ? self->handle(data) : data.size();
+    });
+    conn_->on_message([weak](std::string_view message) {
+      auto self = weak.lock();
+      while (self && !message.empty()) {  // the frames of one WebSocket message
+        const std::size_t used = self->handle(message);
+        if (used == 0) break;
+        message.remove_prefix(std::min(used, message.size()));
+      }
     });
     conn_->on_close([weak](std::string error) {
       if (auto self = weak.lock(); self && self->on_lost) self->on_lost(error);
@@ -29,31 +42,52 @@ class StompClient : public Client, public std::enable_shared_from_this<StompClie
       auto self = weak.lock();
       if (!self) return;
       if (!error.empty()) return self->connected_(error);
-      self->conn_->start_raw();
-      const std::string host = self->rabbit_ ? "/" : self->options_.ns;
-      const std::string login = self->rabbit_ ? "login:guest\npasscode:guest\n" : "";
-      self->conn_->send("CONNECT\naccept-version:1.2\nhost:" + host + "\n" + login + "heart-beat:0,0\n\n" +
-                        std::string(1, '\0'));
+      if (!self->websocket_) {
+        self->conn_->start_raw();
+        return self->send_connect();
+      }
+      self->conn_->upgrade(self->options_.host_header, "/stomp", "v12.stomp", [weak](std::string error) {
+        auto self = weak.lock();
+        if (!self) return;
+        if (!error.empty()) {
+          if (self->connected_) std::exchange(self->connected_, nullptr)(error);
+          return;
+        }
+        self->send_connect();
+      });
     });
   }
 
   void subscribe(const std::string& path, const Query&, Done ready) override {
     const std::string receipt = "s" + std::to_string(++next_id_);
     receipts_[receipt] = std::move(ready);
-    conn_->send("SUBSCRIBE\nid:" + std::to_string(next_id_) + "\ndestination:" + destination(path) +
+    send("SUBSCRIBE\nid:" + std::to_string(next_id_) + "\ndestination:" + destination(path) +
                 "\nack:auto\nreceipt:" + receipt + "\n\n" + std::string(1, '\0'));
   }
 
   void write(const std::string& path, const std::string& json, Done acked) override {
     const std::string receipt = "w" + std::to_string(++next_id_);
     receipts_[receipt] = std::move(acked);
-    conn_->send("SEND\ndestination:" + destination(path) + "\ncontent-type:application/json\ncontent-length:" +
+    send("SEND\ndestination:" + destination(path) + "\ncontent-type:application/json\ncontent-length:" +
                 std::to_string(json.size()) + "\nreceipt:" + receipt + "\n\n" + json + std::string(1, '\0'));
   }
 
   void close() override { conn_->close(); }
 
  private:
+  void send(const std::string& frame) {
+    if (websocket_) {
+      conn_->send_ws(frame);
+    } else {
+      conn_->send(frame);
+    }
+  }
+  void send_connect() {
+    const std::string host = rabbit_ ? "/" : options_.ns;
+    const std::string login = rabbit_ ? "login:guest\npasscode:guest\n" : "";
+    send("CONNECT\naccept-version:1.2\nhost:" + host + "\n" + login + "heart-beat:0,0\n\n" + std::string(1, '\0'));
+  }
+
   std::string destination(const std::string& path) const {
     if (!rabbit_) return "/" + path;
     std::string topic = path;
@@ -125,6 +159,7 @@ class StompClient : public Client, public std::enable_shared_from_this<StompClie
   ClientOptions options_;
   std::shared_ptr<Conn> conn_;
   bool rabbit_;
+  bool websocket_;
   Done connected_;
   std::uint64_t next_id_ = 0;
   std::map<std::string, Done> receipts_;

@@ -133,8 +133,8 @@ std::shared_ptr<EventStream> HttpSession::start_stream(HttpResponse&& head) {
   {
     std::lock_guard lock(mutex_);
     streaming_ = true;
+    queued_bytes_ += first->size();
     queue_.push_front(std::move(first));  // the head goes before any event queued meanwhile
-    queued_bytes_ += queue_.front()->size();
     writing_ = true;
   }
   asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
@@ -192,8 +192,7 @@ void HttpSession::write_next() {
       return;
     }
     while (!queue_.empty() && batch.size() < 64) {
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
+      batch.push_back(queue_.pop_front());
     }
   }
   std::vector<asio::const_buffer> buffers;

@@ -6,13 +6,13 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
 
 #include "net/http.h"
+#include "net/message_queue.h"
 #include "net/server.h"
 
 namespace backside::net {
@@ -74,7 +74,7 @@ class HttpSession : public Session,
 
   // Streaming state. The queue is shared with writer threads, hence the mutex.
   std::mutex mutex_;
-  std::deque<std::shared_ptr<const std::string>> queue_;
+  MessageQueue queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool streaming_ = false;

@@ -79,8 +79,7 @@ void TcpSession::write_next() {
       writing_ = false;
       if (!closing_) return;
     } else {
-      next = std::move(queue_.front());
-      queue_.pop_front();
+      next = queue_.pop_front();
     }
   }
   if (!next) return finish(close_reason_);  // closing, and everything queued has been written

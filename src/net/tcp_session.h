@@ -4,12 +4,12 @@
 // keep up is dropped with a logged reason, never buffered without limit). Runs on the connection's strand.
 #include <boost/asio/ip/tcp.hpp>
 #include <array>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "net/http.h"
+#include "net/message_queue.h"
 #include "net/http_session.h"
 #include "net/server.h"
 
@@ -47,7 +47,7 @@ class TcpSession : public Session,
   std::array<char, 16384> read_buffer_{};
 
   std::mutex mutex_;  // shared with sending threads
-  std::deque<std::shared_ptr<const std::string>> queue_;
+  MessageQueue queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closing_ = false;

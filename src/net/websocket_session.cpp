@@ -136,8 +136,7 @@ void WebSocketSession::write_next() {
       writing_ = true;  // the close handshake is the last write
     } else {
       writing_ = true;
-      next = std::move(queue_.front());
-      queue_.pop_front();
+      next = queue_.pop_front();
     }
   }
   if (!next) {

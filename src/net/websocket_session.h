@@ -12,13 +12,13 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 
 #include "net/http.h"
+#include "net/message_queue.h"
 #include "net/http_session.h"
 #include "net/server.h"
 
@@ -66,7 +66,7 @@ class WebSocketSession : public Session,
 
   // Shared with sending threads.
   std::mutex mutex_;
-  std::deque<std::shared_ptr<const std::string>> queue_;
+  MessageQueue queue_;
   std::size_t queued_bytes_ = 0;
   bool open_ = false;      // the upgrade completed: writes may start
   bool writing_ = false;   // a write (or the close) is in flight
