@@ -27,6 +27,7 @@ systems=(backside backside-none redis firebase-server); [ $quick = 1 ] && system
 declare -A label=([backside]="Backside fsync" [backside-none]="Backside none" [redis]="Redis"
                   [firebase-server]="firebase-server")
 declare -A dps p50 p99 p999 missing
+failures=""
 echo "== fan-out: 1 writer, N subscribers of one path, $payload-byte values: Backside and firebase-server (Firebase protocol), Redis pub/sub"
 for run in $(seq 1 $runs); do
   for sys in "${systems[@]}"; do
@@ -41,6 +42,13 @@ for run in $(seq 1 $runs); do
         args=(--window 8); [ $mode = rate ] && args=(--rate $rate)
         result=$("$loadgen" fanout --proto $proto --port "$port" --subscribers "$n" --duration $duration --drain $drain \
                  --payload $payload --path "bench/fan/$run-$n-$mode" "${args[@]}" 2>"$work/loadgen.log") || true
+        if [ -z "$result" ] && [ $sys = firebase-server ]; then
+          # The peer failing is a result: recorded, and a fresh one for the next measurement.
+          failures+="run $run, N = $n, $mode: $(firebase_server_failure || true) $(tail -1 "$work/loadgen.log"); "
+          echo "  run $run $sys $n $mode: failed" >&2
+          stop_server; start_firebase_server
+          continue
+        fi
         if [ -z "$result" ]; then echo "loadgen failed:" >&2; cat "$work/loadgen.log" >&2; exit 1; fi
         k=$sys-$mode-$n
         dps[$k]+="$(echo "$result" | field deliveries_per_s) "
@@ -58,6 +66,7 @@ done
 
 if [ $quick = 1 ]; then
   # Quick mode checks that the workload runs end to end: every write reached every subscriber.
+  [ -z "$failures" ] || { echo "firebase-server failed: $failures" >&2; exit 1; }
   for k in "${!missing[@]}"; do
     for m in ${missing[$k]}; do [ "$m" = 0 ] || { echo "fan-out $k: $m deliveries missing" >&2; exit 1; }; done
   done
@@ -128,6 +137,11 @@ section="$work/section.md"
     done
   done
   echo
+  if [ -n "$failures" ]; then
+    echo "firebase-server stopped during these measurements (they have no numbers; it was restarted for the next):"
+    echo "${failures%; }."
+    echo
+  fi
   if [ $plots = 1 ]; then
     echo "![fan-out throughput against N](img/fanout-throughput.png)"
     echo "![fan-out p99 latency against N](img/fanout-latency.png)"

@@ -10,7 +10,9 @@ trap bench_cleanup EXIT
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 minmax() { tr ' ' '\n' | grep . | sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%s–%s", min, max}'; }
 max() { tr ' ' '\n' | grep . | sort -g | tail -1; }
-cell() { echo "$(echo "$1" | median) ($(echo "$1" | minmax))"; }  # "median (min–max)"
+cell() {  # "median (min–max)"; "—" without any value (every run failed)
+  if [ -z "${1// /}" ]; then echo "—"; else echo "$(echo "$1" | median) ($(echo "$1" | minmax))"; fi
+}
 field() { tr ' ' '\n' | grep "^$1=" | cut -d= -f2; }               # a key=value of backside-loadgen's result
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -54,7 +56,8 @@ start_redis() {
 # $server.
 start_firebase_server() {
   port=$(free_port)
-  node bench/peers/firebase_server.js "$port" >"$work/firebase-server.log" 2>&1 &
+  # A bigger heap than Node's default, so that it is not memory that stops it first at 10,000 connections.
+  node --max-old-space-size=8192 bench/peers/firebase_server.js "$port" >"$work/firebase-server.log" 2>&1 &
   server=$!; pids+=($server)
   for _ in $(seq 1 1000); do
     grep -q 'listening' "$work/firebase-server.log" && (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
@@ -62,6 +65,11 @@ start_firebase_server() {
     sleep 0.01
   done
   echo "firebase-server did not start" >&2; cat "$work/firebase-server.log" >&2; exit 1
+}
+# Why the firebase-server stopped, if it did: the last line of its log ("" while it runs).
+firebase_server_failure() {
+  kill -0 "$server" 2>/dev/null && return 0
+  grep -v '^\s*$' "$work/firebase-server.log" | grep -iE 'error|fatal|abort' | head -1 | cut -c1-160
 }
 firebase_server_version() { node -p 'require("./bench/peers/node_modules/firebase-server/package.json").version'; }
 

@@ -18,6 +18,7 @@ systems=(backside backside-none redis firebase-server)
 declare -A label=([backside]="Backside fsync" [backside-none]="Backside none" [redis]="Redis pub/sub"
                   [firebase-server]="firebase-server")
 declare -A dps p50 p99 p999 missing
+failures=""
 echo "== many paths: $n subscribers on their own paths, random writes"
 for run in $(seq 1 $runs); do
   for sys in "${systems[@]}"; do
@@ -32,6 +33,13 @@ for run in $(seq 1 $runs); do
       result=$(timeout $((duration + drain + 300)) "$loadgen" fanout --distinct --proto $proto --port "$port" \
                --subscribers $n --duration $duration --drain $drain --payload $payload \
                --path "bench/paths/$run-$mode" "${args[@]}" 2>"$work/loadgen.log") || true
+      if [ -z "$result" ] && [ $sys = firebase-server ]; then
+        # The peer failing is a result: recorded, and a fresh one for the next measurement.
+        failures+="run $run, $mode: $(firebase_server_failure || true) $(tail -1 "$work/loadgen.log"); "
+        echo "  run $run $sys $mode: failed" >&2
+        stop_server; start_firebase_server
+        continue
+      fi
       if [ -z "$result" ]; then echo "loadgen failed:" >&2; cat "$work/loadgen.log" >&2; exit 1; fi
       k=$sys-$mode
       dps[$k]+="$(echo "$result" | field deliveries_per_s) "
@@ -45,6 +53,7 @@ for run in $(seq 1 $runs); do
   done
 done
 if [ $quick = 1 ]; then
+  [ -z "$failures" ] || { echo "firebase-server failed: $failures" >&2; exit 1; }
   for k in "${!missing[@]}"; do
     for m in ${missing[$k]}; do [ "$m" = 0 ] || { echo "many paths $k: $m deliveries missing" >&2; exit 1; }; done
   done
@@ -79,6 +88,8 @@ that server's; "missing": deliveries not made by the end of the drain (the most 
 | mode | server | deliveries/s | Backside fsync ÷ | p50 (ms) | p99 (ms) | p99.9 (ms) | missing |
 |---|---|---|---|---|---|---|---|
 ${rows%$'\n'}
+${failures:+
+firebase-server stopped during these measurements (they have no numbers; it was restarted for the next): ${failures%; }.}
 <!-- end paths -->
 MD
 )
