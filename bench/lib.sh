@@ -73,6 +73,28 @@ firebase_server_failure() {
 }
 firebase_server_version() { node -p 'require("./bench/peers/node_modules/firebase-server/package.json").version'; }
 
+# Starts one of the systems the fan-out workloads compare: backside (durability fsync), backside-none, redis,
+# firebase-server. Sets $port, $server and $proto (backside-loadgen's --proto for it).
+start_system() {  # start_system NAME
+  case $1 in
+    backside) rm -rf "$work/db"; start_backside "$work/db" --dev; proto=firebase ;;
+    backside-none) rm -rf "$work/db"; start_backside "$work/db" --dev --durability none; proto=firebase ;;
+    redis) start_redis; proto=redis ;;
+    firebase-server) start_firebase_server; proto=firebase ;;
+    *) echo "unknown system $1" >&2; exit 2 ;;
+  esac
+}
+
+# Adds the numbers of a `backside-loadgen fanout` result to the caller's associative arrays dps, p50, p99, p999 and
+# missing (deliveries not made by the end of the drain) under KEY.
+record_fanout() {  # record_fanout KEY RESULT
+  dps[$1]+="$(echo "$2" | field deliveries_per_s) "
+  p50[$1]+="$(echo "$2" | field p50_ms) "
+  p99[$1]+="$(echo "$2" | field p99_ms) "
+  p999[$1]+="$(echo "$2" | field p999_ms) "
+  missing[$1]+="$(( $(echo "$2" | field expected) - $(echo "$2" | field deliveries) )) "
+}
+
 # Stops what start_backside / start_redis / start_firebase_server started last.
 stop_server() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
 

@@ -22,12 +22,7 @@ failures=""
 echo "== many paths: $n subscribers on their own paths, random writes"
 for run in $(seq 1 $runs); do
   for sys in "${systems[@]}"; do
-    case $sys in
-      backside) rm -rf "$work/db"; start_backside "$work/db" --dev; proto=firebase ;;
-      backside-none) rm -rf "$work/db"; start_backside "$work/db" --dev --durability none; proto=firebase ;;
-      redis) start_redis; proto=redis ;;
-      firebase-server) start_firebase_server; proto=firebase ;;
-    esac
+    start_system $sys
     for mode in rate full; do
       args=(--window $window); [ $mode = rate ] && args=(--rate $rate)
       result=$(timeout $((duration + drain + 300)) "$loadgen" fanout --distinct --proto $proto --port "$port" \
@@ -41,12 +36,7 @@ for run in $(seq 1 $runs); do
         continue
       fi
       if [ -z "$result" ]; then echo "loadgen failed:" >&2; cat "$work/loadgen.log" >&2; exit 1; fi
-      k=$sys-$mode
-      dps[$k]+="$(echo "$result" | field deliveries_per_s) "
-      p50[$k]+="$(echo "$result" | field p50_ms) "
-      p99[$k]+="$(echo "$result" | field p99_ms) "
-      p999[$k]+="$(echo "$result" | field p999_ms) "
-      missing[$k]+="$(( $(echo "$result" | field expected) - $(echo "$result" | field deliveries) )) "
+      record_fanout $sys-$mode "$result"
       echo "  run $run $sys $mode: $result"
     done
     stop_server
@@ -55,20 +45,20 @@ done
 if [ $quick = 1 ]; then
   [ -z "$failures" ] || { echo "firebase-server failed: $failures" >&2; exit 1; }
   for k in "${!missing[@]}"; do
-    for m in ${missing[$k]}; do [ "$m" = 0 ] || { echo "many paths $k: $m deliveries missing" >&2; exit 1; }; done
+    for m in ${missing[$k]:-}; do [ "$m" = 0 ] || { echo "many paths $k: $m deliveries missing" >&2; exit 1; }; done
   done
 fi
 
 rows=""
 for mode in rate full; do
   ml="fixed $rate writes/s"; [ $mode = full ] && ml="full speed"
-  b=$(echo "${dps[backside-$mode]}" | median)
+  b=$(echo "${dps[backside-$mode]:-}" | median)
   for sys in "${systems[@]}"; do
     k=$sys-$mode
-    ratio=$(awk -v a="$b" -v b="$(echo "${dps[$k]}" | median)" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "—"}')
+    ratio=$(awk -v a="$b" -v b="$(echo "${dps[$k]:-}" | median)" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "—"}')
     [ $sys = backside ] && ratio="—"
-    rows+="| $ml | ${label[$sys]} | $(cell "${dps[$k]}") | $ratio | $(cell "${p50[$k]}") | $(cell "${p99[$k]}") |"
-    rows+=" $(cell "${p999[$k]}") | $(echo "${missing[$k]}" | max) |"$'\n'
+    rows+="| $ml | ${label[$sys]} | $(cell "${dps[$k]:-}") | $ratio | $(cell "${p50[$k]:-}") | $(cell "${p99[$k]:-}") |"
+    rows+=" $(cell "${p999[$k]:-}") | $(echo "${missing[$k]:-}" | max) |"$'\n'
   done
 done
 section=$(cat <<MD

@@ -24,9 +24,7 @@ declare -A dps p50 p99 p999 missing
 echo "== query listeners: limitToLast($limit) on $children children under churn"
 for run in $(seq 1 $runs); do
   for sys in "${systems[@]}"; do
-    rm -rf "$work/db"
-    flags=(--dev); [ $sys = backside-none ] && flags+=(--durability none)
-    start_backside "$work/db" "${flags[@]}"
+    start_system $sys
     for n in "${ns[@]}"; do
       for mode in rate full; do
         path="bench/query/$run-$n-$mode"
@@ -38,12 +36,7 @@ for run in $(seq 1 $runs); do
                  --port "$port" --subscribers "$n" --duration $duration --drain $drain --payload $payload \
                  --path "$path" "${args[@]}" 2>"$work/loadgen.log") || true
         if [ -z "$result" ]; then echo "loadgen failed:" >&2; cat "$work/loadgen.log" >&2; exit 1; fi
-        k=$sys-$mode-$n
-        dps[$k]+="$(echo "$result" | field deliveries_per_s) "
-        p50[$k]+="$(echo "$result" | field p50_ms) "
-        p99[$k]+="$(echo "$result" | field p99_ms) "
-        p999[$k]+="$(echo "$result" | field p999_ms) "
-        missing[$k]+="$(( $(echo "$result" | field expected) - $(echo "$result" | field deliveries) )) "
+        record_fanout $sys-$mode-$n "$result"
         echo "  run $run $sys N=$n $mode: $result"
       done
     done
@@ -52,7 +45,7 @@ for run in $(seq 1 $runs); do
 done
 if [ $quick = 1 ]; then
   for k in "${!missing[@]}"; do
-    for m in ${missing[$k]}; do [ "$m" = 0 ] || { echo "query listeners $k: $m deliveries missing" >&2; exit 1; }; done
+    for m in ${missing[$k]:-}; do [ "$m" = 0 ] || { echo "query listeners $k: $m deliveries missing" >&2; exit 1; }; done
   done
 fi
 
@@ -62,8 +55,8 @@ for n in "${ns[@]}"; do
     ml="fixed $rate writes/s"; [ $mode = full ] && ml="full speed"
     for sys in "${systems[@]}"; do
       k=$sys-$mode-$n
-      rows+="| $n | $ml | ${label[$sys]} | $(cell "${dps[$k]}") | $(cell "${p50[$k]}") | $(cell "${p99[$k]}") |"
-      rows+=" $(cell "${p999[$k]}") | $(echo "${missing[$k]}" | max) |"$'\n'
+      rows+="| $n | $ml | ${label[$sys]} | $(cell "${dps[$k]:-}") | $(cell "${p50[$k]:-}") | $(cell "${p99[$k]:-}") |"
+      rows+=" $(cell "${p999[$k]:-}") | $(echo "${missing[$k]:-}" | max) |"$'\n'
     done
   done
 done

@@ -105,7 +105,7 @@ done
 
 if [ $quick = 1 ]; then
   for k in "${!missing[@]}"; do
-    for m in ${missing[$k]}; do [ "$m" = 0 ] || { echo "STOMP fan-out $k: $m deliveries missing" >&2; exit 1; }; done
+    for m in ${missing[$k]:-}; do [ "$m" = 0 ] || { echo "STOMP fan-out $k: $m deliveries missing" >&2; exit 1; }; done
   done
 fi
 
@@ -113,13 +113,13 @@ rows=""
 for n in "${ns[@]}"; do
   for mode in rate full; do
     ml="fixed $rate/s"; [ $mode = full ] && ml="full speed"
-    r=$(echo "${dps[rabbitmq-$mode-$n]}" | median)
-    ratio() { awk -v a="$(echo "${dps[$1-$mode-$n]}" | median)" -v b="$r" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
-    rows+="| $n | $ml | $(cell "${dps[fsync-$mode-$n]}") | $(cell "${dps[none-$mode-$n]}") |"
-    rows+=" $(cell "${dps[rabbitmq-$mode-$n]}") | $(ratio fsync) | $(ratio none) | $(cell "${p99[fsync-$mode-$n]}") |"
-    rows+=" $(cell "${p99[none-$mode-$n]}") | $(cell "${p99[rabbitmq-$mode-$n]}") |"
-    rows+=" $(echo "${missing[fsync-$mode-$n]}" | max), $(echo "${missing[none-$mode-$n]}" | max),"
-    rows+=" $(echo "${missing[rabbitmq-$mode-$n]}" | max) |"$'\n'
+    r=$(echo "${dps[rabbitmq-$mode-$n]:-}" | median)
+    ratio() { awk -v a="$(echo "${dps[$1-$mode-$n]:-}" | median)" -v b="$r" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+    rows+="| $n | $ml | $(cell "${dps[fsync-$mode-$n]:-}") | $(cell "${dps[none-$mode-$n]:-}") |"
+    rows+=" $(cell "${dps[rabbitmq-$mode-$n]:-}") | $(ratio fsync) | $(ratio none) | $(cell "${p99[fsync-$mode-$n]:-}") |"
+    rows+=" $(cell "${p99[none-$mode-$n]:-}") | $(cell "${p99[rabbitmq-$mode-$n]:-}") |"
+    rows+=" $(echo "${missing[fsync-$mode-$n]:-}" | max), $(echo "${missing[none-$mode-$n]:-}" | max),"
+    rows+=" $(echo "${missing[rabbitmq-$mode-$n]:-}" | max) |"$'\n'
   done
 done
 section=$(cat <<MD
