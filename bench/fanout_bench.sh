@@ -109,7 +109,7 @@ section="$work/section.md"
       row="| $n | $ml"; miss=""
       for sys in "${systems[@]}"; do
         row+=" | $(cell "${dps[$sys-$mode-$n]:-}")"
-        miss+="${miss:+, }$(echo "${missing[$sys-$mode-$n]:-}" | median)"
+        m=$(echo "${missing[$sys-$mode-$n]:-}" | median); miss+="${miss:+, }${m:-—}"
       done
       b=$(echo "${dps[backside-$mode-$n]:-}" | median)
       ratio() { awk -v a="$b" -v b="$(echo "${dps[$1-$mode-$n]:-}" | median)" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "—"}'; }
@@ -144,16 +144,10 @@ section="$work/section.md"
   echo "<!-- end fanout -->"
 } >"$section"
 
-mkdir -p "$(dirname "$out")"
-if [ -f "$out" ] && grep -q '^<!-- begin fanout' "$out"; then
-  # Replace the previous section in place; the rest of the file is left alone.
-  awk -v f="$section" '/^<!-- begin fanout/ {while ((getline l < f) > 0) print l; skip=1; next}
-                       /^<!-- end fanout/ {skip=0; next} !skip' "$out" >"$work/out.md"
-  cp "$work/out.md" "$out"
-elif [ -f "$out" ] && [ $quick = 0 ]; then
-  { echo; cat "$section"; } >>"$out"
+if [ $quick = 1 ]; then
+  mkdir -p "$(dirname "$out")"; cp "$section" "$out"
 else
-  cp "$section" "$out"
+  replace_section fanout "$(cat "$section")"  # the rest of the page (other sections, hand-written notes) stays
 fi
 echo "wrote $out"
 cat "$section"

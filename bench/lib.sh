@@ -7,9 +7,11 @@ bench_cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; do
 trap bench_cleanup EXIT
 
 # Statistics over a list of numbers, separated by spaces or newlines.
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-minmax() { tr ' ' '\n' | grep . | sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%s–%s", min, max}'; }
-max() { tr ' ' '\n' | grep . | sort -g | tail -1; }
+# An empty list gives "" (and success: the scripts run with set -e and pipefail).
+numbers() { tr ' ' '\n' | { grep . || true; } | sort -g; }
+median() { numbers | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+minmax() { numbers | awk 'NR==1{min=$1} {max=$1} END {printf "%s–%s", min, max}'; }
+max() { numbers | tail -1; }
 cell() {  # "median (min–max)"; "—" without any value (every run failed)
   if [ -z "${1// /}" ]; then echo "—"; else echo "$(echo "$1" | median) ($(echo "$1" | minmax))"; fi
 }
