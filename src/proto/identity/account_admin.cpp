@@ -6,7 +6,6 @@
 #include <boost/url/parse.hpp>
 
 #include "auth/custom_tokens.h"
-#include "db/registry.h"
 #include "proto/identity/identity_common.h"
 
 namespace backside::proto::identity {
@@ -65,9 +64,8 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
   auto identity = authenticator_.authenticate("", credential);
   if (!identity || !identity->admin) return reply.error(401, "UNAUTHORIZED : the admin credential is required");
   const std::string database = directories_.database_of_tenant(tenant);
-  if (!db::Registry::valid_name(database)) return reply.error(400, "INVALID_TENANT_ID");
   auto directory = directories_.of(database);
-  if (!directory) return reply.error(400, "INVALID_TENANT_ID : " + directory.error().message);
+  if (!directory) return reply.error(400, invalid_tenant(directory.error()));
   auth::UserStore& users = **directory;
   tenant = directories_.tenant_of_database(database);  // the default database's own name is no tenant
 

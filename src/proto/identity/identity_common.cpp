@@ -24,6 +24,10 @@ std::string random_id(std::size_t bytes) {
   return auth::base64url_encode(raw);
 }
 
+std::string invalid_tenant(const Error& error) {
+  return error.code == ErrorCode::invalid_argument ? "INVALID_TENANT_ID" : "INVALID_TENANT_ID : " + error.message;
+}
+
 std::string text(const json::object& o, const char* name) {
   const json::value* v = o.if_contains(name);
   return v && v->is_string() ? std::string(v->get_string()) : std::string();

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "net/http.h"
+#include "util/result.h"
 
 namespace backside::proto::identity {
 
@@ -25,6 +26,11 @@ struct Reply {
   // Firebase's error shape; `message` is the code the SDK maps (EMAIL_EXISTS, ...).
   void error(unsigned status, const std::string& message) const;
 };
+
+// What the client is told when the user directory its tenant names does not open (UserDirectories::of fails):
+// `INVALID_TENANT_ID` for a name that is no database name (invalid_argument, from Registry::get), else
+// `INVALID_TENANT_ID : <why>` (say, one database too many). Status 400 either way.
+std::string invalid_tenant(const Error& error);
 
 // A user record as the API shows it (no password hash); `tenant` names its database when not the default one.
 boost::json::object public_user(const boost::json::object& user, const std::string& tenant = {});

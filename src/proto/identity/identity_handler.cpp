@@ -10,7 +10,6 @@
 
 #include "auth/custom_tokens.h"
 #include "auth/jwt.h"
-#include "db/registry.h"
 #include "proto/identity/identity_common.h"
 
 namespace backside::proto::identity {
@@ -175,7 +174,6 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     if (text(body, "grant_type") != "refresh_token") return reply.error(400, "INVALID_GRANT_TYPE");
     const std::string refresh_token = text(body, "refresh_token");
     const std::string token_database = directories_.database_of_tenant(tenant_of_refresh_token(refresh_token));
-    if (!db::Registry::valid_name(token_database)) return reply.error(400, "INVALID_REFRESH_TOKEN");
     auto users = directories_.of(token_database);
     if (!users) return reply.error(400, "INVALID_REFRESH_TOKEN");
     auto uid = (*users)->uid_of_refresh_token(refresh_token);
@@ -203,9 +201,8 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     if (!variable || !variable->is_object()) return reply.error(400, "INVALID_ID_TOKEN");
     token_uid = text(variable->get_object(), "uid");
   }
-  if (!db::Registry::valid_name(database)) return reply.error(400, "INVALID_TENANT_ID");
   auto directory = directories_.of(database);
-  if (!directory) return reply.error(400, "INVALID_TENANT_ID : " + directory.error().message);
+  if (!directory) return reply.error(400, invalid_tenant(directory.error()));
   auth::UserStore& users = **directory;
   const std::string tenant = directories_.tenant_of_database(database);
   std::optional<json::object> token_user;
