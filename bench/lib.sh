@@ -97,6 +97,17 @@ record_fanout() {  # record_fanout KEY RESULT
   missing[$1]+="$(( $(echo "$2" | field expected) - $(echo "$2" | field deliveries) )) "
 }
 
+# Quick mode checks that a workload runs end to end: no peer failed (the caller's $failures, if it keeps one) and every
+# write reached every subscriber (nothing in the caller's associative array missing, as record_fanout fills it).
+# Exits with an error naming WHAT otherwise.
+check_nothing_missing() {  # check_nothing_missing WHAT
+  [ -z "${failures:-}" ] || { echo "firebase-server failed: $failures" >&2; exit 1; }
+  local k m
+  for k in "${!missing[@]}"; do
+    for m in ${missing[$k]:-}; do [ "$m" = 0 ] || { echo "$1 $k: $m deliveries missing" >&2; exit 1; }; done
+  done
+}
+
 # Stops what start_backside / start_redis / start_firebase_server started last.
 stop_server() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
 
@@ -111,4 +122,15 @@ pattern = re.compile(r"<!-- begin " + re.escape(name) + r" .*?<!-- end " + re.es
 text = pattern.sub(lambda m: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
 open(path, "w").write(text)
 PY
+}
+
+# Writes a script's results: with $quick = 1 to QUICK_FILE (the tests' run; docs untouched), else as section NAME of
+# docs/benchmarks.md (replace_section; WHAT, if given, says which in the message).
+write_section() {  # write_section NAME TEXT QUICK_FILE [WHAT]
+  if [ "$quick" = 1 ]; then
+    mkdir -p "$(dirname "$3")"; printf '%s\n' "$2" >"$3"; echo "wrote $3"
+  else
+    replace_section "$1" "$2"
+    echo "wrote docs/benchmarks.md${4:+ ($4)}"
+  fi
 }

@@ -42,12 +42,7 @@ for run in $(seq 1 $runs); do
     stop_server
   done
 done
-if [ $quick = 1 ]; then
-  [ -z "$failures" ] || { echo "firebase-server failed: $failures" >&2; exit 1; }
-  for k in "${!missing[@]}"; do
-    for m in ${missing[$k]:-}; do [ "$m" = 0 ] || { echo "many paths $k: $m deliveries missing" >&2; exit 1; }; done
-  done
-fi
+if [ $quick = 1 ]; then check_nothing_missing "many paths"; fi
 
 rows=""
 for mode in rate full; do
@@ -83,9 +78,4 @@ firebase-server stopped during these measurements (they have no numbers; it was 
 <!-- end paths -->
 MD
 )
-if [ $quick = 1 ]; then
-  mkdir -p build; printf '%s\n' "$section" >build/benchmarks-paths-quick.md; echo "wrote build/benchmarks-paths-quick.md"
-else
-  replace_section paths "$section"
-  echo "wrote docs/benchmarks.md (many paths)"
-fi
+write_section paths "$section" build/benchmarks-paths-quick.md "many paths"

@@ -43,11 +43,7 @@ for run in $(seq 1 $runs); do
     stop_server
   done
 done
-if [ $quick = 1 ]; then
-  for k in "${!missing[@]}"; do
-    for m in ${missing[$k]:-}; do [ "$m" = 0 ] || { echo "query listeners $k: $m deliveries missing" >&2; exit 1; }; done
-  done
-fi
+if [ $quick = 1 ]; then check_nothing_missing "query listeners"; fi
 
 rows=""
 for n in "${ns[@]}"; do
@@ -80,9 +76,4 @@ ${rows%$'\n'}
 <!-- end query -->
 MD
 )
-if [ $quick = 1 ]; then
-  mkdir -p build; printf '%s\n' "$section" >build/benchmarks-query-quick.md; echo "wrote build/benchmarks-query-quick.md"
-else
-  replace_section query "$section"
-  echo "wrote docs/benchmarks.md (query listeners)"
-fi
+write_section query "$section" build/benchmarks-query-quick.md "query listeners"

@@ -103,11 +103,7 @@ for run in $(seq 1 $runs); do
   done
 done
 
-if [ $quick = 1 ]; then
-  for k in "${!missing[@]}"; do
-    for m in ${missing[$k]:-}; do [ "$m" = 0 ] || { echo "STOMP fan-out $k: $m deliveries missing" >&2; exit 1; }; done
-  done
-fi
+if [ $quick = 1 ]; then check_nothing_missing "STOMP fan-out"; fi
 
 rows=""
 for n in "${ns[@]}"; do
@@ -142,9 +138,4 @@ ${rows%$'\n'}
 <!-- end stomp-fanout -->
 MD
 )
-if [ $quick = 1 ]; then
-  mkdir -p build; printf '%s\n' "$section" >build/benchmarks-stomp-quick.md; echo "wrote build/benchmarks-stomp-quick.md"
-else
-  replace_section stomp-fanout "$section"
-  echo "wrote docs/benchmarks.md (STOMP fan-out section)"
-fi
+write_section stomp-fanout "$section" build/benchmarks-stomp-quick.md "STOMP fan-out section"
