@@ -40,6 +40,30 @@ class Client {
   std::function<void(std::string)> on_lost;           // the connection failed after start
 };
 
+// The start() of a client on one raw connection it owns (Redis, REST): connects, then reads in raw mode, every byte
+// to the client's `handle` (which returns how many bytes it consumed); a failure after that goes to its on_lost, and
+// `ready` gets the connect's outcome. The connection holds the client weakly: once the client is gone, nothing of it
+// is called and the connection is not started.
+template <typename C>
+void start_raw_client(const std::shared_ptr<C>& client, const std::shared_ptr<Conn>& conn,
+                      const tcp::endpoint& endpoint, std::size_t (C::*handle)(std::string_view),
+                      Client::Done ready) {
+  std::weak_ptr<C> weak = client;
+  conn->on_data([weak, handle](std::string_view data) -> std::size_t {
+    auto self = weak.lock();
+    return self ? ((*self).*handle)(data) : data.size();
+  });
+  conn->on_close([weak](std::string error) {
+    if (auto self = weak.lock(); self && self->on_lost) self->on_lost(error);
+  });
+  conn->connect(endpoint, [weak, conn, ready = std::move(ready)](std::string error) {
+    auto self = weak.lock();
+    if (!self) return;
+    if (error.empty()) conn->start_raw();
+    ready(error);
+  });
+}
+
 std::shared_ptr<Client> make_firebase_client(asio::io_context& io, const ClientOptions& options);
 std::shared_ptr<Client> make_redis_client(asio::io_context& io, const ClientOptions& options);
 // proto "stomp" (Backside's STOMP door over TCP), "stomp-ws" (over WebSocket) or "stomp-rabbitmq" (RabbitMQ's).

@@ -16,20 +16,7 @@ class RestClient : public Client, public std::enable_shared_from_this<RestClient
       : options_(std::move(options)), conn_(std::make_shared<Conn>(io)) {}
 
   void start(Done ready) override {
-    std::weak_ptr<RestClient> weak = shared_from_this();
-    conn_->on_data([weak](std::string_view data) -> std::size_t {
-      auto self = weak.lock();
-      return self ? self->handle(data) : data.size();
-    });
-    conn_->on_close([weak](std::string error) {
-      if (auto self = weak.lock(); self && self->on_lost) self->on_lost(error);
-    });
-    conn_->connect(options_.endpoint, [weak, ready = std::move(ready)](std::string error) {
-      auto self = weak.lock();
-      if (!self) return;
-      if (error.empty()) self->conn_->start_raw();
-      ready(error);
-    });
+    start_raw_client(shared_from_this(), conn_, options_.endpoint, &RestClient::handle, std::move(ready));
   }
 
   void subscribe(const std::string& path, const Query&, Done ready) override {
