@@ -9,6 +9,7 @@
 #include "db/write_path.h"
 #include "tree/hash.h"
 #include "tree/json_codec.h"
+#include "util/send_batch.h"
 
 namespace backside::db {
 
@@ -388,6 +389,25 @@ void Database::wait_committed() {
   commit_failed_ = false;
 }
 
+void Database::deliver(const std::vector<sync::PendingDelivery>& deliveries) {
+  // Consecutive deliveries to the same group (the same view's events from successive writes) go to each subscriber
+  // in one call: each subscriber is visited once per run rather than once per event.
+  thread_local std::vector<std::shared_ptr<const std::string>> run;
+  for (std::size_t begin = 0; begin < deliveries.size();) {
+    const auto* recipients = deliveries[begin].recipients;
+    std::size_t end = begin;
+    run.clear();
+    while (end < deliveries.size() && deliveries[end].recipients == recipients) run.push_back(deliveries[end++].bytes);
+    if (run.size() == 1) {
+      for (const auto& subscriber : *recipients) subscriber->deliver(run.front());
+    } else {
+      for (const auto& subscriber : *recipients) subscriber->deliver_all(run);
+    }
+    begin = end;
+  }
+  run.clear();
+}
+
 void Database::committer_loop() {
   for (;;) {
     Turn turn;
@@ -427,10 +447,12 @@ void Database::committer_loop() {
         if (!reply.error) reply.error = failure;
       }
     }
-    for (const auto& delivery : turn.deliveries) {
-      for (const auto& subscriber : *delivery.recipients) subscriber->deliver(delivery.bytes);
+    {
+      // A connection's events of this turn (and a writer's acknowledgements) go out in one write at the end.
+      SendBatch batch;
+      deliver(turn.deliveries);
+      for (auto& [done, reply] : turn.acks) done(std::move(reply));
     }
-    for (auto& [done, reply] : turn.acks) done(std::move(reply));
     {
       std::lock_guard lock(commit_mutex_);
       if (failure) commit_failed_ = true;

@@ -147,6 +147,8 @@ class Database {
   // The writer applies turn N+1 while the committer makes turn N durable (the fsync overlaps the CPU work); events
   // and replies are released only after their commit. Anything that must see only durable data (reads,
   // subscriptions) first waits for the committer.
+  // Sends a committed turn's events to their subscribers (committer thread).
+  static void deliver(const std::vector<sync::PendingDelivery>& deliveries);
   struct Turn {
     store::WriteBatch batch;
     std::vector<sync::PendingDelivery> deliveries;

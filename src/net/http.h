@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <span>
 #include <string_view>
 
 namespace backside::net {
@@ -52,6 +53,8 @@ class WebSocketConnection {
   // call order, one write at a time. Returns false if the connection is closed or closing; when the queued bytes
   // exceed ServerOptions::max_stream_queue_bytes the connection is dropped (logged) and send returns false.
   virtual bool send(std::shared_ptr<const std::string> message) = 0;
+  // Queues several messages with nothing from other threads between them (the frames of one split message).
+  virtual bool send_all(std::span<const std::shared_ptr<const std::string>> messages) = 0;
   // Sends what is already queued, then a close frame with `code` (RFC 6455 §7.4, e.g. 1000 normal, 1002 protocol
   // error, 1008 policy, 1009 too big) and `reason` (truncated to 123 bytes), then ends the connection.
   virtual void close(std::uint16_t code, std::string reason) = 0;

@@ -8,7 +8,7 @@
 namespace backside::net {
 namespace {
 
-MessageQueue::Message message(int i) { return std::make_shared<const std::string>(std::to_string(i)); }
+std::shared_ptr<const std::string> message(int i) { return std::make_shared<const std::string>(std::to_string(i)); }
 
 TEST(MessageQueue, FirstInFirstOutWithTheHeadPutInFront) {
   MessageQueue queue;

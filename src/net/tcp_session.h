@@ -1,22 +1,23 @@
 #pragma once
-// One raw TCP connection on a protocol port (STOMP): a read loop handing each chunk to the front door's
-// StreamEndpoint, and one write in flight at a time from a bounded queue of shared buffers (a reader too slow to
-// keep up is dropped with a logged reason, never buffered without limit). Runs on the connection's strand.
+// One raw TCP connection on a protocol port (STOMP): bytes in, handed to the front door's StreamEndpoint as they
+// arrive, and bytes out through a SocketWriter (written at once by the sending thread when nothing is queued, else
+// queued, bounded, and written in gather writes: see net/socket_writer.h). Reads wait for the socket to be readable
+// and use a per-thread buffer, so an idle connection holds none. Runs on the connection's strand.
 #include <boost/asio/ip/tcp.hpp>
-#include <array>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "net/http.h"
-#include "net/message_queue.h"
 #include "net/http_session.h"
 #include "net/server.h"
+#include "net/socket_writer.h"
+#include "util/send_batch.h"
 
 namespace backside::net {
 
 class TcpSession : public Session,
                    public StreamConnection,
+                   public SendBatch::Member,
                    public std::enable_shared_from_this<TcpSession> {
  public:
   TcpSession(boost::asio::ip::tcp::socket socket, const ServerOptions& options, std::shared_ptr<SessionSet> sessions);
@@ -31,12 +32,17 @@ class TcpSession : public Session,
   void post(std::function<void()> fn) override;
   const std::string& remote_address() const override { return remote_address_; }
 
+  // SendBatch::Member: writes what the batch queued.
+  void flush_batched() override { act(writer_.flush()); }
+
   // Session: close from any thread (server shutdown).
   void shutdown() override { close("server shutting down"); }
 
  private:
   void read_next();
-  void write_next();                // on the strand
+  void on_readable();
+  // Does what the writer asked for (any thread; the work runs on the strand).
+  void act(SocketWriter::Outcome outcome);
   void finish(std::string reason);  // on the strand: tear down, tell the endpoint once
 
   boost::asio::ip::tcp::socket socket_;
@@ -44,15 +50,9 @@ class TcpSession : public Session,
   std::shared_ptr<SessionSet> sessions_;
   std::string remote_address_;
   std::shared_ptr<StreamEndpoint> endpoint_;  // released after on_close
-  std::array<char, 16384> read_buffer_{};
-
-  std::mutex mutex_;  // shared with sending threads
-  MessageQueue queue_;
-  std::size_t queued_bytes_ = 0;
-  bool writing_ = false;
-  bool closing_ = false;
-  bool finished_ = false;
-  std::string close_reason_;
+  SocketWriter writer_;                       // shared with sending threads
+  std::string close_reason_;                  // strand
+  bool finished_ = false;                     // strand
 };
 
 }  // namespace backside::net

@@ -1,14 +1,15 @@
 #include "net/websocket_session.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
-#include <boost/asio/buffer.hpp>
-#include <boost/asio/dispatch.hpp>
+#include <array>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/field.hpp>
-#include <boost/beast/websocket/error.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
+#include <cerrno>
+#include <cstring>
+#include <vector>
 
 namespace backside::net {
 
@@ -16,51 +17,85 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace asio = boost::asio;
 
+namespace {
+
+constexpr auto kCloseTimeout = std::chrono::seconds(5);
+
+const std::shared_ptr<const std::string>& no_payload() {
+  static const auto empty = std::make_shared<const std::string>();
+  return empty;
+}
+
+// Whether a push queued (or wrote) what it was given.
+bool sent(SocketWriter::Outcome outcome) {
+  return outcome != SocketWriter::Outcome::refused && outcome != SocketWriter::Outcome::overflow &&
+         outcome != SocketWriter::Outcome::failed;
+}
+
+OutgoingFrame make_frame(WebSocketOpcode opcode, std::shared_ptr<const std::string> payload) {
+  OutgoingFrame frame;
+  frame.header_size = static_cast<std::uint8_t>(encode_frame_header(opcode, payload->size(), frame.header.data()));
+  frame.payload = std::move(payload);
+  return frame;
+}
+
+}  // namespace
+
 WebSocketSession::WebSocketSession(asio::any_io_executor strand, const ServerOptions& options,
                                    std::shared_ptr<SessionSet> sessions, std::string remote_address)
-    : strand_(std::move(strand)),
+    : strand_(strand),
       options_(options),
       sessions_(std::move(sessions)),
-      remote_address_(std::move(remote_address)) {}
+      remote_address_(std::move(remote_address)),
+      socket_(strand),
+      timer_(strand),
+      reader_(options.max_websocket_message_bytes),
+      writer_(options.max_stream_queue_bytes) {}
 
 WebSocketSession::~WebSocketSession() = default;
 
 void WebSocketSession::run(beast::tcp_stream stream, beast::flat_buffer buffer, HttpRequest request,
                            WebSocketAccept accepted) {
   endpoint_ = std::move(accepted.endpoint);
-  buffer_ = std::move(buffer);
-  ws_.emplace(std::move(stream));
+  if (accepted.max_message_bytes) reader_ = WebSocketFrameReader(accepted.max_message_bytes);
+  early_bytes_ = beast::buffers_to_string(buffer.data());
   sessions_->add(shared_from_this());
-  beast::get_lowest_layer(*ws_).expires_never();  // the websocket stream keeps its own timeouts
+  stream.expires_never();
 
-  websocket::stream_base::timeout timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
-  timeouts.idle_timeout = std::chrono::seconds(options_.websocket_idle_seconds);
-  timeouts.keep_alive_pings = true;
-  ws_->set_option(timeouts);
-  ws_->read_message_max(accepted.max_message_bytes ? accepted.max_message_bytes
-                                                   : options_.max_websocket_message_bytes);
-  ws_->text(true);
-  ws_->auto_fragment(false);
+  handshake_.emplace(std::move(stream));
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = std::chrono::seconds(30);
+  timeouts.idle_timeout = websocket::stream_base::none();  // the session keeps its own once the upgrade is done
+  timeouts.keep_alive_pings = false;
+  handshake_->set_option(timeouts);
   std::string subprotocol = std::move(accepted.subprotocol);
-  ws_->set_option(websocket::stream_base::decorator([subprotocol](websocket::response_type& response) {
+  handshake_->set_option(websocket::stream_base::decorator([subprotocol](websocket::response_type& response) {
     response.set(beast::http::field::server, "backside");
     if (!subprotocol.empty()) response.set(beast::http::field::sec_websocket_protocol, subprotocol);
   }));
   // The request must outlive the asynchronous accept.
   auto shared_request = std::make_shared<HttpRequest>(std::move(request));
-  ws_->async_accept(*shared_request, [self = shared_from_this(), shared_request](beast::error_code ec) {
+  handshake_->async_accept(*shared_request, [self = shared_from_this(), shared_request](beast::error_code ec) {
     self->on_accept(ec);
   });
 }
 
 void WebSocketSession::on_accept(beast::error_code ec) {
+  if (finished_) return;
   if (ec) return finish("upgrade failed: " + ec.message());
+  socket_ = std::move(beast::get_lowest_layer(*handshake_).socket());
+  handshake_.reset();
+  open_ = true;
   if (endpoint_) endpoint_->on_open();
-  {
-    std::lock_guard lock(mutex_);
-    open_ = true;
+  if (finished_) return;
+  act(writer_.start(socket_.native_handle()));
+  heard_ = true;
+  arm_timer();
+  if (!early_bytes_.empty()) {
+    std::string bytes = std::move(early_bytes_);
+    early_bytes_ = std::string();
+    consume(bytes);
   }
-  write_next();
   read_next();
 }
 
@@ -71,120 +106,185 @@ void WebSocketSession::post(std::function<void()> fn) {
 void WebSocketSession::pause_reading(bool paused) {
   asio::post(strand_, [self = shared_from_this(), paused] {
     self->read_paused_ = paused;
-    if (!paused && !self->reading_ && self->open_) self->read_next();
+    if (!paused && self->open_) self->read_next();
   });
 }
 
 void WebSocketSession::read_next() {
-  if (finished_ || read_paused_) return;
+  if (finished_ || read_paused_ || reading_) return;
   reading_ = true;
-  ws_->async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
-}
-
-void WebSocketSession::on_read(beast::error_code ec) {
-  reading_ = false;
-  if (ec) {
-    if (ec == websocket::error::closed) return finish("closed by the client");
-    if (ec == websocket::error::message_too_big) {
-      // Beast has already sent the 1009 close frame.
-      spdlog::info("websocket from {}: closed: a message exceeded the limit of {} bytes", remote_address_,
-                   ws_->read_message_max());
-      return finish("message too big");
-    }
-    return finish(ec.message());
-  }
-  std::string message = beast::buffers_to_string(buffer_.data());
-  buffer_.consume(buffer_.size());
-  if (endpoint_) endpoint_->on_message(std::move(message));
-  read_next();
-}
-
-bool WebSocketSession::send(std::shared_ptr<const std::string> message) {
-  std::lock_guard lock(mutex_);
-  if (finished_ || closing_) return false;
-  // One message larger than the bound is let through when nothing is waiting: only falling behind drops.
-  const bool was_idle = queued_bytes_ == 0;
-  queued_bytes_ += message->size();
-  if (!was_idle && queued_bytes_ > options_.max_stream_queue_bytes) {
-    closing_ = true;
-    queue_.clear();
-    asio::post(strand_, [self = shared_from_this()] {
-      spdlog::warn("dropping websocket to {}: it fell more than {} bytes behind", self->remote_address_,
-                   self->options_.max_stream_queue_bytes);
-      self->finish("slow reader");
-    });
-    return false;
-  }
-  queue_.push_back(std::move(message));
-  if (open_ && !writing_) {
-    writing_ = true;
-    asio::post(strand_, [self = shared_from_this()] { self->write_next(); });
-  }
-  return true;
-}
-
-void WebSocketSession::write_next() {
-  std::shared_ptr<const std::string> next;
-  {
-    std::lock_guard lock(mutex_);
-    if (finished_ || !open_) return;
-    if (queue_.empty()) {
-      if (!closing_) {
-        writing_ = false;
-        return;
-      }
-      writing_ = true;  // the close handshake is the last write
-    } else {
-      writing_ = true;
-      next = queue_.pop_front();
-    }
-  }
-  if (!next) {
-    websocket::close_reason reason(static_cast<websocket::close_code>(close_code_), close_reason_.substr(0, 123));
-    ws_->async_close(reason, [self = shared_from_this()](beast::error_code ec) {
-      self->finish(ec ? "close failed: " + ec.message() : "closed by the server");
-    });
-    return;
-  }
-  ws_->async_write(asio::buffer(*next), [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
-    if (ec) return self->finish("write failed: " + ec.message());
-    {
-      std::lock_guard lock(self->mutex_);
-      self->queued_bytes_ -= std::min(self->queued_bytes_, next->size());
-    }
-    self->write_next();
+  socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](beast::error_code ec) {
+    self->reading_ = false;
+    if (self->finished_) return;
+    if (ec) return self->finish("read failed: " + ec.message());
+    self->on_readable();
   });
 }
 
-void WebSocketSession::close(std::uint16_t code, std::string reason) {
-  std::lock_guard lock(mutex_);
-  if (finished_ || closing_) return;
-  closing_ = true;
-  close_code_ = code;
-  close_reason_ = std::move(reason);
-  if (open_ && !writing_) {
-    writing_ = true;
-    asio::post(strand_, [self = shared_from_this()] { self->write_next(); });
+void WebSocketSession::on_readable() {
+  // One buffer per I/O thread: bytes are parsed straight out of it, and only an incomplete frame is kept.
+  thread_local std::array<char, 65536> buffer;
+  const ssize_t n = ::recv(socket_.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+  if (n == 0) return finish(close_sent_ ? "closed by the server" : "the client ended the stream without a close frame");
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return read_next();
+    return finish(std::string("read failed: ") + std::strerror(errno));
   }
+  heard_ = true;
+  consume(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+  read_next();
+}
+
+void WebSocketSession::consume(std::string_view bytes) {
+  std::vector<WebSocketFrameReader::Event> events;
+  reader_.feed(bytes, events);
+  for (auto& event : events) {
+    handle(event);
+    if (finished_) return;
+  }
+}
+
+void WebSocketSession::handle(WebSocketFrameReader::Event& event) {
+  using Kind = WebSocketFrameReader::Event::Kind;
+  switch (event.kind) {
+    case Kind::message:
+      // Once the server has begun to close, the endpoint is done with the connection.
+      if (endpoint_ && !writer_.closing()) endpoint_->on_message(std::move(event.payload));
+      return;
+    case Kind::ping:
+      send_frame(WebSocketOpcode::pong, std::make_shared<const std::string>(std::move(event.payload)));
+      return;
+    case Kind::pong:
+      return;
+    case Kind::close:
+      peer_closed_ = true;
+      if (close_sent_) return finish("closed by the server");
+      // The answer echoes the peer's code (none if it gave none).
+      if (event.code == 1005) {
+        act(writer_.close(make_frame(WebSocketOpcode::close, no_payload())));
+      } else {
+        start_close(event.code, "");
+      }
+      return;
+    case Kind::error:
+      spdlog::info("websocket from {}: closing: {}", remote_address_, event.payload);
+      return start_close(event.code, event.payload);
+  }
+}
+
+bool WebSocketSession::send(std::shared_ptr<const std::string> message) {
+  return send_frame(WebSocketOpcode::text, std::move(message));
+}
+
+bool WebSocketSession::send_all(std::span<const std::shared_ptr<const std::string>> messages) {
+  thread_local std::vector<OutgoingFrame> frames;  // reused: a fan-out calls this once per subscriber
+  frames.clear();
+  for (const auto& message : messages) frames.push_back(make_frame(WebSocketOpcode::text, message));
+  const SocketWriter::Outcome outcome = writer_.push_all(frames);
+  frames.clear();
+  act(outcome);
+  return sent(outcome);
+}
+
+bool WebSocketSession::send_frame(WebSocketOpcode opcode, std::shared_ptr<const std::string> payload) {
+  const SocketWriter::Outcome outcome = writer_.push(make_frame(opcode, std::move(payload)));
+  act(outcome);
+  return sent(outcome);
+}
+
+void WebSocketSession::close(std::uint16_t code, std::string reason) { start_close(code, reason); }
+
+void WebSocketSession::start_close(std::uint16_t code, std::string_view reason) {
+  act(writer_.close(make_frame(WebSocketOpcode::close,
+                               std::make_shared<const std::string>(close_frame_payload(code, reason)))));
 }
 
 void WebSocketSession::shutdown() { close(1001, "server shutting down"); }
 
-void WebSocketSession::finish(std::string reason) {
-  {
-    std::lock_guard lock(mutex_);
-    if (finished_) return;
-    finished_ = true;
-    queue_.clear();
-    queued_bytes_ = 0;
+void WebSocketSession::act(SocketWriter::Outcome outcome) {
+  using Outcome = SocketWriter::Outcome;
+  switch (outcome) {
+    case Outcome::none:
+    case Outcome::refused:
+      return;
+    case Outcome::join:
+      return SendBatch::join(shared_from_this());
+    case Outcome::wait:
+      return asio::post(strand_, [self = shared_from_this()] { self->wait_writable(); });
+    case Outcome::drained:
+      return asio::post(strand_, [self = shared_from_this()] { self->on_drained(); });
+    case Outcome::overflow:
+      return asio::post(strand_, [self = shared_from_this()] {
+        spdlog::warn("dropping websocket to {}: it fell more than {} bytes behind", self->remote_address_,
+                     self->options_.max_stream_queue_bytes);
+        self->finish("slow reader");
+      });
+    case Outcome::failed:
+      return asio::post(strand_, [self = shared_from_this(), error = writer_.error()] {
+        self->finish(std::string("write failed: ") + std::strerror(error));
+      });
   }
+}
+
+void WebSocketSession::wait_writable() {
+  if (finished_) return;
+  socket_.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](beast::error_code ec) {
+    if (self->finished_) return;
+    if (ec) return self->finish("write failed: " + ec.message());
+    self->act(self->writer_.resume());
+  });
+}
+
+void WebSocketSession::on_drained() {
+  if (finished_ || close_sent_) return;
+  close_sent_ = true;
+  if (peer_closed_) return finish("closed by the client");
+  // Our close frame is out: end our side of the stream and give the peer a moment to answer with its own close.
+  beast::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  arm_timer();
+  read_next();
+}
+
+void WebSocketSession::arm_timer() {
+  if (finished_) return;
+  timer_.expires_after(close_sent_ ? std::chrono::seconds(kCloseTimeout)
+                                   : std::chrono::seconds(std::max(1, options_.websocket_idle_seconds / 2)));
+  timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->finished_) return;
+    self->on_timer();
+  });
+}
+
+void WebSocketSession::on_timer() {
+  if (close_sent_) return finish("the client did not answer the close frame");
+  writer_.trim();  // a connection that was busy gives its queue's storage back once idle
+  if (heard_) {
+    heard_ = false;
+    ping_sent_ = false;
+  } else if (ping_sent_) {
+    return finish("idle: the client was silent for " + std::to_string(options_.websocket_idle_seconds) + " s");
+  } else {
+    ping_sent_ = true;
+    send_frame(WebSocketOpcode::ping, no_payload());
+  }
+  arm_timer();
+}
+
+void WebSocketSession::finish(std::string reason) {
+  if (finished_) return;
+  finished_ = true;
+  writer_.stop();  // after this no thread writes to the socket
+  timer_.cancel();
   spdlog::debug("websocket from {} ended: {}", remote_address_, reason);
-  if (ws_) {
-    beast::error_code ec;
-    auto& socket = beast::get_lowest_layer(*ws_).socket();
+  beast::error_code ec;
+  if (handshake_) {
+    auto& socket = beast::get_lowest_layer(*handshake_).socket();
     socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     socket.close(ec);
   }
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
   sessions_->remove(this);
   if (auto endpoint = std::move(endpoint_)) endpoint->on_close();
 }

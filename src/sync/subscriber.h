@@ -3,6 +3,7 @@
 // protocol's bytes and queues them on its connection. Subscribers of one view that share a render key receive the
 // same bytes, rendered once (DESIGN principle 4).
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,11 @@ class Subscriber {
   virtual std::shared_ptr<const std::string> render(const ViewEvent& event) const = 0;
   // Queues bytes on the subscriber's connection. Called on the database's writer thread; must not block.
   virtual void deliver(const std::shared_ptr<const std::string>& bytes) = 0;
+  // Several events of one view in order (the writes of one committed turn): one visit per subscriber and turn
+  // instead of one per event, which is what a fan-out to many subscribers spends its time on.
+  virtual void deliver_all(std::span<const std::shared_ptr<const std::string>> events) {
+    for (const auto& bytes : events) deliver(bytes);
+  }
   // The subscription ended from the server side (read no longer allowed, database closing). Writer thread.
   virtual void revoked(const std::string& /*reason*/) {}
 };

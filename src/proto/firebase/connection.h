@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "auth/authenticator.h"
@@ -42,6 +43,13 @@ class Transport {
   virtual ~Transport() = default;
   // Sends one complete message (JSON text). False if the transport is closed.
   virtual bool send(const std::shared_ptr<const std::string>& message) = 0;
+  // Sends several messages in order.
+  virtual bool send_all(std::span<const std::shared_ptr<const std::string>> messages) {
+    for (const auto& message : messages) {
+      if (!send(message)) return false;
+    }
+    return true;
+  }
   // Ends the connection after what is queued (code: a WebSocket close code).
   virtual void close(std::uint16_t code, const std::string& reason) = 0;
   // Backpressure: stop/resume taking messages from the client (a no-op where the transport bounds itself).

@@ -11,26 +11,28 @@ namespace backside::proto::firebase {
 
 namespace {
 
-// Frames a connection's messages onto its WebSocket. The mutex keeps the frames of one split message together
-// when several threads send (the I/O strand answering pings, database writer threads pushing and replying).
+// Frames a connection's messages onto its WebSocket. The frames of one split message go out together even when
+// several threads send (the I/O strand answering, database committers pushing and replying).
 class WebSocketTransport : public Transport {
  public:
   explicit WebSocketTransport(std::shared_ptr<net::WebSocketConnection> socket) : socket_(std::move(socket)) {}
 
   bool send(const std::shared_ptr<const std::string>& message) override {
-    std::lock_guard lock(mutex_);
     if (message->size() <= kMaxFrameBytes) return socket_->send(message);
-    for (auto& frame : split_message(message)) {
-      if (!socket_->send(std::move(frame))) return false;
+    return socket_->send_all(split_message(message));
+  }
+
+  bool send_all(std::span<const std::shared_ptr<const std::string>> messages) override {
+    for (const auto& message : messages) {
+      if (message->size() > kMaxFrameBytes) return Transport::send_all(messages);  // some need splitting
     }
-    return true;
+    return socket_->send_all(messages);
   }
 
   void close(std::uint16_t code, const std::string& reason) override { socket_->close(code, reason); }
   void pause_reading(bool paused) override { socket_->pause_reading(paused); }
 
  private:
-  std::mutex mutex_;
   std::shared_ptr<net::WebSocketConnection> socket_;
 };
 

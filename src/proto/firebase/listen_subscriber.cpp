@@ -93,6 +93,17 @@ void ListenSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) 
   transport->send(bytes);
 }
 
+void ListenSubscriber::deliver_all(std::span<const std::shared_ptr<const std::string>> events) {
+  if (!active_.load(std::memory_order_acquire)) return;
+  auto transport = transport_.lock();
+  if (!transport) return;
+  if (expiry_->expired()) {
+    if (expiry_->take_end()) end_expired_credential(*transport);
+    return;
+  }
+  transport->send_all(events);
+}
+
 void ListenSubscriber::revoked(const std::string& reason) {
   if (!active_.exchange(false)) return;
   if (reason != "permission denied") return;  // the database is closing: the connection ends anyway

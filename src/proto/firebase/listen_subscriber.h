@@ -26,6 +26,7 @@ class ListenSubscriber : public sync::Subscriber {
   const std::string& render_key() const override { return render_key_; }
   std::shared_ptr<const std::string> render(const sync::ViewEvent& event) const override;
   void deliver(const std::shared_ptr<const std::string>& bytes) override;
+  void deliver_all(std::span<const std::shared_ptr<const std::string>> events) override;
   void revoked(const std::string& reason) override;
 
   // The core's answer to the listen (writer thread).

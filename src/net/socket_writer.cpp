@@ -1,0 +1,201 @@
+#include "net/socket_writer.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+
+#include "util/send_batch.h"
+
+namespace backside::net {
+
+namespace {
+
+std::size_t frame_size(const OutgoingFrame& frame) {
+  return frame.header_size + (frame.payload ? frame.payload->size() : 0);
+}
+
+// One non-blocking gather write; the bytes written, 0 if the socket is full, -errno on failure.
+long send_iovecs(int fd, iovec* iov, std::size_t count) {
+  msghdr message{};
+  message.msg_iov = iov;
+  message.msg_iovlen = count;
+  for (;;) {
+    const ssize_t written = ::sendmsg(fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (written >= 0) return written;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    return -errno;
+  }
+}
+
+}  // namespace
+
+SocketWriter::Outcome SocketWriter::push(OutgoingFrame frame) {
+  const std::size_t size = frame_size(frame);
+  std::lock_guard lock(mutex_);
+  if (stopped_ || closing_) return Outcome::refused;
+  if (size == 0) return Outcome::none;
+  if (fd_ >= 0 && !waiting_ && queue_.empty() && SendBatch::open()) {
+    queued_bytes_ = size;
+    queue_.push_back(std::move(frame));
+    joined_ = true;
+    return Outcome::join;
+  }
+  if (fd_ >= 0 && !waiting_ && queue_.empty()) {
+    // The common case of a fan-out: nothing queued, so the frame goes out now, from this thread, without a copy.
+    iovec iov[2];
+    std::size_t count = 0;
+    if (frame.header_size) iov[count++] = {frame.header.data(), frame.header_size};
+    if (frame.payload && !frame.payload->empty()) {
+      iov[count++] = {const_cast<char*>(frame.payload->data()), frame.payload->size()};
+    }
+    const long written = send_iovecs(fd_, iov, count);
+    if (written < 0) {
+      error_ = static_cast<int>(-written);
+      return Outcome::failed;
+    }
+    if (static_cast<std::size_t>(written) == size) return Outcome::none;
+    front_written_ = static_cast<std::size_t>(written);
+    queued_bytes_ = size;
+    queue_.push_back(std::move(frame));
+    waiting_ = true;
+    return Outcome::wait;
+  }
+  // One frame larger than the bound is let through when nothing is waiting: only falling behind drops.
+  const bool was_idle = queued_bytes_ == 0;
+  queued_bytes_ += size;
+  if (!was_idle && queued_bytes_ > max_queued_bytes_) {
+    closing_ = true;
+    queue_.clear();
+    queued_bytes_ = 0;
+    return Outcome::overflow;
+  }
+  queue_.push_back(std::move(frame));
+  return Outcome::none;  // not started, or behind a pending wait or flush that writes it
+}
+
+SocketWriter::Outcome SocketWriter::push_all(std::span<const OutgoingFrame> frames) {
+  std::size_t size = 0;
+  for (const auto& frame : frames) size += frame_size(frame);
+  std::lock_guard lock(mutex_);
+  if (stopped_ || closing_) return Outcome::refused;
+  if (size == 0) return Outcome::none;
+  const bool was_idle = queued_bytes_ == 0;
+  queued_bytes_ += size;
+  if (!was_idle && queued_bytes_ > max_queued_bytes_) {
+    closing_ = true;
+    queue_.clear();
+    queued_bytes_ = 0;
+    return Outcome::overflow;
+  }
+  const bool write_now = fd_ >= 0 && !waiting_ && !joined_ && queue_.empty();
+  for (const auto& frame : frames) queue_.push_back(frame);
+  if (!write_now) return Outcome::none;
+  if (SendBatch::open()) {
+    joined_ = true;
+    return Outcome::join;
+  }
+  return flush_locked();
+}
+
+void SocketWriter::trim() {
+  std::lock_guard lock(mutex_);
+  if (queue_.empty()) queue_.release();
+}
+
+SocketWriter::Outcome SocketWriter::start(int fd) {
+  std::lock_guard lock(mutex_);
+  fd_ = fd;
+  if (stopped_) return Outcome::none;
+  return flush_locked();
+}
+
+SocketWriter::Outcome SocketWriter::resume() {
+  std::lock_guard lock(mutex_);
+  waiting_ = false;
+  if (stopped_ || fd_ < 0) return Outcome::none;
+  return flush_locked();
+}
+
+SocketWriter::Outcome SocketWriter::flush() {
+  std::lock_guard lock(mutex_);
+  joined_ = false;
+  if (stopped_ || fd_ < 0 || waiting_) return Outcome::none;
+  return flush_locked();
+}
+
+SocketWriter::Outcome SocketWriter::close(OutgoingFrame last) {
+  const std::size_t size = frame_size(last);
+  std::lock_guard lock(mutex_);
+  if (stopped_ || closing_) return Outcome::refused;
+  closing_ = true;
+  if (size > 0) {
+    queued_bytes_ += size;
+    queue_.push_back(std::move(last));
+  }
+  if (fd_ < 0 || waiting_ || joined_) return Outcome::none;
+  return flush_locked();
+}
+
+bool SocketWriter::stop() {
+  std::lock_guard lock(mutex_);
+  if (stopped_) return false;
+  stopped_ = true;
+  closing_ = true;
+  queue_.clear();
+  queued_bytes_ = 0;
+  front_written_ = 0;
+  return true;
+}
+
+bool SocketWriter::closing() const {
+  std::lock_guard lock(mutex_);
+  return closing_;
+}
+
+SocketWriter::Outcome SocketWriter::flush_locked() {
+  constexpr std::size_t kMaxIovecs = 128;
+  while (!queue_.empty()) {
+    iovec iov[kMaxIovecs];
+    std::size_t count = 0;
+    std::size_t skip = front_written_;
+    for (std::size_t i = 0; i < queue_.size() && count + 2 <= kMaxIovecs; ++i) {
+      OutgoingFrame& frame = queue_[i];
+      if (skip < frame.header_size) {
+        iov[count++] = {frame.header.data() + skip, frame.header_size - skip};
+        skip = 0;
+      } else {
+        skip -= frame.header_size;
+      }
+      const std::size_t payload_size = frame.payload ? frame.payload->size() : 0;
+      if (skip < payload_size) {
+        iov[count++] = {const_cast<char*>(frame.payload->data()) + skip, payload_size - skip};
+        skip = 0;
+      } else {
+        skip -= payload_size;
+      }
+    }
+    const long written = send_iovecs(fd_, iov, count);
+    if (written < 0) {
+      error_ = static_cast<int>(-written);
+      return Outcome::failed;
+    }
+    if (written == 0) {
+      waiting_ = true;
+      return Outcome::wait;
+    }
+    std::size_t done = front_written_ + static_cast<std::size_t>(written);
+    while (!queue_.empty() && done >= frame_size(queue_[0])) {
+      const std::size_t size = frame_size(queue_[0]);
+      done -= size;
+      queued_bytes_ -= std::min(queued_bytes_, size);
+      queue_.pop_front();
+    }
+    front_written_ = done;
+  }
+  front_written_ = 0;
+  return closing_ ? Outcome::drained : Outcome::none;
+}
+
+}  // namespace backside::net

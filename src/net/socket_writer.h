@@ -1,0 +1,86 @@
+#pragma once
+// The outgoing side of one connection: a bounded queue of frames written straight to the socket. A frame is a small
+// header (the WebSocket frame header; none on raw TCP) and a payload shared with every other connection it goes to.
+//
+// Why not one asynchronous write per message: in a fan-out one event goes to thousands of connections, and each of
+// them was a posted handler, a composed write operation and a completion. Here the thread that sends (a database's
+// committer, usually) writes the frame with one non-blocking sendmsg when the connection has nothing queued. Frames
+// queue in two cases: inside a SendBatch (util/send_batch.h: the owner joins the batch and calls flush() at its end,
+// so the events of one turn go out in one write), and when the socket is full (the owner waits until it is
+// writable, then calls resume()). Queued frames go out in gather writes of up to 64 frames. A reader that falls more
+// than the bound behind is dropped, never buffered without limit.
+//
+// Thread-safe. The owner keeps the socket open until stop() has returned.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <span>
+
+#include "net/message_queue.h"
+
+namespace backside::net {
+
+struct OutgoingFrame {
+  std::shared_ptr<const std::string> payload;
+  std::uint8_t header_size = 0;
+  std::array<std::uint8_t, 10> header{};
+};
+
+class SocketWriter {
+ public:
+  // What the owner must do after a call.
+  enum class Outcome {
+    none,      // nothing: written, queued behind a pending wait or flush, or not started yet
+    join,      // queued inside a SendBatch: join it, and call flush() when it ends
+    wait,      // the socket is full: wait until it is writable, then call resume()
+    drained,   // close() was called and everything, its last frame included, is written: end the connection
+    overflow,  // the peer fell more than the bound behind; the queue was dropped: end the connection
+    failed,    // the socket failed (error() says how): end the connection
+    refused,   // closing or stopped: the frame was not queued
+  };
+
+  explicit SocketWriter(std::size_t max_queued_bytes) : max_queued_bytes_(max_queued_bytes) {}
+
+  // Queues a frame (written at once when possible).
+  Outcome push(OutgoingFrame frame);
+  // Queues frames that go out together, with nothing pushed by other threads between them.
+  Outcome push_all(std::span<const OutgoingFrame> frames);
+  // Writes may begin, on socket descriptor `fd` (frames pushed before wait for this).
+  Outcome start(int fd);
+  // After a wait: the socket is writable.
+  Outcome resume();
+  // At the end of the SendBatch the owner joined.
+  Outcome flush();
+  // Refuses further frames; `last` (if it has a payload) is the final frame. `drained` once all is written.
+  Outcome close(OutgoingFrame last);
+  // The connection is ending: drops what is queued. After it returns the socket may be closed. False if it was
+  // already stopped.
+  bool stop();
+
+  bool closing() const;
+  // Gives back the queue's storage if nothing is queued (an idle connection's memory).
+  void trim();
+  // The errno of the failed write.
+  int error() const { return error_; }
+
+ private:
+  Outcome flush_locked();
+
+  const std::size_t max_queued_bytes_;
+  mutable std::mutex mutex_;
+  // A busy connection keeps room for a batch; an idle one gives it back (trim()).
+  BasicMessageQueue<OutgoingFrame, 64> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::size_t front_written_ = 0;  // bytes of the front frame already written
+  int fd_ = -1;
+  bool waiting_ = false;   // the socket was full; resume() is due
+  bool joined_ = false;    // flush() is due at the end of a SendBatch
+  bool closing_ = false;
+  bool stopped_ = false;
+  int error_ = 0;
+};
+
+}  // namespace backside::net

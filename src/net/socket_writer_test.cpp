@@ -1,0 +1,139 @@
+#include "net/socket_writer.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+namespace backside::net {
+namespace {
+
+using Outcome = SocketWriter::Outcome;
+
+class SocketWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds_), 0);
+    const int small = 4096;  // the kernel doubles it; a few KiB fill the socket quickly
+    ::setsockopt(fds_[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    ::setsockopt(fds_[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  }
+  void TearDown() override {
+    if (fds_[0] >= 0) ::close(fds_[0]);
+    if (fds_[1] >= 0) ::close(fds_[1]);
+  }
+  // Everything readable on the peer right now.
+  std::string drain_peer() {
+    std::string received;
+    char buffer[65536];
+    for (;;) {
+      const ssize_t n = ::recv(fds_[1], buffer, sizeof buffer, MSG_DONTWAIT);
+      if (n <= 0) break;
+      received.append(buffer, static_cast<std::size_t>(n));
+    }
+    return received;
+  }
+  static OutgoingFrame frame(std::string payload, std::string header = "") {
+    OutgoingFrame result;
+    result.payload = std::make_shared<const std::string>(std::move(payload));
+    result.header_size = static_cast<std::uint8_t>(header.size());
+    std::copy(header.begin(), header.end(), result.header.begin());
+    return result;
+  }
+  int fds_[2] = {-1, -1};
+};
+
+TEST_F(SocketWriterTest, FramesPushedBeforeStartGoOutInOrderWithTheirHeaders) {
+  SocketWriter writer(1 << 20);
+  EXPECT_EQ(writer.push(frame("one", "<1>")), Outcome::none);
+  EXPECT_EQ(writer.push(frame("two")), Outcome::none);
+  EXPECT_EQ(drain_peer(), "");
+  EXPECT_EQ(writer.start(fds_[0]), Outcome::none);
+  EXPECT_EQ(drain_peer(), "<1>onetwo");
+  EXPECT_EQ(writer.push(frame("three", "<3>")), Outcome::none);  // idle: written at once
+  EXPECT_EQ(drain_peer(), "<3>three");
+}
+
+TEST_F(SocketWriterTest, AFullSocketQueuesAndResumeWritesEverythingInOrder) {
+  SocketWriter writer(1 << 24);
+  ASSERT_EQ(writer.start(fds_[0]), Outcome::none);
+  std::string expected;
+  bool waited = false;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string header = "[" + std::to_string(i) + "]";
+    const std::string payload(97, static_cast<char>('a' + i % 26));
+    expected += header + payload;
+    const Outcome outcome = writer.push(frame(payload, header));
+    if (outcome == Outcome::wait) {
+      EXPECT_FALSE(waited) << "a second wait while the first is pending";
+      waited = true;
+    } else {
+      EXPECT_EQ(outcome, Outcome::none);
+    }
+  }
+  ASSERT_TRUE(waited) << "the socket never filled";
+  std::string received;
+  for (int round = 0; round < 10000 && received.size() < expected.size(); ++round) {
+    received += drain_peer();
+    const Outcome outcome = writer.resume();
+    ASSERT_TRUE(outcome == Outcome::none || outcome == Outcome::wait);
+  }
+  received += drain_peer();
+  EXPECT_EQ(received.size(), expected.size());
+  EXPECT_TRUE(received == expected);  // byte for byte: partial writes resumed mid-header and mid-payload
+}
+
+TEST_F(SocketWriterTest, FallingBehindTheBoundOverflows) {
+  SocketWriter writer(64 * 1024);
+  ASSERT_EQ(writer.start(fds_[0]), Outcome::none);
+  Outcome outcome = Outcome::none;
+  int pushed = 0;
+  while (outcome == Outcome::none || outcome == Outcome::wait) {
+    outcome = writer.push(frame(std::string(1000, 'x')));
+    ASSERT_LT(++pushed, 1000);
+  }
+  EXPECT_EQ(outcome, Outcome::overflow);
+  EXPECT_EQ(writer.push(frame("more")), Outcome::refused);
+}
+
+TEST_F(SocketWriterTest, OneFrameLargerThanTheBoundPassesWhenNothingWaits) {
+  SocketWriter writer(1000);
+  ASSERT_EQ(writer.start(fds_[0]), Outcome::none);
+  const Outcome outcome = writer.push(frame(std::string(100000, 'y')));
+  EXPECT_TRUE(outcome == Outcome::wait || outcome == Outcome::none);
+}
+
+TEST_F(SocketWriterTest, CloseWritesTheLastFrameThenDrains) {
+  SocketWriter writer(1 << 20);
+  EXPECT_EQ(writer.push(frame("queued")), Outcome::none);
+  EXPECT_EQ(writer.close(frame("last", "!")), Outcome::none);  // not started: waits for start
+  EXPECT_EQ(writer.push(frame("refused")), Outcome::refused);
+  EXPECT_EQ(writer.close(frame("again")), Outcome::refused);
+  EXPECT_TRUE(writer.closing());
+  EXPECT_EQ(writer.start(fds_[0]), Outcome::drained);
+  EXPECT_EQ(drain_peer(), "queued!last");
+}
+
+TEST_F(SocketWriterTest, AClosedPeerFailsTheWrite) {
+  SocketWriter writer(1 << 20);
+  ASSERT_EQ(writer.start(fds_[0]), Outcome::none);
+  ::close(fds_[1]);
+  fds_[1] = -1;
+  EXPECT_EQ(writer.push(frame("into the void")), Outcome::failed);
+  EXPECT_EQ(writer.error(), EPIPE);
+}
+
+TEST_F(SocketWriterTest, StopDropsEverythingOnce) {
+  SocketWriter writer(1 << 20);
+  EXPECT_EQ(writer.push(frame("never sent")), Outcome::none);
+  EXPECT_TRUE(writer.stop());
+  EXPECT_FALSE(writer.stop());
+  EXPECT_EQ(writer.push(frame("x")), Outcome::refused);
+  EXPECT_EQ(writer.start(fds_[0]), Outcome::none);
+  EXPECT_EQ(drain_peer(), "");
+}
+
+}  // namespace
+}  // namespace backside::net
