@@ -62,15 +62,7 @@ SocketWriter::Outcome SocketWriter::push(OutgoingFrame frame) {
     waiting_ = true;
     return Outcome::wait;
   }
-  // One frame larger than the bound is let through when nothing is waiting: only falling behind drops.
-  const bool was_idle = queued_bytes_ == 0;
-  queued_bytes_ += size;
-  if (!was_idle && queued_bytes_ > max_queued_bytes_) {
-    closing_ = true;
-    queue_.clear();
-    queued_bytes_ = 0;
-    return Outcome::overflow;
-  }
+  if (!admit_locked(size)) return Outcome::overflow;
   queue_.push_back(std::move(frame));
   return Outcome::none;  // not started, or behind a pending wait or flush that writes it
 }
@@ -81,14 +73,7 @@ SocketWriter::Outcome SocketWriter::push_all(std::span<const OutgoingFrame> fram
   std::lock_guard lock(mutex_);
   if (stopped_ || closing_) return Outcome::refused;
   if (size == 0) return Outcome::none;
-  const bool was_idle = queued_bytes_ == 0;
-  queued_bytes_ += size;
-  if (!was_idle && queued_bytes_ > max_queued_bytes_) {
-    closing_ = true;
-    queue_.clear();
-    queued_bytes_ = 0;
-    return Outcome::overflow;
-  }
+  if (!admit_locked(size)) return Outcome::overflow;
   const bool write_now = fd_ >= 0 && !waiting_ && !joined_ && queue_.empty();
   for (const auto& frame : frames) queue_.push_back(frame);
   if (!write_now) return Outcome::none;
@@ -136,6 +121,17 @@ SocketWriter::Outcome SocketWriter::close(OutgoingFrame last) {
   }
   if (fd_ < 0 || waiting_ || joined_) return Outcome::none;
   return flush_locked();
+}
+
+bool SocketWriter::admit_locked(std::size_t size) {
+  // One frame larger than the bound is let through when nothing is waiting: only falling behind drops.
+  const bool was_idle = queued_bytes_ == 0;
+  queued_bytes_ += size;
+  if (was_idle || queued_bytes_ <= max_queued_bytes_) return true;
+  closing_ = true;
+  queue_.clear();
+  queued_bytes_ = 0;
+  return false;
 }
 
 bool SocketWriter::stop() {

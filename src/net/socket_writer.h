@@ -68,6 +68,8 @@ class SocketWriter {
 
  private:
   Outcome flush_locked();
+  // Counts `size` more bytes queued; false (and the queue dropped) if that puts a busy queue over the bound.
+  bool admit_locked(std::size_t size);
 
   const std::size_t max_queued_bytes_;
   mutable std::mutex mutex_;

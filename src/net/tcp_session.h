@@ -1,24 +1,16 @@
 #pragma once
 // One raw TCP connection on a protocol port (STOMP): bytes in, handed to the front door's StreamEndpoint as they
-// arrive, and bytes out through a SocketWriter (written at once by the sending thread when nothing is queued, else
-// queued, bounded, and written in gather writes: see net/socket_writer.h). Reads wait for the socket to be readable
-// and use a per-thread buffer, so an idle connection holds none. Runs on the connection's strand.
+// arrive, and bytes out through the connection's SocketWriter (net/socket_session.h, net/socket_writer.h).
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <string>
 
 #include "net/http.h"
-#include "net/http_session.h"
-#include "net/server.h"
-#include "net/socket_writer.h"
-#include "util/send_batch.h"
+#include "net/socket_session.h"
 
 namespace backside::net {
 
-class TcpSession : public Session,
-                   public StreamConnection,
-                   public SendBatch::Member,
-                   public std::enable_shared_from_this<TcpSession> {
+class TcpSession : public SocketSession, public StreamConnection {
  public:
   TcpSession(boost::asio::ip::tcp::socket socket, const ServerOptions& options, std::shared_ptr<SessionSet> sessions);
   ~TcpSession() override;
@@ -32,27 +24,18 @@ class TcpSession : public Session,
   void post(std::function<void()> fn) override;
   const std::string& remote_address() const override { return remote_address_; }
 
-  // SendBatch::Member: writes what the batch queued.
-  void flush_batched() override { act(writer_.flush()); }
-
   // Session: close from any thread (server shutdown).
   void shutdown() override { close("server shutting down"); }
 
  private:
-  void read_next();
-  void on_readable();
-  // Does what the writer asked for (any thread; the work runs on the strand).
-  void act(SocketWriter::Outcome outcome);
-  void finish(std::string reason);  // on the strand: tear down, tell the endpoint once
+  std::shared_ptr<TcpSession> self() { return std::static_pointer_cast<TcpSession>(shared_from_this()); }
+  void on_bytes(std::string_view bytes) override;
+  void on_end_of_stream() override { finish("closed by the client"); }
+  void on_drained() override { finish(close_reason_); }
+  void on_finished() override;
 
-  boost::asio::ip::tcp::socket socket_;
-  const ServerOptions& options_;
-  std::shared_ptr<SessionSet> sessions_;
-  std::string remote_address_;
   std::shared_ptr<StreamEndpoint> endpoint_;  // released after on_close
-  SocketWriter writer_;                       // shared with sending threads
   std::string close_reason_;                  // strand
-  bool finished_ = false;                     // strand
 };
 
 }  // namespace backside::net

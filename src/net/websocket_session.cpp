@@ -1,14 +1,10 @@
 #include "net/websocket_session.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
-#include <array>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/field.hpp>
-#include <cerrno>
-#include <cstring>
 #include <vector>
 
 namespace backside::net {
@@ -26,12 +22,6 @@ const std::shared_ptr<const std::string>& no_payload() {
   return empty;
 }
 
-// Whether a push queued (or wrote) what it was given.
-bool sent(SocketWriter::Outcome outcome) {
-  return outcome != SocketWriter::Outcome::refused && outcome != SocketWriter::Outcome::overflow &&
-         outcome != SocketWriter::Outcome::failed;
-}
-
 OutgoingFrame make_frame(WebSocketOpcode opcode, std::shared_ptr<const std::string> payload) {
   OutgoingFrame frame;
   frame.header_size = static_cast<std::uint8_t>(encode_frame_header(opcode, payload->size(), frame.header.data()));
@@ -43,14 +33,10 @@ OutgoingFrame make_frame(WebSocketOpcode opcode, std::shared_ptr<const std::stri
 
 WebSocketSession::WebSocketSession(asio::any_io_executor strand, const ServerOptions& options,
                                    std::shared_ptr<SessionSet> sessions, std::string remote_address)
-    : strand_(strand),
-      options_(options),
-      sessions_(std::move(sessions)),
-      remote_address_(std::move(remote_address)),
-      socket_(strand),
+    : SocketSession(asio::ip::tcp::socket(strand), options, std::move(sessions), std::move(remote_address),
+                    "websocket"),
       timer_(strand),
-      reader_(options.max_websocket_message_bytes),
-      writer_(options.max_stream_queue_bytes) {}
+      reader_(options.max_websocket_message_bytes) {}
 
 WebSocketSession::~WebSocketSession() = default;
 
@@ -59,7 +45,7 @@ void WebSocketSession::run(beast::tcp_stream stream, beast::flat_buffer buffer, 
   endpoint_ = std::move(accepted.endpoint);
   if (accepted.max_message_bytes) reader_ = WebSocketFrameReader(accepted.max_message_bytes);
   early_bytes_ = beast::buffers_to_string(buffer.data());
-  sessions_->add(shared_from_this());
+  sessions_->add(self());
   stream.expires_never();
 
   handshake_.emplace(std::move(stream));
@@ -75,7 +61,7 @@ void WebSocketSession::run(beast::tcp_stream stream, beast::flat_buffer buffer, 
   }));
   // The request must outlive the asynchronous accept.
   auto shared_request = std::make_shared<HttpRequest>(std::move(request));
-  handshake_->async_accept(*shared_request, [self = shared_from_this(), shared_request](beast::error_code ec) {
+  handshake_->async_accept(*shared_request, [self = self(), shared_request](beast::error_code ec) {
     self->on_accept(ec);
   });
 }
@@ -94,54 +80,31 @@ void WebSocketSession::on_accept(beast::error_code ec) {
   if (!early_bytes_.empty()) {
     std::string bytes = std::move(early_bytes_);
     early_bytes_ = std::string();
-    consume(bytes);
+    on_bytes(bytes);
   }
   read_next();
 }
 
 void WebSocketSession::post(std::function<void()> fn) {
-  asio::post(strand_, [self = shared_from_this(), fn = std::move(fn)] { fn(); });
+  asio::post(strand_, [self = self(), fn = std::move(fn)] { fn(); });
 }
 
 void WebSocketSession::pause_reading(bool paused) {
-  asio::post(strand_, [self = shared_from_this(), paused] {
-    self->read_paused_ = paused;
-    if (!paused && self->open_) self->read_next();
-  });
+  asio::post(strand_, [self = self(), paused] { self->pause(paused); });
 }
 
-void WebSocketSession::read_next() {
-  if (finished_ || read_paused_ || reading_) return;
-  reading_ = true;
-  socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](beast::error_code ec) {
-    self->reading_ = false;
-    if (self->finished_) return;
-    if (ec) return self->finish("read failed: " + ec.message());
-    self->on_readable();
-  });
-}
-
-void WebSocketSession::on_readable() {
-  // One buffer per I/O thread: bytes are parsed straight out of it, and only an incomplete frame is kept.
-  thread_local std::array<char, 65536> buffer;
-  const ssize_t n = ::recv(socket_.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
-  if (n == 0) return finish(close_sent_ ? "closed by the server" : "the client ended the stream without a close frame");
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return read_next();
-    return finish(std::string("read failed: ") + std::strerror(errno));
-  }
+void WebSocketSession::on_bytes(std::string_view bytes) {
   heard_ = true;
-  consume(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
-  read_next();
-}
-
-void WebSocketSession::consume(std::string_view bytes) {
   std::vector<WebSocketFrameReader::Event> events;
   reader_.feed(bytes, events);
   for (auto& event : events) {
     handle(event);
     if (finished_) return;
   }
+}
+
+void WebSocketSession::on_end_of_stream() {
+  finish(close_sent_ ? "closed by the server" : "the client ended the stream without a close frame");
 }
 
 void WebSocketSession::handle(WebSocketFrameReader::Event& event) {
@@ -201,42 +164,8 @@ void WebSocketSession::start_close(std::uint16_t code, std::string_view reason) 
 
 void WebSocketSession::shutdown() { close(1001, "server shutting down"); }
 
-void WebSocketSession::act(SocketWriter::Outcome outcome) {
-  using Outcome = SocketWriter::Outcome;
-  switch (outcome) {
-    case Outcome::none:
-    case Outcome::refused:
-      return;
-    case Outcome::join:
-      return SendBatch::join(shared_from_this());
-    case Outcome::wait:
-      return asio::post(strand_, [self = shared_from_this()] { self->wait_writable(); });
-    case Outcome::drained:
-      return asio::post(strand_, [self = shared_from_this()] { self->on_drained(); });
-    case Outcome::overflow:
-      return asio::post(strand_, [self = shared_from_this()] {
-        spdlog::warn("dropping websocket to {}: it fell more than {} bytes behind", self->remote_address_,
-                     self->options_.max_stream_queue_bytes);
-        self->finish("slow reader");
-      });
-    case Outcome::failed:
-      return asio::post(strand_, [self = shared_from_this(), error = writer_.error()] {
-        self->finish(std::string("write failed: ") + std::strerror(error));
-      });
-  }
-}
-
-void WebSocketSession::wait_writable() {
-  if (finished_) return;
-  socket_.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](beast::error_code ec) {
-    if (self->finished_) return;
-    if (ec) return self->finish("write failed: " + ec.message());
-    self->act(self->writer_.resume());
-  });
-}
-
 void WebSocketSession::on_drained() {
-  if (finished_ || close_sent_) return;
+  if (close_sent_) return;
   close_sent_ = true;
   if (peer_closed_) return finish("closed by the client");
   // Our close frame is out: end our side of the stream and give the peer a moment to answer with its own close.
@@ -250,7 +179,7 @@ void WebSocketSession::arm_timer() {
   if (finished_) return;
   timer_.expires_after(close_sent_ ? std::chrono::seconds(kCloseTimeout)
                                    : std::chrono::seconds(std::max(1, options_.websocket_idle_seconds / 2)));
-  timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+  timer_.async_wait([self = self()](beast::error_code ec) {
     if (ec || self->finished_) return;
     self->on_timer();
   });
@@ -271,21 +200,14 @@ void WebSocketSession::on_timer() {
   arm_timer();
 }
 
-void WebSocketSession::finish(std::string reason) {
-  if (finished_) return;
-  finished_ = true;
-  writer_.stop();  // after this no thread writes to the socket
+void WebSocketSession::on_finished() {
   timer_.cancel();
-  spdlog::debug("websocket from {} ended: {}", remote_address_, reason);
-  beast::error_code ec;
   if (handshake_) {
+    beast::error_code ec;
     auto& socket = beast::get_lowest_layer(*handshake_).socket();
     socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     socket.close(ec);
   }
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
-  sessions_->remove(this);
   if (auto endpoint = std::move(endpoint_)) endpoint->on_close();
 }
 

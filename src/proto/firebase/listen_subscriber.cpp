@@ -82,26 +82,23 @@ std::shared_ptr<const std::string> ListenSubscriber::render(const sync::ViewEven
   return out;
 }
 
-void ListenSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
-  if (!active_.load(std::memory_order_acquire)) return;
+std::shared_ptr<Transport> ListenSubscriber::open_transport() {
+  if (!active_.load(std::memory_order_acquire)) return nullptr;
   auto transport = transport_.lock();
-  if (!transport) return;
+  if (!transport) return nullptr;
   if (expiry_->expired()) {
     if (expiry_->take_end()) end_expired_credential(*transport);
-    return;
+    return nullptr;
   }
-  transport->send(bytes);
+  return transport;
+}
+
+void ListenSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
+  if (auto transport = open_transport()) transport->send(bytes);
 }
 
 void ListenSubscriber::deliver_all(std::span<const std::shared_ptr<const std::string>> events) {
-  if (!active_.load(std::memory_order_acquire)) return;
-  auto transport = transport_.lock();
-  if (!transport) return;
-  if (expiry_->expired()) {
-    if (expiry_->take_end()) end_expired_credential(*transport);
-    return;
-  }
-  transport->send_all(events);
+  if (auto transport = open_transport()) transport->send_all(events);
 }
 
 void ListenSubscriber::revoked(const std::string& reason) {

@@ -35,6 +35,10 @@ class ListenSubscriber : public sync::Subscriber {
   void cancel(db::Database& database);
 
  private:
+  // Where events go, or nullptr when they should not: cancelled, connection gone, or its credential expired (then
+  // the client is told, once).
+  std::shared_ptr<Transport> open_transport();
+
   // Weak: the connection owns its transport. A subscription the hub still holds must not keep a socket (and its
   // I/O objects) alive after the connection, e.g. past the server's I/O context at shutdown.
   std::weak_ptr<Transport> transport_;

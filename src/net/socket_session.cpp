@@ -1,0 +1,113 @@
+#include "net/socket_session.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+
+namespace backside::net {
+
+namespace asio = boost::asio;
+
+std::string remote_address_of(const asio::ip::tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  return ec ? "?" : remote.address().to_string();
+}
+
+SocketSession::SocketSession(asio::ip::tcp::socket&& socket, const ServerOptions& options,
+                             std::shared_ptr<SessionSet> sessions, std::string remote_address, const char* kind)
+    : strand_(socket.get_executor()),
+      options_(options),
+      sessions_(std::move(sessions)),
+      remote_address_(std::move(remote_address)),
+      socket_(std::move(socket)),
+      writer_(options.max_stream_queue_bytes),
+      kind_(kind) {}
+
+SocketSession::~SocketSession() = default;
+
+void SocketSession::read_next() {
+  if (finished_ || read_paused_ || reading_ || !socket_.is_open()) return;  // not open: a WebSocket mid-upgrade
+  reading_ = true;
+  socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+    self->reading_ = false;
+    if (self->finished_) return;
+    if (ec) return self->finish("read failed: " + ec.message());
+    self->on_readable();
+  });
+}
+
+void SocketSession::pause(bool paused) {
+  read_paused_ = paused;
+  if (!paused) read_next();
+}
+
+void SocketSession::on_readable() {
+  // One buffer per I/O thread: the protocol parses straight out of it and keeps only what is incomplete.
+  thread_local std::array<char, 65536> buffer;
+  const ssize_t n = ::recv(socket_.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+  if (n == 0) return on_end_of_stream();
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return read_next();
+    return finish(std::string("read failed: ") + std::strerror(errno));
+  }
+  on_bytes(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+  read_next();
+}
+
+bool SocketSession::sent(SocketWriter::Outcome outcome) {
+  return outcome != SocketWriter::Outcome::refused && outcome != SocketWriter::Outcome::overflow &&
+         outcome != SocketWriter::Outcome::failed;
+}
+
+void SocketSession::act(SocketWriter::Outcome outcome) {
+  using Outcome = SocketWriter::Outcome;
+  switch (outcome) {
+    case Outcome::none:
+    case Outcome::refused:
+      return;
+    case Outcome::join:
+      return SendBatch::join(shared_from_this());
+    case Outcome::wait:
+      return asio::post(strand_, [self = shared_from_this()] {
+        if (self->finished_) return;
+        self->socket_.async_wait(asio::socket_base::wait_write, [self](boost::system::error_code ec) {
+          if (self->finished_) return;
+          if (ec) return self->finish("write failed: " + ec.message());
+          self->act(self->writer_.resume());
+        });
+      });
+    case Outcome::drained:
+      return asio::post(strand_, [self = shared_from_this()] {
+        if (!self->finished_) self->on_drained();
+      });
+    case Outcome::overflow:
+      return asio::post(strand_, [self = shared_from_this()] {
+        spdlog::warn("dropping {} from {}: it fell more than {} bytes behind", self->kind_, self->remote_address_,
+                     self->options_.max_stream_queue_bytes);
+        self->finish("slow reader");
+      });
+    case Outcome::failed:
+      return asio::post(strand_, [self = shared_from_this(), error = writer_.error()] {
+        self->finish(std::string("write failed: ") + std::strerror(error));
+      });
+  }
+}
+
+void SocketSession::finish(std::string reason) {
+  if (finished_) return;
+  finished_ = true;
+  writer_.stop();  // after this no thread writes to the socket
+  spdlog::debug("{} from {} ended: {}", kind_, remote_address_, reason);
+  boost::system::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  sessions_->remove(this);
+  on_finished();
+}
+
+}  // namespace backside::net
