@@ -63,9 +63,4 @@ ${rows%$'\n'}
 <!-- end idle -->
 MD
 )
-if [ $quick = 1 ]; then
-  mkdir -p build; printf '%s\n' "$section" >build/benchmarks-idle-quick.md; echo "wrote build/benchmarks-idle-quick.md"
-else
-  replace_section idle "$section"
-  echo "wrote docs/benchmarks.md (idle section)"
-fi
+write_section idle "$section" build/benchmarks-idle-quick.md "idle section"

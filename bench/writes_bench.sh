@@ -79,9 +79,4 @@ Target (issue 7): at least 20,000 durable writes/s.
 <!-- end writes -->
 MD
 )
-if [ $quick = 1 ]; then
-  mkdir -p build; printf '%s\n' "$section" >build/benchmarks-writes-quick.md; echo "wrote build/benchmarks-writes-quick.md"
-else
-  replace_section writes "$section"
-  echo "wrote docs/benchmarks.md (durable writes over the realtime protocols)"
-fi
+write_section writes "$section" build/benchmarks-writes-quick.md "durable writes over the realtime protocols"
