@@ -22,6 +22,8 @@ const std::vector<OptionInfo>& config_options() {
       {"default_namespace", "database used when a request names none (default \"default\")"},
       {"max_body_bytes", "largest accepted request body in bytes (default 268435456)"},
       {"max_stream_queue_bytes", "bytes a stream may fall behind before it is dropped (default 16777216)"},
+      {"max_pending_requests", "Firebase protocol requests one connection may have unanswered before the server "
+                               "stops reading from it, until half are answered (default 1000)"},
       {"max_databases", "most databases (namespaces) one server opens (default 100)"},
       {"io_threads", "network threads (default 0 = one per core)"},
       {"log_level", "trace, debug, info, warn or error (default info)"},
@@ -76,6 +78,10 @@ Status set_option(Config& config, const std::string& name, const std::string& va
     config.default_namespace = value;
   } else if (name == "max_body_bytes") {
     return parse_int(name, value, config.max_body_bytes);
+  } else if (name == "max_pending_requests") {
+    if (Status parsed = parse_int(name, value, config.max_pending_requests); !parsed) return parsed;
+    if (config.max_pending_requests == 0) return invalid("Invalid value for max_pending_requests: must be at least 1");
+    return ok_status();
   } else if (name == "max_stream_queue_bytes") {
     return parse_int(name, value, config.max_stream_queue_bytes);
   } else if (name == "max_databases") {

@@ -20,6 +20,7 @@ struct Config {
   std::string default_namespace = "default";
   std::uint64_t max_body_bytes = std::uint64_t(256) << 20;
   std::uint64_t max_stream_queue_bytes = std::uint64_t(16) << 20;
+  std::uint64_t max_pending_requests = 1000;  // per Firebase protocol connection
   std::uint64_t max_databases = 100;
   std::uint64_t io_threads = 0;  // 0 = one per core
   std::string log_level = "info";

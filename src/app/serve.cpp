@@ -122,8 +122,9 @@ int serve(const Config& config) {
 
   proto::rest::RestHandler rest(registry,
                                {.authenticator = &authenticator, .default_namespace = config.default_namespace});
-  proto::firebase::FirebaseHandler firebase(
-      registry, {.authenticator = &authenticator, .default_namespace = config.default_namespace});
+  proto::firebase::FirebaseHandler firebase(registry, {.authenticator = &authenticator,
+                                                       .default_namespace = config.default_namespace,
+                                                       .max_pending_requests = config.max_pending_requests});
   proto::stomp::StompHandler stomp(
       registry, authenticator,
       {.heartbeat_ms = config.stomp_heartbeat_ms, .default_namespace = config.default_namespace});
