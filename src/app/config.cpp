@@ -17,6 +17,8 @@ const std::vector<OptionInfo>& config_options() {
       {"port", "HTTP/WebSocket port (default 9000; 0 picks a free port)"},
       {"stomp_port", "STOMP over raw TCP port (default 61613; 0 = off); STOMP over WebSocket is at /stomp on port"},
       {"stomp_heartbeat_ms", "STOMP heart-beat offer, both ways, in ms (default 10000; 0 = none)"},
+      {"stomp_connect_timeout_ms", "a STOMP connection that sends no CONNECT within this many ms is closed "
+                                   "(default 10000; 0 = no deadline)"},
       {"data_dir", "directory of the databases (default ./backside-data)"},
       {"durability", "fsync (default: a write is acknowledged once on disk) or none (benchmarks only)"},
       {"default_namespace", "database used when a request names none (default \"default\")"},
@@ -66,6 +68,8 @@ Status set_option(Config& config, const std::string& name, const std::string& va
     return parse_int(name, value, config.stomp_port);
   } else if (name == "stomp_heartbeat_ms") {
     return parse_int(name, value, config.stomp_heartbeat_ms);
+  } else if (name == "stomp_connect_timeout_ms") {
+    return parse_int(name, value, config.stomp_connect_timeout_ms);
   } else if (name == "data_dir") {
     if (value.empty()) return invalid("Invalid value for data_dir: empty");
     config.data_dir = value;

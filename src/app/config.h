@@ -15,6 +15,7 @@ struct Config {
   std::uint16_t port = 9000;
   std::uint16_t stomp_port = 61613;  // STOMP over raw TCP; 0 = off
   std::uint32_t stomp_heartbeat_ms = 10000;
+  std::uint32_t stomp_connect_timeout_ms = 10000;  // no CONNECT by then: the connection is closed
   std::string data_dir = "./backside-data";
   std::string durability = "fsync";  // or "none" (benchmarks only)
   std::string default_namespace = "default";

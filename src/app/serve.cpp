@@ -127,7 +127,9 @@ int serve(const Config& config) {
                                                        .max_pending_requests = config.max_pending_requests});
   proto::stomp::StompHandler stomp(
       registry, authenticator,
-      {.heartbeat_ms = config.stomp_heartbeat_ms, .default_namespace = config.default_namespace});
+      {.heartbeat_ms = config.stomp_heartbeat_ms,
+       .connect_timeout_ms = config.stomp_connect_timeout_ms,
+       .default_namespace = config.default_namespace});
   proto::identity::IdentityOptions identity_options;
   identity_options.accept_unsigned_custom_tokens = config.dev;
   identity_options.per_account = {.max_failures = config.auth_max_failed_sign_ins,

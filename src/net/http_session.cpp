@@ -5,7 +5,9 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <sstream>
@@ -17,6 +19,24 @@ namespace backside::net {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace asio = boost::asio;
+
+namespace {
+// The first transfer-coding of `request` other than chunked ("" if none): the only one we decode.
+std::string unsupported_transfer_coding(const HttpRequest& request) {
+  auto header = request.find(http::field::transfer_encoding);
+  if (header == request.end()) return {};
+  for (auto coding : http::token_list(header->value())) {
+    if (!beast::iequals(coding, "chunked")) {
+      std::string name(coding);
+      for (char& c : name) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') c = '?';
+      }
+      return name.substr(0, 64);
+    }
+  }
+  return {};
+}
+}  // namespace
 
 HttpSession::HttpSession(asio::ip::tcp::socket socket, HttpHandler& handler, const ServerOptions& options,
                          std::shared_ptr<SessionSet> sessions)
@@ -43,6 +63,7 @@ void HttpSession::shutdown() {
 }
 
 void HttpSession::read_request() {
+  answered_ = false;
   parser_.emplace();
   parser_->body_limit(options_.max_body_bytes);
   parser_->header_limit(64 * 1024);
@@ -66,10 +87,23 @@ void HttpSession::on_request(beast::error_code ec) {
   }
   if (ec) return fail_request(http::status::bad_request, "Malformed HTTP request: " + ec.message());
   stream_.expires_never();
+  if (auto coding = unsupported_transfer_coding(parser_->get()); !coding.empty()) {
+    // RFC 9112 §6.1: a server that does not understand a transfer-coding answers 501 (and does not guess the body).
+    return fail_request(http::status::not_implemented,
+                        "Transfer-Encoding \"" + coding + "\" is not supported (only chunked is)");
+  }
   HttpRequest request = parser_->release();
   keep_alive_after_reply_ = request.keep_alive();
-  if (beast::websocket::is_upgrade(request)) return upgrade_to_websocket(std::move(request));
-  handler_.handle(std::move(request), shared_from_this());
+  try {
+    if (beast::websocket::is_upgrade(request)) return upgrade_to_websocket(std::move(request));
+    handler_.handle(std::move(request), shared_from_this());
+  } catch (const std::exception& e) {
+    // A handler that throws answers 500 and ends this connection (a reply may already be on its way: then the
+    // connection just ends); the server goes on.
+    spdlog::warn("HTTP request from {}: unexpected exception: {}", remote_address_, e.what());
+    if (!handed_off_ && !answered_.load()) return fail_request(http::status::internal_server_error, "Internal error");
+    finish("internal error");
+  }
 }
 
 void HttpSession::upgrade_to_websocket(HttpRequest&& request) {
@@ -91,6 +125,7 @@ void HttpSession::upgrade_to_websocket(HttpRequest&& request) {
 }
 
 void HttpSession::fail_request(http::status status, const std::string& message) {
+  if (answered_.exchange(true)) return finish("answered twice");
   auto response = std::make_shared<HttpResponse>(status, 11);
   response->set(http::field::content_type, "application/json; charset=utf-8");
   response->set(http::field::access_control_allow_origin, "*");
@@ -107,6 +142,7 @@ void HttpSession::fail_request(http::status status, const std::string& message) 
 }
 
 void HttpSession::reply(HttpResponse&& response) {
+  if (answered_.exchange(true)) return;  // the request was already answered (an error, after a handler threw)
   auto shared = std::make_shared<HttpResponse>(std::move(response));
   asio::dispatch(stream_.get_executor(), [self = shared_from_this(), shared] {
     shared->keep_alive(self->keep_alive_after_reply_ && shared->keep_alive());
@@ -127,6 +163,7 @@ void HttpSession::write_response(std::shared_ptr<HttpResponse> response) {
 }
 
 std::shared_ptr<EventStream> HttpSession::start_stream(HttpResponse&& head) {
+  answered_ = true;
   std::ostringstream header;
   header << head.base();
   auto first = std::make_shared<const std::string>(header.str() + head.body());

@@ -6,6 +6,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -70,6 +71,7 @@ class HttpSession : public Session,
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   bool keep_alive_after_reply_ = false;
+  std::atomic<bool> answered_{false};  // reply(), start_stream() or an error answer was given to this request
   bool handed_off_ = false;  // the socket now belongs to a WebSocketSession
 
   // Streaming state. The queue is shared with writer threads, hence the mutex.

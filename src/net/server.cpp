@@ -100,7 +100,33 @@ Result<tcp::endpoint> Server::listen_stream(std::uint16_t port, StreamHandler& h
 
 void Server::start() {
   std::size_t count = options_.io_threads ? options_.io_threads : std::max(1u, std::thread::hardware_concurrency());
-  for (std::size_t i = 0; i < count; ++i) threads_.emplace_back([this] { io_.run(); });
+  for (std::size_t i = 0; i < count; ++i) threads_.emplace_back([this] { run_io_thread(); });
+}
+
+void Server::run_io_thread() {
+  // The last line of defence: a handler that throws (a parser's std::length_error, a bad_alloc) has already been
+  // unwound out of its operation, which releases the connection it served (the connection ends); the process and
+  // every other connection go on. Handlers catch what they can answer themselves; this only logs the rest.
+  for (;;) {
+    try {
+      io_.run();
+      return;
+    } catch (const std::exception& e) {
+      log_handler_exception(e.what());
+    } catch (...) {
+      log_handler_exception("unknown exception");
+    }
+  }
+}
+
+void Server::log_handler_exception(const char* what) {
+  // Rate-limited: a client that can trigger the exception at will must not be able to flood the log with it.
+  const auto now = std::chrono::steady_clock::now();
+  const std::size_t count = ++handler_exceptions_;
+  std::lock_guard lock(exception_log_mutex_);
+  if (now - last_exception_log_ < std::chrono::seconds(10)) return;
+  last_exception_log_ = now;
+  spdlog::error("a connection ended on an unexpected exception ({} so far): {}", count, what);
 }
 
 void Server::close_connections() {

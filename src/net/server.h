@@ -3,6 +3,9 @@
 // session.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <atomic>
+#include <chrono>
+#include <mutex>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,12 +48,18 @@ class Server {
 
  private:
   class Listener;
+  void run_io_thread();
+  void log_handler_exception(const char* what);
+
   ServerOptions options_;
   HttpHandler& handler_;
   boost::asio::io_context io_;
   std::shared_ptr<Listener> listener_;
   std::vector<std::shared_ptr<Listener>> stream_listeners_;
   std::vector<std::thread> threads_;
+  std::atomic<std::size_t> handler_exceptions_{0};
+  std::mutex exception_log_mutex_;
+  std::chrono::steady_clock::time_point last_exception_log_{};
 };
 
 }  // namespace backside::net

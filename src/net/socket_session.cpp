@@ -55,7 +55,13 @@ void SocketSession::on_readable() {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return read_next();
     return finish(std::string("read failed: ") + std::strerror(errno));
   }
-  on_bytes(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+  try {
+    on_bytes(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+  } catch (const std::exception& e) {
+    // The protocol could not handle what this client sent: that connection ends, nothing else.
+    spdlog::warn("{} from {}: unexpected exception while handling its bytes: {}", kind_, remote_address_, e.what());
+    return finish(std::string("internal error: ") + e.what());
+  }
   read_next();
 }
 

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
@@ -87,6 +89,25 @@ class Session : public std::enable_shared_from_this<Session> {
       handle(frame);
     }
     if (!status.ok() && !closed_) protocol_error(status.error().message, nullptr);
+  }
+
+  // A connection must send CONNECT within the deadline, or it is closed: an unauthenticated client cannot hold a
+  // connection (a file descriptor, a session) without ever saying who it is.
+  void start_connect_deadline() {
+    if (!options_.io || options_.connect_timeout_ms == 0) return;
+    connect_timer_ = std::make_unique<boost::asio::steady_timer>(*options_.io);
+    connect_timer_->expires_after(std::chrono::milliseconds(options_.connect_timeout_ms));
+    connect_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!self || ec) return;
+      self->transport_->post([self] {
+        if (self->closed_ || self->connected_ || self->connecting_) return;
+        spdlog::info("stomp: closing a connection from {} that sent no CONNECT within {} ms",
+                     self->transport_->remote_address(), self->options_.connect_timeout_ms);
+        self->protocol_error("no CONNECT frame within " + std::to_string(self->options_.connect_timeout_ms) + " ms",
+                             nullptr);
+      });
+    });
   }
 
   void on_closed() {
@@ -531,6 +552,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::int64_t expect_every_ = 0;
   std::chrono::milliseconds tick_{1000};
   std::unique_ptr<boost::asio::steady_timer> heartbeat_timer_;  // only its own handler re-arms it
+  std::unique_ptr<boost::asio::steady_timer> connect_timer_;
 
   // Query headers (§5): the REST query parameters under STOMP names, with the same meaning and checks.
   static Result<std::optional<tree::Query>> query_of(const Frame& frame) {
@@ -783,23 +805,29 @@ class WebSocketStomp : public net::WebSocketEndpoint {
 
 std::shared_ptr<net::StreamEndpoint> StompHandler::accept_stream(std::shared_ptr<net::StreamConnection> connection) {
   auto transport = std::make_shared<TcpTransport>(std::move(connection));
-  return std::make_shared<TcpStomp>(
-      std::make_shared<Session>(registry_, authenticator_, options_, std::move(transport)));
+  auto session = std::make_shared<Session>(registry_, authenticator_, options_, std::move(transport));
+  session->start_connect_deadline();
+  return std::make_shared<TcpStomp>(std::move(session));
 }
 
 net::WebSocketAccept StompHandler::accept_websocket(const net::HttpRequest& request,
                                                     std::shared_ptr<net::WebSocketConnection> connection) {
-  std::string offered(request["Sec-WebSocket-Protocol"]);
+  // RFC 6455 §4.2.2: the answer is one of the tokens the client offered, compared whole (not a substring).
+  std::vector<std::string> offered;
+  auto [first, last] = request.equal_range(boost::beast::http::field::sec_websocket_protocol);
+  for (auto field = first; field != last; ++field) {
+    for (auto token : boost::beast::http::token_list(field->value())) offered.emplace_back(token);
+  }
   std::string chosen;
   for (const char* candidate : {"v12.stomp", "v11.stomp", "v10.stomp"}) {
-    std::size_t at = offered.find(candidate);
-    if (at != std::string::npos) {
+    if (std::find(offered.begin(), offered.end(), candidate) != offered.end()) {
       chosen = candidate;
       break;
     }
   }
   auto transport = std::make_shared<WebSocketTransport>(std::move(connection));
   auto session = std::make_shared<Session>(registry_, authenticator_, options_, std::move(transport));
+  session->start_connect_deadline();
   net::WebSocketAccept accept;
   accept.endpoint = std::make_shared<WebSocketStomp>(std::move(session));
   accept.subprotocol = chosen;

@@ -33,6 +33,7 @@ using PasswordSignIn =
 
 struct StompOptions {
   std::uint32_t heartbeat_ms = 10000;            // our heart-beat offer both ways (0 = none)
+  std::uint32_t connect_timeout_ms = 10000;      // a connection without CONNECT by then is closed (0 = no deadline)
   std::string default_namespace = "default";     // the database of a CONNECT without `host`
   boost::asio::io_context* io = nullptr;         // runs the heart-beat timers; none = no heart-beats
   PasswordSignIn password_sign_in;               // CONNECT login=<email> passcode=<password>; unset = not offered
