@@ -129,6 +129,7 @@ int serve(const Config& config) {
       registry, authenticator,
       {.heartbeat_ms = config.stomp_heartbeat_ms,
        .connect_timeout_ms = config.stomp_connect_timeout_ms,
+       .max_pending_requests = config.max_pending_requests,
        .default_namespace = config.default_namespace});
   proto::identity::IdentityOptions identity_options;
   identity_options.accept_unsigned_custom_tokens = config.dev;

@@ -77,6 +77,8 @@ class StreamConnection {
   // Runs `fn` where this connection's bytes are delivered (its strand), after what is running there now.
   virtual void post(std::function<void()> fn) = 0;
   virtual const std::string& remote_address() const = 0;
+  // Stops (true) or resumes (false) reading from the peer (backpressure). Thread-safe.
+  virtual void pause_reading(bool paused) = 0;
 };
 
 // What a front door plugs into an accepted raw connection: on_bytes for each chunk read (any framing is the door's

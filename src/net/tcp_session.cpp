@@ -28,6 +28,10 @@ void TcpSession::post(std::function<void()> fn) {
   asio::post(strand_, [self = shared_from_this(), fn = std::move(fn)] { fn(); });
 }
 
+void TcpSession::pause_reading(bool paused) {
+  asio::post(strand_, [self = self(), paused] { self->pause(paused); });
+}
+
 bool TcpSession::send(std::shared_ptr<const std::string> bytes) {
   OutgoingFrame frame;
   frame.payload = std::move(bytes);

@@ -23,6 +23,7 @@ class TcpSession : public SocketSession, public StreamConnection {
   void close(std::string reason) override;
   void post(std::function<void()> fn) override;
   const std::string& remote_address() const override { return remote_address_; }
+  void pause_reading(bool paused) override;
 
   // Session: close from any thread (server shutdown).
   void shutdown() override { close("server shutting down"); }

@@ -100,7 +100,10 @@ Connection::Connection(db::Database& database, std::shared_ptr<Transport> transp
       options_(options),
       host_(std::move(host)),
       session_id_(random_session_id()),
-      decoder_(options.max_message_bytes) {}
+      decoder_(options.max_message_bytes),
+      credit_(options.max_pending_requests, 0, [transport = transport_.get()](bool paused) {
+        transport->pause_reading(paused);
+      }) {}
 
 Connection::~Connection() = default;
 
@@ -203,23 +206,9 @@ void Connection::send_reply(std::int64_t r, std::string_view status, const json:
   end_request();
 }
 
-void Connection::begin_request() {
-  std::lock_guard lock(pending_mutex_);
-  if (++pending_requests_ >= options_.max_pending_requests && !reading_paused_) {
-    reading_paused_ = true;
-    spdlog::debug("firebase connection {}: {} requests unanswered, reading paused", session_id_, pending_requests_);
-    transport_->pause_reading(true);
-  }
-}
+void Connection::begin_request() { credit_.begin(); }
 
-void Connection::end_request() {
-  std::lock_guard lock(pending_mutex_);
-  if (pending_requests_ > 0) --pending_requests_;
-  if (reading_paused_ && pending_requests_ <= options_.max_pending_requests / 2) {
-    reading_paused_ = false;
-    transport_->pause_reading(false);
-  }
-}
+void Connection::end_request() { credit_.end(); }
 
 void Connection::reply_later(std::int64_t r, std::string status, json::value data) {
   database_.run([self = shared_from_this(), r, status = std::move(status), data = std::move(data)](const Node&) {

@@ -21,6 +21,7 @@
 #include "db/credential_expiry.h"
 #include "db/database.h"
 #include "db/on_disconnect.h"
+#include "db/request_credit.h"
 #include "proto/firebase/frame_codec.h"
 #include "sync/subscriber.h"
 
@@ -109,9 +110,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t on_disconnect_requests_ = 0;
   void begin_request();  // a request with an `r` was taken
   void end_request();    // its reply was sent
-  std::mutex pending_mutex_;
-  std::size_t pending_requests_ = 0;
-  bool reading_paused_ = false;
+  db::RequestCredit credit_;  // after transport_, which it pauses
 };
 
 // The status string of a core error on the wire (§3.1): permission_denied, datastale, too_big, ...

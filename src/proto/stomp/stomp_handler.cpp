@@ -17,6 +17,7 @@
 #include "db/credential_expiry.h"
 #include "db/database.h"
 #include "db/on_disconnect.h"
+#include "db/request_credit.h"
 #include "db/write_path.h"
 #include "proto/stomp/frame.h"
 #include "proto/rest/rest_query.h"
@@ -70,7 +71,12 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(db::Registry& registry, const auth::Authenticator& authenticator, const StompOptions& options,
           std::shared_ptr<Transport> transport)
-      : registry_(registry), authenticator_(authenticator), options_(options), transport_(std::move(transport)) {
+      : registry_(registry),
+        authenticator_(authenticator),
+        options_(options),
+        transport_(std::move(transport)),
+        credit_(options.max_pending_requests, options.max_pending_bytes,
+                [transport = transport_.get()](bool paused) { transport->pause_reading(paused); }) {
     last_received_ms_ = last_sent_ms_ = steady_ms();
   }
 
@@ -485,7 +491,10 @@ class Session : public std::enable_shared_from_this<Session> {
       request.if_hash = *if_match == "null_etag" ? std::string() : *if_match;
     }
     request.want_hash = true;
-    database_->write(std::move(request), [self, receipt_id](db::WriteReply&& reply) {
+    const std::size_t credit_bytes = frame.body.size();
+    credit_.begin(credit_bytes);
+    database_->write(std::move(request), [self, receipt_id, credit_bytes](db::WriteReply&& reply) {
+      self->credit_.end(credit_bytes);
       if (!receipt_id) return;
       Frame r;
       r.command = "RECEIPT";
@@ -716,6 +725,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const StompOptions& options_;
   db::Auth auth_;  // established by CONNECT
   std::shared_ptr<Transport> transport_;
+  db::RequestCredit credit_;  // SENDs being written; after transport_, which it pauses
   Decoder decoder_;
   Version version_ = Version::v1_2;
   bool connected_ = false;
@@ -758,6 +768,7 @@ class WebSocketTransport : public Transport {
   void close(std::string reason) override { connection_->close(1000, std::move(reason)); }
   void post(std::function<void()> fn) override { connection_->post(std::move(fn)); }
   const std::string& remote_address() const override { return connection_->remote_address(); }
+  void pause_reading(bool paused) override { connection_->pause_reading(paused); }
 
  private:
   std::shared_ptr<net::WebSocketConnection> connection_;
@@ -770,6 +781,7 @@ class TcpTransport : public Transport {
   void close(std::string reason) override { connection_->close(std::move(reason)); }
   void post(std::function<void()> fn) override { connection_->post(std::move(fn)); }
   const std::string& remote_address() const override { return connection_->remote_address(); }
+  void pause_reading(bool paused) override { connection_->pause_reading(paused); }
 
  private:
   std::shared_ptr<net::StreamConnection> connection_;

@@ -24,6 +24,8 @@ class Transport {
   // Runs `fn` where the session's bytes are delivered, after what runs there now.
   virtual void post(std::function<void()> fn) = 0;
   virtual const std::string& remote_address() const = 0;
+  // Stops (true) or resumes (false) reading frames (backpressure). Thread-safe, never blocks.
+  virtual void pause_reading(bool paused) = 0;
 };
 
 // Email/password sign-in to a database's users (the identity door's): `done` gets the identity, on any thread.
@@ -34,6 +36,8 @@ using PasswordSignIn =
 struct StompOptions {
   std::uint32_t heartbeat_ms = 10000;            // our heart-beat offer both ways (0 = none)
   std::uint32_t connect_timeout_ms = 10000;      // a connection without CONNECT by then is closed (0 = no deadline)
+  std::size_t max_pending_requests = 1000;       // SENDs a connection may have unanswered before reading pauses
+  std::size_t max_pending_bytes = std::size_t(64) << 20;  // ... or this many bytes of their bodies
   std::string default_namespace = "default";     // the database of a CONNECT without `host`
   boost::asio::io_context* io = nullptr;         // runs the heart-beat timers; none = no heart-beats
   PasswordSignIn password_sign_in;               // CONNECT login=<email> passcode=<password>; unset = not offered
