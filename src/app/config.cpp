@@ -1,11 +1,15 @@
 #include "app/config.h"
 
+#include <algorithm>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include "db/registry.h"
 
 namespace backside::app {
 
@@ -27,6 +31,8 @@ const std::vector<OptionInfo>& config_options() {
       {"max_pending_requests", "Firebase protocol requests one connection may have unanswered before the server "
                                "stops reading from it, until half are answered (default 1000)"},
       {"max_databases", "most databases (namespaces) one server opens (default 100)"},
+      {"databases", "comma-separated names of databases created at start besides default_namespace (default none; "
+                    "without --dev only these, the default one and those the admin creates exist)"},
       {"io_threads", "network threads (default 0 = one per core)"},
       {"log_level", "trace, debug, info, warn or error (default info)"},
       {"rules", "security rules file (JSON with comments) deployed to the default database at start"},
@@ -90,6 +96,19 @@ Status set_option(Config& config, const std::string& name, const std::string& va
     return parse_int(name, value, config.max_stream_queue_bytes);
   } else if (name == "max_databases") {
     return parse_int(name, value, config.max_databases);
+  } else if (name == "databases") {
+    config.databases.clear();
+    std::size_t begin = 0;
+    while (begin <= value.size() && !value.empty()) {
+      std::size_t end = std::min(value.find(',', begin), value.size());
+      std::string item = value.substr(begin, end - begin);
+      if (!db::Registry::valid_name(item)) {
+        return invalid("Invalid value for databases: \"" + item + "\" is no database name (1 to 100 letters, "
+                       "digits, '-' or '_', separated by commas)");
+      }
+      config.databases.push_back(std::move(item));
+      begin = end + 1;
+    }
   } else if (name == "io_threads") {
     return parse_int(name, value, config.io_threads);
   } else if (name == "rules") {
@@ -140,6 +159,13 @@ Status apply_config_file(Config& config, const std::string& path) {
     std::string text_value;
     if (value.is_string()) {
       text_value = value.get_string();
+    } else if (value.is_array() && key == "databases") {
+      for (const auto& item : value.get_array()) {
+        if (!item.is_string()) return invalid("Config file " + path + ": \"databases\" must be a list of names");
+        if (!text_value.empty()) text_value += ',';
+        text_value += item.get_string();
+        if (item.get_string().empty()) text_value += ' ';  // refused below as no database name
+      }
     } else if (value.is_int64() || value.is_uint64() || value.is_bool()) {
       text_value = json::serialize(value);
     } else {

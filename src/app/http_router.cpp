@@ -1,10 +1,27 @@
 #include "app/http_router.h"
 
 #include <boost/beast/http/field.hpp>
+#include <cctype>
+#include <cstring>
 
 namespace backside::app {
 
 namespace http = boost::beast::http;
+
+namespace {
+
+// A list of header names (RFC 9110 tokens, commas and spaces), the only thing echoed from the request's
+// Access-Control-Request-Headers.
+bool is_header_name_list(std::string_view text) {
+  if (text.size() > 1024) return false;
+  for (unsigned char c : text) {
+    const bool token = std::isalnum(c) || (c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
+    if (!token && c != ',' && c != ' ' && c != '\t') return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 void HttpRouter::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange) {
   if (request.method() == http::verb::options) {
@@ -14,8 +31,9 @@ void HttpRouter::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExc
     response.set(http::field::access_control_allow_methods, "GET, PUT, POST, PATCH, DELETE, OPTIONS");
     std::string requested(request[http::field::access_control_request_headers]);
     response.set(http::field::access_control_allow_headers,
-                 requested.empty() ? "Content-Type, Authorization, X-Firebase-ETag, If-Match, X-HTTP-Method-Override"
-                                   : requested);
+                 requested.empty() || !is_header_name_list(requested)
+                     ? "Content-Type, Authorization, X-Firebase-ETag, If-Match, X-HTTP-Method-Override"
+                     : requested);
     response.set(http::field::access_control_max_age, "3600");
     response.keep_alive(request.keep_alive());
     response.prepare_payload();

@@ -85,6 +85,7 @@ int serve(const Config& config) {
       config.dev ? R"({"rules": {".read": true, ".write": true}})" : R"({"rules": {".read": false, ".write": false}})",
       /*configured=*/false);
   registry_options.max_databases = config.max_databases;
+  registry_options.create_on_first_use = config.dev;  // production: only the admin and `databases` create
   if (config.durability == "none") {
     registry_options.durability = store::Durability::none;
     spdlog::warn("DURABILITY IS OFF (durability=none): acknowledged writes can be lost on a crash or power loss. "
@@ -95,9 +96,15 @@ int serve(const Config& config) {
     spdlog::error("cannot open databases: {}", status.error().message);
     return 1;
   }
-  if (auto db = registry.get(config.default_namespace); !db) {
+  if (auto db = registry.create(config.default_namespace); !db) {
     spdlog::error("cannot open database {}: {}", config.default_namespace, db.error().message);
     return 1;
+  }
+  for (const auto& name : config.databases) {
+    if (auto db = registry.create(name); !db) {
+      spdlog::error("cannot open database {} (databases option): {}", name, db.error().message);
+      return 1;
+    }
   }
   if (!config.rules.empty()) {
     if (auto status = registry.set_rules(config.default_namespace, rules_text); !status) {

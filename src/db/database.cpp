@@ -27,8 +27,15 @@ double now_ms() {
 struct Assignment {
   Path path;
   Node value;
-  std::string label;  // how the client named it (update keys), for the echoed reply
+  std::string label;       // how the client named it (update keys), for the echoed reply
+  bool priority = false;   // a ".priority" key: only the node's priority changes
 };
+
+// The echo of a priority write: the priority the client set, not the node it now decorates.
+Node priority_echo(const Node& node) {
+  if (!node.priority()) return Node();
+  return std::visit([](const auto& p) { return Node::leaf(Node::Leaf(p)); }, *node.priority());
+}
 
 }  // namespace
 
@@ -275,7 +282,7 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
         if (at.size() > tree::kMaxDepth) return fail(invalid("Path is too deep: more than 32 levels"));
         auto value = location->priority ? with_priority(at, json) : parse_at(at, json);
         if (!value) return fail(value.error());
-        assignments.push_back({std::move(at), std::move(*value), std::string(key)});
+        assignments.push_back({std::move(at), std::move(*value), std::string(key), location->priority});
       }
       // Locations must be disjoint: one key may not be an ancestor of another.
       std::vector<const Path*> sorted;
@@ -311,23 +318,37 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
   if (request.dry_run) return stage_ack(std::move(done), std::move(reply));
 
   if (request.if_hash) {
+    // A compare-and-set answers whether the hash matches, and a mismatch carries the current value: both tell the
+    // data, so only someone who may read it may ask (a transaction reads its data first anyway).
+    if (!request.auth.admin &&
+        !rules::can_read(*rules_->compiled, request.path, root_, request.auth, server_values.now_ms)) {
+      return fail({ErrorCode::permission_denied,
+                   "Permission denied: a conditional write (if-match, transaction) needs read access to " +
+                       request.path.to_string()});
+    }
     const Node* current = root_.find(request.path);
     std::string hash = current ? tree::node_hash(*current) : std::string();
     if (hash != *request.if_hash) {
-      // The current value goes back only to someone who may read it.
-      if (rules::can_read(*rules_->compiled, request.path, root_, request.auth, server_values.now_ms)) {
-        reply.current = current ? *current : Node();
-        reply.current_hash = std::move(hash);
-      }
+      reply.current = current ? *current : Node();
+      reply.current_hash = std::move(hash);
       return fail({ErrorCode::hash_mismatch, "Transaction hash does not match"});
     }
   }
 
   if (request.want_written) {
     if (request.op == WriteRequest::Op::update) {
-      for (const auto& a : assignments) reply.written_entries.emplace_back(a.label, a.value);
+      for (const auto& a : assignments) {
+        reply.written_entries.emplace_back(a.label, a.priority ? priority_echo(a.value) : a.value);
+      }
     } else if (!assignments.empty()) {
       reply.written = assignments.front().value;
+    }
+  }
+  std::vector<Path> echoed_locations;  // where the reply would show tree data, checked against .read below
+  if (!request.auth.admin && (request.want_written || request.want_hash)) {
+    if (request.want_hash) echoed_locations.push_back(request.path);
+    if (request.want_written) {
+      for (const auto& a : assignments) echoed_locations.push_back(a.path);
     }
   }
 
@@ -352,7 +373,16 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
     change.locations.push_back({std::move(a.path), std::move(old)});
   }
   hub_.publish(change, root_, staged_.deliveries);
-  if (request.want_hash) {
+  // Read rules decide on the data as it now is, as they would for the writer's next read.
+  for (const Path& at : echoed_locations) {
+    if (rules::can_read(*rules_->compiled, at, root_, request.auth, server_values.now_ms)) continue;
+    reply.readable = false;
+    reply.written = Node();
+    reply.written_entries.clear();
+    if (request.want_written) reply.sent = std::move(request.data);
+    break;
+  }
+  if (request.want_hash && reply.readable) {
     const Node* now = root_.find(request.path);
     reply.new_hash = now ? tree::node_hash(*now) : std::string();
   }

@@ -42,13 +42,21 @@ struct WriteRequest {
   bool dry_run = false;                 // check only (data, keys, rules) and change nothing: onDisconnect registration
 };
 
+// What a write answers carries data from the tree only where the writer may read (.read rules): a client allowed
+// to write but not read a location learns nothing of its value from the reply (an echo, a hash, a mismatch).
 struct WriteReply {
   std::optional<Error> error;  // hash_mismatch fills `current` and `current_hash`
   std::string push_key;        // for push
   tree::Node written;          // set/push/set_priority: the value as written, server values resolved
-  std::vector<std::pair<std::string, tree::Node>> written_entries;  // update: each key as sent, its resolved value
+  // update: each key as sent, its resolved value (a ".priority" key: the priority alone)
+  std::vector<std::pair<std::string, tree::Node>> written_entries;
   std::string new_hash;
-  tree::Node current;
+  // false: the writer may not read what it wrote (or some of it). Then `written`, `written_entries` and `new_hash`
+  // are empty and `sent` holds the request's data as the client sent it, for an echo (server values unresolved:
+  // an increment's result would tell the current value).
+  bool readable = true;
+  boost::json::value sent;
+  tree::Node current;  // hash_mismatch: conditional writes need .read at the path, so the writer may see these
   std::string current_hash;
 };
 

@@ -27,21 +27,45 @@ bool Registry::valid_name(const std::string& name) {
 }
 
 Result<Database*> Registry::get(const std::string& name) {
+  return open(name, options_.create_on_first_use ? Missing::create : Missing::refuse);
+}
+
+Result<Database*> Registry::create(const std::string& name) { return open(name, Missing::create); }
+
+Result<Database*> Registry::open(const std::string& name, Missing missing) {
   if (!valid_name(name)) {
     return invalid("Invalid database name \"" + name + "\": use 1 to 100 letters, digits, '-' or '_'");
   }
   std::lock_guard lock(mutex_);
   if (auto it = databases_.find(name); it != databases_.end()) return it->second.get();
+  const fs::path directory = directory_of(name);
+  std::error_code ec;
+  const bool existed = fs::is_directory(directory, ec);
+  if (!existed && missing == Missing::refuse) {
+    return Error{ErrorCode::not_found, "Database \"" + name + "\" does not exist; the admin creates databases (the "
+                                       "databases option, or the admin's first write or rules deploy to it)"};
+  }
   if (databases_.size() >= options_.max_databases) {
     return Error{ErrorCode::unavailable, "Too many databases: the limit is " + std::to_string(options_.max_databases)};
   }
+  // A database this call creates and then fails to open leaves no directory behind.
+  auto discard_new = [&] {
+    if (!existed) fs::remove_all(directory, ec);
+  };
   store::LmdbOptions store_options;
-  store_options.directory = directory_of(name);
+  store_options.directory = directory.string();
   store_options.durability = options_.durability;
   auto store = store::open_lmdb_store(store_options);
-  if (!store) return store.error();
+  if (!store) {
+    discard_new();
+    return store.error();
+  }
   auto database = Database::open({name, std::move(*store), stored_rules(name)});
-  if (!database) return database.error();
+  if (!database) {
+    discard_new();
+    return database.error();
+  }
+  if (!existed) spdlog::info("database {} created", name);
   Database* raw = database->get();
   databases_.emplace(name, std::move(*database));
   return raw;
@@ -55,7 +79,7 @@ Status Registry::open_existing() {
     if (!entry.is_directory()) continue;
     std::string name = entry.path().filename().string();
     if (!valid_name(name)) continue;
-    auto database = get(name);
+    auto database = open(name, Missing::create);  // it exists: never refused as unknown
     if (!database) return database.error();
     spdlog::info("database {}: {} leaves loaded", name, (*database)->leaf_count_at_open());
   }
@@ -105,7 +129,7 @@ ActiveRulesPtr Registry::stored_rules(const std::string& name) const {
 Status Registry::set_rules(const std::string& name, std::string text) {
   auto active = compile_rules(std::move(text));
   if (!active) return active.error();
-  auto database = get(name);
+  auto database = create(name);
   if (!database) return database.error();
   const fs::path directory = directory_of(name);
   const fs::path file = directory / "rules.json";

@@ -17,6 +17,9 @@ struct RegistryOptions {
   ActiveRulesPtr default_rules;
   store::Durability durability = store::Durability::fsync;
   std::size_t max_databases = 100;  // bounded: a client naming random namespaces cannot exhaust the server
+  // true (--dev, as the emulator): any valid name opens a database, creating it on first use. false (production):
+  // get() opens only databases that exist; create() (the admin, the `databases` option) makes new ones.
+  bool create_on_first_use = false;
 };
 
 class Registry {
@@ -24,17 +27,21 @@ class Registry {
   explicit Registry(RegistryOptions options);
   ~Registry();
 
-  // Returns the database, opening or creating it on first use. Names: 1-100 of [A-Za-z0-9_-].
+  // The one place that decides whether a name may bring a database into existence. get() returns an open or
+  // existing database (creating it only with create_on_first_use); an unknown name is ErrorCode::not_found and
+  // leaves nothing on disk. create() opens or creates: for the admin and the server's own configuration.
+  // Names: 1-100 of [A-Za-z0-9_-].
   Result<Database*> get(const std::string& name);
+  Result<Database*> create(const std::string& name);
   // Opens every database already present in the data directory (start-up).
   Status open_existing();
 
-  // Validates and compiles `text`, stores it durably as the database's rules (db/<name>/rules.json, replaced
+  // Validates and compiles `text`, creates the database if needed (an admin deploying rules), stores it durably as the database's rules (db/<name>/rules.json, replaced
   // atomically) and applies it to open listens. Invalid rules change nothing; the error names line and column.
   Status set_rules(const std::string& name, std::string text);
   std::vector<std::string> names() const;
-  // Where the users of database `name` live (auth/user_directories.h), opening or creating the database first, so
-  // that only a database that can exist has users.
+  // Where the users of database `name` live (auth/user_directories.h), opening the database first (as get()), so
+  // that only a database that exists has users.
   Result<std::string> users_directory(const std::string& name);
   // The folder of database `name` in `data_dir`: its tree (LMDB + write-ahead log), rules.json and users/.
   static std::string directory_in(const std::string& data_dir, const std::string& name);
@@ -45,6 +52,8 @@ class Registry {
   static Result<ActiveRulesPtr> compile_rules(std::string text, bool configured = true);
 
  private:
+  enum class Missing { refuse, create };
+  Result<Database*> open(const std::string& name, Missing missing);
   std::string directory_of(const std::string& name) const;
   ActiveRulesPtr stored_rules(const std::string& name) const;  // default_rules if none stored
 

@@ -821,7 +821,7 @@ describe('REST API through curl', { concurrency: 6 }, () => {
         GET('/jsonp.json?download=data.json'),
         (dl) => {
           assertJson(dl, { a: 1 });
-          assert.equal(dl.headers['content-disposition'], 'attachment; filename="data.json"');
+          assert.equal(dl.headers['content-disposition'], `attachment; filename="data.json"; filename*=UTF-8''data.json`);
         },
       ],
     ]);

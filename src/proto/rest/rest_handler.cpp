@@ -3,7 +3,9 @@
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
+#include <cctype>
 #include <cstring>
 #include <map>
 
@@ -91,6 +93,27 @@ struct Call {
 
 namespace {
 
+// `?download=NAME` (already checked by valid_download_name) as RFC 6266 has it: an ASCII fallback in quotes, with
+// anything that could end or escape the quoted string replaced, and the exact name percent-encoded in filename*.
+std::string content_disposition(const std::string& name) {
+  std::string fallback;
+  std::string encoded;
+  for (unsigned char c : name) {
+    const bool plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '%';
+    fallback += plain ? static_cast<char>(c) : '_';
+    // RFC 8187 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~"
+    if (std::isalnum(c) || (c != 0 && std::strchr("!#$&+-.^_`|~", c) != nullptr)) {
+      encoded += static_cast<char>(c);
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      encoded += '%';
+      encoded += kHex[c >> 4];
+      encoded += kHex[c & 15];
+    }
+  }
+  return "attachment; filename=\"" + fallback + "\"; filename*=UTF-8''" + encoded;
+}
+
 // Renders a read: plain/export, shallow, JSONP callback, download.
 void reply_read(const Call& call, const Node& value, bool shallow, const std::string* etag) {
   std::string body = shallow ? tree::to_shallow_json(value, call.pretty)
@@ -104,7 +127,7 @@ void reply_read(const Call& call, const Node& value, bool shallow, const std::st
   if (!call.silent) response.set(http::field::content_type, content_type);
   if (etag) response.set(http::field::etag, *etag);
   if (const std::string* download = call.param("download")) {
-    response.set(http::field::content_disposition, "attachment; filename=\"" + *download + "\"");
+    response.set(http::field::content_disposition, content_disposition(*download));
   }
   call.exchange->reply(std::move(response));
 }
@@ -113,6 +136,15 @@ bool valid_callback_name(const std::string& name) {
   if (name.empty() || name.size() > 128) return false;
   for (char c : name) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || c == '.')) return false;
+  }
+  return true;
+}
+
+// A download name is sent back in a header: no control characters (CR and LF would end it), bounded.
+bool valid_download_name(const std::string& name) {
+  if (name.empty() || name.size() > 255) return false;
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) return false;
   }
   return true;
 }
@@ -238,8 +270,13 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
   if (const std::string* callback = call->param("callback"); callback && !valid_callback_name(*callback)) {
     return call->reply_error(400, "callback must be a JavaScript identifier");
   }
+  if (const std::string* download = call->param("download"); download && !valid_download_name(*download)) {
+    return call->reply_error(400, "download must be a file name of 1 to 255 bytes without control characters");
+  }
 
-  auto database = registry_.get(ns);
+  // Outside --dev only the admin brings a database into existence, by writing to it (as `PUT /.json?ns=NS` seeds one).
+  const bool creates = auth.admin && (method == "PUT" || method == "PATCH" || method == "POST");
+  auto database = creates ? registry_.create(ns) : registry_.get(ns);
   if (!database) return call->reply_error(database.error());
   db::Database& db = **database;
 
@@ -327,13 +364,19 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
       return call->reply_error(*reply.error);
     }
     std::string etag = etag_of(reply.new_hash);
-    const std::string* etag_ptr = want_etag ? &etag : nullptr;
+    // No ETag for a writer that may not read the location: the hash of the data would tell it.
+    const std::string* etag_ptr = want_etag && reply.readable ? &etag : nullptr;
     if (op == db::WriteRequest::Op::push) {
       std::string body = "{\"name\":";
       tree::append_string(body, reply.push_key);
       body += "}";
       auto response = call->json_response(200, std::move(body));
       if (etag_ptr) response.set(http::field::etag, *etag_ptr);
+      return call->exchange->reply(std::move(response));
+    }
+    if (!reply.readable) {
+      // The writer may not read what it wrote: the echo is its request, as sent.
+      auto response = call->json_response(200, json::serialize(reply.sent));
       return call->exchange->reply(std::move(response));
     }
     if (method == "DELETE" || priority) {

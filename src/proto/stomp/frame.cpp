@@ -14,12 +14,37 @@ const std::string* Frame::header(std::string_view name) const {
 
 bool is_unescaped_command(std::string_view command) { return command == "CONNECT" || command == "CONNECTED"; }
 
+namespace {
+
+constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
+
+// Header text without escapes (STOMP 1.0, CONNECT/CONNECTED): what would end the line or the frame cannot be
+// written as itself, so a line break becomes a space and NUL the replacement character. Header values often carry
+// client text (destinations, ids, error messages quoting keys); a raw LF or NUL would let it forge headers or frames.
+std::string neutralize_header(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\0') {
+      out += kReplacementCharacter;
+    } else if (c == '\n' || c == '\r') {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string escape_header(std::string_view text, Version version) {
-  if (version == Version::v1_0) return std::string(text);
+  if (version == Version::v1_0) return neutralize_header(text);
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
+      case '\0': out += kReplacementCharacter; break;  // no escape exists; a NUL would end the frame
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case ':': out += "\\c"; break;
@@ -74,9 +99,9 @@ std::string encode(const Frame& frame, Version version, bool with_content_length
       out += ':';
       out += escape_header(value, version);
     } else {
-      out += key;
+      out += neutralize_header(key);
       out += ':';
-      out += value;
+      out += neutralize_header(value);
     }
     out += '\n';
   }

@@ -49,7 +49,8 @@ struct Limits {
 bool is_unescaped_command(std::string_view command);
 
 // Header escaping of STOMP 1.1/1.2 (\\ \n \r \c; 1.1 has no \r but accepting it on input is harmless; on output
-// we escape CR only for 1.2).
+// we escape CR only for 1.2). What no escape can write goes out neutralized, never raw: NUL as U+FFFD (all
+// versions), and in 1.0 (no escapes) CR and LF as spaces; encode() does the same for CONNECT/CONNECTED.
 std::string escape_header(std::string_view text, Version version);
 // nullopt for an undefined escape sequence.
 std::optional<std::string> unescape_header(std::string_view text, Version version);

@@ -192,7 +192,23 @@ TEST(StompFrame, EncodeConnectedIsNotEscaped) {
 
 TEST(StompFrame, EncodeVersion11DoesNotEscapeCr) {
   EXPECT_EQ(escape_header("a\rb:", Version::v1_1), "a\rb\\c");
-  EXPECT_EQ(escape_header("a\rb:", Version::v1_0), "a\rb:");
+}
+
+// Header values carry client text; what cannot be escaped must not be able to end a line or the frame.
+TEST(StompFrame, EncodeNeverWritesARawNulOrLineBreakInAHeader) {
+  EXPECT_EQ(escape_header("a\r\nb:c", Version::v1_0), "a  b:c");
+  EXPECT_EQ(escape_header("a\0b"s, Version::v1_0), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(escape_header("a\0b\n"s, Version::v1_2), "a\xEF\xBF\xBD" "b\\n");
+  EXPECT_EQ(escape_header("a\0b"s, Version::v1_1), "a\xEF\xBF\xBD" "b");
+  Frame f;
+  f.command = "CONNECTED";
+  f.add("server", "x\nMESSAGE\0"s);
+  EXPECT_EQ(encode(f, Version::v1_2, false), "CONNECTED\nserver:x MESSAGE\xEF\xBF\xBD\n\n\0"s);
+  Frame m;
+  m.command = "ERROR";
+  m.add("message", "bad \"k\nreceipt-id:1\0\"\n"s);
+  const std::string wire = encode(m, Version::v1_0, false);
+  EXPECT_EQ(wire, "ERROR\nmessage:bad \"k receipt-id:1\xEF\xBF\xBD\" \n\n\0"s);
 }
 
 TEST(StompFrame, EncodeAddsContentLengthForNulBodies) {

@@ -1,0 +1,87 @@
+#include "db/registry.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+namespace backside::db {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("backside-registry-test-" + std::to_string(rd()) + std::to_string(rd()));
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string str() const { return path_.string(); }
+  fs::path path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+RegistryOptions options_in(const TempDir& dir, bool create_on_first_use) {
+  RegistryOptions options;
+  options.data_dir = dir.str();
+  options.default_rules = *Registry::compile_rules(R"({"rules": {".read": false, ".write": false}})", false);
+  options.create_on_first_use = create_on_first_use;
+  options.max_databases = 2;
+  return options;
+}
+
+TEST(Registry, WithoutCreateOnFirstUseAnUnknownNameIsNotFoundAndLeavesNothingOnDisk) {
+  TempDir dir;
+  Registry registry(options_in(dir, false));
+  auto unknown = registry.get("shop");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::not_found);
+  EXPECT_NE(unknown.error().message.find("\"shop\" does not exist"), std::string::npos) << unknown.error().message;
+  EXPECT_FALSE(registry.users_directory("shop"));
+  EXPECT_FALSE(fs::exists(dir.path() / "db" / "shop"));
+  EXPECT_TRUE(registry.names().empty());
+
+  // The admin's way in: create() (and a rules deploy), after which get() finds it.
+  ASSERT_TRUE(registry.create("shop"));
+  EXPECT_TRUE(fs::is_directory(dir.path() / "db" / "shop"));
+  EXPECT_TRUE(registry.get("shop"));
+  ASSERT_TRUE(registry.set_rules("blog", R"({"rules": {".read": true}})"));
+  EXPECT_TRUE(registry.get("blog"));
+  EXPECT_EQ(registry.names(), (std::vector<std::string>{"blog", "shop"}));
+  // Invalid rules create nothing.
+  EXPECT_FALSE(registry.set_rules("wiki", "{"));
+  EXPECT_FALSE(fs::exists(dir.path() / "db" / "wiki"));
+}
+
+TEST(Registry, DatabasesAlreadyOnDiskKeepOpening) {
+  TempDir dir;
+  {
+    Registry dev(options_in(dir, true));
+    ASSERT_TRUE(dev.get("made-in-dev"));
+  }
+  Registry production(options_in(dir, false));
+  EXPECT_TRUE(production.get("made-in-dev"));  // not loaded yet, but its directory exists
+  Registry again(options_in(dir, false));
+  ASSERT_TRUE(again.open_existing());
+  EXPECT_EQ(again.names(), (std::vector<std::string>{"made-in-dev"}));
+}
+
+TEST(Registry, CreateOnFirstUseOpensAnyValidNameUpToTheLimit) {
+  TempDir dir;
+  Registry registry(options_in(dir, true));
+  EXPECT_TRUE(registry.get("a"));
+  EXPECT_TRUE(registry.get("b"));
+  auto third = registry.create("c");
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().code, ErrorCode::unavailable);
+  EXPECT_FALSE(fs::exists(dir.path() / "db" / "c"));
+  auto invalid_name = registry.get("a/b");
+  ASSERT_FALSE(invalid_name);
+  EXPECT_EQ(invalid_name.error().code, ErrorCode::invalid_argument);
+}
+
+}  // namespace
+}  // namespace backside::db
