@@ -44,6 +44,12 @@ const std::vector<OptionInfo>& config_options() {
       {"auth_max_failed_sign_ins_per_address", "failed sign-ins from one client address within the failure "
                                                "window before its sign-ins are refused (default 100; 0 = no limit)"},
       {"auth_failure_window_seconds", "the failure window of the sign-in limits, in seconds (default 300)"},
+      {"auth_max_sign_ups_per_address", "accounts (email/password or anonymous) one client address may create "
+                                        "within the sign-up window (default 20; 0 = no limit)"},
+      {"auth_sign_up_window_seconds", "the window of the sign-up limit, in seconds (default 300)"},
+      {"auth_max_pending_password_hashes", "password hashes waiting or running, server-wide, before sign-ins and "
+                                           "sign-ups are refused with TOO_MANY_ATTEMPTS_TRY_LATER (default 64; "
+                                           "sign-ups may take half)"},
       {"dev", "development mode: databases without rules allow everything, the emulator token \"owner\" is "
               "admin and unsigned tokens are accepted. Never in production", true},
   };
@@ -127,6 +133,18 @@ Status set_option(Config& config, const std::string& name, const std::string& va
     if (auto status = parse_int(name, value, config.auth_failure_window_seconds); !status) return status;
     if (config.auth_failure_window_seconds == 0) {
       return invalid("Invalid value for auth_failure_window_seconds: must be at least 1");
+    }
+  } else if (name == "auth_max_sign_ups_per_address") {
+    return parse_int(name, value, config.auth_max_sign_ups_per_address);
+  } else if (name == "auth_sign_up_window_seconds") {
+    if (auto status = parse_int(name, value, config.auth_sign_up_window_seconds); !status) return status;
+    if (config.auth_sign_up_window_seconds == 0) {
+      return invalid("Invalid value for auth_sign_up_window_seconds: must be at least 1");
+    }
+  } else if (name == "auth_max_pending_password_hashes") {
+    if (auto status = parse_int(name, value, config.auth_max_pending_password_hashes); !status) return status;
+    if (config.auth_max_pending_password_hashes < 2) {
+      return invalid("Invalid value for auth_max_pending_password_hashes: must be at least 2");
     }
   } else if (name == "dev") {
     if (value == "true" || value == "1") {

@@ -35,6 +35,11 @@ struct Config {
   std::uint32_t auth_max_failed_sign_ins = 10;
   std::uint32_t auth_max_failed_sign_ins_per_address = 100;
   std::uint32_t auth_failure_window_seconds = 300;
+  // Accounts (email/password or anonymous) one client address may create within the sign-up window.
+  std::uint32_t auth_max_sign_ups_per_address = 20;
+  std::uint32_t auth_sign_up_window_seconds = 300;
+  // Password hashes (Argon2id) waiting or running, server-wide; past it sign-ins and sign-ups are refused at once.
+  std::uint32_t auth_max_pending_password_hashes = 64;
 };
 
 struct OptionInfo {

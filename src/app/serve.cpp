@@ -140,12 +140,17 @@ int serve(const Config& config) {
        .default_namespace = config.default_namespace});
   proto::identity::IdentityOptions identity_options;
   identity_options.accept_unsigned_custom_tokens = config.dev;
-  identity_options.per_account = {.max_failures = config.auth_max_failed_sign_ins,
+  identity_options.per_account = {.max_attempts = config.auth_max_failed_sign_ins,
                                   .window_seconds = config.auth_failure_window_seconds};
-  identity_options.per_address = {.max_failures = config.auth_max_failed_sign_ins_per_address,
+  identity_options.per_address = {.max_attempts = config.auth_max_failed_sign_ins_per_address,
                                   .window_seconds = config.auth_failure_window_seconds};
+  identity_options.sign_ups_per_address = {.max_attempts = config.auth_max_sign_ups_per_address,
+                                           .window_seconds = config.auth_sign_up_window_seconds};
+  identity_options.max_pending_password_hashes = config.auth_max_pending_password_hashes;
   auth::UserDirectories user_directories(
       config.default_namespace, [&registry](const std::string& name) { return registry.users_directory(name); });
+  // ID tokens of deleted, disabled or revoked users are refused on every door.
+  id_tokens->check_users_in(&user_directories);
   proto::identity::IdentityHandler identity(user_directories, *id_tokens, **signing_key, authenticator,
                                             identity_options);
   stomp.set_password_sign_in([&identity](const std::string& database, const std::string& email,

@@ -7,7 +7,6 @@
 #include <future>
 #include <iostream>
 
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include "app/commands.h"
@@ -15,6 +14,7 @@
 #include "auth/password_hasher.h"
 #include "auth/user_directories.h"
 #include "db/registry.h"
+#include "util/secure_random.h"
 
 namespace backside::app {
 
@@ -74,7 +74,7 @@ int manage_users(const Config& config, const UsersCommand& command) {
     std::string uid = command.uid;
     if (uid.empty()) {
       std::string raw(16, '\0');
-      RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+      secure_random_bytes(raw.data(), raw.size());
       uid = auth::base64url_encode(raw);
     }
     if (uid.size() > 128 || users.find_by_uid(uid)) {
@@ -91,11 +91,12 @@ int manage_users(const Config& config, const UsersCommand& command) {
         return 2;
       }
       std::promise<std::string> hashed;
+      bool queued = false;
       {
         auth::PasswordHasher hasher(1);
-        hasher.hash(command.password, [&](std::string hash) { hashed.set_value(std::move(hash)); });
+        queued = hasher.hash(command.password, [&](std::string hash) { hashed.set_value(std::move(hash)); });
       }
-      std::string hash = hashed.get_future().get();
+      std::string hash = queued ? hashed.get_future().get() : std::string();
       if (hash.empty()) {
         spdlog::error("hashing the password failed");
         return 1;

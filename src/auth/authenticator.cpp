@@ -1,7 +1,6 @@
 #include "auth/authenticator.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -10,6 +9,7 @@
 #include <sstream>
 
 #include "auth/jwt.h"
+#include "util/secure_random.h"
 
 namespace backside::auth {
 
@@ -83,7 +83,7 @@ Result<AdminToken> load_admin_token(const std::string& data_dir, const std::stri
   }
   fs::create_directories(data_dir, ec);
   unsigned char random[32];
-  if (RAND_bytes(random, sizeof random) != 1) return Error{ErrorCode::internal, "no randomness for the admin token"};
+  secure_random_bytes(random, sizeof random);
   std::string token = base64url_encode(std::string_view(reinterpret_cast<const char*>(random), sizeof random));
   const mode_t old_mask = ::umask(077);  // created 0600 from the start: never readable by others, even briefly
   {

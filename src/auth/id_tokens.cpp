@@ -1,6 +1,7 @@
 #include "auth/id_tokens.h"
 
 #include <boost/json/serialize.hpp>
+#include <charconv>
 
 #include "auth/jwt.h"
 
@@ -23,10 +24,26 @@ std::optional<std::int64_t> integer(const json::object& claims, const char* name
   if (v->is_int64()) return v->get_int64();
   if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
   if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
+  // Firebase stores validSince as a decimal string.
+  if (v->is_string()) {
+    std::int64_t parsed = 0;
+    const auto& s = v->get_string();
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), parsed);
+    if (ec == std::errc() && end == s.data() + s.size()) return parsed;
+  }
   return std::nullopt;
 }
 
 }  // namespace
+
+std::optional<std::string_view> why_user_refuses_token(const json::object& user, std::int64_t auth_time) {
+  if (const json::value* disabled = user.if_contains("disabled"); disabled && disabled->is_bool() &&
+                                                                   disabled->get_bool()) {
+    return "USER_DISABLED";
+  }
+  if (auto valid_since = integer(user, "validSince"); valid_since && auth_time < *valid_since) return "TOKEN_EXPIRED";
+  return std::nullopt;
+}
 
 IdTokens::IdTokens(std::shared_ptr<const SigningKey> key, IdTokenOptions options)
     : key_(std::move(key)),
@@ -70,15 +87,50 @@ std::optional<Result<db::Auth>> IdTokens::verify(std::string_view database, std:
   return Result<db::Auth>(std::move((*verified)->identity));
 }
 
-std::optional<Result<VerifiedToken>> IdTokens::verify_any(std::string_view token) const {
+std::uint64_t IdTokens::users_version(const std::string& database) const {
+  auto users = directories_->of(database);
+  return users ? (*users)->version() : 0;
+}
+
+Result<std::uint64_t> IdTokens::check_user(const VerifiedToken& token) const {
+  auto users = directories_->of(token.database);
+  if (!users) return invalid_token("Auth token's user directory cannot be opened: " + users.error().message);
+  // The version first: a change after it is seen by the next request.
+  const std::uint64_t version = (*users)->version();
+  auto user = (*users)->find_by_uid(token.uid);
+  if (!user) return invalid_token("Auth token's user no longer exists.");
+  if (auto refused = why_user_refuses_token(*user, token.auth_time)) {
+    return invalid_token(*refused == "USER_DISABLED" ? "Auth token's user is disabled."
+                                                     : "Auth token was revoked (the user's sessions were ended).");
+  }
+  return version;
+}
+
+std::optional<Result<VerifiedToken>> IdTokens::verify_any(std::string_view token, bool check_user_too) const {
   const std::int64_t now = unix_now();
+  const bool consult_users = check_user_too && directories_ != nullptr;
+  std::optional<Cached> cached;
   {
     std::lock_guard lock(mutex_);
     if (auto it = cache_.find(token); it != cache_.end()) {
-      if (it->second.identity.expires_at > now) return Result<VerifiedToken>(it->second);
-      cache_.erase(it);
-      return Result<VerifiedToken>(invalid_token("Auth token is expired."));
+      if (it->second.token.identity.expires_at <= now) {
+        cache_.erase(it);
+        return Result<VerifiedToken>(invalid_token("Auth token is expired."));
+      }
+      if (!consult_users) return Result<VerifiedToken>(it->second.token);
+      cached = it->second;
     }
+  }
+  if (cached) {
+    if (cached->users_version != 0 && cached->users_version == users_version(cached->token.database)) {
+      return Result<VerifiedToken>(std::move(cached->token));
+    }
+    // The store changed since this token's user was looked up (or it never was).
+    auto version = check_user(cached->token);
+    if (!version) return Result<VerifiedToken>(version.error());
+    std::lock_guard lock(mutex_);
+    if (auto it = cache_.find(token); it != cache_.end()) it->second.users_version = *version;
+    return Result<VerifiedToken>(std::move(cached->token));
   }
   auto jwt = decode_jwt(token);
   if (!jwt) return std::nullopt;  // not a JWT: someone else's kind of credential
@@ -95,13 +147,19 @@ std::optional<Result<VerifiedToken>> IdTokens::verify_any(std::string_view token
   }
   auto identity = check(token, now);
   if (identity) {
+    std::uint64_t version = 0;
+    if (consult_users) {
+      auto allowed = check_user(*identity);
+      if (!allowed) return Result<VerifiedToken>(allowed.error());
+      version = *allowed;
+    }
     std::lock_guard lock(mutex_);
     if (cache_.size() >= options_.cache_entries) {
       // Bounded: drop expired entries first, then (still full) everything; re-verifying is only slower.
-      std::erase_if(cache_, [now](const auto& entry) { return entry.second.identity.expires_at <= now; });
+      std::erase_if(cache_, [now](const auto& entry) { return entry.second.token.identity.expires_at <= now; });
       if (cache_.size() >= options_.cache_entries) cache_.clear();
     }
-    cache_.emplace(std::string(token), *identity);
+    cache_.insert_or_assign(std::string(token), Cached{*identity, version});
   }
   return identity;
 }
@@ -136,7 +194,9 @@ Result<VerifiedToken> IdTokens::check(std::string_view token, std::int64_t now) 
       database = tenant->get_string();
     }
   }
-  return VerifiedToken{db::Auth::from_token_claims(claims), std::move(database)};
+  const std::int64_t auth_time = integer(claims, "auth_time").value_or(integer(claims, "iat").value_or(0));
+  return VerifiedToken{db::Auth::from_token_claims(claims), std::move(database), std::string(sub->get_string()),
+                       auth_time};
 }
 
 }  // namespace backside::auth

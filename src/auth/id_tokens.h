@@ -4,6 +4,11 @@
 // `firebase.tenant`, the database's name; absent for the default database) and is accepted by that database only.
 // A verified token is cached until it expires, so a burst of requests with one token costs one signature check;
 // the cache is bounded.
+// Once given the user directories (check_users_in), a token is also refused when its user was deleted or disabled
+// or its sessions were revoked (the user's `validSince`, Firebase's tokensValidAfterTime, is after the token's
+// auth_time) — on every door, beyond Firebase, which offers this check to servers only. A cached token is looked
+// up again only when its directory's store has changed since (one read of LMDB's last transaction id, which also
+// sees changes that `backside users` made from another process).
 #include <atomic>
 #include <boost/json/object.hpp>
 #include <chrono>
@@ -14,6 +19,7 @@
 
 #include "auth/authenticator.h"
 #include "auth/signing_key.h"
+#include "auth/user_directories.h"
 
 namespace backside::auth {
 
@@ -39,7 +45,14 @@ struct TokenSubject {
 struct VerifiedToken {
   db::Auth identity;
   std::string database;
+  std::string uid;
+  std::int64_t auth_time = 0;  // unix seconds of the sign-in that the token's session began with
 };
+
+// Why `user` (a UserStore record) no longer accepts a token of its session begun at `auth_time`: "USER_DISABLED",
+// "TOKEN_EXPIRED" (revoked: auth_time is before the user's validSince); nullopt when it still does. Firebase's codes,
+// as the Auth endpoints answer them.
+std::optional<std::string_view> why_user_refuses_token(const boost::json::object& user, std::int64_t auth_time);
 
 class IdTokens : public TokenVerifier {
  public:
@@ -52,19 +65,30 @@ class IdTokens : public TokenVerifier {
   // TokenVerifier: claims tokens whose header names our key (`kid`) or is RS256; everything else is for others.
   // Refuses a token of another database's users.
   std::optional<Result<db::Auth>> verify(std::string_view database, std::string_view token) const override;
-  // Any database's token (the Auth endpoints, which find the user's directory from it).
-  std::optional<Result<VerifiedToken>> verify_any(std::string_view token) const;
+  // Any database's token (the Auth endpoints, which find the user's directory from it). `check_user` false: the
+  // caller looks the user up itself (why_user_refuses_token).
+  std::optional<Result<VerifiedToken>> verify_any(std::string_view token, bool check_user = true) const;
+  // Not thread-safe: call before the server starts. Without it (tests, tools) users are not consulted.
+  void check_users_in(UserDirectories* directories) { directories_ = directories; }
   // How many tokens had their signature checked (the cache's misses); for tests and benchmarks.
   std::uint64_t signature_checks() const { return signature_checks_.load(); }
 
  private:
+  struct Cached {
+    VerifiedToken token;
+    std::uint64_t users_version = 0;  // the user store's version when its user last allowed it; 0 = not checked
+  };
   Result<VerifiedToken> check(std::string_view token, std::int64_t now) const;
+  // The user store's current version if the token's user still allows it, else why not.
+  Result<std::uint64_t> check_user(const VerifiedToken& token) const;
+  std::uint64_t users_version(const std::string& database) const;
 
   std::shared_ptr<const SigningKey> key_;
   IdTokenOptions options_;
   std::string issuer_;
+  UserDirectories* directories_ = nullptr;
   mutable std::mutex mutex_;
-  mutable std::map<std::string, VerifiedToken, std::less<>> cache_;  // token -> identity, until it expires
+  mutable std::map<std::string, Cached, std::less<>> cache_;  // token -> identity, until it expires
   mutable std::atomic<std::uint64_t> signature_checks_{0};
 };
 

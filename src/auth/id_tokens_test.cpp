@@ -4,6 +4,8 @@
 
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <filesystem>
+#include <random>
 
 #include "auth/jwt.h"
 
@@ -115,6 +117,70 @@ TEST(IdTokens, ExpiredTamperedAndForeignTokensAreRefused) {
   // Not ours at all (not a JWT, or unsigned): left to the other verifiers / --dev.
   EXPECT_FALSE(tokens.verify("default", "some-admin-token").has_value());
   EXPECT_FALSE(tokens.verify("default", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.").has_value());
+}
+
+TEST(IdTokens, TokensOfDeletedDisabledOrRevokedUsersAreRefusedOnceCached) {
+  const auto root = std::filesystem::temp_directory_path() / ("backside-id-tokens-test-" + std::to_string(std::random_device{}()));
+  {
+    UserDirectories directories("default", [&root](const std::string& database) -> Result<std::string> {
+      return (root / database / "users").string();
+    });
+    UserStore& users = **directories.of("default");
+    IdTokens tokens(key(), {});
+    tokens.check_users_in(&directories);
+    ASSERT_TRUE(users.create({{"localId", "dan"}, {"disabled", false}}).ok());
+    ASSERT_TRUE(users.create({{"localId", "fay"}, {"disabled", false}}).ok());
+    const std::int64_t signed_in = now() - 10;
+    const std::string dan = *tokens.mint({.uid = "dan", .sign_in_provider = "password", .auth_time = signed_in}, now());
+    const std::string fay = *tokens.mint({.uid = "fay", .sign_in_provider = "password", .auth_time = signed_in}, now());
+    const std::string ghost = *tokens.mint({.uid = "ghost", .sign_in_provider = "password"}, now());
+    auto accepted = [&](const std::string& token) {
+      auto verified = tokens.verify("default", token);
+      return verified.has_value() && verified->ok();
+    };
+    auto reason = [&](const std::string& token) { return tokens.verify("default", token)->error().message; };
+    EXPECT_FALSE(accepted(ghost)) << "a token of a user who does not exist";
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(accepted(dan) && accepted(fay));
+    EXPECT_EQ(tokens.signature_checks(), 3u);
+
+    // Disabled: refused, cached or not; enabled again: accepted.
+    auto record = *users.find_by_uid("dan");
+    record["disabled"] = true;
+    ASSERT_TRUE(users.update(record).ok());
+    EXPECT_FALSE(accepted(dan));
+    EXPECT_NE(reason(dan).find("disabled"), std::string::npos);
+    EXPECT_TRUE(accepted(fay)) << "others are unaffected";
+    record["disabled"] = false;
+    ASSERT_TRUE(users.update(record).ok());
+    EXPECT_TRUE(accepted(dan));
+
+    // Revoked: sessions begun before validSince are refused, later ones accepted.
+    record["validSince"] = std::to_string(signed_in + 5);
+    ASSERT_TRUE(users.update(record).ok());
+    EXPECT_FALSE(accepted(dan));
+    EXPECT_NE(reason(dan).find("revoked"), std::string::npos);
+    const std::string fresh = *tokens.mint({.uid = "dan", .sign_in_provider = "password", .auth_time = now()}, now());
+    EXPECT_TRUE(accepted(fresh));
+
+    // Deleted.
+    ASSERT_TRUE(users.remove("fay").ok());
+    EXPECT_FALSE(accepted(fay));
+    EXPECT_NE(reason(fay).find("no longer exists"), std::string::npos);
+    // The Auth endpoints look the user up themselves.
+    auto unchecked = tokens.verify_any(fay, /*check_user=*/false);
+    ASSERT_TRUE(unchecked && unchecked->ok());
+    EXPECT_EQ((*unchecked)->uid, "fay");
+    EXPECT_EQ((*unchecked)->auth_time, signed_in);
+  }
+  std::filesystem::remove_all(root);
+}
+
+TEST(IdTokens, WhyAUserRefusesAToken) {
+  EXPECT_FALSE(why_user_refuses_token({{"localId", "u"}}, 100).has_value());
+  EXPECT_EQ(why_user_refuses_token({{"disabled", true}}, 100), "USER_DISABLED");
+  EXPECT_EQ(why_user_refuses_token({{"validSince", "101"}}, 100), "TOKEN_EXPIRED");
+  EXPECT_FALSE(why_user_refuses_token({{"validSince", "100"}}, 100).has_value()) << "the same second is allowed";
+  EXPECT_FALSE(why_user_refuses_token({{"validSince", "garbage"}}, 100).has_value());
 }
 
 }  // namespace

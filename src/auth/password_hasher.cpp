@@ -2,9 +2,12 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace backside::auth {
 
-PasswordHasher::PasswordHasher(std::size_t threads) {
+PasswordHasher::PasswordHasher(std::size_t threads, std::size_t max_pending) : max_pending_(std::max<std::size_t>(max_pending, 1)) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium cannot be initialized");
   for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
 }
@@ -29,7 +32,25 @@ void PasswordHasher::run() {
       queue_.pop_front();
     }
     job();
+    std::lock_guard lock(mutex_);
+    --pending_;
   }
+}
+
+bool PasswordHasher::submit(std::size_t limit, std::function<void()> job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (pending_ >= limit) return false;
+    ++pending_;
+    queue_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+std::size_t PasswordHasher::pending() const {
+  std::lock_guard lock(mutex_);
+  return pending_;
 }
 
 namespace {
@@ -40,30 +61,27 @@ constexpr unsigned long long kArgon2Passes = 3;
 constexpr std::size_t kArgon2MemoryBytes = std::size_t(12) << 20;
 }  // namespace
 
-void PasswordHasher::hash(std::string password, std::function<void(std::string)> done) {
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back([password = std::move(password), done = std::move(done)]() mutable {
-      char out[crypto_pwhash_STRBYTES];
-      const bool ok = crypto_pwhash_str_alg(out, password.data(), password.size(), kArgon2Passes, kArgon2MemoryBytes,
-                                            crypto_pwhash_ALG_ARGON2ID13) == 0;
-      sodium_memzero(password.data(), password.size());
-      done(ok ? std::string(out) : std::string());
-    });
-  }
-  wake_.notify_one();
+bool PasswordHasher::hash(std::string password, std::function<void(std::string)> done) {
+  const bool queued = submit(std::max<std::size_t>(max_pending_ / 2, 1), [password, done = std::move(done)]() mutable {
+    char out[crypto_pwhash_STRBYTES];
+    const bool ok = crypto_pwhash_str_alg(out, password.data(), password.size(), kArgon2Passes, kArgon2MemoryBytes,
+                                          crypto_pwhash_ALG_ARGON2ID13) == 0;
+    sodium_memzero(password.data(), password.size());
+    done(ok ? std::string(out) : std::string());
+  });
+  sodium_memzero(password.data(), password.size());
+  return queued;
 }
 
-void PasswordHasher::verify(std::string hash, std::string password, std::function<void(bool)> done) {
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back([hash = std::move(hash), password = std::move(password), done = std::move(done)]() mutable {
-      const bool ok = crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
-      sodium_memzero(password.data(), password.size());
-      done(ok);
-    });
-  }
-  wake_.notify_one();
+bool PasswordHasher::verify(std::string hash, std::string password, std::function<void(bool)> done) {
+  const bool queued =
+      submit(max_pending_, [hash = std::move(hash), password, done = std::move(done)]() mutable {
+        const bool ok = crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+        sodium_memzero(password.data(), password.size());
+        done(ok);
+      });
+  sodium_memzero(password.data(), password.size());
+  return queued;
 }
 
 }  // namespace backside::auth

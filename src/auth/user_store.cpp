@@ -170,6 +170,13 @@ Status UserStore::remove(const std::string& uid) {
   return write(changes);
 }
 
+std::uint64_t UserStore::version() const {
+  MDB_envinfo info{};
+  if (mdb_env_info(env_, &info) != 0) return 0;
+  // +1: a store that was never written (transaction id 0) is still at a version, 0 meaning "unknown".
+  return static_cast<std::uint64_t>(info.me_last_txnid) + 1;
+}
+
 std::vector<json::object> UserStore::list() const {
   std::vector<json::object> users;
   std::lock_guard lock(mutex_);

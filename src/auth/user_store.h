@@ -30,6 +30,9 @@ class UserStore {
   // Removes a user and every refresh token of theirs.
   Status remove(const std::string& uid);
   std::vector<boost::json::object> list() const;
+  // Changes whenever the store does, from this process or another (LMDB's last committed transaction id): what was
+  // read at one version is still true while it stays the same.
+  std::uint64_t version() const;
 
   Status add_refresh_token(const std::string& token, const std::string& uid);
   std::optional<std::string> uid_of_refresh_token(const std::string& token) const;

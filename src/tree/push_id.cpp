@@ -1,9 +1,8 @@
 #include "tree/push_id.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
-#include <random>
+
+#include "util/secure_random.h"
 
 namespace backside::tree {
 namespace {
@@ -12,10 +11,7 @@ namespace {
 constexpr char kPushChars[] = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
 
 void fill_random(unsigned char (&digits)[12]) {
-  if (RAND_bytes(digits, sizeof digits) != 1) {
-    std::random_device device;
-    for (unsigned char& digit : digits) digit = static_cast<unsigned char>(device());
-  }
+  secure_random_bytes(digits, sizeof digits);
   for (unsigned char& digit : digits) digit &= 63;
 }
 

@@ -152,8 +152,8 @@ describe('Firebase Auth SDK against Backside', () => {
       await assert.rejects(set(ref(anon.db, 'signedIn/anon'), 1), /permission_denied/i);
       const token = await user.getIdToken();
       await deleteUser(user);
-      assert.equal((await curl(server.u(`/users/${user.uid}.json?auth=${token}`))).status, 200,
-        'a deleted user\'s unexpired token still verifies until it expires (as Firebase)');
+      assert.equal((await curl(server.u(`/users/${user.uid}.json?auth=${token}`))).status, 401,
+        'a deleted user\'s unexpired token is refused (beyond Firebase, which leaves that check to servers)');
       const refresh = await curl(server.u('/securetoken.googleapis.com/v1/token?key=fake-api-key'), {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },

@@ -5,13 +5,13 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
-#include <random>
 
 #include "db/write_path.h"
 #include "proto/firebase/listen_subscriber.h"
 #include "tree/json_codec.h"
 #include "tree/json_parse.h"
 #include "tree/query.h"
+#include "util/secure_random.h"
 
 namespace backside::proto::firebase {
 
@@ -27,12 +27,7 @@ std::int64_t now_ms() {
 }
 
 std::string random_session_id() {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_int_distribution<std::size_t> pick(0, sizeof(kAlphabet) - 2);
-  std::string id(32, ' ');
-  for (char& c : id) c = kAlphabet[pick(rng)];
-  return id;
+  return secure_random_string(32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
 }
 
 std::shared_ptr<const std::string> control(std::string_view type, const json::value& data) {

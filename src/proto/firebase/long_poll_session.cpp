@@ -7,9 +7,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <charconv>
-#include <random>
 
 #include "proto/firebase/frame_codec.h"
+#include "util/secure_random.h"
 
 namespace backside::proto::firebase {
 
@@ -21,12 +21,7 @@ using Params = std::unordered_map<std::string, std::string>;
 namespace {
 
 std::string random_token(std::size_t length) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_int_distribution<std::size_t> pick(0, sizeof(kAlphabet) - 2);
-  std::string out(length, ' ');
-  for (char& c : out) c = kAlphabet[pick(rng)];
-  return out;
+  return secure_random_string(length, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
 }
 
 std::shared_ptr<const std::string> control_message(std::string_view type) {

@@ -4,6 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
+#include <algorithm>
+#include <charconv>
 
 #include "auth/custom_tokens.h"
 #include "proto/identity/identity_common.h"
@@ -17,6 +19,24 @@ namespace {
 
 constexpr std::string_view kProjects = "/identitytoolkit.googleapis.com/v1/projects/";
 constexpr std::size_t kMaxPage = 1000;
+
+// The revocation time the admin asks for (seconds, a number or a decimal string), never later than now: a time in
+// the future would refuse sessions not begun yet. Anything unreadable means now.
+std::int64_t valid_since(const json::value& asked, std::int64_t now) {
+  std::int64_t seconds = now;
+  if (asked.is_int64()) {
+    seconds = asked.get_int64();
+  } else if (asked.is_uint64()) {
+    seconds = static_cast<std::int64_t>(std::min<std::uint64_t>(asked.get_uint64(), static_cast<std::uint64_t>(now)));
+  } else if (asked.is_string()) {
+    const auto& s = asked.get_string();
+    if (auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), seconds);
+        ec != std::errc() || end != s.data() + s.size()) {
+      seconds = now;
+    }
+  }
+  return std::clamp<std::int64_t>(seconds, 0, now);
+}
 
 // The strings of a member that may be one string or an array of them (lookup's localId / email).
 std::vector<std::string> strings(const json::object& body, const char* name) {
@@ -143,11 +163,13 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
                                   " characters");
     }
     user["provider"] = "password";
-    return hasher_.hash(password, [reply, user = std::move(user), create](std::string hash) mutable {
+    const bool queued = hasher_.hash(password, [reply, user = std::move(user), create](std::string hash) mutable {
       if (hash.empty()) return reply.error(500, "INTERNAL_ERROR");
       user["passwordHash"] = hash;
       create(std::move(user));
     });
+    if (!queued) reply.error(503, std::string(kPasswordHashesBusy));
+    return;
   }
 
   if (action == "customTokens") {  // mints a custom token, as `backside token create` does
@@ -185,10 +207,13 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
 
   if (action == "accounts:update") {
     if (!user) return reply.error(400, "USER_NOT_FOUND");
-    bool revoke = body.contains("validSince");  // revokeRefreshTokens
+    // revokeRefreshTokens (firebase-admin sends validSince = now in seconds): the user's refresh tokens go, and the
+    // ID tokens of sessions begun before validSince are refused from now on (auth/id_tokens.h).
+    bool revoke = body.contains("validSince");
+    if (revoke) (*user)["validSince"] = std::to_string(valid_since(body.at("validSince"), unix_now()));
     if (const json::value* disable = body.if_contains("disableUser"); disable && disable->is_bool()) {
       (*user)["disabled"] = disable->get_bool();
-      revoke = revoke || disable->get_bool();  // a disabled user's sessions end at their next refresh
+      revoke = revoke || disable->get_bool();  // a disabled user's sessions end: no refresh, no ID token accepted
     }
     if (body.contains("displayName")) (*user)["displayName"] = text(body, "displayName");
     for (const auto& attribute : strings(body, "deleteAttribute")) {
@@ -211,6 +236,7 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
       (*user)["email"] = auth::normalize_email(email);
     }
     const std::string password = text(body, "password");
+    if (!password.empty()) (*user)["validSince"] = std::to_string(unix_now());  // as Firebase: other sessions end
     revoke = revoke || !password.empty();
     auto finish = [reply, &users, uid, revoke](json::object user) {
       if (auto status = users.update(user); !status) {
@@ -224,12 +250,14 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
       return reply.error(400, "WEAK_PASSWORD : Password should be at least " + std::to_string(min_password_length_) +
                                   " characters");
     }
-    return hasher_.hash(password, [reply, user = std::move(*user), finish](std::string hash) mutable {
+    const bool queued = hasher_.hash(password, [reply, user = std::move(*user), finish](std::string hash) mutable {
       if (hash.empty()) return reply.error(500, "INTERNAL_ERROR");
       user["passwordHash"] = hash;
       user["provider"] = "password";
       finish(std::move(user));
     });
+    if (!queued) reply.error(503, std::string(kPasswordHashesBusy));
+    return;
   }
   reply.error(404, "NOT_FOUND : " + std::string(action));
 }

@@ -1,12 +1,11 @@
 #include "proto/identity/identity_common.h"
 
-#include <openssl/rand.h>
-
 #include <boost/beast/http/field.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
 
 #include "auth/jwt.h"
+#include "util/secure_random.h"
 
 namespace backside::proto::identity {
 
@@ -20,7 +19,7 @@ std::int64_t unix_now() {
 
 std::string random_id(std::size_t bytes) {
   std::string raw(bytes, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
+  secure_random_bytes(raw.data(), raw.size());
   return auth::base64url_encode(raw);
 }
 
@@ -72,6 +71,7 @@ json::object public_user(const json::object& user, const std::string& tenant) {
   if (const json::value* d = user.if_contains("disabled")) out["disabled"] = *d;
   out["createdAt"] = text(user, "createdAt");
   out["lastLoginAt"] = text(user, "lastLoginAt");
+  if (auto since = text(user, "validSince"); !since.empty()) out["validSince"] = since;  // tokensValidAfterTime
   if (const json::value* claims = user.if_contains("customClaims"); claims && claims->is_object()) {
     out["customAttributes"] = json::serialize(*claims);
   }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "net/http.h"
 #include "util/result.h"
@@ -26,6 +27,11 @@ struct Reply {
   // Firebase's error shape; `message` is the code the SDK maps (EMAIL_EXISTS, ...).
   void error(unsigned status, const std::string& message) const;
 };
+
+// What the client is told (status 503) when the server-wide bound on password hashes is reached
+// (auth::PasswordHasher); the SDK maps it to auth/too-many-requests.
+constexpr std::string_view kPasswordHashesBusy =
+    "TOO_MANY_ATTEMPTS_TRY_LATER : The server is busy checking passwords. Please try again shortly.";
 
 // What the client is told when the user directory its tenant names does not open (UserDirectories::of fails):
 // `INVALID_TENANT_ID` for a name that is no database name (invalid_argument, from Registry::get), else

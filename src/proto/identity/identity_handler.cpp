@@ -1,7 +1,5 @@
 #include "proto/identity/identity_handler.h"
 
-#include <openssl/rand.h>
-
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -24,6 +22,8 @@ constexpr std::string_view kToken = "/securetoken.googleapis.com/v1/token";
 constexpr std::string_view kJwks = "/.well-known/jwks.json";
 constexpr std::string_view kTooManyAttempts =
     "TOO_MANY_ATTEMPTS_TRY_LATER : Too many unsuccessful login attempts. Please try again later.";
+constexpr std::string_view kTooManySignUps =
+    "TOO_MANY_ATTEMPTS_TRY_LATER : Too many accounts were created from this address. Please try again later.";
 
 // Whom an ID token for `user` of the directory `tenant` names.
 auth::TokenSubject subject_of(const json::object& user, const std::string& tenant, std::int64_t now) {
@@ -62,9 +62,11 @@ IdentityHandler::IdentityHandler(auth::UserDirectories& directories, const auth:
       tokens_(tokens),
       key_(key),
       options_(options),
+      hasher_(2, options.max_pending_password_hashes),
       admin_(directories, hasher_, authenticator, key, options.min_password_length),
       account_failures_(options.per_account),
-      address_failures_(options.per_address) {}
+      address_failures_(options.per_address),
+      address_sign_ups_(options.sign_ups_per_address) {}
 
 void IdentityHandler::check_password(auth::UserStore& users, const std::string& database, const std::string& email,
                                      const std::string& password, const std::string& address,
@@ -72,26 +74,43 @@ void IdentityHandler::check_password(auth::UserStore& users, const std::string& 
   const std::int64_t now = unix_now();
   const std::string account = database + "/" + auth::normalize_email(email);  // lockouts are per directory
   auto refused = [](std::string_view code) { return Error{ErrorCode::invalid_token, std::string(code)}; };
-  if (!account_failures_.allowed(account, now) || !address_failures_.allowed(address, now)) {
+  // Each attempt takes its place in both limits now, before its hash, and keeps it until the outcome is known.
+  if (!account_failures_.reserve(account, now)) return done(refused(kTooManyAttempts));
+  if (!address_failures_.reserve(address, now)) {
+    account_failures_.release(account);
     return done(refused(kTooManyAttempts));
   }
+  auto release = [this, account, address] {
+    account_failures_.release(account);
+    address_failures_.release(address);
+  };
   auto user = users.find_by_email(email);
   if (!user) {
-    address_failures_.failed(address, now);
+    account_failures_.release(account);
+    address_failures_.count(address, now);
     return done(refused("EMAIL_NOT_FOUND"));
   }
-  if (disabled(*user)) return done(refused("USER_DISABLED"));
+  if (disabled(*user)) {
+    release();
+    return done(refused("USER_DISABLED"));
+  }
   const std::string hash = text(*user, "passwordHash");
-  hasher_.verify(hash, password, [this, user = std::move(*user), now, account, address, refused,
-                                  done = std::move(done)](bool matches) mutable {
+  auto on_verified = std::make_shared<std::function<void(Result<json::object>)>>(std::move(done));
+  const bool queued = hasher_.verify(hash, password, [this, user = std::move(*user), now, account, address, refused,
+                                                      on_verified](bool matches) mutable {
     if (!matches) {
-      account_failures_.failed(account, now);
-      address_failures_.failed(address, now);
-      return done(refused("INVALID_PASSWORD"));
+      account_failures_.count(account, now);
+      address_failures_.count(address, now);
+      return (*on_verified)(refused("INVALID_PASSWORD"));
     }
     account_failures_.succeeded(account);
-    done(std::move(user));
+    address_failures_.release(address);
+    (*on_verified)(std::move(user));
   });
+  if (!queued) {
+    release();
+    (*on_verified)(Error{ErrorCode::unavailable, std::string(kPasswordHashesBusy)});
+  }
 }
 
 void IdentityHandler::sign_in_with_password(const std::string& database, const std::string& email,
@@ -105,7 +124,7 @@ void IdentityHandler::sign_in_with_password(const std::string& database, const s
                      const std::string& code = user.error().message;
                      // Which of email and password was wrong is not for a STOMP client to learn.
                      const bool credentials = code == "EMAIL_NOT_FOUND" || code == "INVALID_PASSWORD";
-                     return done(Error{ErrorCode::invalid_token, credentials ? "INVALID_LOGIN_CREDENTIALS" : code});
+                     return done(Error{user.error().code, credentials ? "INVALID_LOGIN_CREDENTIALS" : code});
                    }
                    // The identity a fresh ID token would carry (same claims, same expiry).
                    const std::int64_t now = unix_now();
@@ -192,14 +211,17 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
   const std::string action(path.substr(kAccounts.size()));
   const bool by_token = action == "lookup" || action == "update" || action == "delete";
   std::optional<std::string> token_uid;  // the user an ID token in the body names (lookup/update/delete)
+  std::int64_t token_auth_time = 0;
   if (by_token) {
-    auto verified = tokens_.verify_any(text(body, "idToken"));
+    // The user is looked up below, to answer with Firebase's codes (USER_NOT_FOUND, USER_DISABLED, TOKEN_EXPIRED).
+    auto verified = tokens_.verify_any(text(body, "idToken"), /*check_user=*/false);
     if (!verified || !*verified) return reply.error(400, "INVALID_ID_TOKEN");
     if (body.contains("tenantId") && database != (*verified)->database) return reply.error(400, "TENANT_ID_MISMATCH");
     database = (*verified)->database;
     const json::value* variable = (*verified)->identity.variable.get();
     if (!variable || !variable->is_object()) return reply.error(400, "INVALID_ID_TOKEN");
     token_uid = text(variable->get_object(), "uid");
+    token_auth_time = (*verified)->auth_time;
   }
   auto directory = directories_.of(database);
   if (!directory) return reply.error(400, invalid_tenant(directory.error()));
@@ -209,16 +231,22 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
   if (by_token) {
     token_user = users.find_by_uid(*token_uid);
     if (!token_user) return reply.error(400, "USER_NOT_FOUND");
+    if (auto refused = auth::why_user_refuses_token(*token_user, token_auth_time)) {
+      return reply.error(400, std::string(*refused));
+    }
   }
 
   if (action == "signUp") {
     const std::string email = text(body, "email");
     const std::string password = text(body, "password");
+    const std::string address = reply.exchange->remote_address();
     json::object user{{"localId", random_id(21)},
                       {"createdAt", std::to_string(now * 1000)},
                       {"lastLoginAt", std::to_string(now * 1000)},
                       {"disabled", false}};
     if (email.empty() && password.empty()) {  // signInAnonymously
+      if (!address_sign_ups_.reserve(address, now)) return reply.error(400, std::string(kTooManySignUps));
+      address_sign_ups_.count(address, now);
       user["provider"] = "anonymous";
       if (auto status = users.create(user); !status) return reply.error(500, "INTERNAL_ERROR");
       auto signed_in = session(users, database, user, {{"kind", "identitytoolkit#SignupNewUserResponse"}});
@@ -232,9 +260,12 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
                                   std::to_string(options_.min_password_length) + " characters");
     }
     if (users.find_by_email(email)) return reply.error(400, "EMAIL_EXISTS");
+    // Counted when the hash is queued, whatever its outcome: the limit is on the work an address makes us do.
+    if (!address_sign_ups_.reserve(address, now)) return reply.error(400, std::string(kTooManySignUps));
     user["email"] = auth::normalize_email(email);
     user["provider"] = "password";
-    return hasher_.hash(password, [reply, &users, database, user = std::move(user), session](std::string hash) mutable {
+    const bool queued = hasher_.hash(password, [reply, &users, database, user = std::move(user),
+                                                session](std::string hash) mutable {
       if (hash.empty()) return reply.error(500, "INTERNAL_ERROR");
       user["passwordHash"] = hash;
       if (auto status = users.create(user); !status) {
@@ -245,6 +276,12 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
       if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
       reply.json_body(200, *signed_in);
     });
+    if (!queued) {
+      address_sign_ups_.release(address);
+      return reply.error(503, std::string(kPasswordHashesBusy));
+    }
+    address_sign_ups_.count(address, now);
+    return;
   }
   if (action == "signInWithCustomToken") {
     auto custom = auth::verify_custom_token(key_, text(body, "token"), now, options_.accept_unsigned_custom_tokens);
@@ -282,7 +319,10 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     if (password.empty()) return reply.error(400, "MISSING_PASSWORD");
     return check_password(users, database, email, password, reply.exchange->remote_address(),
                           [reply, &users, database, session, now](Result<json::object> user) {
-                            if (!user) return reply.error(400, user.error().message);
+                            if (!user) {
+                              return reply.error(user.error().code == ErrorCode::unavailable ? 503 : 400,
+                                                 user.error().message);
+                            }
                             (*user)["lastLoginAt"] = std::to_string(now * 1000);
                             users.update(*user);
                             auto signed_in = session(users, database, *user,
@@ -328,14 +368,19 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
       return reply.error(400, "WEAK_PASSWORD : Password should be at least " +
                                   std::to_string(options_.min_password_length) + " characters");
     }
-    // A new password ends every other session: their refresh tokens are revoked; this one gets new tokens.
-    return hasher_.hash(password, [reply, &users, user = std::move(user), finish](std::string hash) mutable {
-      if (hash.empty()) return reply.error(500, "INTERNAL_ERROR");
-      user["passwordHash"] = hash;
-      user["provider"] = "password";
-      users.revoke_refresh_tokens(text(user, "localId"));
-      finish(std::move(user), true);
-    });
+    // A new password ends every other session: their refresh tokens are revoked, and their ID tokens too (signed
+    // in before now: validSince); this one gets new tokens (auth_time = now).
+    const bool queued =
+        hasher_.hash(password, [reply, &users, user = std::move(user), finish, now](std::string hash) mutable {
+          if (hash.empty()) return reply.error(500, "INTERNAL_ERROR");
+          user["passwordHash"] = hash;
+          user["provider"] = "password";
+          user["validSince"] = std::to_string(now);
+          users.revoke_refresh_tokens(text(user, "localId"));
+          finish(std::move(user), true);
+        });
+    if (!queued) reply.error(503, std::string(kPasswordHashesBusy));
+    return;
   }
   reply.error(400, "OPERATION_NOT_ALLOWED");
 }

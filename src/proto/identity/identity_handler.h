@@ -15,6 +15,9 @@
 // refresh token act in the directory that issued it.
 // Errors use Firebase's JSON shape {"error":{"code":400,"message":"EMAIL_EXISTS","errors":[...]}}, which the SDK
 // maps to its auth/... codes. Passwords are hashed off the I/O threads and never logged.
+// Limits (docs/security.md): wrong passwords per account and per client address (each guess holds its place from
+// before its hash until its outcome, so parallel guesses cannot pass the limit), sign-ups (email or anonymous) per
+// address, and the password hashes in flight server-wide (auth::PasswordHasher).
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -22,7 +25,7 @@
 #include "auth/authenticator.h"
 #include "auth/id_tokens.h"
 #include "auth/password_hasher.h"
-#include "auth/sign_in_limiter.h"
+#include "auth/attempt_limiter.h"
 #include "auth/user_directories.h"
 #include "net/http.h"
 #include "proto/identity/account_admin.h"
@@ -33,8 +36,11 @@ struct IdentityOptions {
   std::size_t min_password_length = 6;
   bool accept_unsigned_custom_tokens = false;  // --dev: firebase-admin's emulator-mode (alg none) custom tokens
   // Password sign-in lockouts (TOO_MANY_ATTEMPTS_TRY_LATER, the SDK's auth/too-many-requests).
-  auth::SignInLimiter::Options per_account{.max_failures = 10, .window_seconds = 300};
-  auth::SignInLimiter::Options per_address{.max_failures = 100, .window_seconds = 300};
+  auth::AttemptLimiter::Options per_account{.max_attempts = 10, .window_seconds = 300};
+  auth::AttemptLimiter::Options per_address{.max_attempts = 100, .window_seconds = 300};
+  // Accounts created (email/password or anonymous) per client address within the window.
+  auth::AttemptLimiter::Options sign_ups_per_address{.max_attempts = 20, .window_seconds = 300};
+  std::size_t max_pending_password_hashes = 64;  // server-wide, waiting or running
 };
 
 class IdentityHandler {
@@ -53,7 +59,7 @@ class IdentityHandler {
  private:
   // The password check shared by both sign-ins: lockouts, lookup, disabled, then the hash off this thread. `done`
   // gets the user, or the Firebase error code (TOO_MANY_ATTEMPTS_TRY_LATER..., EMAIL_NOT_FOUND, USER_DISABLED,
-  // INVALID_PASSWORD) as the error's message.
+  // INVALID_PASSWORD) as the error's message; ErrorCode::unavailable when the hashes in flight are at their bound.
   void check_password(auth::UserStore& users, const std::string& database, const std::string& email,
                       const std::string& password, const std::string& address,
                       std::function<void(Result<boost::json::object>)> done);
@@ -64,8 +70,9 @@ class IdentityHandler {
   IdentityOptions options_;
   auth::PasswordHasher hasher_;
   AccountAdmin admin_;
-  auth::SignInLimiter account_failures_;
-  auth::SignInLimiter address_failures_;
+  auth::AttemptLimiter account_failures_;
+  auth::AttemptLimiter address_failures_;
+  auth::AttemptLimiter address_sign_ups_;
 };
 
 }  // namespace backside::proto::identity
