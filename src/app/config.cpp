@@ -25,6 +25,7 @@ const std::vector<OptionInfo>& config_options() {
       {"max_pending_requests", "Firebase protocol requests one connection may have unanswered before the server "
                                "stops reading from it, until half are answered (default 1000)"},
       {"max_databases", "most databases (namespaces) one server opens (default 100)"},
+      {"max_update_keys", "most keys (locations) one multi-path update may write (default 10000)"},
       {"io_threads", "network threads (default 0 = one per core)"},
       {"log_level", "trace, debug, info, warn or error (default info)"},
       {"rules", "security rules file (JSON with comments) deployed to the default database at start"},
@@ -86,6 +87,9 @@ Status set_option(Config& config, const std::string& name, const std::string& va
     return parse_int(name, value, config.max_stream_queue_bytes);
   } else if (name == "max_databases") {
     return parse_int(name, value, config.max_databases);
+  } else if (name == "max_update_keys") {
+    if (Status parsed = parse_int(name, value, config.max_update_keys); !parsed) return parsed;
+    if (config.max_update_keys == 0) return invalid("Invalid value for max_update_keys: must be at least 1");
   } else if (name == "io_threads") {
     return parse_int(name, value, config.io_threads);
   } else if (name == "rules") {

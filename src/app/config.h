@@ -22,6 +22,7 @@ struct Config {
   std::uint64_t max_stream_queue_bytes = std::uint64_t(16) << 20;
   std::uint64_t max_pending_requests = 1000;  // per Firebase protocol connection
   std::uint64_t max_databases = 100;
+  std::uint64_t max_update_keys = 10000;  // keys of one multi-path update
   std::uint64_t io_threads = 0;  // 0 = one per core
   std::string log_level = "info";
   std::string rules;        // a rules file deployed to the default database at start; empty = keep what is stored

@@ -85,6 +85,7 @@ int serve(const Config& config) {
       config.dev ? R"({"rules": {".read": true, ".write": true}})" : R"({"rules": {".read": false, ".write": false}})",
       /*configured=*/false);
   registry_options.max_databases = config.max_databases;
+  registry_options.max_update_keys = config.max_update_keys;
   if (config.durability == "none") {
     registry_options.durability = store::Durability::none;
     spdlog::warn("DURABILITY IS OFF (durability=none): acknowledged writes can be lost on a crash or power loss. "

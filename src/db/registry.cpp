@@ -40,7 +40,7 @@ Result<Database*> Registry::get(const std::string& name) {
   store_options.durability = options_.durability;
   auto store = store::open_lmdb_store(store_options);
   if (!store) return store.error();
-  auto database = Database::open({name, std::move(*store), stored_rules(name)});
+  auto database = Database::open({name, std::move(*store), stored_rules(name), options_.max_update_keys});
   if (!database) return database.error();
   Database* raw = database->get();
   databases_.emplace(name, std::move(*database));

@@ -17,6 +17,7 @@ struct RegistryOptions {
   ActiveRulesPtr default_rules;
   store::Durability durability = store::Durability::fsync;
   std::size_t max_databases = 100;  // bounded: a client naming random namespaces cannot exhaust the server
+  std::size_t max_update_keys = kDefaultMaxUpdateKeys;
 };
 
 class Registry {
