@@ -33,6 +33,7 @@ const std::vector<OptionInfo>& config_options() {
       {"max_databases", "most databases (namespaces) one server opens (default 100)"},
       {"databases", "comma-separated names of databases created at start besides default_namespace (default none; "
                     "without --dev only these, the default one and those the admin creates exist)"},
+      {"max_update_keys", "most keys (locations) one multi-path update may write (default 10000)"},
       {"io_threads", "network threads (default 0 = one per core)"},
       {"log_level", "trace, debug, info, warn or error (default info)"},
       {"rules", "security rules file (JSON with comments) deployed to the default database at start"},
@@ -115,6 +116,9 @@ Status set_option(Config& config, const std::string& name, const std::string& va
       config.databases.push_back(std::move(item));
       begin = end + 1;
     }
+  } else if (name == "max_update_keys") {
+    if (Status parsed = parse_int(name, value, config.max_update_keys); !parsed) return parsed;
+    if (config.max_update_keys == 0) return invalid("Invalid value for max_update_keys: must be at least 1");
   } else if (name == "io_threads") {
     return parse_int(name, value, config.io_threads);
   } else if (name == "rules") {

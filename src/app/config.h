@@ -25,6 +25,7 @@ struct Config {
   std::uint64_t max_databases = 100;
   // Databases created at start besides default_namespace ("a,b" in a flag or variable, a list in the file).
   std::vector<std::string> databases;
+  std::uint64_t max_update_keys = 10000;  // keys of one multi-path update
   std::uint64_t io_threads = 0;  // 0 = one per core
   std::string log_level = "info";
   std::string rules;        // a rules file deployed to the default database at start; empty = keep what is stored

@@ -86,6 +86,7 @@ int serve(const Config& config) {
       /*configured=*/false);
   registry_options.max_databases = config.max_databases;
   registry_options.create_on_first_use = config.dev;  // production: only the admin and `databases` create
+  registry_options.max_update_keys = config.max_update_keys;
   if (config.durability == "none") {
     registry_options.durability = store::Durability::none;
     spdlog::warn("DURABILITY IS OFF (durability=none): acknowledged writes can be lost on a crash or power loss. "

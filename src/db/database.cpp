@@ -43,13 +43,16 @@ Result<std::unique_ptr<Database>> Database::open(DatabaseOptions options) {
   auto root = options.store->load();
   if (!root) return root.error();
   return std::unique_ptr<Database>(
-      new Database(options.name, std::move(options.store), std::move(*root), std::move(options.rules)));
+      new Database(options.name, std::move(options.store), std::move(*root), std::move(options.rules),
+                   options.max_update_keys));
 }
 
-Database::Database(std::string name, std::unique_ptr<store::Store> store, Node root, ActiveRulesPtr rules)
+Database::Database(std::string name, std::unique_ptr<store::Store> store, Node root, ActiveRulesPtr rules,
+                   std::size_t max_update_keys)
     : name_(std::move(name)),
       store_(std::move(store)),
       root_(std::move(root)),
+      max_update_keys_(max_update_keys),
       rules_(rules),
       published_rules_(std::move(rules)) {
   leaf_count_at_open_ = root_.leaf_count();
@@ -274,6 +277,10 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
     }
     case WriteRequest::Op::update: {
       if (!request.data.is_object()) return fail(invalid("Update data must be a JSON object"));
+      if (const std::size_t keys = request.data.get_object().size(); keys > max_update_keys_) {
+        return fail({ErrorCode::too_large, "Update has too many keys: " + std::to_string(keys) + ", the limit is " +
+                                               std::to_string(max_update_keys_) + " (max_update_keys)"});
+      }
       for (const auto& [key, json] : request.data.get_object()) {
         auto location = parse_write_path(key);
         if (!location) return fail(invalid("Invalid update key \"" + std::string(key) + "\": " +

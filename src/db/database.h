@@ -74,10 +74,15 @@ struct ActiveRules {
 };
 using ActiveRulesPtr = std::shared_ptr<const ActiveRules>;
 
+// Keys one multi-path update may have: its rules check and apply are O(n log n), but one request still holds
+// the database's writer for all of them.
+inline constexpr std::size_t kDefaultMaxUpdateKeys = 10000;
+
 struct DatabaseOptions {
   std::string name;
   std::unique_ptr<store::Store> store;
   ActiveRulesPtr rules;  // required
+  std::size_t max_update_keys = kDefaultMaxUpdateKeys;
 };
 
 class Database {
@@ -117,7 +122,8 @@ class Database {
     std::function<void()> run;
   };
 
-  Database(std::string name, std::unique_ptr<store::Store> store, tree::Node root, ActiveRulesPtr rules);
+  Database(std::string name, std::unique_ptr<store::Store> store, tree::Node root, ActiveRulesPtr rules,
+           std::size_t max_update_keys);
   bool enqueue(Task task);  // false once stopping
   void writer_loop();
   void apply_write(WriteRequest& request, WriteCallback& done);
@@ -135,6 +141,7 @@ class Database {
   sync::Hub hub_;
   tree::PushIdGenerator push_ids_;
   std::size_t leaf_count_at_open_ = 0;
+  const std::size_t max_update_keys_;
 
   // Rules: the writer's copy, and the published one for rules() readers.
   ActiveRulesPtr rules_;

@@ -60,7 +60,7 @@ Result<Database*> Registry::open(const std::string& name, Missing missing) {
     discard_new();
     return store.error();
   }
-  auto database = Database::open({name, std::move(*store), stored_rules(name)});
+  auto database = Database::open({name, std::move(*store), stored_rules(name), options_.max_update_keys});
   if (!database) {
     discard_new();
     return database.error();

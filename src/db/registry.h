@@ -20,6 +20,7 @@ struct RegistryOptions {
   // true (--dev, as the emulator): any valid name opens a database, creating it on first use. false (production):
   // get() opens only databases that exist; create() (the admin, the `databases` option) makes new ones.
   bool create_on_first_use = false;
+  std::size_t max_update_keys = kDefaultMaxUpdateKeys;
 };
 
 class Registry {

@@ -4,6 +4,7 @@
 // only where a rule asks for the whole value of an ancestor of a written location.
 #include <map>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -28,15 +29,17 @@ class NodeView final : public DataView {
 };
 
 // `base` with each (location, value) of a write in place of what is there; locations must be disjoint.
+// A find costs O(depth * log(writes)): a multi-path update's rules check stays O(n log n) in its keys.
 class OverlayView final : public DataView {
  public:
-  OverlayView(const tree::Node& base, std::vector<std::pair<tree::Path, const tree::Node*>> writes)
-      : base_(base), writes_(std::move(writes)) {}
+  OverlayView(const tree::Node& base, std::vector<std::pair<tree::Path, const tree::Node*>> writes);
   const tree::Node* find(const tree::Path& path) const override;
 
  private:
   const tree::Node& base_;
-  std::vector<std::pair<tree::Path, const tree::Node*>> writes_;
+  // By segments, lexicographically: a location's descendants follow it, and the one write at or above a path
+  // (disjoint locations) is the last one not after it.
+  std::map<std::vector<std::string>, const tree::Node*> writes_;
   // Ancestors of written locations, by their segments, once asked for.
   mutable std::map<std::vector<std::string>, std::unique_ptr<tree::Node>> materialized_;
 };

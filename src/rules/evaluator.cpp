@@ -290,16 +290,19 @@ class Evaluator {
 
   Outcome binary(const Expr& e) const {
     const std::string& o = e.name;
+    if (o == "&&" || o == "||") {
+      // A chain: the first operand that decides (false for &&, true for ||) ends it.
+      const bool decisive = o == "||";
+      for (const ExprPtr& operand : e.operands) {
+        const auto value = eval(*operand);
+        const bool* b = value ? std::get_if<bool>(&*value) : nullptr;
+        if (!b) return std::nullopt;
+        if (*b == decisive) return decisive;
+      }
+      return !decisive;
+    }
     auto left = eval(*e.operands[0]);
     if (!left) return std::nullopt;
-    if (o == "&&" || o == "||") {
-      const auto* l = std::get_if<bool>(&*left);
-      if (!l) return std::nullopt;
-      if (*l == (o == "||")) return *l;  // short-circuit
-      auto right = eval(*e.operands[1]);
-      const bool* r = right ? std::get_if<bool>(&*right) : nullptr;
-      return r ? Outcome(*r) : std::nullopt;
-    }
     auto right = eval(*e.operands[1]);
     if (!right) return std::nullopt;
     // Snapshots and `query` are not values: comparing one (reachable only through `?:` of mixed types) errs.

@@ -1,5 +1,6 @@
 #include "rules/expression.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -236,6 +237,7 @@ const std::map<std::string, Type, std::less<>>& query_fields() {
   return fields;
 }
 
+// How deeply the grammar may recurse (parentheses, `?:`, `!`, arguments); bounds the parser's stack.
 constexpr int kMaxNesting = 200;
 
 bool accepts(Type actual, Type wanted) { return actual == wanted || actual == Type::any; }
@@ -274,7 +276,29 @@ class Parser {
     return e;
   }
 
+  // Every recursion of the grammar passes through expression() or a prefix operator in unary().
+  struct Nesting {
+    int& depth;
+    Nesting(int& d, std::size_t offset) : depth(++d) {
+      if (depth > kMaxNesting) fail(offset, "expression nested too deeply");
+    }
+    ~Nesting() { --depth; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+  };
+
+  // Appends `operand` to `parent`, refusing a tree deeper than the evaluator may recurse.
+  static void adopt(Expr& parent, ExprPtr operand, std::size_t offset) {
+    parent.depth = std::max(parent.depth, operand->depth + 1);
+    parent.operands.push_back(std::move(operand));
+    if (parent.depth > kMaxExpressionDepth) {
+      fail(offset, "expression too deep: more than " + std::to_string(kMaxExpressionDepth) +
+                       " levels of operators, calls and members");
+    }
+  }
+
   ExprPtr expression() {
+    const Nesting nesting(depth_, peek().offset);
     auto cond = logical_or();
     if (!is_punct("?")) return cond;
     const std::size_t at = take().offset;
@@ -284,9 +308,9 @@ class Parser {
     auto no = expression();
     const Type type = yes->type == no->type ? yes->type : Type::any;
     auto e = make(Expr::Kind::conditional, type, "?");
-    e->operands.push_back(std::move(cond));
-    e->operands.push_back(std::move(yes));
-    e->operands.push_back(std::move(no));
+    adopt(*e, std::move(cond), at);
+    adopt(*e, std::move(yes), at);
+    adopt(*e, std::move(no), at);
     return e;
   }
 
@@ -306,9 +330,7 @@ class Parser {
         if (!ok) fail(op.offset, "operator " + o + " cannot be applied to " + type_name(side->type));
       }
     };
-    if (o == "&&" || o == "||") {
-      operand_types_ok({Type::boolean});
-    } else if (o == "==" || o == "===" || o == "!=" || o == "!==") {
+    if (o == "==" || o == "===" || o == "!=" || o == "!==") {
       for (const Expr* side : {left.get(), right.get()}) {
         if (side->type == Type::regex || side->type == Type::string_list || side->type == Type::query ||
             side->type == Type::snapshot) {
@@ -330,8 +352,28 @@ class Parser {
       type = Type::number;
     }
     auto e = make(Expr::Kind::binary, type, o);
-    e->operands.push_back(std::move(left));
-    e->operands.push_back(std::move(right));
+    adopt(*e, std::move(left), op.offset);
+    adopt(*e, std::move(right), op.offset);
+    return e;
+  }
+
+  // A chain of && or || is one node with an operand per term: long chains of conditions (common in generated
+  // rules) stay shallow, and the evaluator walks them in a loop.
+  ExprPtr chain(std::string_view op, ExprPtr (Parser::*next)()) {
+    auto first = (this->*next)();
+    if (!is_punct(op)) return first;
+    auto e = make(Expr::Kind::binary, Type::boolean, std::string(op));
+    const auto add = [&](ExprPtr operand, std::size_t at) {
+      if (!accepts(operand->type, Type::boolean)) {
+        fail(at, "operator " + e->name + " cannot be applied to " + type_name(operand->type));
+      }
+      adopt(*e, std::move(operand), at);
+    };
+    add(std::move(first), peek().offset);
+    while (is_punct(op)) {
+      const std::size_t at = take().offset;
+      add((this->*next)(), at);
+    }
     return e;
   }
 
@@ -348,28 +390,22 @@ class Parser {
     }
   }
 
-  ExprPtr logical_or() { return level({"||"}, &Parser::logical_and); }
-  ExprPtr logical_and() { return level({"&&"}, &Parser::equality); }
+  ExprPtr logical_or() { return chain("||", &Parser::logical_and); }
+  ExprPtr logical_and() { return chain("&&", &Parser::equality); }
   ExprPtr equality() { return level({"===", "!==", "==", "!="}, &Parser::relational); }
   ExprPtr relational() { return level({"<=", ">=", "<", ">"}, &Parser::additive); }
   ExprPtr additive() { return level({"+", "-"}, &Parser::multiplicative); }
   ExprPtr multiplicative() { return level({"*", "/", "%"}, &Parser::unary); }
 
   ExprPtr unary() {
-    // Every recursion of the grammar passes here; the bound keeps hostile input from exhausting the stack.
-    struct Nesting {
-      int& depth;
-      explicit Nesting(int& d) : depth(++d) {}
-      ~Nesting() { --depth; }
-    } nesting(depth_);
-    if (depth_ > kMaxNesting) fail(peek().offset, "expression nested too deeply");
     if (is_punct("!") || is_punct("-")) {
+      const Nesting nesting(depth_, peek().offset);
       const Token op = take();
       auto operand = unary();
       const Type wanted = op.text == "!" ? Type::boolean : Type::number;
       require(*operand, wanted, op.offset, "operand of " + op.text);
       auto e = make(Expr::Kind::unary, wanted, op.text);
-      e->operands.push_back(std::move(operand));
+      adopt(*e, std::move(operand), op.offset);
       return e;
     }
     return member();
@@ -393,8 +429,8 @@ class Parser {
         expect("]");
         if (target->type != Type::any) fail(at, std::string("cannot index a ") + type_name(target->type));
         auto e = make(Expr::Kind::index, Type::any);
-        e->operands.push_back(std::move(target));
-        e->operands.push_back(std::move(key));
+        adopt(*e, std::move(target), at);
+        adopt(*e, std::move(key), at);
         target = std::move(e);
       } else if (is_punct("(")) {
         fail(peek().offset, "only methods can be called");
@@ -425,7 +461,7 @@ class Parser {
         fail(name.offset, std::string("a ") + type_name(target->type) + " has no property '" + name.text + "'");
     }
     auto e = make(Expr::Kind::member, type, name.text);
-    e->operands.push_back(std::move(target));
+    adopt(*e, std::move(target), name.offset);
     return e;
   }
 
@@ -444,11 +480,12 @@ class Parser {
                             " method '" + name.text + "'");
     }
     auto e = make(Expr::Kind::call, it->second.result, name.text);
-    e->operands.push_back(std::move(target));
+    adopt(*e, std::move(target), name.offset);
     expect("(");
     while (!is_punct(")")) {
       if (e->operands.size() > 1) expect(",");
-      e->operands.push_back(argument());
+      const std::size_t at = peek().offset;
+      adopt(*e, argument(), at);
     }
     const std::size_t close = take().offset;
     std::vector<Type> wanted = it->second.arguments;

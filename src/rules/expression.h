@@ -29,7 +29,7 @@ struct Expr {
     index,        // operands[0][operands[1]]
     call,         // operands[0].name(operands[1..])
     unary,        // name is "!" or "-"
-    binary,       // name is the operator; && || short-circuit
+    binary,       // name is the operator; && and || hold a whole chain (two or more operands) and short-circuit
     conditional,  // operands[0] ? operands[1] : operands[2]
     regex,        // /.../flags, only as the argument of matches()
     string_list,  // ['a', 'b'], only as the argument of hasChildren()
@@ -41,7 +41,12 @@ struct Expr {
   std::vector<ExprPtr> operands;
   std::vector<std::string> strings;   // string_list
   std::shared_ptr<const Regex> regex;  // regex
+  int depth = 1;                       // levels of the tree from here down (a leaf is 1)
 };
+
+// The deepest expression tree compile_expression accepts. The evaluator and the destructor recurse over the
+// tree, so the bound is on the tree's depth (long flat chains like 1+1+...+1 included), not only on parentheses.
+inline constexpr int kMaxExpressionDepth = 1000;
 
 // Where an expression error is: the 0-based offset in the expression text.
 struct ExpressionError {
@@ -49,7 +54,8 @@ struct ExpressionError {
   std::string message;
 };
 
-// Compiles `text` for a rule of `kind` with the `$wildcards` in scope. The result has boolean (or any) type.
+// Compiles `text` for a rule of `kind` with the `$wildcards` in scope. The result has boolean (or any) type and
+// a depth of at most kMaxExpressionDepth.
 std::variant<ExprPtr, ExpressionError> compile_expression(std::string_view text, RuleKind kind,
                                                           const std::vector<std::string>& wildcards);
 

@@ -147,5 +147,69 @@ TEST(RulesParser, DeepNestingIsAnErrorNotACrash) {
   EXPECT_NE(error_of(deep_json).find("nesting too deep"), std::string::npos);
 }
 
+// `count` copies of `term` joined by `op`.
+std::string chain_of(const std::string& term, const std::string& op, std::size_t count) {
+  std::string text = term;
+  for (std::size_t k = 1; k < count; ++k) text += op + term;
+  return text;
+}
+
+std::string root_read(const std::string& expression) { return "{\"rules\":{\".read\":\"" + expression + "\"}}"; }
+
+// Whether `expression` as the root .read rule compiles and grants a read of the root.
+bool grants(const std::string& expression) {
+  const auto rules = Rules::parse(root_read(expression));
+  EXPECT_TRUE(rules.ok()) << rules.error().message.substr(0, 300);
+  if (!rules.ok()) return false;
+  return can_read(**rules, tree::Path(), tree::Node(), db::Auth(), 0);
+}
+
+TEST(RulesParser, LongConditionChainsCompileFlatAndEvaluate) {
+  // && and || chains are one node each: as long as the rules file allows, and evaluated without recursion.
+  constexpr std::size_t kTerms = 100000;
+  EXPECT_TRUE(grants(chain_of("false", " || ", kTerms) + " || true"));
+  EXPECT_FALSE(grants(chain_of("false", " || ", kTerms)));
+  EXPECT_FALSE(grants(chain_of("true", " && ", kTerms) + " && false"));
+  EXPECT_TRUE(grants(chain_of("true", " && ", kTerms)));
+  EXPECT_TRUE(grants(chain_of("(false && true)", " || ", kTerms) + " || (true && true)"));
+  // Short-circuit: the erring term after the deciding one is never evaluated; one before it denies.
+  EXPECT_TRUE(grants("false || true || auth.uid.length == 1"));
+  EXPECT_FALSE(grants("false || auth.uid.length == 1 || true"));
+  // Each term is type-checked, wherever it is in the chain.
+  EXPECT_NE(error_of(root_read(chain_of("true", " || ", 1000) + " || 1 || true")).find(
+                "operator || cannot be applied to number"),
+            std::string::npos);
+}
+
+TEST(RulesParser, DeepOperatorChainsAreAnErrorNotACrash) {
+  constexpr std::size_t kTerms = 100000;
+  // Left-leaning chains build a tree as deep as they are long; the bound is on that depth, with the place.
+  for (const std::string& expression :
+       {chain_of("1", "+", kTerms) + " == 1", chain_of("1", " * ", kTerms) + " == 1",
+        "auth" + chain_of("", ".a", kTerms) + " == 1", "data" + chain_of("", ".parent()", kTerms) + ".exists()",
+        chain_of("1", " - ", kTerms) + " == 1"}) {
+    const std::string message = error_of(root_read(expression));
+    EXPECT_NE(message.find("/rules/.read (line 1, column "), std::string::npos) << message;
+    EXPECT_NE(message.find("expression too deep: more than 1000 levels"), std::string::npos) << message;
+  }
+  // Right-recursive forms are bounded by the parser's nesting limit.
+  for (const std::string& expression :
+       {std::string(kTerms, '!') + "true", std::string(kTerms, '-') + "1 == 1",
+        chain_of("true ? true :", " ", kTerms) + " true", "auth" + chain_of("", "[auth", kTerms) +
+        std::string(kTerms - 1, ']') + " == 1"}) {
+    EXPECT_NE(error_of(root_read(expression)).find("expression nested too deeply"), std::string::npos);
+  }
+}
+
+TEST(RulesParser, ChainsUpToTheDepthBoundEvaluate) {
+  // 1+1+...+1 with N ones is N levels deep; `== N` adds one.
+  const std::size_t ones = kMaxExpressionDepth - 1;
+  EXPECT_TRUE(grants(chain_of("1", "+", ones) + " == " + std::to_string(ones)));
+  EXPECT_FALSE(grants(chain_of("1", "+", ones) + " == 0"));
+  EXPECT_NE(error_of(root_read(chain_of("1", "+", ones + 1) + " == 0")).find("expression too deep"),
+            std::string::npos);
+  EXPECT_TRUE(grants("'' + " + chain_of("'a'", " + ", ones - 1) + " == '" + std::string(ones - 1, 'a') + "'"));
+}
+
 }  // namespace
 }  // namespace backside::rules
