@@ -88,7 +88,8 @@ void AttemptLimiter::make_room(std::int64_t now) {
     newest = std::max(newest, entry.window_start);
   }
   const std::int64_t middle = oldest + (newest - oldest) / 2;
-  std::erase_if(attempts_, [&](const auto& entry) { return idle(entry.second) && entry.second.window_start <= middle; });
+  std::erase_if(attempts_,
+                [&](const auto& entry) { return idle(entry.second) && entry.second.window_start <= middle; });
 }
 
 }  // namespace backside::auth

@@ -120,7 +120,8 @@ TEST(IdTokens, ExpiredTamperedAndForeignTokensAreRefused) {
 }
 
 TEST(IdTokens, TokensOfDeletedDisabledOrRevokedUsersAreRefusedOnceCached) {
-  const auto root = std::filesystem::temp_directory_path() / ("backside-id-tokens-test-" + std::to_string(std::random_device{}()));
+  const auto root = std::filesystem::temp_directory_path() /
+                    ("backside-id-tokens-test-" + std::to_string(std::random_device{}()));
   {
     UserDirectories directories("default", [&root](const std::string& database) -> Result<std::string> {
       return (root / database / "users").string();

@@ -7,7 +7,8 @@
 
 namespace backside::auth {
 
-PasswordHasher::PasswordHasher(std::size_t threads, std::size_t max_pending) : max_pending_(std::max<std::size_t>(max_pending, 1)) {
+PasswordHasher::PasswordHasher(std::size_t threads, std::size_t max_pending)
+    : max_pending_(std::max<std::size_t>(max_pending, 1)) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium cannot be initialized");
   for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
 }
