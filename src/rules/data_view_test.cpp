@@ -39,7 +39,9 @@ TEST(OverlayView, SeesWhatApplyingTheWritesWouldGive) {
     const Node* expected = applied.find(P(text));
     if (expected && expected->is_null()) expected = nullptr;
     ASSERT_EQ(seen != nullptr, expected != nullptr);
-    if (expected) EXPECT_EQ(tree::to_json(*seen), tree::to_json(*expected));
+    if (expected) {
+      EXPECT_EQ(tree::to_json(*seen), tree::to_json(*expected));
+    }
   }
 }
 
