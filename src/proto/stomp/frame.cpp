@@ -189,6 +189,10 @@ Result<bool> Decoder::step(std::vector<Frame>& out) {
     bool escaped = version_ != Version::v1_0 && !is_unescaped_command(frame.command);
     for (std::size_t i = 1; i < lines.size(); ++i) {
       std::string_view line = lines[i];
+      // NUL ends a frame on the wire and has no escape, so a header holding one could never be sent back as is.
+      if (line.find('\0') != std::string_view::npos) {
+        return Error{ErrorCode::invalid_argument, "NUL byte in a header line"};
+      }
       auto colon = line.find(':');
       if (colon == std::string_view::npos) {
         return Error{ErrorCode::invalid_argument, "header line without a colon"};

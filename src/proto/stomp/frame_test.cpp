@@ -162,7 +162,8 @@ TEST(StompFrame, BodyLimit) {
 }
 
 TEST(StompFrame, MalformedHeaderLines) {
-  for (auto bad : {"SEND\nnocolon\n\n\0"s, "SEND\n:value\n\n\0"s}) {
+  for (auto bad : {"SEND\nnocolon\n\n\0"s, "SEND\n:value\n\n\0"s, "SEND\nna\0me:v\n\n\0"s, "SEND\nid:a\0b\n\n\0"s,
+                   "CONNECT\nlogin:a\0b\n\n\0"s}) {
     Decoder d;
     std::vector<Frame> frames;
     EXPECT_FALSE(d.feed(bad, frames).ok()) << bad;
