@@ -131,6 +131,27 @@ Status check_write(const Rules& rules, const std::vector<Path>& written_location
   return check_write(rules, written_locations, NodeView(old_root), NodeView(new_root), auth, now);
 }
 
+bool write_denied_before_data(const Rules& rules, const std::vector<Path>& written_locations,
+                              const DataView& old_root, const db::Auth& auth, double now) {
+  if (auth.admin) return false;
+  EvalContext context{.auth = auth_value(auth), .now = now, .root = &old_root};  // no newData: never read below
+  for (const Path& location : written_locations) {
+    Wildcards wildcards;
+    context.wildcards = &wildcards;
+    bool needs_data = false;
+    const bool granted = cascades(rules, location, context, wildcards, [&](const RuleNode& n) -> const auto& {
+      static const std::optional<Rule> kUndecided;
+      if (n.write && n.write->reads_new_data) {
+        needs_data = true;
+        return kUndecided;
+      }
+      return n.write;
+    });
+    if (!granted && !needs_data) return true;
+  }
+  return false;
+}
+
 Status check_write(const Rules& rules, const std::vector<Path>& written_locations, const DataView& old_root,
                    const DataView& new_root, const db::Auth& auth, double now) {
   if (auth.admin) return ok_status();

@@ -22,6 +22,7 @@ namespace backside::rules {
 struct Rule {
   std::optional<bool> constant;
   ExprPtr expression;
+  bool reads_new_data = false;  // the expression names `newData`: it cannot be decided before the data is known
 };
 
 // The rules at one level of the rules tree.
@@ -74,6 +75,12 @@ bool can_read(const Rules& rules, const tree::Path& path, const tree::Node& root
 // permission_denied ("Permission denied") and nothing may be written. Admin always may.
 Status check_write(const Rules& rules, const std::vector<tree::Path>& written_locations, const tree::Node& old_root,
                    const tree::Node& new_root, const db::Auth& auth, double now);
+// Whether the .write rules alone already refuse a write at one of `written_locations`, before its data is known:
+// true when, at some location, every .write rule on the way down from the root is false and none reads `newData`.
+// Then check_write would refuse it too, so the database answers without expanding the data into a tree first (a
+// denied client's body costs no more than its bytes). False: the data decides, or the write may be allowed.
+bool write_denied_before_data(const Rules& rules, const std::vector<tree::Path>& written_locations,
+                              const DataView& old_root, const db::Auth& auth, double now);
 // The same over views: the database checks a write before applying it, with `new_root` an OverlayView.
 Status check_write(const Rules& rules, const std::vector<tree::Path>& written_locations, const DataView& old_root,
                    const DataView& new_root, const db::Auth& auth, double now);

@@ -17,6 +17,15 @@ struct Failure {
                         std::to_string(at.column) + "): " + message)};
 }
 
+// Whether `name` occurs as an identifier anywhere in `expr` (the tree's depth is bounded at compile time).
+bool names_identifier(const Expr& expr, std::string_view name) {
+  if (expr.kind == Expr::Kind::identifier && expr.name == name) return true;
+  for (const ExprPtr& operand : expr.operands) {
+    if (operand && names_identifier(*operand, name)) return true;
+  }
+  return false;
+}
+
 class Builder {
  public:
   void node(const JsonItem& item, RuleNode& out, const std::string& rule_path, std::vector<std::string>& wildcards) {
@@ -70,7 +79,9 @@ class Builder {
       const std::size_t at = std::min(error->offset, item.string_positions.size() - 1);
       fail(rule_path, item.string_positions[at], error->message);
     }
-    return Rule{std::nullopt, std::move(std::get<ExprPtr>(compiled))};
+    ExprPtr expression = std::move(std::get<ExprPtr>(compiled));
+    const bool reads_new_data = names_identifier(*expression, "newData");
+    return Rule{std::nullopt, std::move(expression), reads_new_data};
   }
 
   static std::vector<std::string> index_on(const JsonItem& item, const std::string& rule_path) {

@@ -323,6 +323,7 @@ Path P(std::string_view text) { return Path::parse(text).value(); }
 TEST(RulesTable, EveryCase) {
   const std::vector<Case> all = cases();
   EXPECT_GE(all.size(), 150u);
+  std::size_t denied_early = 0;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const Case& c = all[i];
     SCOPED_TRACE("case " + std::to_string(i) + ": rules " + c.rules + "; path " + c.path + "; value " + c.value +
@@ -350,6 +351,11 @@ TEST(RulesTable, EveryCase) {
       }
       const Status status = check_write(**rules, locations, *data, after, auth, kNow);
       allowed = status.ok();
+      // The early answer, given before the data is known, may only ever agree with the full check.
+      if (write_denied_before_data(**rules, locations, NodeView(*data), auth, kNow)) {
+        ++denied_early;
+        EXPECT_FALSE(allowed) << "refused before its data, but the full check allows it";
+      }
       if (!allowed) {
         EXPECT_EQ(status.error().code, ErrorCode::permission_denied);
         EXPECT_EQ(status.error().message, "Permission denied");
@@ -357,6 +363,36 @@ TEST(RulesTable, EveryCase) {
     }
     EXPECT_EQ(allowed, c.allowed);
   }
+  EXPECT_GT(denied_early, 0u);
+}
+
+// Which writes are refused before their data is known: those whose .write rules are false on the whole way down
+// and never name newData. A newData rule, a true rule anywhere on the way, or an admin leaves it to the full check.
+TEST(RulesTable, WritesDeniedBeforeTheirData) {
+  const auto rules = Rules::parse(R"J({"rules":{
+      "closed": {".write": false},
+      "own": {"$uid": {".write": "auth != null && auth.uid == $uid"}},
+      "shape": {".write": "newData.isNumber()"},
+      "mixed": {".write": "auth == null", "x": {".write": "newData.exists()"}},
+      "existing": {".write": "!data.exists()"}}})J");
+  ASSERT_TRUE(rules.ok()) << rules.error().message;
+  const Node data = tree::parse_json(R"J({"existing":{"k":1}})J").value();
+  const NodeView before(data);
+  const db::Auth anonymous;
+  const db::Auth alice = auth_of(kAlice);
+  auto denied = [&](std::vector<Path> at, const db::Auth& auth) {
+    return write_denied_before_data(**rules, at, before, auth, kNow);
+  };
+  EXPECT_TRUE(denied({P("/closed/a")}, anonymous));
+  EXPECT_TRUE(denied({P("/nowhere")}, alice));                      // no rule grants: closed by default
+  EXPECT_TRUE(denied({P("/own/bob")}, alice));                      // auth decides alone
+  EXPECT_FALSE(denied({P("/own/alice")}, alice));                   // granted: the full check follows
+  EXPECT_FALSE(denied({P("/shape")}, anonymous));                   // newData decides
+  EXPECT_FALSE(denied({P("/mixed/x")}, alice));                     // false above, newData below: undecided
+  EXPECT_FALSE(denied({P("/mixed/x")}, anonymous));                 // granted above
+  EXPECT_TRUE(denied({P("/existing/k")}, alice));                   // current data decides
+  EXPECT_TRUE(denied({P("/own/alice"), P("/closed")}, alice));      // one refused location refuses the update
+  EXPECT_FALSE(denied({P("/closed")}, db::Auth::admin_identity()));  // the admin is never refused
 }
 
 }  // namespace

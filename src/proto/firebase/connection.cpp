@@ -96,8 +96,14 @@ Connection::Connection(db::Database& database, std::shared_ptr<Transport> transp
       host_(std::move(host)),
       session_id_(random_session_id()),
       decoder_(options.max_message_bytes),
-      credit_(options.max_pending_requests, 0, [transport = transport_.get()](bool paused) {
-        transport->pause_reading(paused);
+      credit_(options.max_pending_requests, 0, [this](bool paused) {
+        if (paused) {
+          spdlog::debug("firebase connection {}: {} requests unanswered, reading paused", session_id_,
+                        options_.max_pending_requests);
+        } else {
+          spdlog::debug("firebase connection {}: half of its requests answered, reading resumed", session_id_);
+        }
+        transport_->pause_reading(paused);
       }) {}
 
 Connection::~Connection() = default;

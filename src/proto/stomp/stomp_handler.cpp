@@ -24,6 +24,7 @@
 #include "proto/stomp/message.h"
 #include "tree/json_codec.h"
 #include "tree/json_parse.h"
+#include "util/excerpt.h"
 
 namespace backside::proto::stomp {
 
@@ -76,7 +77,11 @@ class Session : public std::enable_shared_from_this<Session> {
         options_(options),
         transport_(std::move(transport)),
         credit_(options.max_pending_requests, options.max_pending_bytes,
-                [transport = transport_.get()](bool paused) { transport->pause_reading(paused); }) {
+                [this](bool paused) {
+                  spdlog::debug("stomp connection from {}: SENDs unanswered at their bound, reading {}",
+                                transport_->remote_address(), paused ? "paused" : "resumed");
+                  transport_->pause_reading(paused);
+                }) {
     last_received_ms_ = last_sent_ms_ = steady_ms();
   }
 
@@ -702,7 +707,7 @@ class Session : public std::enable_shared_from_this<Session> {
       std::vector<std::pair<db::WritePath, const boost::json::value*>> locations;
       for (const auto& [key, value] : request.data.get_object()) {
         auto relative = db::parse_write_path(std::string_view(key));
-        if (!relative) return refuse(invalid("Invalid update key \"" + std::string(key) + "\": " +
+        if (!relative) return refuse(invalid("Invalid update key \"" + excerpt(key) + "\": " +
                                              relative.error().message));
         locations.emplace_back(db::WritePath{request.path.child(relative->path), relative->priority}, &value);
       }
