@@ -53,9 +53,9 @@ Database::Database(std::string name, std::unique_ptr<store::Store> store, Node r
       store_(std::move(store)),
       root_(std::move(root)),
       max_update_keys_(max_update_keys),
-      store_retry_interval_(store_retry_interval),
       rules_(rules),
-      published_rules_(std::move(rules)) {
+      published_rules_(std::move(rules)),
+      store_retry_interval_(store_retry_interval) {
   leaf_count_at_open_ = root_.leaf_count();
   if (auto refusing = store_->refusing_commits()) {
     // Opened on a full disk (the log could not be applied): reads work, writes wait for room.

@@ -3,6 +3,7 @@
 #include "store/write_ahead_log.h"
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
