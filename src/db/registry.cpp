@@ -39,7 +39,8 @@ Result<Database*> Registry::open(const std::string& name, Missing missing) {
   std::lock_guard lock(mutex_);
   if (auto it = databases_.find(name); it != databases_.end()) return it->second.get();
   if (auto it = damaged_.find(name); it != damaged_.end()) {
-    return Error{ErrorCode::unavailable, "Database \"" + name + "\" is damaged and was not opened: " + it->second};
+    // Clients get no file names or offsets: those are in the server log and `backside check`.
+    return Error{ErrorCode::unavailable, "Database \"" + name + "\" is damaged and was not opened (see the server log)"};
   }
   const fs::path directory = directory_of(name);
   std::error_code ec;
