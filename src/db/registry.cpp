@@ -69,6 +69,7 @@ Result<Database*> Registry::open(const std::string& name, Missing missing) {
   auto database = Database::open({name, std::move(*store), stored_rules(name), options_.max_update_keys});
   if (!database) {
     discard_new();
+    if (existed && database.error().code == ErrorCode::internal) damaged_.emplace(name, database.error().message);
     return database.error();
   }
   if (!existed) spdlog::info("database {} created", name);
