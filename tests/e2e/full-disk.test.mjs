@@ -1,7 +1,8 @@
 // A full disk (issue 13, class 9), on a real filesystem: the data dir lives on a small tmpfs that the test mounts
 // (root only; skipped otherwise) and fills. A write the disk refuses is answered with an error by each door (REST
 // 503 JSON, STOMP RECEIPT/ERROR with `unavailable`), is never visible, not even after a restart; reads keep
-// working; writes are taken again by themselves once space returns. See docs/reliability.md.
+// working; writes are taken again by themselves once space returns. The Firebase SDK's set() is rejected with
+// the protocol status `unavailable`. See docs/reliability.md.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +11,8 @@ import path from 'node:path';
 
 import { curl, makeTempDir, startServer, waitFor } from './lib/server.mjs';
 import { stompExchange } from './lib/raw-stomp.mjs';
+import { sdkClient } from './lib/fbsdk.mjs';
+import { get as sdkGet, ref, set as sdkSet } from 'firebase/database';
 
 function mountTmpfs(t, megabytes) {
   if (process.getuid?.() !== 0) return null;
@@ -51,6 +54,8 @@ test('a full disk refuses writes without showing them, serves reads, and recover
   const dataDir = path.join(mount, 'data');
   const server = await startServer({ t, dataDir });
   assert.equal((await curl(server.u('/a.json'), { method: 'PUT', body: '1' })).status, 200);
+  const firebase = sdkClient(server, { ns: 'default', t });
+  assert.equal((await sdkGet(ref(firebase.db, 'a'))).val(), 1); // connected
   const filler = fill(mount);
 
   // 2 MB does not fit in the log's allocated room: the log must grow, and cannot.
@@ -73,6 +78,10 @@ test('a full disk refuses writes without showing them, serves reads, and recover
   assert.match(frames[0], /^CONNECTED\n/);
   assert.match(frames[1], /^(RECEIPT|ERROR)\n/);
   assert.match(frames[1], /unavailable/);
+  const sdkError = await sdkSet(ref(firebase.db, 'e'), 4).then(() => null, (error) => error);
+  assert.ok(sdkError, 'the SDK write is rejected');
+  assert.match(`${sdkError.code} ${sdkError.message}`, /unavailable/i);
+  await firebase.close();
   assert.deepEqual(await get(server, '/'), { a: 1 });
 
   // Space returns: writes are accepted again without a restart (the store is probed at most once a second).
