@@ -103,6 +103,8 @@ TEST_P(WriteAheadLogFault, ARefusedAppendIsNeverReplayedAndTheLogKeepsWorking) {
     EXPECT_NE(refused.error().message.find(file.wal()), std::string::npos) << refused.error().message;
     EXPECT_EQ(log->record_bytes(), bytes_before);
     EXPECT_EQ(keys(*log), (Keys{"kept"}));
+    // Wiped at once: a crash now would not replay it either.
+    EXPECT_EQ(read_file(file.wal()).find(std::string(100, 'r')), std::string::npos);
 
     // The fault was one call: the log takes the next append, shorter than the refused one.
     ASSERT_TRUE(log->append(put("after", "2")).ok());
