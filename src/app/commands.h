@@ -10,6 +10,9 @@ int serve(const Config& config);
 int export_database(const Config& config, const std::string& ns);
 // `backside rules check FILE`: 0 and "ok" when the rules compile, else 1 and the error.
 int check_rules_file(const std::string& file);
+// `backside check`: verifies every database of the data dir (log, data file, rules) read-only; 0 if all are
+// intact, 1 naming what is damaged.
+int check_data_dir(const Config& config);
 int import_database(const Config& config, const std::string& ns, const std::string& file);
 // `backside users ACTION`.
 struct UsersCommand {

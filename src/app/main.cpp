@@ -47,6 +47,11 @@ int main(int argc, char** argv) {
   import_command->add_option("--ns", ns, "database (namespace); default: default_namespace");
   import_command->add_option("file", import_file, "JSON file (export or plain format)")->required();
 
+  CLI::App* check_command = cli.add_subcommand(
+      "check", "Verify every database of the data dir (write-ahead log, data file, rules) without changing "
+               "anything; exits 1 naming what is damaged");
+  add_config_flags(check_command);
+
   CLI::App* rules_command = cli.add_subcommand("rules", "Security rules tools");
   rules_command->require_subcommand(1);
   std::string rules_file;
@@ -125,5 +130,6 @@ int main(int argc, char** argv) {
     return app::manage_users(config, users);
   }
   if (*export_command) return app::export_database(config, ns);
+  if (*check_command) return app::check_data_dir(config);
   return app::import_database(config, ns, import_file);
 }

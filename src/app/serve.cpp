@@ -97,11 +97,18 @@ int serve(const Config& config) {
     spdlog::error("cannot open databases: {}", status.error().message);
     return 1;
   }
+  // The default database is the one every client reaches without naming one: if it is damaged, the server does
+  // not start (docs/reliability.md). Any other damaged database is skipped, and reported by open_existing().
   if (auto db = registry.create(config.default_namespace); !db) {
     spdlog::error("cannot open database {}: {}", config.default_namespace, db.error().message);
+    if (registry.damaged().count(config.default_namespace) != 0) {
+      spdlog::error("the default database is damaged: the server does not start. Run `backside check` on the "
+                    "data dir; restore the database's directory from a backup, or move it away to start empty");
+    }
     return 1;
   }
   for (const auto& name : config.databases) {
+    if (registry.damaged().count(name) != 0) continue;  // reported; the others still serve
     if (auto db = registry.create(name); !db) {
       spdlog::error("cannot open database {} (databases option): {}", name, db.error().message);
       return 1;

@@ -45,18 +45,24 @@ Result<std::unique_ptr<Database>> Database::open(DatabaseOptions options) {
   if (!root) return root.error();
   return std::unique_ptr<Database>(
       new Database(options.name, std::move(options.store), std::move(*root), std::move(options.rules),
-                   options.max_update_keys));
+                   options.max_update_keys, options.store_retry_interval));
 }
 
 Database::Database(std::string name, std::unique_ptr<store::Store> store, Node root, ActiveRulesPtr rules,
-                   std::size_t max_update_keys)
+                   std::size_t max_update_keys, std::chrono::milliseconds store_retry_interval)
     : name_(std::move(name)),
       store_(std::move(store)),
       root_(std::move(root)),
       max_update_keys_(max_update_keys),
       rules_(rules),
-      published_rules_(std::move(rules)) {
+      published_rules_(std::move(rules)),
+      store_retry_interval_(store_retry_interval) {
   leaf_count_at_open_ = root_.leaf_count();
+  if (auto refusing = store_->refusing_commits()) {
+    // Opened on a full disk (the log could not be applied): reads work, writes wait for room.
+    spdlog::error("database {}: opened read-only until the store recovers: {}", name_, refusing->message);
+    store_failure_ = std::move(*refusing);
+  }
   committer_ = std::thread([this] { committer_loop(); });
   writer_ = std::thread([this] { writer_loop(); });
 }
@@ -150,6 +156,7 @@ void Database::read(Path path, std::optional<tree::Query> query, Auth auth, Read
   bool queued = enqueue({false, [this, path = std::move(path), query = std::move(query), auth = std::move(auth),
                                  shared_done] {
              const ReadCallback& done = *shared_done;
+             if (Status shown = readable(); !shown) return done(&shown.error(), Node());
              const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
              if (!rules::can_read(*rules_->compiled, path, root_, auth, now_ms(), query ? &info : nullptr)) {
                return done(&kPermissionDenied, Node());
@@ -170,6 +177,7 @@ void Database::listen(Path path, std::optional<tree::Query> query, Auth auth, sy
   auto shared_done = std::make_shared<ListenCallback>(std::move(done));
   bool queued = enqueue({false, [this, path = std::move(path), query = std::move(query), auth = std::move(auth),
                                  subscriber = std::move(subscriber), shared_done]() mutable {
+                           if (Status shown = readable(); !shown) return (*shared_done)(shown.error());
                            const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
                            if (!rules::can_read(*rules_->compiled, path, root_, auth, now_ms(),
                                                 query ? &info : nullptr)) {
@@ -241,6 +249,8 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
     reply.error = std::move(error);
     stage_ack(std::move(done), std::move(reply));
   };
+  // While the store refuses commits, a write is refused before it touches the tree.
+  if (Status ready = writable(); !ready) return fail(ready.error());
   tree::ServerValues server_values{now_ms()};
   auto parse_at = [&](const Path& at, const boost::json::value& json) {
     return tree::from_json(json, {.base_depth = at.size(), .server_values = &server_values,
@@ -437,14 +447,62 @@ void Database::wait_committed() {
     failed = commit_failed_;
   }
   if (!failed) return;
-  // The tree holds changes that never became durable: return to what the store has.
-  if (auto reloaded = store_->load()) {
-    root_ = std::move(*reloaded);
-  } else {
-    spdlog::error("database {}: reloading after a failed commit failed: {}", name_, reloaded.error().message);
+  std::optional<Error> error;
+  {
+    std::lock_guard lock(commit_mutex_);
+    error = std::exchange(commit_error_, std::nullopt);
+    commit_failed_ = false;
   }
-  std::lock_guard lock(commit_mutex_);
-  commit_failed_ = false;
+  // Later writes are refused up front until the store takes commits again (probed, not retried blindly: each
+  // failed commit costs a reload).
+  store_failure_ = error ? *error : Error{ErrorCode::unavailable, "Storage failure"};
+  next_probe_ = std::chrono::steady_clock::now() + store_retry_interval_;
+  // The tree holds changes that never became durable: return to what the store has.
+  tree_stale_ = true;
+  (void)reload();
+}
+
+bool Database::reload() {
+  auto reloaded = store_->load();
+  if (!reloaded) {
+    spdlog::error("database {}: reading the tree back after a failed commit failed: {}; reads and writes are "
+                  "refused until it succeeds",
+                  name_, reloaded.error().message);
+    return false;
+  }
+  root_ = std::move(*reloaded);
+  // Subscribers never got the refused changes' events: query windows follow the tree back without events.
+  hub_.rebase(root_);
+  tree_stale_ = false;
+  return true;
+}
+
+Status Database::readable() {
+  if (!tree_stale_) return ok_status();
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_probe_) {
+    next_probe_ = now + store_retry_interval_;
+    if (reload()) return ok_status();
+  }
+  return Error{ErrorCode::unavailable, "Storage failure: the database cannot be read back from disk"};
+}
+
+Status Database::writable() {
+  if (Status shown = readable(); !shown) return shown;
+  if (!store_failure_) return ok_status();
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_probe_) {
+    next_probe_ = now + store_retry_interval_;
+    if (Status probed = store_->probe(); probed) {
+      spdlog::info("database {}: the store works again; writes are accepted", name_);
+      store_failure_.reset();
+      return ok_status();
+    } else {
+      store_failure_ = probed.error();
+    }
+  }
+  return Error{ErrorCode::unavailable,
+               "Storage failure: writes are refused until the store recovers (" + store_failure_->message + ")"};
 }
 
 void Database::deliver(const std::vector<sync::PendingDelivery>& deliveries) {
@@ -500,9 +558,14 @@ void Database::committer_loop() {
       }
     }
     if (failure) {
+      // Nothing of a refused turn is shown: no events, and replies without tree data (an echo, a hash, or a
+      // mismatch's current value could all show changes that were never durable).
       turn.deliveries.clear();
       for (auto& [done, reply] : turn.acks) {
-        if (!reply.error) reply.error = failure;
+        if (!reply.error || reply.error->code == ErrorCode::hash_mismatch) {
+          reply = WriteReply();
+          reply.error = failure;
+        }
       }
     }
     {
@@ -513,7 +576,10 @@ void Database::committer_loop() {
     }
     {
       std::lock_guard lock(commit_mutex_);
-      if (failure) commit_failed_ = true;
+      if (failure && !commit_failed_) {
+        commit_failed_ = true;
+        commit_error_ = failure;
+      }
       committing_ -= merged;
     }
     commit_done_.notify_all();

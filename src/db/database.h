@@ -3,6 +3,7 @@
 // subscription runs on that thread in arrival order. Writes accepted in one turn are committed to the store in one
 // transaction (group commit); only then are their events delivered and their writers answered (principle 3).
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -83,6 +84,9 @@ struct DatabaseOptions {
   std::unique_ptr<store::Store> store;
   ActiveRulesPtr rules;  // required
   std::size_t max_update_keys = kDefaultMaxUpdateKeys;
+  // After a failed commit (full disk, I/O error) writes are refused at once, without touching the tree, and the
+  // store is probed (Store::probe) at most this often, on a write's arrival, to take writes again by itself.
+  std::chrono::milliseconds store_retry_interval{1000};
 };
 
 class Database {
@@ -123,7 +127,7 @@ class Database {
   };
 
   Database(std::string name, std::unique_ptr<store::Store> store, tree::Node root, ActiveRulesPtr rules,
-           std::size_t max_update_keys);
+           std::size_t max_update_keys, std::chrono::milliseconds store_retry_interval);
   bool enqueue(Task task);  // false once stopping
   void writer_loop();
   void apply_write(WriteRequest& request, WriteCallback& done);
@@ -134,6 +138,12 @@ class Database {
   // the tree from the store so that it again equals what is durable.
   void wait_committed();
   void committer_loop();
+  // Writer thread, after a failed commit: whether writes may be applied now (probing the store when due), and
+  // whether the tree can be shown (it cannot while a reload after a failed commit has not succeeded).
+  Status writable();
+  Status readable();
+  // Replaces root_ with what the store holds; false (tree_stale_) if that cannot be read.
+  bool reload();
 
   std::string name_;
   std::unique_ptr<store::Store> store_;
@@ -176,6 +186,14 @@ class Database {
   std::deque<Turn> commit_queue_;
   std::size_t committing_ = 0;  // turns handed off and not yet finished
   bool commit_failed_ = false;  // set by the committer; later turns fail until the writer has reloaded
+  std::optional<Error> commit_error_;  // the failure that set commit_failed_
+
+  // Writer thread. store_failure_: why writes are refused (until a probe succeeds). tree_stale_: root_ may hold
+  // refused writes (the reload failed): nothing is shown or written until a reload succeeds.
+  std::optional<Error> store_failure_;
+  bool tree_stale_ = false;
+  std::chrono::steady_clock::time_point next_probe_{};
+  const std::chrono::milliseconds store_retry_interval_;
   bool committer_stopping_ = false;
   std::thread committer_;
 

@@ -10,6 +10,7 @@
 #include <atomic>
 
 #include "db/registry.h"
+#include "store/write_ahead_log.h"
 #include "tree/hash.h"
 #include "tree/json_codec.h"
 
@@ -321,6 +322,111 @@ TEST(Database, ListenSeesInitialValueThenEveryChangeWithoutGapOrDuplicate) {
     EXPECT_EQ(value_of(collector->events[i]), first + static_cast<int>(i));
   }
   EXPECT_EQ(value_of(collector->events.back()), 300);
+}
+
+std::unique_ptr<Database> open_retrying_at_once(const TempDir& dir) {
+  auto store = store::open_lmdb_store({.directory = dir.str()});
+  EXPECT_TRUE(store.ok());
+  DatabaseOptions options{"test", std::move(*store),
+                          *Registry::compile_rules(R"({"rules": {".read": true, ".write": true}})")};
+  options.store_retry_interval = std::chrono::milliseconds(0);  // probe on every write: no waiting in a test
+  auto db = Database::open(std::move(options));
+  EXPECT_TRUE(db.ok());
+  return std::move(*db);
+}
+
+// Clears the store fault hook however the test ends.
+struct FaultGuard {
+  ~FaultGuard() { store::clear_faults(); }
+};
+
+TEST(Database, AWriteRefusedByAFullDiskIsNeverVisibleAndWritesResumeWhenSpaceReturns) {
+  for (store::FaultPoint point : {store::FaultPoint::write, store::FaultPoint::sync}) {
+    SCOPED_TRACE(point == store::FaultPoint::write ? "write" : "sync");
+    TempDir dir;
+    FaultGuard guard;
+    {
+      auto db = open_retrying_at_once(dir);
+      ASSERT_FALSE(write(*db, WriteRequest::Op::set, "/a", "1").error);
+      auto collector = std::make_shared<Collector>();
+      std::promise<void> listening;
+      db->listen(*Path::parse("/a"), std::nullopt, {}, collector, [&](auto) { listening.set_value(); });
+      listening.get_future().get();
+
+      store::inject_fault(point, ENOSPC, -1);  // the disk is full until cleared
+      // Several writes in flight at once: the first commit fails, the ones applied behind it too.
+      std::vector<std::future<WriteReply>> replies;
+      std::vector<std::promise<WriteReply>> promises(5);
+      for (int i = 0; i < 5; ++i) {
+        replies.push_back(promises[i].get_future());
+        WriteRequest request;
+        request.auth = Auth::admin_identity();
+        request.op = WriteRequest::Op::set;
+        request.path = *Path::parse("/a");
+        request.data = 100 + i;
+        request.want_written = true;
+        request.want_hash = true;
+        db->write(std::move(request), [&promises, i](WriteReply&& reply) { promises[i].set_value(std::move(reply)); });
+      }
+      for (auto& reply : replies) {
+        WriteReply got = reply.get();
+        ASSERT_TRUE(got.error);
+        EXPECT_EQ(got.error->code, ErrorCode::unavailable);
+        EXPECT_NE(got.error->message.find("Storage failure"), std::string::npos) << got.error->message;
+        EXPECT_TRUE(got.written.is_null()) << "a refused write's reply carries no tree data";
+        EXPECT_TRUE(got.new_hash.empty());
+      }
+      EXPECT_EQ(read(*db, "/a"), "1");
+      // Still full: refused at once, with why.
+      WriteReply again = write(*db, WriteRequest::Op::set, "/b", "2");
+      ASSERT_TRUE(again.error);
+      EXPECT_NE(again.error->message.find("refused until the store recovers"), std::string::npos)
+          << again.error->message;
+      EXPECT_NE(again.error->message.find("No space left on device"), std::string::npos) << again.error->message;
+      EXPECT_EQ(read(*db, "/"), R"({"a":1})");
+
+      store::clear_faults();  // space returns
+      ASSERT_FALSE(write(*db, WriteRequest::Op::set, "/a", "3").error);
+      EXPECT_EQ(read(*db, "/a"), "3");
+      std::lock_guard lock(collector->mutex);
+      EXPECT_EQ(collector->events, (std::vector<std::string>{"/a=1", "/a=3"}));
+    }
+    auto reopened = open_db(dir);
+    EXPECT_EQ(read(*reopened, "/"), R"({"a":3})");
+  }
+}
+
+TEST(Database, AFailedCommitTellsNoMismatchValueFromTheRefusedTurn) {
+  // A transaction whose hash mismatches in the same turn as a refused write would carry the refused value.
+  TempDir dir;
+  FaultGuard guard;
+  auto db = open_retrying_at_once(dir);
+  ASSERT_FALSE(write(*db, WriteRequest::Op::set, "/a", "1").error);
+  store::inject_fault(store::FaultPoint::sync, EIO, -1);
+  std::promise<WriteReply> first;
+  std::promise<WriteReply> second;
+  WriteRequest set;
+  set.auth = Auth::admin_identity();
+  set.path = *Path::parse("/a");
+  set.data = "refused";
+  WriteRequest cas = set;
+  cas.data = "cas";
+  cas.if_hash = "not-the-hash";
+  // Queued behind a read so that both land in one turn.
+  std::promise<void> gate;
+  db->run([&](const Node&) { gate.get_future().wait(); });
+  db->write(std::move(set), [&](WriteReply&& r) { first.set_value(std::move(r)); });
+  db->write(std::move(cas), [&](WriteReply&& r) { second.set_value(std::move(r)); });
+  gate.set_value();
+  WriteReply refused = first.get_future().get();
+  WriteReply mismatch = second.get_future().get();
+  ASSERT_TRUE(refused.error);
+  ASSERT_TRUE(mismatch.error);
+  EXPECT_EQ(mismatch.error->code, ErrorCode::unavailable);
+  EXPECT_TRUE(mismatch.current.is_null());
+  EXPECT_TRUE(mismatch.current_hash.empty());
+  store::clear_faults();
+  EXPECT_EQ(read(*db, "/a"), "1");
 }
 
 }  // namespace

@@ -38,6 +38,10 @@ Result<Database*> Registry::open(const std::string& name, Missing missing) {
   }
   std::lock_guard lock(mutex_);
   if (auto it = databases_.find(name); it != databases_.end()) return it->second.get();
+  if (auto it = damaged_.find(name); it != damaged_.end()) {
+    // Clients get no file names or offsets: those are in the server log and `backside check`.
+    return Error{ErrorCode::unavailable, "Database \"" + name + "\" is damaged and was not opened (see the server log)"};
+  }
   const fs::path directory = directory_of(name);
   std::error_code ec;
   const bool existed = fs::is_directory(directory, ec);
@@ -58,11 +62,14 @@ Result<Database*> Registry::open(const std::string& name, Missing missing) {
   auto store = store::open_lmdb_store(store_options);
   if (!store) {
     discard_new();
+    // Damage is kept as found (for the operator and `backside check`): not opened again by later requests.
+    if (existed && store.error().code == ErrorCode::internal) damaged_.emplace(name, store.error().message);
     return store.error();
   }
   auto database = Database::open({name, std::move(*store), stored_rules(name), options_.max_update_keys});
   if (!database) {
     discard_new();
+    if (existed && database.error().code == ErrorCode::internal) damaged_.emplace(name, database.error().message);
     return database.error();
   }
   if (!existed) spdlog::info("database {} created", name);
@@ -80,11 +87,19 @@ Status Registry::open_existing() {
     std::string name = entry.path().filename().string();
     if (!valid_name(name)) continue;
     auto database = open(name, Missing::create);  // it exists: never refused as unknown
-    if (!database) return database.error();
+    if (!database) {
+      spdlog::error("database {} NOT OPENED: {}", name, database.error().message);
+      continue;
+    }
     spdlog::info("database {}: {} leaves loaded", name, (*database)->leaf_count_at_open());
   }
   if (ec) return Error{ErrorCode::unavailable, "Cannot read " + root.string() + ": " + ec.message()};
   return ok_status();
+}
+
+std::map<std::string, std::string> Registry::damaged() const {
+  std::lock_guard lock(mutex_);
+  return damaged_;
 }
 
 std::string Registry::directory_in(const std::string& data_dir, const std::string& name) {

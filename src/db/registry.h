@@ -34,8 +34,13 @@ class Registry {
   // Names: 1-100 of [A-Za-z0-9_-].
   Result<Database*> get(const std::string& name);
   Result<Database*> create(const std::string& name);
-  // Opens every database already present in the data directory (start-up).
+  // Opens every database already present in the data directory (start-up). A damaged database (store::
+  // open_lmdb_store refuses it: ErrorCode::internal) is logged and skipped, the others open; get() and create()
+  // of it then answer ErrorCode::unavailable with the damage until the server restarts. Fails only when the
+  // data directory cannot be read.
   Status open_existing();
+  // The databases found damaged (name -> what is wrong).
+  std::map<std::string, std::string> damaged() const;
 
   // Validates and compiles `text`, creates the database if needed (an admin deploying rules), stores it durably as the database's rules (db/<name>/rules.json, replaced
   // atomically) and applies it to open listens. Invalid rules change nothing; the error names line and column.
@@ -61,6 +66,7 @@ class Registry {
   RegistryOptions options_;
   mutable std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Database>> databases_;
+  std::map<std::string, std::string> damaged_;  // refused at open: never retried, never written
 };
 
 }  // namespace backside::db

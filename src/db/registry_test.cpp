@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 namespace backside::db {
@@ -81,6 +82,46 @@ TEST(Registry, CreateOnFirstUseOpensAnyValidNameUpToTheLimit) {
   auto invalid_name = registry.get("a/b");
   ASSERT_FALSE(invalid_name);
   EXPECT_EQ(invalid_name.error().code, ErrorCode::invalid_argument);
+}
+
+TEST(Registry, ADamagedDatabaseIsSkippedAtStartUpAndTheOthersOpen) {
+  TempDir dir;
+  {
+    RegistryOptions options = options_in(dir, false);
+    options.max_databases = 10;
+    Registry registry(options);
+    for (const char* name : {"good", "bad"}) {
+      auto db = registry.create(name);
+      ASSERT_TRUE(db);
+    }
+  }
+  // A flipped byte in the header of "bad"'s log.
+  const fs::path wal = dir.path() / "db" / "bad" / "wal";
+  {
+    std::fstream file(wal, std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp(10);
+    file.write("\x5a", 1);
+  }
+  // The header alone is not damage when nothing follows it: give it a record-sized tail.
+  {
+    std::fstream file(wal, std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp(4096);
+    file.write("\x01\x02\x03", 3);
+  }
+  RegistryOptions options = options_in(dir, false);
+  options.max_databases = 10;
+  Registry registry(options);
+  ASSERT_TRUE(registry.open_existing());
+  EXPECT_EQ(registry.names(), std::vector<std::string>{"good"});
+  const auto damaged = registry.damaged();
+  ASSERT_EQ(damaged.count("bad"), 1u);
+  EXPECT_NE(damaged.at("bad").find(wal.string()), std::string::npos) << damaged.at("bad");
+  auto bad = registry.get("bad");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::unavailable);
+  EXPECT_NE(bad.error().message.find("damaged"), std::string::npos) << bad.error().message;
+  EXPECT_FALSE(registry.create("bad"));  // not overwritten by the admin either
+  EXPECT_TRUE(fs::exists(wal));
 }
 
 }  // namespace

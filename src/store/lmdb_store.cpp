@@ -12,6 +12,7 @@
 // Long rows that share their first 495 bytes are adjacent but ordered by digest, not by path; load() sorts each
 // such run, and erase_range reads the full path back to decide.
 #include <lmdb.h>
+#include <unistd.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -130,7 +131,10 @@ class LmdbStore final : public Store {
 
   Result<tree::Node> load() override;
   Status commit(const WriteBatch& batch) override;
-  // Applies the log's records to LMDB in one transaction, syncs it, empties the log.
+  Status probe() override;
+  std::optional<Error> refusing_commits() const override { return checkpoint_failure_; }
+  // Applies the log's records to LMDB in one transaction, syncs it, empties the log. On failure commits are
+  // refused until a later checkpoint succeeds.
   Status checkpoint();
 
  private:
@@ -140,6 +144,10 @@ class LmdbStore final : public Store {
   Status for_each_row(const std::function<Status(std::string_view, std::string_view)>& row) const;
   // load() beside a live writer: LMDB's snapshot with the log's records applied on top.
   Result<tree::Node> load_read_only();
+  // LMDB's rows with `wal`'s records applied on top, in memory: the durable tree without writing anything.
+  Result<tree::Node> load_overlaid(const WriteAheadLog& wal) const;
+  static Result<tree::Node> overlay(std::map<std::string, std::string, std::less<>> rows, const WriteAheadLog& wal);
+  Status checkpoint_once();
   Status apply(MDB_txn* txn, const WriteBatch::Op& op);
   Status erase_range(MDB_txn* txn, std::string_view prefix);
   Status put(MDB_txn* txn, std::string_view encoded_path, std::string_view row_value);
@@ -153,13 +161,14 @@ class LmdbStore final : public Store {
   EnvHandle env_;
   MDB_dbi dbi_;
   std::unique_ptr<WriteAheadLog> wal_;
-  bool checkpoint_failed_ = false;
+  std::optional<Error> checkpoint_failure_;
   LmdbOptions options_;
 };
 
 Result<tree::Node> LmdbStore::load() {
   if (options_.read_only) return load_read_only();
-  if (Status checkpointed = checkpoint(); !checkpointed) return checkpointed.error();
+  // Without room for a checkpoint (a full disk), the tree is still LMDB plus the log: read, not written.
+  if (Status checkpointed = checkpoint(); !checkpointed) return load_overlaid(*wal_);
   TreeBuilder builder;
   if (Status read = for_each_row([&](std::string_view path, std::string_view value) { return builder.add(path, value); });
       !read) {
@@ -189,7 +198,26 @@ Result<tree::Node> LmdbStore::load_read_only() {
       if (attempt < 100) continue;
       return Error{ErrorCode::unavailable, "store " + options_.directory + ": checkpoints keep racing this read"};
     }
-    Status replayed = (*wal)->replay([&](WriteBatch&& batch) -> Status {
+    return overlay(std::move(rows), **wal);
+  }
+}
+
+Result<tree::Node> LmdbStore::load_overlaid(const WriteAheadLog& wal) const {
+  std::map<std::string, std::string, std::less<>> rows;
+  if (Status read = for_each_row([&](std::string_view path, std::string_view value) {
+        rows.emplace(path, value);
+        return ok_status();
+      });
+      !read) {
+    return read.error();
+  }
+  return overlay(std::move(rows), wal);
+}
+
+Result<tree::Node> LmdbStore::overlay(std::map<std::string, std::string, std::less<>> rows,
+                                      const WriteAheadLog& wal) {
+  {
+    Status replayed = wal.replay([&](WriteBatch&& batch) -> Status {
       for (const WriteBatch::Op& op : batch.ops()) {
         switch (op.kind) {
           case WriteBatch::Op::Kind::erase_range: {
@@ -259,16 +287,34 @@ Status LmdbStore::commit(const WriteBatch& batch) {
   if (options_.durability == Durability::none) return apply_transaction(batch);
   // After a failed checkpoint (LMDB full, disk full), commits are refused until one succeeds: what the log holds
   // was acknowledged and is kept, and the log does not grow without bound.
-  if (checkpoint_failed_) {
+  if (checkpoint_failure_) {
     if (Status retried = checkpoint(); !retried) return retried;
-    checkpoint_failed_ = false;
   }
-  if (Status logged = wal_->append(batch); !logged) return logged;
-  if (wal_->record_bytes() >= options_.checkpoint_bytes && !checkpoint()) checkpoint_failed_ = true;
+  if (Status logged = wal_->append(batch); !logged) return logged;  // the log is as it was
+  if (wal_->record_bytes() >= options_.checkpoint_bytes) (void)checkpoint();
   return ok_status();  // durable in the log whatever the checkpoint did
 }
 
+Status LmdbStore::probe() {
+  if (options_.read_only) return Error{ErrorCode::internal, "store " + options_.directory + " is open read-only"};
+  if (options_.durability == Durability::none) return ok_status();  // LMDB alone: the next commit tells
+  if (checkpoint_failure_) {
+    if (Status retried = checkpoint(); !retried) return retried;
+  }
+  return wal_->probe();
+}
+
 Status LmdbStore::checkpoint() {
+  Status done = checkpoint_once();
+  if (done) {
+    checkpoint_failure_.reset();
+  } else {
+    checkpoint_failure_ = done.error();
+  }
+  return done;
+}
+
+Status LmdbStore::checkpoint_once() {
   if (options_.read_only || wal_->record_bytes() == 0) return ok_status();
   Transaction txn;
   if (int rc = mdb_txn_begin(env_.get(), nullptr, 0, txn.out())) return failure("write transaction", rc);
@@ -360,6 +406,51 @@ Status LmdbStore::erase_exact(MDB_txn* txn, std::string_view encoded_path) {
   return ok_status();
 }
 
+namespace fs = std::filesystem;
+
+Error damaged_data_file(const fs::path& file, const std::string& why) {
+  return Error{ErrorCode::internal,
+               "store file " + file.string() + " is damaged: " + why + "; refusing to open it (the file is left as it is)"};
+}
+
+// Before LMDB sees the file: a missing or cut-down data file next to a log (which is created only after it)
+// means lost data, not a new store — LMDB would silently start an empty one.
+Status check_data_file_before_open(const fs::path& data_file, const fs::path& wal) {
+  std::error_code ec;
+  const bool has_log = fs::file_size(wal, ec) > 0 && !ec;
+  ec.clear();
+  const bool has_data = fs::exists(data_file, ec);
+  if (!has_data) {
+    if (has_log) return damaged_data_file(data_file, "it is missing but its write-ahead log exists");
+    return ok_status();
+  }
+  const std::uintmax_t size = fs::file_size(data_file, ec);
+  if (ec) return Error{ErrorCode::unavailable, "cannot read the size of " + data_file.string() + ": " + ec.message()};
+  const auto page = static_cast<std::uintmax_t>(::sysconf(_SC_PAGESIZE));
+  if (size < 2 * page && (size > 0 || has_log)) {
+    return damaged_data_file(data_file, "it is " + std::to_string(size) + " bytes, shorter than its two meta pages");
+  }
+  return ok_status();
+}
+
+Status check_data_file_size(MDB_env* env, const fs::path& data_file) {
+  MDB_envinfo info;
+  MDB_stat stat;
+  if (int rc = mdb_env_info(env, &info)) return Error{ErrorCode::unavailable, std::string("mdb_env_info: ") + mdb_strerror(rc)};
+  if (int rc = mdb_env_stat(env, &stat)) return Error{ErrorCode::unavailable, std::string("mdb_env_stat: ") + mdb_strerror(rc)};
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(data_file, ec);
+  if (ec) return Error{ErrorCode::unavailable, "cannot read the size of " + data_file.string() + ": " + ec.message()};
+  const std::uintmax_t needed = (std::uintmax_t(info.me_last_pgno) + 1) * stat.ms_psize;
+  if (size < needed) {
+    return damaged_data_file(data_file, "it is " + std::to_string(size) + " bytes but its meta page counts " +
+                                            std::to_string(info.me_last_pgno + 1) + " pages of " +
+                                            std::to_string(stat.ms_psize) + " bytes (" + std::to_string(needed) +
+                                            " bytes): truncated");
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options) {
@@ -385,9 +476,21 @@ Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options) {
                                              std::to_string(kLongKeyBytes) + " bytes"};
   }
   if (int rc = mdb_env_set_mapsize(env.get(), options.map_size_bytes)) return fail("mdb_env_set_mapsize", rc);
+  const fs::path data_file = fs::path(directory) / "data.mdb";
+  const fs::path wal_path = fs::path(directory) / "wal";
+  if (Status intact = check_data_file_before_open(data_file, wal_path); !intact) return intact.error();
   unsigned flags = options.durability == Durability::none ? MDB_NOSYNC | MDB_NOMETASYNC : 0;
   if (options.read_only) flags |= MDB_RDONLY;
-  if (int rc = mdb_env_open(env.get(), directory.c_str(), flags, 0600)) return fail("mdb_env_open", rc);
+  if (int rc = mdb_env_open(env.get(), directory.c_str(), flags, 0600)) {
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+      return Error{ErrorCode::internal, "store file " + data_file.string() + " is damaged: " + mdb_strerror(rc) +
+                                            "; refusing to open it (the file is left as it is)"};
+    }
+    return fail("mdb_env_open", rc);
+  }
+  // LMDB maps the file and trusts its meta page: a page past the end of a truncated file would be SIGBUS on
+  // first touch. The file must hold every page the meta page counts.
+  if (Status intact = check_data_file_size(env.get(), data_file); !intact) return intact.error();
   // Release reader slots left behind by crashed processes, which would otherwise pin old pages.
   int stale_readers = 0;
   if (int rc = mdb_reader_check(env.get(), &stale_readers)) return fail("mdb_reader_check", rc);
@@ -398,15 +501,13 @@ Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options) {
   if (int rc = mdb_txn_begin(env.get(), nullptr, txn_flags, txn.out())) return fail("mdb_txn_begin", rc);
   if (int rc = mdb_dbi_open(txn.get(), nullptr, 0, &dbi)) return fail("mdb_dbi_open", rc);
   if (int rc = txn.commit()) return fail("mdb_txn_commit", rc);
-  const std::string wal_path = (std::filesystem::path(directory) / "wal").string();
   auto wal = options.read_only ? WriteAheadLog::open_read_only(wal_path) : WriteAheadLog::open(wal_path);
-  if (!wal) return Error{ErrorCode::unavailable, "cannot open store in " + directory + ": " + wal.error().message};
+  if (!wal) return Error{wal.error().code, "cannot open store in " + directory + ": " + wal.error().message};
   auto store = std::make_unique<LmdbStore>(std::move(env), dbi, std::move(*wal), options);
-  // Whatever the log holds was acknowledged before the last stop: into LMDB with it.
-  if (Status recovered = store->checkpoint(); !recovered) {
-    return Error{ErrorCode::unavailable, "cannot open store in " + directory + ": replaying the write-ahead log: " +
-                                             recovered.error().message};
-  }
+  // Whatever the log holds was acknowledged before the last stop: into LMDB with it. If that fails (a full disk),
+  // the store still opens: load() overlays the log, and commits wait for a checkpoint that works
+  // (refusing_commits()).
+  (void)store->checkpoint();
   return std::unique_ptr<Store>(std::move(store));
 }
 

@@ -1,6 +1,8 @@
 #include <lmdb.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -403,11 +405,171 @@ TEST(LmdbStore, AFailedCheckpointRefusesCommitsAndLosesNothing) {
     ASSERT_FALSE(refused.ok());
     EXPECT_NE(refused.error().message.find("MDB_MAP_FULL"), std::string::npos) << refused.error().message;
   }
-  // Too small a map cannot open it either; a bigger one replays everything acknowledged.
-  EXPECT_FALSE(open_lmdb_store({dir.str(), Durability::fsync, std::size_t(1) << 20}).ok());
+  // Too small a map cannot apply the log: the store opens refusing commits, and still reads everything
+  // acknowledged (LMDB plus the log, in memory); a bigger map replays it.
+  {
+    auto refusing = open_with_checkpoint(dir.str(), 1, std::size_t(1) << 20);
+    ASSERT_TRUE(refusing);
+    ASSERT_TRUE(refusing->refusing_commits());
+    EXPECT_NE(refusing->refusing_commits()->message.find("MDB_MAP_FULL"), std::string::npos);
+    EXPECT_TREE_EQ(load(*refusing), object({{"kept", leaf(1.0)}, {"big", big}}));
+    WriteBatch later;
+    later.replace_subtree(path("/later"), leaf(2.0));
+    EXPECT_FALSE(refusing->commit(later).ok());
+    EXPECT_FALSE(refusing->probe().ok());
+  }
   auto reopened = open_with_checkpoint(dir.str(), 1);
   ASSERT_TRUE(reopened);
   EXPECT_TREE_EQ(load(*reopened), object({{"kept", leaf(1.0)}, {"big", big}}));
+  EXPECT_FALSE(reopened->refusing_commits());
+}
+
+TEST(LmdbStore, ACommitRefusedByTheDiskIsNotVisibleAndTheStoreRecovers) {
+  struct Case {
+    FaultPoint point;
+    int error;
+    int count;  // -1: until cleared
+  };
+  for (const Case& c : {Case{FaultPoint::write, ENOSPC, 1}, Case{FaultPoint::write, EIO, 1},
+                        Case{FaultPoint::sync, ENOSPC, 1}, Case{FaultPoint::sync, EIO, 1},
+                        Case{FaultPoint::write, ENOSPC, -1}, Case{FaultPoint::sync, EIO, -1}}) {
+    SCOPED_TRACE(std::string(c.point == FaultPoint::write ? "write " : "sync ") + std::strerror(c.error) +
+                 (c.count < 0 ? " lasting" : " once"));
+    TempDir dir;
+    {
+      auto store = open_store(dir.str());
+      ASSERT_TRUE(store);
+      replace(*store, "/kept", leaf(1.0));
+      inject_fault(c.point, c.error, c.count);
+      WriteBatch refused;
+      refused.replace_subtree(path("/refused"), leaf(std::string(2000, 'r')));
+      const Status committed = store->commit(refused);
+      ASSERT_FALSE(committed.ok());
+      EXPECT_EQ(committed.error().code, ErrorCode::unavailable);
+      EXPECT_NE(committed.error().message.find(std::strerror(c.error)), std::string::npos) << committed.error().message;
+      // Read back without writing anything (the disk may still be full): the refused batch is not there.
+      EXPECT_TREE_EQ(load(*store), object({{"kept", leaf(1.0)}}));
+      if (c.count < 0) {
+        EXPECT_FALSE(store->probe().ok());
+        clear_faults();
+      }
+      EXPECT_TRUE(store->probe().ok());
+      replace(*store, "/after", leaf(2.0));
+      EXPECT_TREE_EQ(load(*store), object({{"kept", leaf(1.0)}, {"after", leaf(2.0)}}));
+    }
+    clear_faults();
+    auto reopened = open_store(dir.str());
+    ASSERT_TRUE(reopened);
+    EXPECT_TREE_EQ(load(*reopened), object({{"kept", leaf(1.0)}, {"after", leaf(2.0)}}));
+  }
+}
+
+TEST(LmdbStore, LoadOnAFullDiskReadsWithoutWriting) {
+  // The log holds records LMDB has not got, and the checkpoint that load() tries first cannot sync: load()
+  // still answers everything acknowledged, from LMDB plus the log.
+  TempDir dir;
+  auto store = open_with_checkpoint(dir.str(), std::uint64_t(1) << 30);
+  ASSERT_TRUE(store);
+  replace(*store, "/a", leaf(1.0));
+  replace(*store, "/b", leaf(2.0));
+  inject_fault(FaultPoint::sync, ENOSPC, -1);
+  EXPECT_TREE_EQ(load(*store), object({{"a", leaf(1.0)}, {"b", leaf(2.0)}}));
+  clear_faults();
+}
+
+// Cuts `file` to `size` bytes.
+void truncate_file(const std::string& file, std::uintmax_t size) { std::filesystem::resize_file(file, size); }
+
+Node many_rows() {
+  std::vector<std::pair<std::string, Node>> entries;
+  for (int i = 0; i < 400; ++i) entries.emplace_back("k" + std::to_string(i), leaf(std::string(1000, 'v')));
+  return object(std::move(entries));
+}
+
+TEST(LmdbStore, ATruncatedDataFileIsRefusedNotMapped) {
+  TempDir dir;
+  {
+    auto store = open_store(dir.str());
+    ASSERT_TRUE(store);
+    replace(*store, "/", many_rows());
+  }  // closing checkpoints: everything is in data.mdb
+  const std::string data = dir.str() + "/data.mdb";
+  const std::uintmax_t size = std::filesystem::file_size(data);
+  ASSERT_GT(size, std::uintmax_t(20 * 4096));
+  truncate_file(data, size / 2);
+  auto refused = open_lmdb_store({dir.str()});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::internal);
+  EXPECT_NE(refused.error().message.find(data), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("truncated"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(std::filesystem::file_size(data), size / 2);  // not grown back, not rewritten
+  EXPECT_FALSE(open_lmdb_store({.directory = dir.str(), .read_only = true}).ok());
+}
+
+TEST(LmdbStore, ADataFileCutBelowItsMetaPagesOrMissingIsRefused) {
+  for (std::uintmax_t size : {std::uintmax_t(0), std::uintmax_t(100), std::uintmax_t(5000)}) {
+    TempDir dir;
+    {
+      auto store = open_store(dir.str());
+      ASSERT_TRUE(store);
+      replace(*store, "/a", leaf(1.0));
+    }
+    truncate_file(dir.str() + "/data.mdb", size);
+    auto refused = open_lmdb_store({dir.str()});
+    ASSERT_FALSE(refused.ok()) << size;
+    EXPECT_NE(refused.error().message.find("data.mdb is damaged"), std::string::npos) << refused.error().message;
+  }
+  TempDir dir;
+  {
+    auto store = open_store(dir.str());
+    ASSERT_TRUE(store);
+  }
+  std::filesystem::remove(dir.str() + "/data.mdb");
+  auto refused = open_lmdb_store({dir.str()});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("missing"), std::string::npos) << refused.error().message;
+}
+
+TEST(LmdbStore, ADamagedMetaPageIsRefused) {
+  TempDir dir;
+  {
+    auto store = open_store(dir.str());
+    ASSERT_TRUE(store);
+    replace(*store, "/a", leaf(1.0));
+  }
+  // Both meta pages' magic (at the start of each page's meta, after the 16-byte page header).
+  std::fstream file(dir.str() + "/data.mdb", std::ios::binary | std::ios::in | std::ios::out);
+  for (std::streamoff page : {std::streamoff(0), std::streamoff(4096)}) {
+    file.seekp(page + 16);
+    file.write("XXXX", 4);
+  }
+  file.close();
+  auto refused = open_lmdb_store({dir.str()});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("damaged"), std::string::npos) << refused.error().message;
+}
+
+TEST(LmdbStore, ALogDamagedMidwayRefusesTheStore) {
+  TempDir dir;
+  TempDir crashed;
+  {
+    auto store = open_with_checkpoint(dir.str(), std::uint64_t(1) << 30);
+    ASSERT_TRUE(store);
+    replace(*store, "/one", leaf(1.0));
+    replace(*store, "/two", leaf(2.0));
+    replace(*store, "/three", leaf(3.0));
+    copy_file(dir.str() + "/data.mdb", crashed.str() + "/data.mdb");
+    copy_file(dir.str() + "/wal", crashed.str() + "/wal");
+  }
+  {
+    std::fstream wal(crashed.str() + "/wal", std::ios::binary | std::ios::in | std::ios::out);
+    wal.seekp(4096 + 20);  // the first record's payload
+    wal.write("\xff", 1);
+  }
+  auto refused = open_lmdb_store({crashed.str()});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::internal);
+  EXPECT_NE(refused.error().message.find("byte offset 4096"), std::string::npos) << refused.error().message;
 }
 
 TEST(LmdbStore, BatchEncodingRoundTrips) {

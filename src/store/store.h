@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "tree/node.h"
@@ -46,8 +47,14 @@ class Store {
   virtual ~Store() = default;
   // Reads the whole persisted tree.
   virtual Result<tree::Node> load() = 0;
-  // Applies the batch atomically; with Durability::fsync, returns only once it is on disk.
+  // Applies the batch atomically; with Durability::fsync, returns only once it is on disk. On failure nothing of
+  // the batch is applied and load() returns what was durable before it (without writing anything).
   virtual Status commit(const WriteBatch& batch) = 0;
+  // Whether a commit could succeed now (after a failure: the disk has room again, I/O works). Cheap, changes no
+  // data; a store that cannot tell answers ok (the next commit is the test).
+  virtual Status probe() { return ok_status(); }
+  // Why commits are refused at the moment (a failed checkpoint, e.g. at open on a full disk), if they are.
+  virtual std::optional<Error> refusing_commits() const { return std::nullopt; }
 };
 
 struct LmdbOptions {
@@ -64,7 +71,10 @@ struct LmdbOptions {
   bool read_only = false;
 };
 
-// Opens (creating if needed) the LMDB environment in options.directory.
+// Opens (creating if needed) the LMDB environment in options.directory. A damaged store is refused with
+// ErrorCode::internal and a message naming the file (and byte offsets, for the log); nothing is written to it.
+// Opening never needs free disk space: when the log cannot be applied to LMDB, the store opens with
+// refusing_commits() set, serves load(), and takes commits again once a checkpoint succeeds.
 Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options);
 
 // Key codec, exposed for tests and tools: each segment followed by a 0x00 byte (keys cannot contain control

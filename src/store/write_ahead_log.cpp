@@ -3,12 +3,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/crc.hpp>
 #include <cerrno>
 #include <cstring>
 #include <optional>
 #include <vector>
+
+#include "util/secure_random.h"
 
 namespace backside::store {
 namespace {
@@ -45,11 +49,40 @@ std::uint32_t record_crc(std::uint64_t epoch, std::string_view payload) {
   return crc.checksum();
 }
 
-Error io_error(const std::string& what, const std::string& path) {
-  return Error{ErrorCode::unavailable, "write-ahead log " + path + ": " + what + ": " + std::strerror(errno)};
+Error io_error(const std::string& what, const std::string& path, int error = errno) {
+  return Error{ErrorCode::unavailable, "write-ahead log " + path + ": " + what + ": " + std::strerror(error)};
+}
+
+// The fault hook (write_ahead_log.h): per point, how many calls still fail (-1: all) and with which errno.
+struct Fault {
+  std::atomic<int> remaining{0};
+  std::atomic<int> error{0};
+};
+std::array<Fault, 2> faults;
+
+std::optional<int> take_fault(FaultPoint point) {
+  Fault& fault = faults[static_cast<std::size_t>(point)];
+  int remaining = fault.remaining.load();
+  while (remaining != 0) {
+    if (remaining < 0) return fault.error.load();
+    if (fault.remaining.compare_exchange_weak(remaining, remaining - 1)) return fault.error.load();
+  }
+  return std::nullopt;
+}
+
+Status sync_file(int fd, const std::string& path) {
+  if (std::optional<int> injected = take_fault(FaultPoint::sync)) return io_error("sync", path, *injected);
+  if (::fdatasync(fd) != 0) return io_error("sync", path);
+  return ok_status();
 }
 
 Status write_all(int fd, std::string_view bytes, std::uint64_t offset, const std::string& path) {
+  if (std::optional<int> injected = take_fault(FaultPoint::write)) {
+    // A full disk may take part of a write before refusing the rest: leave half of it behind.
+    const std::size_t half = bytes.size() / 2;
+    if (half > 0 && ::pwrite(fd, bytes.data(), half, static_cast<off_t>(offset)) < 0) return io_error("write", path);
+    return io_error("write", path, *injected);
+  }
   while (!bytes.empty()) {
     const ssize_t written = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
     if (written < 0) {
@@ -79,6 +112,23 @@ Result<std::string> read_at(int fd, std::uint64_t offset, std::uint64_t size, co
   return bytes;
 }
 
+std::uint64_t random_epoch(std::uint64_t other_than) {
+  std::uint64_t epoch = 0;
+  while (epoch == 0 || epoch == other_than) secure_random_bytes(&epoch, sizeof epoch);
+  return epoch;
+}
+
+// Whether every byte of the file from `offset` on is zero (a region never written, or wiped).
+Result<bool> zero_from(int fd, std::uint64_t offset, const std::string& path) {
+  constexpr std::uint64_t kChunk = std::uint64_t(1) << 20;
+  for (;; offset += kChunk) {
+    auto bytes = read_at(fd, offset, kChunk, path);
+    if (!bytes) return bytes.error();
+    if (std::any_of(bytes->begin(), bytes->end(), [](char c) { return c != '\0'; })) return false;
+    if (bytes->size() < kChunk) return true;
+  }
+}
+
 // The epoch in a header, if the header is valid.
 std::optional<std::uint64_t> header_epoch(std::string_view header) {
   if (header.size() < 20 || std::memcmp(header.data(), kMagic.data(), kMagic.size()) != 0) return std::nullopt;
@@ -89,6 +139,16 @@ std::optional<std::uint64_t> header_epoch(std::string_view header) {
 }
 
 }  // namespace
+
+void inject_fault(FaultPoint point, int error, int count) {
+  Fault& fault = faults[static_cast<std::size_t>(point)];
+  fault.error = error;
+  fault.remaining = count;
+}
+
+void clear_faults() {
+  for (Fault& fault : faults) fault.remaining = 0;
+}
 
 std::string encode_batch(const WriteBatch& batch) {
   std::string out;
@@ -145,40 +205,114 @@ Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::open_file(const std::strin
   if (fd < 0 && read_only && errno == ENOENT) return std::unique_ptr<WriteAheadLog>(new WriteAheadLog(-1, path));
   if (fd < 0) return io_error("open", path);
   std::unique_ptr<WriteAheadLog> log(new WriteAheadLog(fd, path));
-  const off_t size = ::lseek(fd, 0, SEEK_END);
-  if (size < 0) return io_error("size", path);
-  log->allocated_ = static_cast<std::uint64_t>(size);
+  // Read-only beside a live writer, a checkpoint during the scan can make the log look damaged (new records
+  // over old ones): damage counts only if the epoch did not change meanwhile.
+  for (int attempt = 0;; ++attempt) {
+    const off_t size = ::lseek(fd, 0, SEEK_END);
+    if (size < 0) return io_error("size", path);
+    log->allocated_ = static_cast<std::uint64_t>(size);
 
-  auto header = read_at(fd, 0, 20, path);
-  if (!header) return header.error();
-  const std::optional<std::uint64_t> epoch = header_epoch(*header);
-  if (!epoch && read_only) return log;  // no records
-  if (!epoch) {
-    // New, or torn while the very first header was written (nothing can have been acknowledged from it).
-    log->epoch_ = 1;
-    if (Status written = log->write_header(); !written) return written.error();
-    if (::fdatasync(fd) != 0) return io_error("sync", path);
-    return log;
+    auto header = read_at(fd, 0, 20, path);
+    if (!header) return header.error();
+    const std::optional<std::uint64_t> epoch = header_epoch(*header);
+    if (!epoch) {
+      // New, or torn while the very first header was written: then nothing follows the header, and nothing can
+      // have been acknowledged from it. Anything after a bad header is a damaged log.
+      auto blank = zero_from(fd, kHeaderBytes, path);
+      if (!blank) return blank.error();
+      if (!*blank) {
+        return Error{ErrorCode::internal, "write-ahead log " + path +
+                                              " is damaged: its header (bytes 0 to 19) fails its checksum but "
+                                              "records follow it; refusing to open it (the file is left as it is)"};
+      }
+      if (read_only) return log;  // no records
+      log->epoch_ = random_epoch(0);
+      if (Status written = log->write_header(); !written) return written.error();
+      if (Status synced = sync_file(fd, path); !synced) return synced.error();
+      return log;
+    }
+    log->epoch_ = *epoch;
+    Status scanned = log->scan();
+    if (!scanned && read_only && attempt < 100) {
+      auto now = log->epoch_on_disk();
+      if (now && *now != log->epoch_) continue;
+    }
+    if (!scanned) return scanned.error();
+    break;
   }
-  log->epoch_ = *epoch;
+  // A torn record is wiped now (or by the next append, if this fails: the log is usable either way).
+  if (!read_only) (void)log->clear_dirty();
+  return log;
+}
 
-  // Find the end of the valid records.
+namespace {
+
+// The size of the record of `epoch` that starts at `at`, or 0 if none valid starts there.
+Result<std::uint64_t> record_size_at(int fd, std::uint64_t at, std::uint64_t file_size, std::uint64_t epoch,
+                                     const std::string& path) {
+  if (file_size < at + kRecordHeaderBytes) return 0;
+  auto header = read_at(fd, at, kRecordHeaderBytes, path);
+  if (!header) return header.error();
+  if (header->size() < kRecordHeaderBytes) return 0;
+  // The epoch first: a record left from before the last checkpoint ends the log without reading its payload.
+  if (get_le(*header, 8, 8) != epoch) return 0;
+  const std::uint64_t length = get_le(*header, 0, 4);
+  if (length == 0 || length > file_size - at - kRecordHeaderBytes) return 0;
+  auto payload = read_at(fd, at + kRecordHeaderBytes, length, path);
+  if (!payload) return payload.error();
+  if (payload->size() != length || record_crc(epoch, *payload) != get_le(*header, 4, 4)) return 0;
+  return kRecordHeaderBytes + length;
+}
+
+// The offset of the first valid record of `epoch` starting at or after `from`, or 0 if there is none: found by
+// its epoch bytes (random, so they do not occur by chance), then checked whole.
+Result<std::uint64_t> find_record_after(int fd, std::uint64_t from, std::uint64_t file_size, std::uint64_t epoch,
+                                        const std::string& path) {
+  std::string needle;
+  put_u64(needle, epoch);
+  constexpr std::uint64_t kChunk = std::uint64_t(1) << 20;
+  for (std::uint64_t base = from + 8; base + 8 <= file_size; base += kChunk) {
+    auto chunk = read_at(fd, base, kChunk + 7, path);  // 7 bytes of overlap: an epoch across two chunks
+    if (!chunk) return chunk.error();
+    for (std::size_t hit = chunk->find(needle); hit != std::string::npos && hit < kChunk;
+         hit = chunk->find(needle, hit + 1)) {
+      const std::uint64_t start = base + hit - 8;
+      auto size = record_size_at(fd, start, file_size, epoch, path);
+      if (!size) return size.error();
+      if (*size != 0) return start;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+Status WriteAheadLog::scan() {
   std::uint64_t at = kHeaderBytes;
   for (;;) {
-    auto record_header = read_at(fd, at, kRecordHeaderBytes, path);
-    if (!record_header) return record_header.error();
-    if (record_header->size() < kRecordHeaderBytes) break;
-    const std::uint64_t length = get_le(*record_header, 0, 4);
-    // The epoch first: a record left from before the last checkpoint ends the log without reading its payload.
-    if (get_le(*record_header, 8, 8) != log->epoch_) break;
-    if (length == 0 || length > log->allocated_ - at - kRecordHeaderBytes) break;
-    auto payload = read_at(fd, at + kRecordHeaderBytes, length, path);
-    if (!payload) return payload.error();
-    if (payload->size() != length || record_crc(log->epoch_, *payload) != get_le(*record_header, 4, 4)) break;
-    at += kRecordHeaderBytes + length;
+    auto size = record_size_at(fd_, at, allocated_, epoch_, path_);
+    if (!size) return size.error();
+    if (*size == 0) break;
+    at += *size;
   }
-  log->end_ = at;
-  return log;
+  // No valid record at `at`: the end of the log, unless a valid record of this epoch follows (damage).
+  auto later = find_record_after(fd_, at + 1, allocated_, epoch_, path_);
+  if (!later) return later.error();
+  if (*later != 0) {
+    return Error{ErrorCode::internal, "write-ahead log " + path_ + " is damaged: the record at byte offset " +
+                                          std::to_string(at) + " is invalid but a valid record follows at byte offset " +
+                                          std::to_string(*later) +
+                                          "; refusing to open it (the file is left as it is)"};
+  }
+  end_ = at;
+  // A record of this epoch that fails its checks is a torn append: its bytes are wiped before the log grows.
+  auto header = read_at(fd_, at, kRecordHeaderBytes, path_);
+  if (!header) return header.error();
+  if (header->size() == kRecordHeaderBytes && get_le(*header, 8, 8) == epoch_) {
+    torn_at_ = at;
+    dirty_until_ = std::min(allocated_, at + kRecordHeaderBytes + get_le(*header, 0, 4));
+  }
+  return ok_status();
 }
 
 WriteAheadLog::~WriteAheadLog() {
@@ -210,6 +344,19 @@ Status WriteAheadLog::ensure_allocated(std::uint64_t end) {
   return ok_status();
 }
 
+Status WriteAheadLog::clear_dirty() {
+  if (dirty_until_ <= end_) return ok_status();
+  static const std::string zeros(kGrowthBytes, '\0');
+  for (std::uint64_t at = end_; at < dirty_until_;) {
+    const std::uint64_t step = std::min<std::uint64_t>(dirty_until_ - at, zeros.size());
+    if (Status written = write_all(fd_, std::string_view(zeros).substr(0, step), at, path_); !written) return written;
+    at += step;
+  }
+  if (Status synced = sync_file(fd_, path_); !synced) return synced;
+  dirty_until_ = 0;
+  return ok_status();
+}
+
 Status WriteAheadLog::append(const WriteBatch& batch) {
   const std::string payload = encode_batch(batch);
   if (payload.size() > UINT32_MAX) {
@@ -221,11 +368,30 @@ Status WriteAheadLog::append(const WriteBatch& batch) {
   put_u32(record, record_crc(epoch_, payload));
   put_u64(record, epoch_);
   record += payload;
-  if (Status grown = ensure_allocated(end_ + record.size()); !grown) return grown;
-  if (Status written = write_all(fd_, record, end_, path_); !written) return written;
-  if (::fdatasync(fd_) != 0) return io_error("sync", path_);
-  end_ += record.size();
+  const std::uint64_t record_size = record.size();
+  // Leftovers of failed appends beyond this record are wiped by the same write.
+  if (dirty_until_ > end_ + record_size) record.resize(dirty_until_ - end_, '\0');
+  if (Status grown = ensure_allocated(end_ + record.size()); !grown) return grown;  // nothing of the record written
+  Status written = write_all(fd_, record, end_, path_);
+  if (written) written = sync_file(fd_, path_);
+  if (!written) {
+    // Some of the record may be in the file: wipe it, so that it is never replayed nor taken for damage.
+    dirty_until_ = std::max(dirty_until_, end_ + record.size());
+    (void)clear_dirty();
+    return written;
+  }
+  dirty_until_ = 0;
+  end_ += record_size;
   return ok_status();
+}
+
+Status WriteAheadLog::probe() {
+  if (Status cleared = clear_dirty(); !cleared) return cleared;
+  // A full step of room ahead of the log, and a write and a sync that work.
+  if (Status grown = ensure_allocated(end_ + kGrowthBytes); !grown) return grown;
+  static const std::string zeros(kRecordHeaderBytes, '\0');
+  if (Status written = write_all(fd_, zeros, end_, path_); !written) return written;
+  return sync_file(fd_, path_);
 }
 
 Status WriteAheadLog::replay(const std::function<Status(WriteBatch&&)>& apply) const {
@@ -244,14 +410,17 @@ Status WriteAheadLog::replay(const std::function<Status(WriteBatch&&)>& apply) c
 }
 
 Status WriteAheadLog::reset() {
-  ++epoch_;
+  const std::uint64_t old_epoch = epoch_;
+  epoch_ = random_epoch(old_epoch);
   Status written = write_header();
-  if (written && ::fdatasync(fd_) != 0) written = io_error("sync", path_);
+  if (written) written = sync_file(fd_, path_);
   if (!written) {
-    --epoch_;  // the records stay valid under the old header
+    // The records stay valid under the old header (rewritten when the next checkpoint succeeds).
+    epoch_ = old_epoch;
     return written;
   }
   end_ = kHeaderBytes;
+  dirty_until_ = 0;  // what follows is of an earlier epoch now
   if (allocated_ > kKeptBytes && ::ftruncate(fd_, static_cast<off_t>(kHeaderBytes)) == 0) allocated_ = kHeaderBytes;
   return ok_status();
 }

@@ -6,8 +6,18 @@
 //
 // File layout: a 4096-byte header (magic, epoch, CRC-32 of both), then records: payload length (u32), CRC-32 of
 // (epoch, length, payload) (u32), epoch (u64), payload (the batch's operations). All integers little-endian. A
-// checkpoint increments the epoch instead of erasing the file, so a record left from an earlier epoch ends the
-// replay (its epoch differs, and its CRC would fail), as does a record torn by a crash.
+// checkpoint draws a new random epoch instead of erasing the file, so a record left from an earlier epoch ends the
+// replay (its epoch differs), as does a record torn by a crash. The epoch is random (not a counter) so that a
+// stale record, or record-shaped bytes inside a client's value, cannot pass for a record of the current epoch.
+//
+// Damage. Opening the log tells two kinds of bad record apart:
+//   - a torn tail: the first bad record has no valid record of the current epoch anywhere after it. That is what
+//     a crash during an append leaves (the record was never acknowledged): the log ends there, and the writer
+//     zeroes the torn bytes.
+//   - mid-log damage: a valid record of the current epoch follows the bad one, so acknowledged records would be
+//     lost. The log is refused (ErrorCode::internal, naming the file and both byte offsets) and never written.
+// A header that fails its CRC while the file holds anything after it is refused too. A flipped byte inside the
+// very last record cannot be told from a torn append and is treated as one (documented in docs/reliability.md).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,7 +30,8 @@ namespace backside::store {
 
 class WriteAheadLog {
  public:
-  // Opens (creating if missing) the log at `path` and finds the end of its valid records.
+  // Opens (creating if missing) the log at `path` and finds the end of its valid records; a damaged log is an
+  // error and stays as it is.
   static Result<std::unique_ptr<WriteAheadLog>> open(const std::string& path);
   // Opens the log of a store another process may be writing, to read it only; a missing log holds no records.
   static Result<std::unique_ptr<WriteAheadLog>> open_read_only(const std::string& path);
@@ -28,9 +39,13 @@ class WriteAheadLog {
   WriteAheadLog& operator=(const WriteAheadLog&) = delete;
   ~WriteAheadLog();
 
-  // Appends one record and waits until it is on disk. On failure the log is unchanged (a partly written record
-  // is overwritten by the next append and never replayed: its CRC fails).
+  // Appends one record and waits until it is on disk. On failure the log is as it was: the record's region is
+  // zeroed again (now, or before the next append if zeroing fails too), so a refused record is never replayed
+  // and its leftovers are never mistaken for damage.
   Status append(const WriteBatch& batch);
+  // Whether an append could succeed now (the disk has room, writes and syncs work): zeroes what a failed append
+  // left, makes sure the next bytes are allocated, syncs. Changes no record.
+  Status probe();
   // Calls `apply` with each record since the last checkpoint, in order.
   Status replay(const std::function<Status(WriteBatch&&)>& apply) const;
   // Bytes of records since the last checkpoint.
@@ -40,21 +55,36 @@ class WriteAheadLog {
   // The epoch this log was opened at, and the one in the file now (another process checkpointed if they differ).
   std::uint64_t epoch() const { return epoch_; }
   Result<std::uint64_t> epoch_on_disk() const;
+  // Where a torn record was found (and discarded) at open; 0 if none.
+  std::uint64_t torn_tail_offset() const { return torn_at_; }
 
   static constexpr std::uint64_t kHeaderBytes = 4096;
 
  private:
   WriteAheadLog(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   static Result<std::unique_ptr<WriteAheadLog>> open_file(const std::string& path, bool read_only);
+  // Finds the end of the valid records; mid-log damage is an error.
+  Status scan();
   Status write_header();
   Status ensure_allocated(std::uint64_t end);
+  // Zeroes [end_, dirty_until_) and syncs: bytes of failed appends, or of a torn record.
+  Status clear_dirty();
 
   int fd_;
   std::string path_;
   std::uint64_t epoch_ = 0;
   std::uint64_t end_ = kHeaderBytes;  // where the next record goes
   std::uint64_t allocated_ = 0;       // file size: zero-filled ahead of `end_` so appends do not grow the file
+  std::uint64_t dirty_until_ = 0;     // > end_: bytes after end_ that a failed append may have written
+  std::uint64_t torn_at_ = 0;
 };
+
+// Test hook (fault injection): the next `count` write (pwrite) or sync (fdatasync) calls of every write-ahead log
+// fail with `error` (ENOSPC, EIO, ...). A failing write first writes half of its bytes, as a full disk can.
+// count < 0: every call fails until clear_faults().
+enum class FaultPoint { write, sync };
+void inject_fault(FaultPoint point, int error, int count = 1);
+void clear_faults();
 
 // Serialized form of a batch's operations (a record's payload); exposed for tests.
 std::string encode_batch(const WriteBatch& batch);

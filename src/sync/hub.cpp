@@ -72,6 +72,12 @@ class View {
     if (group.members.empty()) groups_.erase(it);
   }
 
+  // The tree was put back to an earlier state whose events the subscribers already have (a refused commit's were
+  // never sent): the window follows it silently.
+  void rebase(const Node& root) {
+    if (query_) window_ = tree::evaluate_keys(node_at(root, path_), *query_);
+  }
+
   void on_change(const Change& change, const Node& root, std::vector<PendingDelivery>& out) {
     if (query_) {
       on_query_change(change, root, out);
@@ -252,6 +258,16 @@ void Hub::for_each_subscription(
       }
     }
     for (const auto& [key, child] : current->children) stack.push_back(child.get());
+  }
+}
+
+void Hub::rebase(const Node& root) {
+  std::vector<TrieNode*> stack{root_.get()};
+  while (!stack.empty()) {
+    TrieNode* current = stack.back();
+    stack.pop_back();
+    for (auto& [id, view] : current->views) view->rebase(root);
+    for (auto& [key, child] : current->children) stack.push_back(child.get());
   }
 }
 

@@ -63,6 +63,10 @@ class Hub {
   void for_each_subscription(
       const std::function<void(const tree::Path&, const tree::Query*, const SubscriberPtr&)>& fn) const;
 
+  // After the tree was reset to the state the subscribers last heard of (a failed commit's changes undone):
+  // query views recompute their windows from `root`, sending nothing.
+  void rebase(const tree::Node& root);
+
   // Drops every subscription (database shutdown).
   void clear();
 

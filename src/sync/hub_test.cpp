@@ -147,5 +147,30 @@ TEST(Hub, QueryViewTracksItsWindow) {
   EXPECT_EQ(rec->received.back(), "merge /l /c=10");
 }
 
+TEST(Hub, RebaseFollowsTheTreeBackWithoutEvents) {
+  // A refused commit: its change moved the window, its events were dropped, the tree was read back. The next
+  // change must be told against the window the subscriber has.
+  Hub hub;
+  Node root = json(R"({"l":{"a":1,"b":2,"c":3}})");
+  auto q = tree::Query::from_wire(boost::json::object{{"i", ".value"}, {"l", 2}, {"vf", "r"}});
+  ASSERT_TRUE(q.ok());
+  auto rec = std::make_shared<Recorder>();
+  hub.subscribe(path("/l"), *q, rec, root);
+  ASSERT_EQ(rec->received.size(), 1u);
+  {
+    Change refused;
+    refused.base = path("/l/d");
+    Node old = root.set(refused.base, json("9"));
+    refused.locations.push_back({refused.base, std::move(old)});
+    std::vector<PendingDelivery> dropped;
+    hub.publish(refused, root, dropped);  // never delivered
+  }
+  root = json(R"({"l":{"a":1,"b":2,"c":3}})");  // read back from the store
+  hub.rebase(root);
+  EXPECT_EQ(rec->received.size(), 1u) << "rebase sends nothing";
+  set(hub, root, "/l/b", "5");  // inside the window the subscriber has: b changes, nothing else
+  EXPECT_EQ(rec->received.back(), "merge /l /b=5");
+}
+
 }  // namespace
 }  // namespace backside::sync
