@@ -15,11 +15,42 @@
 #include "auth/signing_key.h"
 #include "auth/user_directories.h"
 #include "db/registry.h"
+#include "net/fd_limit.h"
 #include "net/server.h"
 #include "proto/firebase/firebase_handler.h"
 #include "proto/rest/rest_handler.h"
 
 namespace backside::app {
+
+namespace {
+
+// The connection caps (net/connection_limiter.h): max_connections 0 means what fits under the descriptor limit,
+// which is raised to its hard maximum first. An explicit cap above that is kept (the operator may raise the limit
+// of a running process with prlimit), with a warning: past the limit, accept fails until descriptors free up.
+net::ConnectionLimits connection_limits(const Config& config) {
+  const std::size_t fd_limit = net::raise_fd_limit();
+  const std::size_t fitting = net::connections_fitting(fd_limit);
+  net::ConnectionLimits limits;
+  limits.max_connections = config.max_connections ? config.max_connections : fitting;
+  if (config.max_connections && fitting && config.max_connections > fitting) {
+    spdlog::warn("max_connections {} does not fit under the file-descriptor limit of {} ({} would); past it new "
+                 "connections wait until descriptors free up",
+                 config.max_connections, fd_limit, fitting);
+  }
+  limits.max_connections_per_address = config.max_connections_per_address;
+  for (const auto& address : config.connection_limit_exempt) {
+    limits.exempt.push_back(boost::asio::ip::make_address(address));  // validated by set_option
+  }
+  spdlog::info("connections: at most {} open{}, {} per client address{}",
+               limits.max_connections ? std::to_string(limits.max_connections) : "unlimited",
+               fd_limit ? " (file-descriptor limit " + std::to_string(fd_limit) + ")" : "",
+               limits.max_connections_per_address ? std::to_string(limits.max_connections_per_address) : "unlimited",
+               config.connection_limit_exempt.empty() ? "" : " (" + std::to_string(config.connection_limit_exempt.size()) +
+                                                            " exempt addresses)");
+  return limits;
+}
+
+}  // namespace
 
 int serve(const Config& config) {
   // Block the shutdown signals in every thread; the main thread waits for them below.
@@ -166,6 +197,7 @@ int serve(const Config& config) {
   server_options.io_threads = config.io_threads;
   server_options.max_body_bytes = config.max_body_bytes;
   server_options.max_stream_queue_bytes = config.max_stream_queue_bytes;
+  server_options.connection_limits = connection_limits(config);
   net::Server server(server_options, router);
   stomp.set_io_context(server.io_context());
   auto endpoint = server.listen();

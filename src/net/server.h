@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/connection_limiter.h"
 #include "net/http.h"
 #include "util/result.h"
 
@@ -27,6 +28,8 @@ struct ServerOptions {
   std::size_t max_websocket_message_bytes = std::size_t(16) << 20;  // one incoming WebSocket message
   // A WebSocket silent for half this time gets a ping from the server; silent for all of it, it is closed.
   int websocket_idle_seconds = 60;
+  // Open connections, server-wide and per client address, over every port (net/connection_limiter.h).
+  ConnectionLimits connection_limits;
 };
 
 class Server {
@@ -53,6 +56,7 @@ class Server {
 
   ServerOptions options_;
   HttpHandler& handler_;
+  ConnectionLimiter limiter_;  // before io_: sessions still queued on io_ at destruction hold its slots
   boost::asio::io_context io_;
   std::shared_ptr<Listener> listener_;
   std::vector<std::shared_ptr<Listener>> stream_listeners_;
