@@ -161,9 +161,17 @@ int serve(const Config& config) {
 
   proto::rest::RestHandler rest(registry,
                                {.authenticator = &authenticator, .default_namespace = config.default_namespace});
-  proto::firebase::FirebaseHandler firebase(registry, {.authenticator = &authenticator,
-                                                       .default_namespace = config.default_namespace,
-                                                       .max_pending_requests = config.max_pending_requests});
+  // A long-poll session is the connection of a client without WebSockets: capped per address like connections.
+  proto::firebase::LongPollOptions long_poll_options;
+  long_poll_options.max_sessions_per_address = config.max_connections_per_address;
+  for (const auto& address : config.connection_limit_exempt) {
+    long_poll_options.per_address_exempt.push_back(boost::asio::ip::make_address(address));
+  }
+  proto::firebase::FirebaseHandler firebase(registry,
+                                            {.authenticator = &authenticator,
+                                             .default_namespace = config.default_namespace,
+                                             .max_pending_requests = config.max_pending_requests},
+                                            long_poll_options);
   proto::stomp::StompHandler stomp(
       registry, authenticator,
       {.heartbeat_ms = config.stomp_heartbeat_ms,
@@ -195,9 +203,9 @@ int serve(const Config& config) {
   server_options.host = config.host;
   server_options.port = config.port;
   server_options.io_threads = config.io_threads;
+  server_options.connection_limits = connection_limits(config);
   server_options.max_body_bytes = config.max_body_bytes;
   server_options.max_stream_queue_bytes = config.max_stream_queue_bytes;
-  server_options.connection_limits = connection_limits(config);
   net::Server server(server_options, router);
   stomp.set_io_context(server.io_context());
   auto endpoint = server.listen();

@@ -22,14 +22,14 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 9000;
   std::size_t io_threads = 0;                                // 0 = one per core
+  // Open connections, server-wide and per client address, over every port (net/connection_limiter.h).
+  ConnectionLimits connection_limits;
   std::size_t max_body_bytes = std::size_t(256) << 20;       // Firebase REST's limit
   std::size_t max_stream_queue_bytes = std::size_t(16) << 20;  // per stream, then the slow reader is dropped
   int request_timeout_seconds = 60;
   std::size_t max_websocket_message_bytes = std::size_t(16) << 20;  // one incoming WebSocket message
   // A WebSocket silent for half this time gets a ping from the server; silent for all of it, it is closed.
   int websocket_idle_seconds = 60;
-  // Open connections, server-wide and per client address, over every port (net/connection_limiter.h).
-  ConnectionLimits connection_limits;
 };
 
 class Server {
