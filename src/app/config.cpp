@@ -42,6 +42,10 @@ const std::vector<OptionInfo>& config_options() {
                           "limit: the limit less a quarter of it, at most 1024, kept for files)"},
       {"max_connections_per_address", "open connections (and long-poll sessions) from one client address, an IPv4 "
                                       "address or an IPv6 /64 (default 1000; 0 = no cap)"},
+      {"request_timeout_seconds", "time an HTTP request (head and body) may take to arrive, and a keep-alive "
+                                  "connection may wait for its next request (default 60)"},
+      {"websocket_idle_seconds", "a WebSocket silent this long (a ping is sent halfway) is closed, as is one that sent "
+                                 "no message within this time of its upgrade (default 60)"},
       {"connection_limit_exempt", "comma-separated client addresses not capped per address, e.g. a reverse proxy's "
                                   "(default 127.0.0.1,::1; they still count toward max_connections)"},
       {"log_level", "trace, debug, info, warn or error (default info)"},
@@ -134,6 +138,11 @@ Status set_option(Config& config, const std::string& name, const std::string& va
     return parse_int(name, value, config.max_connections);
   } else if (name == "max_connections_per_address") {
     return parse_int(name, value, config.max_connections_per_address);
+  } else if (name == "request_timeout_seconds" || name == "websocket_idle_seconds") {
+    std::uint32_t& field =
+        name == "request_timeout_seconds" ? config.request_timeout_seconds : config.websocket_idle_seconds;
+    if (auto status = parse_int(name, value, field); !status) return status;
+    if (field == 0 || field > 86400) return invalid("Invalid value for " + name + ": use 1 to 86400 seconds");
   } else if (name == "connection_limit_exempt") {
     config.connection_limit_exempt.clear();
     std::size_t begin = 0;

@@ -33,6 +33,8 @@ struct Config {
   std::uint64_t max_connections = 0;
   std::uint64_t max_connections_per_address = 1000;
   std::vector<std::string> connection_limit_exempt = {"127.0.0.1", "::1"};
+  std::uint32_t request_timeout_seconds = 60;  // an HTTP request, head and body; the idle time between requests
+  std::uint32_t websocket_idle_seconds = 60;   // silence (no frame, no pong) before a WebSocket is closed
   std::string log_level = "info";
   std::string rules;        // a rules file deployed to the default database at start; empty = keep what is stored
   std::string admin_token;  // empty = the one in data_dir/admin-token, generated on first start

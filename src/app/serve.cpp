@@ -204,6 +204,8 @@ int serve(const Config& config) {
   server_options.port = config.port;
   server_options.io_threads = config.io_threads;
   server_options.connection_limits = connection_limits(config);
+  server_options.request_timeout_seconds = static_cast<int>(config.request_timeout_seconds);
+  server_options.websocket_idle_seconds = static_cast<int>(config.websocket_idle_seconds);
   server_options.max_body_bytes = config.max_body_bytes;
   server_options.max_stream_queue_bytes = config.max_stream_queue_bytes;
   net::Server server(server_options, router);
