@@ -16,15 +16,24 @@ namespace backside::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+// Shared by the listeners of a server: running out of descriptors is one incident for the whole process (every port
+// fails at once), and refusals are one kind of event to rate-limit, whichever port they happen on.
+struct Server::AcceptState {
+  LogThrottle refusals_log{std::chrono::seconds(10)};
+  std::atomic<std::size_t> failures{0};  // failed accepts since the last one that worked (0 = accepting normally)
+  std::atomic<std::int64_t> failing_since_ms{0};
+};
+
 // Accepts connections on one port: HTTP (HttpSession, which may become a WebSocket) or a raw protocol
 // (TcpSession handed to a StreamHandler).
 class Server::Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(asio::io_context& io, const ServerOptions& options, ConnectionLimiter& limiter, HttpHandler* handler,
-           StreamHandler* stream_handler)
+  Listener(asio::io_context& io, const ServerOptions& options, ConnectionLimiter& limiter,
+           std::shared_ptr<AcceptState> state, HttpHandler* handler, StreamHandler* stream_handler)
       : io_(io),
         options_(options),
         limiter_(limiter),
+        state_(std::move(state)),
         handler_(handler),
         stream_handler_(stream_handler),
         acceptor_(io),
@@ -67,10 +76,11 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   // Out of file descriptors (EMFILE, ENFILE) and similar: back off briefly and try again, serving the connections
-  // we have meanwhile. Logged once per incident, not on every retry (every 100 ms), with a line when it is over.
+  // we have meanwhile. Logged once per incident (whichever port fails first), not on every retry (every 100 ms) nor
+  // per port, with one line when the server accepts again.
   void accept_failed(const boost::system::error_code& ec) {
-    if (failures_++ == 0) {
-      failing_since_ = std::chrono::steady_clock::now();
+    if (state_->failures.fetch_add(1) == 0) {
+      state_->failing_since_ms = now_ms();
       spdlog::warn("accept failed on port {}: {} ({} connections open); retrying every 100 ms, existing connections "
                    "are served meanwhile", port(), ec.message(), limiter_.open());
     }
@@ -79,12 +89,17 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   }
 
   void accept_recovered() {
-    if (failures_ == 0) return;
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                          failing_since_);
-    spdlog::info("accepting connections on port {} again, after {} failed attempts over {} ms", port(), failures_,
-                 ms.count());
-    failures_ = 0;
+    if (state_->failures.load() == 0) return;
+    const std::size_t failures = state_->failures.exchange(0);
+    if (failures == 0) return;  // another port logged it
+    spdlog::info("accepting connections on port {} again, after {} failed attempts over {} ms", port(), failures,
+                 now_ms() - state_->failing_since_ms.load());
+  }
+
+  static std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
   }
 
   // Counts the new connection against the caps and starts its session, or closes it at once.
@@ -127,7 +142,7 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
     std::size_t suppressed = 0;
-    if (refusals_log_.allow(suppressed)) {
+    if (state_->refusals_log.allow(suppressed)) {
       const ConnectionLimits& limits = limiter_.limits();
       if (server_full) {
         spdlog::warn("refused a connection from {} on port {}: {} connections open (max_connections){}",
@@ -154,30 +169,30 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   asio::io_context& io_;
   const ServerOptions& options_;
   ConnectionLimiter& limiter_;
+  std::shared_ptr<AcceptState> state_;
   HttpHandler* handler_;
   StreamHandler* stream_handler_;
   tcp::acceptor acceptor_;
   std::shared_ptr<SessionSet> sessions_;
-  // The accept strand's: one accept is outstanding at a time.
-  std::size_t failures_ = 0;  // consecutive failed accepts (0 = accepting normally)
-  std::chrono::steady_clock::time_point failing_since_{};
-  LogThrottle refusals_log_{std::chrono::seconds(10)};
 };
 
 Server::Server(ServerOptions options, HttpHandler& handler)
-    : options_(std::move(options)), handler_(handler), limiter_(options_.connection_limits) {}
+    : options_(std::move(options)),
+      handler_(handler),
+      limiter_(options_.connection_limits),
+      accept_state_(std::make_shared<AcceptState>()) {}
 
 Server::~Server() { stop(); }
 
 Result<tcp::endpoint> Server::listen() {
-  listener_ = std::make_shared<Listener>(io_, options_, limiter_, &handler_, nullptr);
+  listener_ = std::make_shared<Listener>(io_, options_, limiter_, accept_state_, &handler_, nullptr);
   auto endpoint = listener_->open(options_.port);
   if (endpoint) listener_->accept();
   return endpoint;
 }
 
 Result<tcp::endpoint> Server::listen_stream(std::uint16_t port, StreamHandler& handler) {
-  auto listener = std::make_shared<Listener>(io_, options_, limiter_, nullptr, &handler);
+  auto listener = std::make_shared<Listener>(io_, options_, limiter_, accept_state_, nullptr, &handler);
   auto endpoint = listener->open(port);
   if (!endpoint) return endpoint;
   listener->accept();

@@ -51,12 +51,14 @@ class Server {
 
  private:
   class Listener;
+  struct AcceptState;  // what the listeners share: the refusal log, the current accept failure incident
   void run_io_thread();
   void log_handler_exception(const char* what);
 
   ServerOptions options_;
   HttpHandler& handler_;
   ConnectionLimiter limiter_;  // before io_: sessions still queued on io_ at destruction hold its slots
+  std::shared_ptr<AcceptState> accept_state_;
   boost::asio::io_context io_;
   std::shared_ptr<Listener> listener_;
   std::vector<std::shared_ptr<Listener>> stream_listeners_;
