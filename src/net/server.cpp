@@ -134,6 +134,8 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
           "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
           "Retry-After: 5\r\nConnection: close\r\nContent-Length: 56\r\n\r\n"
           "{\"error\":\"Too many connections open from your address\"}\n";
+      static_assert(kServerFull.size() - kServerFull.find("\r\n\r\n") - 4 == 52, "Content-Length of kServerFull");
+      static_assert(kAddressFull.size() - kAddressFull.find("\r\n\r\n") - 4 == 56, "Content-Length of kAddressFull");
       const std::string_view response = server_full ? kServerFull : kAddressFull;
       [[maybe_unused]] ssize_t written =
           ::send(socket.native_handle(), response.data(), response.size(), MSG_DONTWAIT | MSG_NOSIGNAL);

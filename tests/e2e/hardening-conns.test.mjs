@@ -15,7 +15,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import WebSocket from 'ws';
-import { startServer, curl, parseRawResponse, sleep, waitFor, within } from './lib/server.mjs';
+import { startServer, runBackside, makeTempDir, curl, parseRawResponse, sleep, waitFor, within } from './lib/server.mjs';
 
 const FOREIGN = '127.0.0.2';
 
@@ -174,6 +174,20 @@ test('the server-wide cap counts every address; refusals are logged rate-limited
     { timeoutMs: 5000, intervalMs: 100, message: 'service once the held connections are closed' },
   );
   assert.equal(after.status, 200);
+});
+
+test('connection_limit_exempt: "" caps loopback too; a bad address stops the start with a clear error', async (t) => {
+  const { server } = await productionServer(t, ['--max-connections-per-address', '2', '--connection-limit-exempt', '']);
+  const held = [await openRaw(server.port), await openRaw(server.stompPort)];
+  t.after(() => held.forEach((s) => s.socket.destroy()));
+  for (const state of held) assert.ok(await stillOpen(state, 100));
+  const refused = await openRaw(server.port);
+  await within(refused.done, 3000);
+  assert.equal(parseRawResponse(refused.data).status, 503, refused.data);
+
+  const bad = await runBackside(['serve', '--data-dir', makeTempDir(), '--connection-limit-exempt', '10.0.0.1,nope']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /Invalid value for connection_limit_exempt: "nope" is not an IP address/);
 });
 
 test('one address cannot take every long-poll session', async (t) => {
