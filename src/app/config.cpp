@@ -39,7 +39,7 @@ const std::vector<OptionInfo>& config_options() {
       {"io_threads", "network threads (default 0 = one per core)"},
       {"max_connections", "open connections, server-wide, over every port; past it a new connection is closed at "
                           "once, after a 503 on the HTTP port (default 0 = what fits under the file-descriptor "
-                          "limit: the limit less a quarter of it, at most 1024, kept for files)"},
+                          "limit, less a reserve for files of a quarter of it, at most 1024)"},
       {"max_connections_per_address", "open connections (and long-poll sessions) from one client address, an IPv4 "
                                       "address or an IPv6 /64 (default 1000; 0 = no cap)"},
       {"request_timeout_seconds", "time an HTTP request (head and body) may take to arrive, and a keep-alive "
