@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <boost/asio/ip/address.hpp>
+
 #include "db/registry.h"
 
 namespace backside::app {
@@ -35,6 +37,17 @@ const std::vector<OptionInfo>& config_options() {
                     "without --dev only these, the default one and those the admin creates exist)"},
       {"max_update_keys", "most keys (locations) one multi-path update may write (default 10000)"},
       {"io_threads", "network threads (default 0 = one per core)"},
+      {"max_connections", "open connections, server-wide, over every port; past it a new connection is closed at "
+                          "once, after a 503 on the HTTP port (default 0 = what fits under the file-descriptor "
+                          "limit, less a reserve for files of a quarter of it, at most 1024)"},
+      {"max_connections_per_address", "open connections (and long-poll sessions) from one client address, an IPv4 "
+                                      "address or an IPv6 /64 (default 1000; 0 = no cap)"},
+      {"request_timeout_seconds", "time an HTTP request (head and body) may take to arrive, and a keep-alive "
+                                  "connection may wait for its next request (default 60)"},
+      {"websocket_idle_seconds", "a WebSocket silent this long (a ping is sent halfway) is closed, as is one that sent "
+                                 "no message within this time of its upgrade (default 60)"},
+      {"connection_limit_exempt", "comma-separated client addresses not capped per address, e.g. a reverse proxy's "
+                                  "(default 127.0.0.1,::1; they still count toward max_connections)"},
       {"log_level", "trace, debug, info, warn or error (default info)"},
       {"rules", "security rules file (JSON with comments) deployed to the default database at start"},
       {"admin_token", "the admin credential (at least 16 characters); default: generated on first start and "
@@ -121,6 +134,30 @@ Status set_option(Config& config, const std::string& name, const std::string& va
     if (config.max_update_keys == 0) return invalid("Invalid value for max_update_keys: must be at least 1");
   } else if (name == "io_threads") {
     return parse_int(name, value, config.io_threads);
+  } else if (name == "max_connections") {
+    return parse_int(name, value, config.max_connections);
+  } else if (name == "max_connections_per_address") {
+    return parse_int(name, value, config.max_connections_per_address);
+  } else if (name == "request_timeout_seconds" || name == "websocket_idle_seconds") {
+    std::uint32_t& field =
+        name == "request_timeout_seconds" ? config.request_timeout_seconds : config.websocket_idle_seconds;
+    if (auto status = parse_int(name, value, field); !status) return status;
+    if (field == 0 || field > 86400) return invalid("Invalid value for " + name + ": use 1 to 86400 seconds");
+  } else if (name == "connection_limit_exempt") {
+    config.connection_limit_exempt.clear();
+    std::size_t begin = 0;
+    while (begin < value.size()) {
+      std::size_t end = std::min(value.find(',', begin), value.size());
+      std::string item = value.substr(begin, end - begin);
+      boost::system::error_code ec;
+      boost::asio::ip::make_address(item, ec);
+      if (ec) {
+        return invalid("Invalid value for connection_limit_exempt: \"" + item + "\" is not an IP address "
+                       "(addresses are separated by commas)");
+      }
+      config.connection_limit_exempt.push_back(std::move(item));
+      begin = end + 1;
+    }
   } else if (name == "rules") {
     config.rules = value;
   } else if (name == "admin_token") {
@@ -181,9 +218,11 @@ Status apply_config_file(Config& config, const std::string& path) {
     std::string text_value;
     if (value.is_string()) {
       text_value = value.get_string();
-    } else if (value.is_array() && key == "databases") {
+    } else if (value.is_array() && (key == "databases" || key == "connection_limit_exempt")) {
       for (const auto& item : value.get_array()) {
-        if (!item.is_string()) return invalid("Config file " + path + ": \"databases\" must be a list of names");
+        if (!item.is_string()) {
+          return invalid("Config file " + path + ": \"" + std::string(key) + "\" must be a list of strings");
+        }
         if (!text_value.empty()) text_value += ',';
         text_value += item.get_string();
         if (item.get_string().empty()) text_value += ' ';  // refused below as no database name

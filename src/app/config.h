@@ -27,6 +27,14 @@ struct Config {
   std::vector<std::string> databases;
   std::uint64_t max_update_keys = 10000;  // keys of one multi-path update
   std::uint64_t io_threads = 0;  // 0 = one per core
+  // Open connections (every port) server-wide (0 = what fits under the descriptor limit) and per client address
+  // (IPv4 address or IPv6 /64; 0 = no cap; also caps long-poll sessions per address); exempt addresses count toward
+  // the server-wide cap only.
+  std::uint64_t max_connections = 0;
+  std::uint64_t max_connections_per_address = 1000;
+  std::vector<std::string> connection_limit_exempt = {"127.0.0.1", "::1"};
+  std::uint32_t request_timeout_seconds = 60;  // an HTTP request, head and body; the idle time between requests
+  std::uint32_t websocket_idle_seconds = 60;   // silence (no frame, no pong) before a WebSocket is closed
   std::string log_level = "info";
   std::string rules;        // a rules file deployed to the default database at start; empty = keep what is stored
   std::string admin_token;  // empty = the one in data_dir/admin-token, generated on first start

@@ -15,11 +15,42 @@
 #include "auth/signing_key.h"
 #include "auth/user_directories.h"
 #include "db/registry.h"
+#include "net/fd_limit.h"
 #include "net/server.h"
 #include "proto/firebase/firebase_handler.h"
 #include "proto/rest/rest_handler.h"
 
 namespace backside::app {
+
+namespace {
+
+// The connection caps (net/connection_limiter.h): max_connections 0 means what fits under the descriptor limit,
+// which is raised to its hard maximum first. An explicit cap above that is kept (the operator may raise the limit
+// of a running process with prlimit), with a warning: past the limit, accept fails until descriptors free up.
+net::ConnectionLimits connection_limits(const Config& config) {
+  const std::size_t fd_limit = net::raise_fd_limit();
+  const std::size_t fitting = net::connections_fitting(fd_limit);
+  net::ConnectionLimits limits;
+  limits.max_connections = config.max_connections ? config.max_connections : fitting;
+  if (config.max_connections && fitting && config.max_connections > fitting) {
+    spdlog::warn("max_connections {} does not fit under the file-descriptor limit of {} ({} would); past it new "
+                 "connections wait until descriptors free up",
+                 config.max_connections, fd_limit, fitting);
+  }
+  limits.max_connections_per_address = config.max_connections_per_address;
+  for (const auto& address : config.connection_limit_exempt) {
+    limits.exempt.push_back(boost::asio::ip::make_address(address));  // validated by set_option
+  }
+  spdlog::info("connections: at most {} open{}, {} per client address{}",
+               limits.max_connections ? std::to_string(limits.max_connections) : "unlimited",
+               fd_limit ? " (file-descriptor limit " + std::to_string(fd_limit) + ")" : "",
+               limits.max_connections_per_address ? std::to_string(limits.max_connections_per_address) : "unlimited",
+               config.connection_limit_exempt.empty() ? "" : " (" + std::to_string(config.connection_limit_exempt.size()) +
+                                                            " exempt addresses)");
+  return limits;
+}
+
+}  // namespace
 
 int serve(const Config& config) {
   // Block the shutdown signals in every thread; the main thread waits for them below.
@@ -137,9 +168,17 @@ int serve(const Config& config) {
 
   proto::rest::RestHandler rest(registry,
                                {.authenticator = &authenticator, .default_namespace = config.default_namespace});
-  proto::firebase::FirebaseHandler firebase(registry, {.authenticator = &authenticator,
-                                                       .default_namespace = config.default_namespace,
-                                                       .max_pending_requests = config.max_pending_requests});
+  // A long-poll session is the connection of a client without WebSockets: capped per address like connections.
+  proto::firebase::LongPollOptions long_poll_options;
+  long_poll_options.max_sessions_per_address = config.max_connections_per_address;
+  for (const auto& address : config.connection_limit_exempt) {
+    long_poll_options.per_address_exempt.push_back(boost::asio::ip::make_address(address));
+  }
+  proto::firebase::FirebaseHandler firebase(registry,
+                                            {.authenticator = &authenticator,
+                                             .default_namespace = config.default_namespace,
+                                             .max_pending_requests = config.max_pending_requests},
+                                            long_poll_options);
   proto::stomp::StompHandler stomp(
       registry, authenticator,
       {.heartbeat_ms = config.stomp_heartbeat_ms,
@@ -171,6 +210,9 @@ int serve(const Config& config) {
   server_options.host = config.host;
   server_options.port = config.port;
   server_options.io_threads = config.io_threads;
+  server_options.connection_limits = connection_limits(config);
+  server_options.request_timeout_seconds = static_cast<int>(config.request_timeout_seconds);
+  server_options.websocket_idle_seconds = static_cast<int>(config.websocket_idle_seconds);
   server_options.max_body_bytes = config.max_body_bytes;
   server_options.max_stream_queue_bytes = config.max_stream_queue_bytes;
   net::Server server(server_options, router);

@@ -121,6 +121,7 @@ void HttpSession::upgrade_to_websocket(HttpRequest&& request) {
   }
   keep_alive_timer_.cancel();
   sessions_->remove(this);
+  connection->connection_slot = std::move(connection_slot);
   connection->run(std::move(stream_), std::move(buffer_), std::move(request), std::move(accepted));
 }
 
@@ -312,6 +313,7 @@ void HttpSession::finish(const char* reason) {
   end_timer_.cancel();
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   stream_.socket().close(ec);
+  connection_slot.release();
   sessions_->remove(this);
   if (callback) callback();
 }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "net/connection_limiter.h"
 #include "net/http.h"
 #include "net/message_queue.h"
 #include "net/server.h"
@@ -26,6 +27,10 @@ class Session {
   virtual ~Session() = default;
   // Closes the connection from any thread.
   virtual void shutdown() = 0;
+
+  // The connection's place under the server's connection caps: set by the listener before start, moved along when
+  // an HTTP connection becomes a WebSocket, released (on the strand) when the socket is closed.
+  ConnectionSlot connection_slot;
 };
 
 class HttpSession : public Session,

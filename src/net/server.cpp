@@ -2,23 +2,38 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+
 #include <boost/asio/strand.hpp>
+#include <string_view>
 
 #include "net/http_session.h"
 #include "net/tcp_session.h"
+#include "util/log_throttle.h"
 
 namespace backside::net {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+// Shared by the listeners of a server: running out of descriptors is one incident for the whole process (every port
+// fails at once), and refusals are one kind of event to rate-limit, whichever port they happen on.
+struct Server::AcceptState {
+  LogThrottle refusals_log{std::chrono::seconds(10)};
+  std::atomic<std::size_t> failures{0};  // failed accepts since the last one that worked (0 = accepting normally)
+  std::atomic<std::int64_t> failing_since_ms{0};
+};
+
 // Accepts connections on one port: HTTP (HttpSession, which may become a WebSocket) or a raw protocol
 // (TcpSession handed to a StreamHandler).
 class Server::Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(asio::io_context& io, const ServerOptions& options, HttpHandler* handler, StreamHandler* stream_handler)
+  Listener(asio::io_context& io, const ServerOptions& options, ConnectionLimiter& limiter,
+           std::shared_ptr<AcceptState> state, HttpHandler* handler, StreamHandler* stream_handler)
       : io_(io),
         options_(options),
+        limiter_(limiter),
+        state_(std::move(state)),
         handler_(handler),
         stream_handler_(stream_handler),
         acceptor_(io),
@@ -44,19 +59,9 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
     acceptor_.async_accept(asio::make_strand(io_), [self = shared_from_this()](boost::system::error_code ec,
                                                                                 tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (ec) {
-        // Out of file descriptors and similar: log, back off briefly, keep serving the connections we have.
-        spdlog::warn("accept failed: {}", ec.message());
-        auto timer = std::make_shared<asio::steady_timer>(self->io_, std::chrono::milliseconds(100));
-        timer->async_wait([self, timer](boost::system::error_code) { self->accept(); });
-        return;
-      }
-      socket.set_option(tcp::no_delay(true), ec);
-      if (self->stream_handler_) {
-        std::make_shared<TcpSession>(std::move(socket), self->options_, self->sessions_)->start(*self->stream_handler_);
-      } else {
-        std::make_shared<HttpSession>(std::move(socket), *self->handler_, self->options_, self->sessions_)->start();
-      }
+      if (ec) return self->accept_failed(ec);
+      self->accept_recovered();
+      self->admit(std::move(socket));
       self->accept();
     });
   }
@@ -70,27 +75,126 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   }
 
  private:
+  // Out of file descriptors (EMFILE, ENFILE) and similar: back off briefly and try again, serving the connections
+  // we have meanwhile. Logged once per incident (whichever port fails first), not on every retry (every 100 ms) nor
+  // per port, with one line when the server accepts again.
+  void accept_failed(const boost::system::error_code& ec) {
+    if (state_->failures.fetch_add(1) == 0) {
+      state_->failing_since_ms = now_ms();
+      spdlog::warn("accept failed on port {}: {} ({} connections open); retrying every 100 ms, existing connections "
+                   "are served meanwhile", port(), ec.message(), limiter_.open());
+    }
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+    timer->async_wait([self = shared_from_this(), timer](boost::system::error_code) { self->accept(); });
+  }
+
+  void accept_recovered() {
+    if (state_->failures.load() == 0) return;
+    const std::size_t failures = state_->failures.exchange(0);
+    if (failures == 0) return;  // another port logged it
+    spdlog::info("accepting connections on port {} again, after {} failed attempts over {} ms", port(), failures,
+                 now_ms() - state_->failing_since_ms.load());
+  }
+
+  static std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // Counts the new connection against the caps and starts its session, or closes it at once.
+  void admit(tcp::socket socket) {
+    boost::system::error_code ec;
+    const tcp::endpoint peer = socket.remote_endpoint(ec);
+    if (ec) return;  // already gone (reset before we got to it); the socket closes here
+    ConnectionLimiter::Admission admission = limiter_.admit(peer.address());
+    if (admission.verdict != ConnectionLimiter::Verdict::admitted) return refuse(std::move(socket), peer, admission);
+    socket.set_option(tcp::no_delay(true), ec);
+    if (stream_handler_) {
+      auto session = std::make_shared<TcpSession>(std::move(socket), options_, sessions_);
+      session->connection_slot = std::move(admission.slot);
+      session->start(*stream_handler_);
+    } else {
+      auto session = std::make_shared<HttpSession>(std::move(socket), *handler_, options_, sessions_);
+      session->connection_slot = std::move(admission.slot);
+      session->start();
+    }
+  }
+
+  // Over a cap: the connection is closed at once. An HTTP client first gets a 503 (one non-blocking write of a
+  // fixed response; if the socket cannot take it, the client just sees the close).
+  void refuse(tcp::socket socket, const tcp::endpoint& peer, const ConnectionLimiter::Admission& admission) {
+    const bool server_full = admission.verdict == ConnectionLimiter::Verdict::server_full;
+    if (!stream_handler_) {
+      static constexpr std::string_view kServerFull =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
+          "Retry-After: 5\r\nConnection: close\r\nContent-Length: 52\r\n\r\n"
+          "{\"error\":\"Too many connections open on the server\"}\n";
+      static constexpr std::string_view kAddressFull =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
+          "Retry-After: 5\r\nConnection: close\r\nContent-Length: 56\r\n\r\n"
+          "{\"error\":\"Too many connections open from your address\"}\n";
+      static_assert(kServerFull.size() - kServerFull.find("\r\n\r\n") - 4 == 52, "Content-Length of kServerFull");
+      static_assert(kAddressFull.size() - kAddressFull.find("\r\n\r\n") - 4 == 56, "Content-Length of kAddressFull");
+      const std::string_view response = server_full ? kServerFull : kAddressFull;
+      [[maybe_unused]] ssize_t written =
+          ::send(socket.native_handle(), response.data(), response.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    boost::system::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+    std::size_t suppressed = 0;
+    if (state_->refusals_log.allow(suppressed)) {
+      const ConnectionLimits& limits = limiter_.limits();
+      if (server_full) {
+        spdlog::warn("refused a connection from {} on port {}: {} connections open (max_connections){}",
+                     peer.address().to_string(), port(), limits.max_connections, suppressed_note(suppressed));
+      } else {
+        spdlog::warn("refused a connection from {} on port {}: {} connections open from {} "
+                     "(max_connections_per_address){}",
+                     peer.address().to_string(), port(), limits.max_connections_per_address,
+                     address_group(peer.address()), suppressed_note(suppressed));
+      }
+    }
+  }
+
+  static std::string suppressed_note(std::size_t suppressed) {
+    return suppressed ? "; " + std::to_string(suppressed) + " more refused since the last such line" : "";
+  }
+
+  std::uint16_t port() const {
+    boost::system::error_code ec;
+    auto endpoint = acceptor_.local_endpoint(ec);
+    return ec ? 0 : endpoint.port();
+  }
+
   asio::io_context& io_;
   const ServerOptions& options_;
+  ConnectionLimiter& limiter_;
+  std::shared_ptr<AcceptState> state_;
   HttpHandler* handler_;
   StreamHandler* stream_handler_;
   tcp::acceptor acceptor_;
   std::shared_ptr<SessionSet> sessions_;
 };
 
-Server::Server(ServerOptions options, HttpHandler& handler) : options_(std::move(options)), handler_(handler) {}
+Server::Server(ServerOptions options, HttpHandler& handler)
+    : options_(std::move(options)),
+      handler_(handler),
+      limiter_(options_.connection_limits),
+      accept_state_(std::make_shared<AcceptState>()) {}
 
 Server::~Server() { stop(); }
 
 Result<tcp::endpoint> Server::listen() {
-  listener_ = std::make_shared<Listener>(io_, options_, &handler_, nullptr);
+  listener_ = std::make_shared<Listener>(io_, options_, limiter_, accept_state_, &handler_, nullptr);
   auto endpoint = listener_->open(options_.port);
   if (endpoint) listener_->accept();
   return endpoint;
 }
 
 Result<tcp::endpoint> Server::listen_stream(std::uint16_t port, StreamHandler& handler) {
-  auto listener = std::make_shared<Listener>(io_, options_, nullptr, &handler);
+  auto listener = std::make_shared<Listener>(io_, options_, limiter_, accept_state_, nullptr, &handler);
   auto endpoint = listener->open(port);
   if (!endpoint) return endpoint;
   listener->accept();

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/connection_limiter.h"
 #include "net/http.h"
 #include "util/result.h"
 
@@ -21,6 +22,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 9000;
   std::size_t io_threads = 0;                                // 0 = one per core
+  // Open connections, server-wide and per client address, over every port (net/connection_limiter.h).
+  ConnectionLimits connection_limits;
   std::size_t max_body_bytes = std::size_t(256) << 20;       // Firebase REST's limit
   std::size_t max_stream_queue_bytes = std::size_t(16) << 20;  // per stream, then the slow reader is dropped
   int request_timeout_seconds = 60;
@@ -48,11 +51,14 @@ class Server {
 
  private:
   class Listener;
+  struct AcceptState;  // what the listeners share: the refusal log, the current accept failure incident
   void run_io_thread();
   void log_handler_exception(const char* what);
 
   ServerOptions options_;
   HttpHandler& handler_;
+  ConnectionLimiter limiter_;  // before io_: sessions still queued on io_ at destruction hold its slots
+  std::shared_ptr<AcceptState> accept_state_;
   boost::asio::io_context io_;
   std::shared_ptr<Listener> listener_;
   std::vector<std::shared_ptr<Listener>> stream_listeners_;

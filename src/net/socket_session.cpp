@@ -112,6 +112,7 @@ void SocketSession::finish(std::string reason) {
   boost::system::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
+  connection_slot.release();
   sessions_->remove(this);
   on_finished();
 }

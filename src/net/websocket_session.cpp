@@ -72,6 +72,7 @@ void WebSocketSession::on_accept(beast::error_code ec) {
   socket_ = std::move(beast::get_lowest_layer(*handshake_).socket());
   handshake_.reset();
   open_ = true;
+  opened_at_ = std::chrono::steady_clock::now();
   if (endpoint_) endpoint_->on_open();
   if (finished_) return;
   act(writer_.start(socket_.native_handle()));
@@ -111,6 +112,7 @@ void WebSocketSession::handle(WebSocketFrameReader::Event& event) {
   using Kind = WebSocketFrameReader::Event::Kind;
   switch (event.kind) {
     case Kind::message:
+      messaged_ = true;
       // Once the server has begun to close, the endpoint is done with the connection.
       if (endpoint_ && !writer_.closing()) endpoint_->on_message(std::move(event.payload));
       return;
@@ -188,6 +190,14 @@ void WebSocketSession::arm_timer() {
 void WebSocketSession::on_timer() {
   if (close_sent_) return finish("the client did not answer the close frame");
   writer_.trim();  // a connection that was busy gives its queue's storage back once idle
+  if (!messaged_ && std::chrono::steady_clock::now() - opened_at_ >=
+                        std::chrono::seconds(options_.websocket_idle_seconds)) {
+    if (writer_.closing()) return finish("no message since the upgrade, and the close frame was not taken");
+    spdlog::debug("websocket from {}: no message within {} s of the upgrade", remote_address_,
+                  options_.websocket_idle_seconds);
+    start_close(1008, "no message within " + std::to_string(options_.websocket_idle_seconds) + " s");
+    return arm_timer();
+  }
   if (heard_) {
     heard_ = false;
     ping_sent_ = false;

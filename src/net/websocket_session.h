@@ -78,6 +78,10 @@ class WebSocketSession : public SocketSession, public WebSocketConnection {
   bool ping_sent_ = false;    // a keep-alive ping is unanswered
   bool peer_closed_ = false;  // the peer's close frame arrived
   bool close_sent_ = false;   // our close frame is written; waiting for the peer's
+  // A client that answers pings but never sends a message holds a connection for nothing (pre-authentication):
+  // one without a message within websocket_idle_seconds of the upgrade is closed.
+  bool messaged_ = false;
+  std::chrono::steady_clock::time_point opened_at_{};
 };
 
 }  // namespace backside::net

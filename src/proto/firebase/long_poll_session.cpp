@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "proto/firebase/frame_codec.h"
+#include "util/log_throttle.h"
 #include "util/secure_random.h"
 
 namespace backside::proto::firebase {
@@ -514,7 +515,10 @@ class ClosingEndpoint : public net::WebSocketEndpoint {
 // LongPollSessions
 
 LongPollSessions::LongPollSessions(db::Registry& registry, const FirebaseOptions& firebase, LongPollOptions options)
-    : registry_(registry), firebase_(firebase), options_(options) {
+    : registry_(registry),
+      firebase_(firebase),
+      options_(options),
+      per_address_(options_.max_sessions_per_address, options_.per_address_exempt) {
   sweeper_ = std::thread([this] { sweep_loop(); });
 }
 
@@ -558,6 +562,7 @@ void LongPollSessions::remove(const LongPollSession& session) {
   std::lock_guard lock(mutex_);
   if (auto it = sessions_.find(session.id_); it != sessions_.end() && it->second.get() == &session) {
     sessions_.erase(it);
+    per_address_.remove(session.address_);
   }
   if (auto it = by_connection_.find(session.connection_session_id_); it != by_connection_.end()) {
     auto held = it->second.lock();
@@ -610,14 +615,33 @@ void LongPollSessions::handle(const net::HttpRequest& request, std::shared_ptr<n
     {
       std::lock_guard lock(mutex_);
       if (sessions_.size() >= options_.max_sessions) {
-        spdlog::warn("firebase long-poll connection from {} refused: {} sessions open", exchange->remote_address(),
-                     sessions_.size());
+        std::size_t suppressed = 0;
+        if (refusals_log_.allow(suppressed)) {
+          spdlog::warn("firebase long-poll connection from {} refused: {} sessions open{}", exchange->remote_address(),
+                       sessions_.size(),
+                       suppressed ? "; " + std::to_string(suppressed) + " more refused since the last such line" : "");
+        }
         return exchange->reply(make_response(version, keep_alive, "{\"error\":\"Too many long-poll sessions\"}",
+                                             "application/json; charset=utf-8",
+                                             http::status::service_unavailable));
+      }
+      // Counted now, so that parallel starts from one address cannot all pass; given back by remove().
+      if (!per_address_.try_add(exchange->remote_address())) {
+        std::size_t suppressed = 0;
+        if (refusals_log_.allow(suppressed)) {
+          spdlog::warn("firebase long-poll connection from {} refused: {} sessions open from that address "
+                       "(max_connections_per_address){}",
+                       exchange->remote_address(), options_.max_sessions_per_address,
+                       suppressed ? "; " + std::to_string(suppressed) + " more refused since the last such line" : "");
+        }
+        return exchange->reply(make_response(version, keep_alive,
+                                             "{\"error\":\"Too many long-poll sessions from your address\"}",
                                              "application/json; charset=utf-8",
                                              http::status::service_unavailable));
       }
     }
     auto session = std::make_shared<LongPollSession>(*this, random_token(16), random_token(16), firebase_, options_);
+    session->address_ = exchange->remote_address();
     std::string host(request[http::field::host]);
     auto connection = std::make_shared<Connection>(**database, session, firebase_, std::move(host));
     std::string body = session->start(std::move(connection), callback_id);

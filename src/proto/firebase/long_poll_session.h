@@ -26,9 +26,12 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "db/registry.h"
+#include "net/connection_limiter.h"
 #include "net/http.h"
+#include "util/log_throttle.h"
 #include "proto/firebase/connection.h"
 
 namespace backside::proto::firebase {
@@ -39,6 +42,10 @@ struct LongPollOptions {
   std::size_t max_queue_bytes = std::size_t(16) << 20;  // server->client messages waiting for a poll
   std::size_t max_pending_segments = 1024;              // client segments waiting for an earlier one
   std::size_t max_sessions = 10000;
+  // Sessions one client address (IPv4 address, IPv6 /64) may hold, so that one client cannot take every slot;
+  // 0 = no cap. Exempt addresses (a reverse proxy's) are capped by max_sessions only.
+  std::size_t max_sessions_per_address = 0;
+  std::vector<boost::asio::ip::address> per_address_exempt;
 };
 
 class LongPollSessions;
@@ -95,6 +102,7 @@ class LongPollSession : public Transport, public std::enable_shared_from_this<Lo
   LongPollSessions& owner_;
   const std::string id_;
   const std::string password_;
+  std::string address_;  // the client's, as counted per address (set before the session is registered)
   std::string connection_session_id_;  // the handshake `s`, which the upgrade names
   const FirebaseOptions& firebase_;
   const LongPollOptions& options_;
@@ -151,6 +159,8 @@ class LongPollSessions {
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<LongPollSession>> sessions_;       // by long-poll id
   std::unordered_map<std::string, std::weak_ptr<LongPollSession>> by_connection_;  // by handshake session id
+  net::PerAddressCount per_address_;  // registered sessions (and ones being started) by client address
+  LogThrottle refusals_log_{std::chrono::seconds(10)};
   std::condition_variable wake_;
   bool stopping_ = false;
   bool woken_ = false;
