@@ -160,6 +160,7 @@ void HttpSession::on_request(beast::error_code ec) {
 
 void HttpSession::upgrade_to_websocket(HttpRequest&& request) {
   auto connection = std::make_shared<WebSocketSession>(stream_.get_executor(), options_, sessions_, remote_address_);
+  connection->enable_eviction();
   WebSocketAccept accepted = handler_.accept_websocket(request, connection);
   if (!accepted.endpoint) {
     std::string path(request.target().substr(0, request.target().find('?')));
@@ -239,6 +240,12 @@ std::shared_ptr<EventStream> HttpSession::start_stream(HttpResponse&& head) {
   {
     std::lock_guard lock(mutex_);
     streaming_ = true;
+    // The budget may drop this stream, its queue being the largest, when others need room (under its lock: post).
+    stream_charge_.enrol([weak = weak_from_this(), executor = stream_.get_executor()] {
+      asio::post(executor, [weak] {
+        if (auto self = weak.lock()) self->finish("slow reader: dropped to make room in the memory budget");
+      });
+    });
     queued_bytes_ += first->size();
     stream_charge_.resize(queued_bytes_);  // the head is small and starts the stream: charged, never refused
     queue_.push_front(std::move(first));  // the head goes before any event queued meanwhile

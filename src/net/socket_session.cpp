@@ -109,6 +109,17 @@ void SocketSession::act(SocketWriter::Outcome outcome) {
   }
 }
 
+void SocketSession::enable_eviction() {
+  writer_.enrol_for_eviction([weak = weak_from_this(), strand = strand_] {
+    // Under the budget's lock: only post; the session is looked up (and maybe destroyed) on its strand.
+    asio::post(strand, [weak] {
+      if (auto self = weak.lock()) {
+        self->finish("slow reader: dropped, its queue being the largest, to make room in the memory budget");
+      }
+    });
+  });
+}
+
 void SocketSession::finish(std::string reason) {
   if (finished_) return;
   finished_ = true;

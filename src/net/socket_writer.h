@@ -10,12 +10,14 @@
 // writable, then calls resume()). Queued frames go out in gather writes of up to 64 frames. A reader that falls more
 // than the bound behind is dropped, never buffered without limit. What is queued is also charged to the server-wide
 // memory budget (util/memory_budget.h), at full size per connection even when the payload is shared; a queue the
-// budget cannot take is dropped the same way, as a slow client.
+// budget cannot take is dropped the same way, as a slow client, and when the budget is full the largest queues are
+// the ones it takes back first (enrol_for_eviction).
 //
 // Thread-safe. The owner keeps the socket open until stop() has returned.
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -65,6 +67,10 @@ class SocketWriter {
   // The connection is ending: drops what is queued. After it returns the socket may be closed. False if it was
   // already stopped.
   bool stop();
+
+  // Lets the memory budget take this queue back, largest first, when others need room: `on_evict` must then end
+  // the connection (it runs under the budget's lock: post, nothing more). Call before frames are pushed.
+  void enrol_for_eviction(std::function<void()> on_evict) { charge_.enrol(std::move(on_evict)); }
 
   bool closing() const;
   // Gives back the queue's storage if nothing is queued (an idle connection's memory).

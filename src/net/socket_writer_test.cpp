@@ -187,5 +187,23 @@ TEST_F(SocketWriterTest, PushAllIsChargedAllOrNothing) {
   EXPECT_EQ(budget.used(), 0u);
 }
 
+TEST_F(SocketWriterTest, WhenTheBudgetIsFullTheLargestQueueIsDroppedNotTheSmallOne) {
+  MemoryBudget budget(10000);
+  SocketWriter slow(1 << 20, &budget);
+  bool slow_dropped = false;
+  slow.enrol_for_eviction([&] { slow_dropped = true; });
+  SocketWriter reader(1 << 20, &budget);
+  reader.enrol_for_eviction([] {});
+  EXPECT_EQ(slow.push(frame(std::string(9000, 's'))), Outcome::none);  // not started: queued
+  EXPECT_EQ(reader.push(frame(std::string(2000, 'r'))), Outcome::none);
+  EXPECT_TRUE(slow_dropped);
+  EXPECT_EQ(budget.used(), 2000u);
+  EXPECT_EQ(slow.push(frame("more")), Outcome::over_budget);  // the evicted queue takes nothing more
+  EXPECT_EQ(budget.used(), 2000u);
+  EXPECT_EQ(reader.start(fds_[0]), Outcome::none);
+  EXPECT_EQ(drain_peer(), std::string(2000, 'r'));
+  EXPECT_EQ(budget.used(), 0u);
+}
+
 }  // namespace
 }  // namespace backside::net

@@ -100,5 +100,64 @@ TEST(MemoryBudget, ConcurrentChargesNeverExceedTheLimit) {
   EXPECT_EQ(budget.used(), 0u);
 }
 
+TEST(MemoryBudget, WhenFullTheLargestEvictableChargeIsTakenBackForASmallerOne) {
+  MemoryBudget budget(1000);
+  int slow_evicted = 0;
+  int other_evicted = 0;
+  MemoryCharge slow(&budget);
+  slow.enrol([&] { ++slow_evicted; });
+  MemoryCharge other(&budget);
+  other.enrol([&] { ++other_evicted; });
+  MemoryCharge reader(&budget);
+  reader.enrol([] {});
+  ASSERT_TRUE(slow.resize(600));
+  ASSERT_TRUE(other.resize(300));
+  EXPECT_TRUE(reader.resize(200));  // 1100 would not fit: the largest (600) goes, not the asker
+  EXPECT_EQ(slow_evicted, 1);
+  EXPECT_EQ(other_evicted, 0);
+  EXPECT_TRUE(slow.evicted());
+  EXPECT_EQ(slow.bytes(), 0u);
+  EXPECT_EQ(budget.used(), 500u);
+  EXPECT_EQ(budget.evictions(), 1u);
+  EXPECT_FALSE(slow.resize(10));  // an evicted charge never grows again
+  slow.release();                 // and gives nothing back twice
+  EXPECT_EQ(budget.used(), 500u);
+}
+
+TEST(MemoryBudget, TheLargestAskerIsRefusedAndNobodyIsEvicted) {
+  MemoryBudget budget(1000);
+  int evicted = 0;
+  MemoryCharge big(&budget);
+  big.enrol([] {});
+  MemoryCharge small(&budget);
+  small.enrol([&] { ++evicted; });
+  ASSERT_TRUE(big.resize(700));
+  ASSERT_TRUE(small.resize(250));
+  EXPECT_FALSE(big.resize(800));  // it is the largest: it is the one refused
+  EXPECT_EQ(evicted, 0);
+  EXPECT_EQ(budget.used(), 950u);
+  EXPECT_EQ(budget.refusals(Use::outbound_queue), 1u);
+}
+
+TEST(MemoryBudget, ChargesThatAreNotEnrolledAreNeverEvicted) {
+  MemoryBudget budget(1000);
+  auto body = MemoryCharge::take(&budget, Use::request_body, 900);
+  ASSERT_TRUE(body);
+  MemoryCharge queue(&budget);
+  queue.enrol([] {});
+  EXPECT_FALSE(queue.resize(200));
+  EXPECT_EQ(body->bytes(), 900u);
+}
+
+TEST(MemoryBudget, AnyUseMayEvictASlowQueue) {
+  MemoryBudget budget(1000);
+  bool evicted = false;
+  MemoryCharge queue(&budget);
+  queue.enrol([&] { evicted = true; });
+  ASSERT_TRUE(queue.resize(800));
+  EXPECT_TRUE(MemoryCharge::take(&budget, Use::request_body, 500));  // a request is served, the slow reader goes
+  EXPECT_TRUE(evicted);
+}
+
 }  // namespace
 }  // namespace backside
