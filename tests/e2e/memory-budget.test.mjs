@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import WebSocket from 'ws';
 import { startServer, parseRawResponse, waitFor, within, curl } from './lib/server.mjs';
 
 const BUDGET = 8 * 1024 * 1024;
@@ -209,4 +210,55 @@ test('a STOMP transaction over the byte bound is refused with ERROR and nothing 
   const receipt = await again.frame((f) => f.startsWith('RECEIPT') && f.includes('receipt-id:commit'), 'COMMIT');
   assert.match(receipt, /status:ok/);
   assert.deepEqual(await readAsAdmin(server, token, 'tx'), { a: 1, b: 2 });
+});
+
+test('partial STOMP frames and WebSocket messages past the budget end their connections with the protocol error', async (t) => {
+  const { server, token } = await productionServer(t, ['--max-buffered-bytes', String(BUDGET)]);
+  // STOMP over TCP, before CONNECT even: a frame announcing 10 MB, of which 3 MiB arrive. Two or so fit.
+  const partial = Buffer.concat([Buffer.from('SEND\ndestination:/p\ncontent-length:10000000\n\n'),
+                                 Buffer.alloc(3 * 1024 * 1024, 'p')]);
+  const stomps = [];
+  for (let i = 0; i < 4; i++) {
+    const client = new RawStomp(server.stompPort);
+    client.socket.write(partial);
+    stomps.push(client);
+  }
+  t.after(() => stomps.forEach((client) => client.destroy()));
+  await waitFor(() => stomps.some((client) => client.closed), { timeoutMs: 10000, message: 'a STOMP connection to end' });
+  const refused = stomps.filter((client) => client.frames.some((f) => f.startsWith('ERROR')));
+  assert.ok(refused.length >= 1, 'at least one got ERROR');
+  for (const client of refused) {
+    assert.match(client.frames.find((f) => f.startsWith('ERROR')), /no memory left for incoming frames \(max_buffered_bytes\)/);
+  }
+  stomps.forEach((client) => client.destroy());
+
+  // WebSocket (/stomp): a fragmented message whose first 3 MiB fragment is in, the rest never comes.
+  const sockets = await Promise.all(Array.from({ length: 4 }, () => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/stomp`, ['v12.stomp']);
+    ws.on('open', () => resolve(ws));
+    ws.on('error', reject);
+  })));
+  t.after(() => sockets.forEach((ws) => ws.terminate()));
+  const closes = sockets.map((ws) => new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) }))));
+  for (const ws of sockets) ws.send(Buffer.alloc(3 * 1024 * 1024, 'w'), { fin: false, binary: false });
+  const first = await within(Promise.race(closes), 10000, null);
+  assert.ok(first, 'a WebSocket was closed');
+  assert.equal(first.code, 1008);
+  assert.match(first.reason, /no memory left for incoming messages/);
+  sockets.forEach((ws) => ws.terminate());
+
+  // The server goes on: a normal STOMP client writes once the partial input is gone.
+  assert.ok(server.running, server.log);
+  await waitFor(async () => {
+    const client = new RawStomp(server.stompPort);
+    try {
+      await client.connect(token);
+      client.send('SEND\ndestination:/after\nreceipt:w\n\n"ok"');
+      return (await client.frame((f) => f.startsWith('RECEIPT'), 'the RECEIPT')).includes('status:ok');
+    } finally {
+      client.destroy();
+    }
+  }, { timeoutMs: 10000, message: 'a STOMP write after the partial input is gone' });
+  assert.equal(await readAsAdmin(server, token, 'after'), 'ok');
+  assert.equal(await readAsAdmin(server, token, 'p'), null);
 });
