@@ -135,7 +135,8 @@ int serve(const Config& config) {
                                {.authenticator = &authenticator, .default_namespace = config.default_namespace});
   proto::firebase::FirebaseHandler firebase(registry, {.authenticator = &authenticator,
                                                        .default_namespace = config.default_namespace,
-                                                       .max_pending_requests = config.max_pending_requests});
+                                                       .max_pending_requests = config.max_pending_requests},
+                                          {.memory_budget = &memory_budget});
   proto::stomp::StompHandler stomp(
       registry, authenticator,
       {.heartbeat_ms = config.stomp_heartbeat_ms,

@@ -30,6 +30,7 @@
 #include "db/registry.h"
 #include "net/http.h"
 #include "proto/firebase/connection.h"
+#include "util/memory_budget.h"
 
 namespace backside::proto::firebase {
 
@@ -39,6 +40,8 @@ struct LongPollOptions {
   std::size_t max_queue_bytes = std::size_t(16) << 20;  // server->client messages waiting for a poll
   std::size_t max_pending_segments = 1024;              // client segments waiting for an earlier one
   std::size_t max_sessions = 10000;
+  // Server-wide budget charged by what waits for a poll (util/memory_budget.h); nullptr = none.
+  MemoryBudget* memory_budget = nullptr;
 };
 
 class LongPollSessions;
@@ -115,6 +118,7 @@ class LongPollSession : public Transport, public std::enable_shared_from_this<Lo
   std::mutex out_mutex_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::size_t queued_bytes_ = 0;
+  MemoryCharge queue_charge_;  // follows queued_bytes_
   std::optional<Poll> held_;
   std::int64_t next_response_ = 1;
   std::chrono::steady_clock::time_point last_request_;
