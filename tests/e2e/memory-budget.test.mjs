@@ -262,3 +262,29 @@ test('partial STOMP frames and WebSocket messages past the budget end their conn
   assert.equal(await readAsAdmin(server, token, 'after'), 'ok');
   assert.equal(await readAsAdmin(server, token, 'p'), null);
 });
+
+test('stored on-disconnect writes are bounded in bytes: past 16 MiB they are refused and not run', async (t) => {
+  const { server, token } = await productionServer(t);
+  const client = new RawStomp(server.stompPort);
+  t.after(() => client.destroy());
+  await client.connect(token);
+  const chunk = JSON.stringify('d'.repeat(4 * 1024 * 1024));  // the fourth crosses 16 MiB
+  for (let i = 0; i < 4; i++) {
+    client.send(`SEND\ndestination:/gone/${i}\non-disconnect:set\nreceipt:od-${i}\n` +
+                `content-length:${Buffer.byteLength(chunk)}\n\n${chunk}`);
+  }
+  const receipts = [];
+  for (let i = 0; i < 4; i++) {
+    receipts.push(await client.frame((f) => f.startsWith('RECEIPT') && f.includes(`receipt-id:od-${i}\n`), `od-${i}`));
+  }
+  for (const receipt of receipts.slice(0, 3)) assert.match(receipt, /status:ok/);
+  assert.match(receipts[3], /status:too_large/);
+  assert.match(receipts[3], /would hold more than 16777216 bytes/);
+  client.destroy();
+  // The three stored ones run at the disconnect; the refused one does not.
+  const stored = await waitFor(async () => {
+    const value = await readAsAdmin(server, token, 'gone');
+    return value && Object.keys(value).length === 3 ? value : null;
+  }, { timeoutMs: 10000, message: 'the stored on-disconnect writes to run' });
+  assert.deepEqual(Object.keys(stored).sort(), ['0', '1', '2']);
+});
