@@ -30,6 +30,9 @@ const std::vector<OptionInfo>& config_options() {
       {"default_namespace", "database used when a request names none (default \"default\")"},
       {"max_body_bytes", "largest accepted request body in bytes (default 268435456)"},
       {"max_stream_queue_bytes", "bytes a stream may fall behind before it is dropped (default 16777216)"},
+      {"max_buffered_bytes", "bytes of buffered input (request bodies, partial messages and frames, STOMP "
+                             "transactions) and queued output all clients together may hold; past it requests get "
+                             "503 and the clients asking for more are dropped (default 1073741824)"},
       {"max_pending_requests", "Firebase protocol requests one connection may have unanswered before the server "
                                "stops reading from it, until half are answered (default 1000)"},
       {"max_databases", "most databases (namespaces) one server opens (default 100)"},
@@ -114,6 +117,12 @@ Status set_option(Config& config, const std::string& name, const std::string& va
     return ok_status();
   } else if (name == "max_stream_queue_bytes") {
     return parse_int(name, value, config.max_stream_queue_bytes);
+  } else if (name == "max_buffered_bytes") {
+    if (Status parsed = parse_int(name, value, config.max_buffered_bytes); !parsed) return parsed;
+    if (config.max_buffered_bytes < (std::uint64_t(1) << 20)) {
+      return invalid("Invalid value for max_buffered_bytes: must be at least 1048576 (1 MiB)");
+    }
+    return ok_status();
   } else if (name == "max_databases") {
     return parse_int(name, value, config.max_databases);
   } else if (name == "databases") {

@@ -110,6 +110,9 @@ int serve(const Config& config) {
     }
   }
 
+  // One budget for everything clients make the server buffer, shared by every door (util/memory_budget.h).
+  // Declared before the registry: sessions its subscribers keep alive give their charges back when it goes.
+  MemoryBudget memory_budget(static_cast<std::size_t>(config.max_buffered_bytes));
   db::RegistryOptions registry_options;
   registry_options.data_dir = config.data_dir;
   registry_options.default_rules = *db::Registry::compile_rules(
@@ -174,6 +177,7 @@ int serve(const Config& config) {
   for (const auto& address : config.connection_limit_exempt) {
     long_poll_options.per_address_exempt.push_back(boost::asio::ip::make_address(address));
   }
+  long_poll_options.memory_budget = &memory_budget;
   proto::firebase::FirebaseHandler firebase(registry,
                                             {.authenticator = &authenticator,
                                              .default_namespace = config.default_namespace,
@@ -184,7 +188,8 @@ int serve(const Config& config) {
       {.heartbeat_ms = config.stomp_heartbeat_ms,
        .connect_timeout_ms = config.stomp_connect_timeout_ms,
        .max_pending_requests = config.max_pending_requests,
-       .default_namespace = config.default_namespace});
+       .default_namespace = config.default_namespace,
+       .memory_budget = &memory_budget});
   proto::identity::IdentityOptions identity_options;
   identity_options.accept_unsigned_custom_tokens = config.dev;
   identity_options.per_account = {.max_attempts = config.auth_max_failed_sign_ins,
@@ -215,6 +220,7 @@ int serve(const Config& config) {
   server_options.websocket_idle_seconds = static_cast<int>(config.websocket_idle_seconds);
   server_options.max_body_bytes = config.max_body_bytes;
   server_options.max_stream_queue_bytes = config.max_stream_queue_bytes;
+  server_options.memory_budget = &memory_budget;
   net::Server server(server_options, router);
   stomp.set_io_context(server.io_context());
   auto endpoint = server.listen();

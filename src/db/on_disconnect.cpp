@@ -168,4 +168,18 @@ std::optional<WriteRequest> OnDisconnect::to_write(Auth auth) const {
   return request;
 }
 
+Status OnDisconnectQuota::admit(std::size_t bytes) {
+  if (operations_ >= max_operations_) {
+    return Error{ErrorCode::too_large, "Too many onDisconnect operations on one connection (the limit is " +
+                                           std::to_string(max_operations_) + ")"};
+  }
+  if (bytes > max_bytes_ - bytes_) {
+    return Error{ErrorCode::too_large, "The onDisconnect operations of one connection would hold more than " +
+                                           std::to_string(max_bytes_) + " bytes of data"};
+  }
+  ++operations_;
+  bytes_ += bytes;
+  return ok_status();
+}
+
 }  // namespace backside::db

@@ -49,6 +49,26 @@ class OnDisconnect {
   Entry root_;
 };
 
+// What one connection may ask to store for its disconnect, in operations and in bytes of their JSON. Counted as
+// they are asked for and never given back by a cancel (a client storing and cancelling in a loop reaches it too),
+// so that what a connection can make the server hold for it is bounded in bytes, not only in count.
+class OnDisconnectQuota {
+ public:
+  static constexpr std::size_t kMaxOperations = 10000;
+  static constexpr std::size_t kMaxBytes = std::size_t(16) << 20;
+
+  explicit OnDisconnectQuota(std::size_t max_operations = kMaxOperations, std::size_t max_bytes = kMaxBytes)
+      : max_operations_(max_operations), max_bytes_(max_bytes) {}
+  // Counts one more operation of `bytes`; a too_large error (counting nothing) past either bound.
+  Status admit(std::size_t bytes);
+
+ private:
+  std::size_t max_operations_;
+  std::size_t max_bytes_;
+  std::size_t operations_ = 0;
+  std::size_t bytes_ = 0;
+};
+
 // Sets `value` at the relative location `segments` inside the raw JSON `target` (a ".priority" last segment sets
 // the priority), turning leaves on the way into objects and collapsing objects left empty into null.
 void set_inside_json(boost::json::value& target, const std::vector<std::string>& segments, std::size_t from,

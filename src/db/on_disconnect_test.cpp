@@ -107,5 +107,19 @@ TEST(OnDisconnect, RootEntryIsASetAtTheRoot) {
   EXPECT_EQ(written(queue), R"(set {"k":"v","k2":2})");
 }
 
+TEST(OnDisconnectQuota, BoundsOperationsAndBytesAndRefusesWithoutCounting) {
+  OnDisconnectQuota quota(3, 100);
+  EXPECT_TRUE(quota.admit(60).ok());
+  auto too_big = quota.admit(41);
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_EQ(too_big.error().code, ErrorCode::too_large);
+  EXPECT_NE(too_big.error().message.find("100 bytes"), std::string::npos);
+  EXPECT_TRUE(quota.admit(40).ok());  // the refused one counted nothing
+  EXPECT_TRUE(quota.admit(0).ok());
+  auto too_many = quota.admit(0);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_NE(too_many.error().message.find("limit is 3"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace backside::db

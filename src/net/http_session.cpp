@@ -36,6 +36,24 @@ std::string unsupported_transfer_coding(const HttpRequest& request) {
   }
   return {};
 }
+
+std::shared_ptr<HttpResponse> json_error(http::status status, const std::string& message) {
+  auto response = std::make_shared<HttpResponse>(status, 11);
+  response->set(http::field::content_type, "application/json; charset=utf-8");
+  response->set(http::field::access_control_allow_origin, "*");
+  std::string escaped;
+  for (char c : message) {
+    if (c == '"' || c == '\\') escaped += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
+  }
+  response->body() = "{\"error\":\"" + escaped + "\"}";
+  response->keep_alive(false);
+  response->prepare_payload();
+  return response;
+}
+
+// Bytes of an unread body a refused client may still send before the connection is closed on it anyway.
+constexpr std::size_t kMaxDiscardedBytes = std::size_t(1) << 20;
 }  // namespace
 
 HttpSession::HttpSession(asio::ip::tcp::socket socket, HttpHandler& handler, const ServerOptions& options,
@@ -44,6 +62,9 @@ HttpSession::HttpSession(asio::ip::tcp::socket socket, HttpHandler& handler, con
       handler_(handler),
       options_(options),
       sessions_(std::move(sessions)),
+      body_charge_(options.memory_budget, MemoryBudget::Use::request_body),
+      response_charge_(options.memory_budget, MemoryBudget::Use::response),
+      stream_charge_(options.memory_budget, MemoryBudget::Use::outbound_queue),
       keep_alive_timer_(stream_.get_executor()),
       end_timer_(stream_.get_executor()) {
   beast::error_code ec;
@@ -68,8 +89,44 @@ void HttpSession::read_request() {
   parser_->body_limit(options_.max_body_bytes);
   parser_->header_limit(64 * 1024);
   stream_.expires_after(std::chrono::seconds(options_.request_timeout_seconds));
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_request(ec); });
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+}
+
+void HttpSession::on_header(beast::error_code ec) {
+  if (ec) return on_request(ec);
+  if (auto coding = unsupported_transfer_coding(parser_->get()); !coding.empty()) {
+    // RFC 9112 §6.1: a server that does not understand a transfer-coding answers 501 (and does not guess the body).
+    return fail_request(http::status::not_implemented,
+                        "Transfer-Encoding \"" + coding + "\" is not supported (only chunked is)");
+  }
+  if (parser_->is_done()) return on_request(ec);
+  // A body of declared length is charged whole before any of it is read (the parser reserves it at once); past
+  // the budget the request is refused unread, whoever sent it, so that unfinished bodies cannot take the memory.
+  if (auto length = parser_->content_length()) {
+    if (!body_charge_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(*length, options_.max_body_bytes)))) {
+      return fail_request(http::status::service_unavailable,
+                          "The server has no memory left for request bodies (max_buffered_bytes); try again later");
+    }
+  }
+  read_body();
+}
+
+void HttpSession::read_body() {
+  http::async_read_some(stream_, buffer_, *parser_,
+                        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body_part(ec); });
+}
+
+void HttpSession::on_body_part(beast::error_code ec) {
+  if (ec) return on_request(ec);
+  // A chunked body is charged as it grows.
+  const std::size_t held = parser_->get().body().size();
+  if (held > body_charge_.bytes() && !body_charge_.resize(held)) {
+    return fail_request(http::status::service_unavailable,
+                        "The server has no memory left for request bodies (max_buffered_bytes); try again later");
+  }
+  if (parser_->is_done()) return on_request(ec);
+  read_body();
 }
 
 void HttpSession::on_request(beast::error_code ec) {
@@ -87,11 +144,6 @@ void HttpSession::on_request(beast::error_code ec) {
   }
   if (ec) return fail_request(http::status::bad_request, "Malformed HTTP request: " + ec.message());
   stream_.expires_never();
-  if (auto coding = unsupported_transfer_coding(parser_->get()); !coding.empty()) {
-    // RFC 9112 §6.1: a server that does not understand a transfer-coding answers 501 (and does not guess the body).
-    return fail_request(http::status::not_implemented,
-                        "Transfer-Encoding \"" + coding + "\" is not supported (only chunked is)");
-  }
   HttpRequest request = parser_->release();
   keep_alive_after_reply_ = request.keep_alive();
   try {
@@ -108,6 +160,7 @@ void HttpSession::on_request(beast::error_code ec) {
 
 void HttpSession::upgrade_to_websocket(HttpRequest&& request) {
   auto connection = std::make_shared<WebSocketSession>(stream_.get_executor(), options_, sessions_, remote_address_);
+  connection->enable_eviction();
   WebSocketAccept accepted = handler_.accept_websocket(request, connection);
   if (!accepted.endpoint) {
     std::string path(request.target().substr(0, request.target().find('?')));
@@ -127,19 +180,9 @@ void HttpSession::upgrade_to_websocket(HttpRequest&& request) {
 
 void HttpSession::fail_request(http::status status, const std::string& message) {
   if (answered_.exchange(true)) return finish("answered twice");
-  auto response = std::make_shared<HttpResponse>(status, 11);
-  response->set(http::field::content_type, "application/json; charset=utf-8");
-  response->set(http::field::access_control_allow_origin, "*");
-  std::string escaped;
-  for (char c : message) {
-    if (c == '"' || c == '\\') escaped += '\\';
-    if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
-  }
-  response->body() = "{\"error\":\"" + escaped + "\"}";
-  response->keep_alive(false);
-  response->prepare_payload();
   keep_alive_after_reply_ = false;
-  write_response(std::move(response));
+  linger_ = true;
+  write_response(json_error(status, message));
 }
 
 void HttpSession::reply(HttpResponse&& response) {
@@ -153,14 +196,41 @@ void HttpSession::reply(HttpResponse&& response) {
 
 void HttpSession::write_response(std::shared_ptr<HttpResponse> response) {
   if (closed_) return;
+  body_charge_.release();  // the handler has answered: it is done with the request
+  if (!response_charge_.resize(response->body().size())) {
+    // A client that asks for large responses and does not read them must not hold them all in memory.
+    response = json_error(http::status::service_unavailable,
+                          "The server has no memory left for responses (max_buffered_bytes); try again later");
+    keep_alive_after_reply_ = false;
+  }
   stream_.expires_after(std::chrono::seconds(options_.request_timeout_seconds));
   bool keep_alive = response->keep_alive() && keep_alive_after_reply_;
   http::async_write(stream_, *response,
                     [self = shared_from_this(), response, keep_alive](beast::error_code ec, std::size_t) {
+                      self->response_charge_.release();
                       if (ec) return self->finish("write failed");
-                      if (!keep_alive) return self->finish("done");
+                      if (!keep_alive) return self->linger_ ? self->linger_then_finish() : self->finish("done");
                       self->read_request();
                     });
+}
+
+void HttpSession::linger_then_finish() {
+  // Closing a socket with unread input makes the kernel answer with a reset, which can destroy the error answer
+  // before the client reads it. Half-close, read and drop what still comes (bounded in bytes and time), then close.
+  beast::error_code ec;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (ec) return finish("answered with an error");
+  stream_.expires_after(std::chrono::seconds(2));
+  discard_input();
+}
+
+void HttpSession::discard_input() {
+  stream_.async_read_some(asio::buffer(peer_byte_buffer_), [self = shared_from_this()](beast::error_code ec,
+                                                                                        std::size_t n) {
+    self->discarded_bytes_ += n;
+    if (ec || self->discarded_bytes_ > kMaxDiscardedBytes) return self->finish("answered with an error");
+    self->discard_input();
+  });
 }
 
 std::shared_ptr<EventStream> HttpSession::start_stream(HttpResponse&& head) {
@@ -171,11 +241,19 @@ std::shared_ptr<EventStream> HttpSession::start_stream(HttpResponse&& head) {
   {
     std::lock_guard lock(mutex_);
     streaming_ = true;
+    // The budget may drop this stream, its queue being the largest, when others need room (under its lock: post).
+    stream_charge_.enrol([weak = weak_from_this(), executor = stream_.get_executor()] {
+      asio::post(executor, [weak] {
+        if (auto self = weak.lock()) self->finish("slow reader: dropped to make room in the memory budget");
+      });
+    });
     queued_bytes_ += first->size();
+    stream_charge_.resize(queued_bytes_);  // the head is small and starts the stream: charged, never refused
     queue_.push_front(std::move(first));  // the head goes before any event queued meanwhile
     writing_ = true;
   }
   asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    self->body_charge_.release();  // the handler has answered: it is done with the request
     self->stream_.expires_never();
     self->watch_for_peer_close();
     self->write_next();
@@ -199,13 +277,18 @@ bool HttpSession::send(std::shared_ptr<const std::string> bytes) {
   const bool was_idle = queued_bytes_ == 0;
   queued_bytes_ += bytes->size();
   queue_.push_back(std::move(bytes));
-  if (!was_idle && queued_bytes_ > options_.max_stream_queue_bytes) {
+  const bool over_bound = !was_idle && queued_bytes_ > options_.max_stream_queue_bytes;
+  if (over_bound || !stream_charge_.resize(queued_bytes_)) {
     close_when_drained_ = true;
     queue_.clear();
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
-      spdlog::warn("dropping stream to {}: it fell more than {} bytes behind", self->remote_address_,
-                   self->options_.max_stream_queue_bytes);
-      self->finish("slow reader");
+    stream_charge_.release();
+    asio::post(stream_.get_executor(), [self = shared_from_this(), over_bound] {
+      // Over the budget is logged by the budget itself, rate-limited.
+      if (over_bound) {
+        spdlog::warn("dropping stream to {}: it fell more than {} bytes behind", self->remote_address_,
+                     self->options_.max_stream_queue_bytes);
+      }
+      self->finish(over_bound ? "slow reader" : "slow reader: the server's memory budget for queued output is spent");
     });
     return false;
   }
@@ -242,6 +325,7 @@ void HttpSession::write_next() {
                       {
                         std::lock_guard lock(self->mutex_);
                         self->queued_bytes_ -= std::min(self->queued_bytes_, n);
+                        if (!self->close_when_drained_) self->stream_charge_.shrink_to(self->queued_bytes_);
                       }
                       self->write_next();
                     });
@@ -305,8 +389,11 @@ void HttpSession::finish(const char* reason) {
     if (closed_ || handed_off_) return;
     closed_ = true;
     queue_.clear();
+    stream_charge_.release();
     callback = std::move(on_closed_);
   }
+  body_charge_.release();
+  response_charge_.release();
   spdlog::debug("connection from {} ended: {}", remote_address_, reason);
   beast::error_code ec;
   keep_alive_timer_.cancel();

@@ -16,6 +16,7 @@
 #include "net/http.h"
 #include "net/message_queue.h"
 #include "net/server.h"
+#include "util/memory_budget.h"
 
 namespace backside::net {
 
@@ -59,9 +60,15 @@ class HttpSession : public Session,
 
  private:
   void read_request();
+  void on_header(boost::beast::error_code ec);
+  void read_body();
+  void on_body_part(boost::beast::error_code ec);
   void on_request(boost::beast::error_code ec);
   void write_response(std::shared_ptr<HttpResponse> response);
   void fail_request(boost::beast::http::status status, const std::string& message);
+  // After an error answer: stops sending, discards what the client still sends (for a moment), then closes.
+  void linger_then_finish();
+  void discard_input();
   void watch_for_peer_close();
   void write_next();  // on the strand
   void arm_keep_alive();
@@ -78,6 +85,13 @@ class HttpSession : public Session,
   bool keep_alive_after_reply_ = false;
   std::atomic<bool> answered_{false};  // reply(), start_stream() or an error answer was given to this request
   bool handed_off_ = false;  // the socket now belongs to a WebSocketSession
+  bool linger_ = false;      // the answer was an error: the client may still be sending a body we did not read
+  std::size_t discarded_bytes_ = 0;
+  // The server-wide budget's share of this connection: the request body being read (until the answer is written),
+  // the response being written, and the event stream's queue.
+  MemoryCharge body_charge_;
+  MemoryCharge response_charge_;
+  MemoryCharge stream_charge_;  // guarded by mutex_
 
   // Streaming state. The queue is shared with writer threads, hence the mutex.
   std::mutex mutex_;

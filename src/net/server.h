@@ -14,6 +14,7 @@
 
 #include "net/connection_limiter.h"
 #include "net/http.h"
+#include "util/memory_budget.h"
 #include "util/result.h"
 
 namespace backside::net {
@@ -30,6 +31,9 @@ struct ServerOptions {
   std::size_t max_websocket_message_bytes = std::size_t(16) << 20;  // one incoming WebSocket message
   // A WebSocket silent for half this time gets a ping from the server; silent for all of it, it is closed.
   int websocket_idle_seconds = 60;
+  // Server-wide budget charged by every session's buffered input and queued output; nullptr = none. Owned by the
+  // caller (app/serve.cpp), it outlives the server.
+  MemoryBudget* memory_budget = nullptr;
 };
 
 class Server {

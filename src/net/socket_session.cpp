@@ -25,7 +25,7 @@ SocketSession::SocketSession(asio::ip::tcp::socket&& socket, const ServerOptions
       sessions_(std::move(sessions)),
       remote_address_(std::move(remote_address)),
       socket_(std::move(socket)),
-      writer_(options.max_stream_queue_bytes),
+      writer_(options.max_stream_queue_bytes, options.memory_budget),
       kind_(kind) {}
 
 SocketSession::~SocketSession() = default;
@@ -67,7 +67,7 @@ void SocketSession::on_readable() {
 
 bool SocketSession::sent(SocketWriter::Outcome outcome) {
   return outcome != SocketWriter::Outcome::refused && outcome != SocketWriter::Outcome::overflow &&
-         outcome != SocketWriter::Outcome::failed;
+         outcome != SocketWriter::Outcome::over_budget && outcome != SocketWriter::Outcome::failed;
 }
 
 void SocketSession::act(SocketWriter::Outcome outcome) {
@@ -97,11 +97,27 @@ void SocketSession::act(SocketWriter::Outcome outcome) {
                      self->options_.max_stream_queue_bytes);
         self->finish("slow reader");
       });
+    case Outcome::over_budget:
+      // The budget logs these itself, rate-limited: a crowd of slow readers dropped at once is one incident.
+      return asio::post(strand_, [self = shared_from_this()] {
+        self->finish("slow reader: the server's memory budget for queued output is spent");
+      });
     case Outcome::failed:
       return asio::post(strand_, [self = shared_from_this(), error = writer_.error()] {
         self->finish(std::string("write failed: ") + std::strerror(error));
       });
   }
+}
+
+void SocketSession::enable_eviction() {
+  writer_.enrol_for_eviction([weak = weak_from_this(), strand = strand_] {
+    // Under the budget's lock: only post; the session is looked up (and maybe destroyed) on its strand.
+    asio::post(strand, [weak] {
+      if (auto self = weak.lock()) {
+        self->finish("slow reader: dropped, its queue being the largest, to make room in the memory budget");
+      }
+    });
+  });
 }
 
 void SocketSession::finish(std::string reason) {

@@ -26,6 +26,10 @@ class SocketSession : public Session, public SendBatch::Member, public std::enab
   // SendBatch::Member: writes what the batch queued.
   void flush_batched() override { act(writer_.flush()); }
 
+  // Once owned by a shared_ptr, before anything is sent: the memory budget may drop this connection (its queue
+  // being the largest) when others need room.
+  void enable_eviction();
+
  protected:
   // `socket`'s executor is the connection's strand (an unopened socket for a session that gets it later).
   // `kind` names the connection in logs ("websocket", "connection").

@@ -39,6 +39,7 @@ SocketWriter::Outcome SocketWriter::push(OutgoingFrame frame) {
   if (fd_ >= 0 && !waiting_ && queue_.empty() && SendBatch::open()) {
     queued_bytes_ = size;
     queue_.push_back(std::move(frame));
+    if (!charge_locked()) return Outcome::over_budget;
     joined_ = true;
     return Outcome::join;
   }
@@ -59,10 +60,11 @@ SocketWriter::Outcome SocketWriter::push(OutgoingFrame frame) {
     front_written_ = static_cast<std::size_t>(written);
     queued_bytes_ = size;
     queue_.push_back(std::move(frame));
+    if (!charge_locked()) return Outcome::over_budget;
     waiting_ = true;
     return Outcome::wait;
   }
-  if (!admit_locked(size)) return Outcome::overflow;
+  if (const Outcome admitted = admit_locked(size); admitted != Outcome::none) return admitted;
   queue_.push_back(std::move(frame));
   return Outcome::none;  // not started, or behind a pending wait or flush that writes it
 }
@@ -73,7 +75,7 @@ SocketWriter::Outcome SocketWriter::push_all(std::span<const OutgoingFrame> fram
   std::lock_guard lock(mutex_);
   if (stopped_ || closing_) return Outcome::refused;
   if (size == 0) return Outcome::none;
-  if (!admit_locked(size)) return Outcome::overflow;
+  if (const Outcome admitted = admit_locked(size); admitted != Outcome::none) return admitted;
   const bool write_now = fd_ >= 0 && !waiting_ && !joined_ && queue_.empty();
   for (const auto& frame : frames) queue_.push_back(frame);
   if (!write_now) return Outcome::none;
@@ -118,20 +120,36 @@ SocketWriter::Outcome SocketWriter::close(OutgoingFrame last) {
   if (size > 0) {
     queued_bytes_ += size;
     queue_.push_back(std::move(last));
+    // A close frame is a few bytes and ends the connection: it goes out even when the budget is spent.
+    charge_.resize(queued_bytes_);
   }
   if (fd_ < 0 || waiting_ || joined_) return Outcome::none;
   return flush_locked();
 }
 
-bool SocketWriter::admit_locked(std::size_t size) {
+SocketWriter::Outcome SocketWriter::admit_locked(std::size_t size) {
   // One frame larger than the bound is let through when nothing is waiting: only falling behind drops.
   const bool was_idle = queued_bytes_ == 0;
   queued_bytes_ += size;
-  if (was_idle || queued_bytes_ <= max_queued_bytes_) return true;
+  if (!was_idle && queued_bytes_ > max_queued_bytes_) {
+    drop_locked();
+    return Outcome::overflow;
+  }
+  return charge_locked() ? Outcome::none : Outcome::over_budget;
+}
+
+bool SocketWriter::charge_locked() {
+  if (charge_.resize(queued_bytes_)) return true;
+  drop_locked();
+  return false;
+}
+
+void SocketWriter::drop_locked() {
   closing_ = true;
   queue_.clear();
   queued_bytes_ = 0;
-  return false;
+  front_written_ = 0;
+  charge_.release();
 }
 
 bool SocketWriter::stop() {
@@ -142,6 +160,7 @@ bool SocketWriter::stop() {
   queue_.clear();
   queued_bytes_ = 0;
   front_written_ = 0;
+  charge_.release();
   return true;
 }
 
@@ -189,6 +208,7 @@ SocketWriter::Outcome SocketWriter::flush_locked() {
       queue_.pop_front();
     }
     front_written_ = done;
+    charge_.shrink_to(queued_bytes_);
   }
   front_written_ = 0;
   return closing_ ? Outcome::drained : Outcome::none;

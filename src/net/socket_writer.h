@@ -8,18 +8,23 @@
 // queue in two cases: inside a SendBatch (util/send_batch.h: the owner joins the batch and calls flush() at its end,
 // so the events of one turn go out in one write), and when the socket is full (the owner waits until it is
 // writable, then calls resume()). Queued frames go out in gather writes of up to 64 frames. A reader that falls more
-// than the bound behind is dropped, never buffered without limit.
+// than the bound behind is dropped, never buffered without limit. What is queued is also charged to the server-wide
+// memory budget (util/memory_budget.h), at full size per connection even when the payload is shared; a queue the
+// budget cannot take is dropped the same way, as a slow client, and when the budget is full the largest queues are
+// the ones it takes back first (enrol_for_eviction).
 //
 // Thread-safe. The owner keeps the socket open until stop() has returned.
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <span>
 
 #include "net/message_queue.h"
+#include "util/memory_budget.h"
 
 namespace backside::net {
 
@@ -38,11 +43,14 @@ class SocketWriter {
     wait,      // the socket is full: wait until it is writable, then call resume()
     drained,   // close() was called and everything, its last frame included, is written: end the connection
     overflow,  // the peer fell more than the bound behind; the queue was dropped: end the connection
+    over_budget,  // the server's memory budget cannot take more queued bytes; the queue was dropped: end it
     failed,    // the socket failed (error() says how): end the connection
     refused,   // closing or stopped: the frame was not queued
   };
 
-  explicit SocketWriter(std::size_t max_queued_bytes) : max_queued_bytes_(max_queued_bytes) {}
+  // `budget` (none: only the per-connection bound) is charged with what is queued.
+  explicit SocketWriter(std::size_t max_queued_bytes, MemoryBudget* budget = nullptr)
+      : max_queued_bytes_(max_queued_bytes), charge_(budget, MemoryBudget::Use::outbound_queue) {}
 
   // Queues a frame (written at once when possible).
   Outcome push(OutgoingFrame frame);
@@ -60,6 +68,10 @@ class SocketWriter {
   // already stopped.
   bool stop();
 
+  // Lets the memory budget take this queue back, largest first, when others need room: `on_evict` must then end
+  // the connection (it runs under the budget's lock: post, nothing more). Call before frames are pushed.
+  void enrol_for_eviction(std::function<void()> on_evict) { charge_.enrol(std::move(on_evict)); }
+
   bool closing() const;
   // Gives back the queue's storage if nothing is queued (an idle connection's memory).
   void trim();
@@ -68,14 +80,19 @@ class SocketWriter {
 
  private:
   Outcome flush_locked();
-  // Counts `size` more bytes queued; false (and the queue dropped) if that puts a busy queue over the bound.
-  bool admit_locked(std::size_t size);
+  // Counts `size` more bytes queued: none, or overflow (a busy queue over the bound) or over_budget, and then the
+  // queue is dropped.
+  Outcome admit_locked(std::size_t size);
+  // Charges the budget with queued_bytes_; false (and the queue dropped) if it cannot.
+  bool charge_locked();
+  void drop_locked();
 
   const std::size_t max_queued_bytes_;
   mutable std::mutex mutex_;
   // A busy connection keeps room for a batch; an idle one gives it back (trim()).
   BasicMessageQueue<OutgoingFrame, 64> queue_;
   std::size_t queued_bytes_ = 0;
+  MemoryCharge charge_;  // follows queued_bytes_
   std::size_t front_written_ = 0;  // bytes of the front frame already written
   int fd_ = -1;
   bool waiting_ = false;   // the socket was full; resume() is due

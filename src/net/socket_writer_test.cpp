@@ -135,5 +135,75 @@ TEST_F(SocketWriterTest, StopDropsEverythingOnce) {
   EXPECT_EQ(drain_peer(), "");
 }
 
+TEST_F(SocketWriterTest, QueuedBytesAreChargedToTheBudgetAndGivenBackAsTheyAreWritten) {
+  MemoryBudget budget(1 << 20);
+  SocketWriter writer(1 << 20, &budget);
+  EXPECT_EQ(writer.push(frame("abc", "<>")), Outcome::none);  // not started: queued
+  EXPECT_EQ(writer.push(frame("defg")), Outcome::none);
+  EXPECT_EQ(budget.used(), 9u);  // headers count too
+  EXPECT_EQ(writer.start(fds_[0]), Outcome::none);
+  EXPECT_EQ(drain_peer(), "<>abcdefg");
+  EXPECT_EQ(budget.used(), 0u);
+  EXPECT_EQ(writer.push(frame("idle")), Outcome::none);  // written at once: never charged
+  EXPECT_EQ(budget.used(), 0u);
+}
+
+TEST_F(SocketWriterTest, AQueueTheBudgetCannotTakeIsDroppedAsASlowReader) {
+  MemoryBudget budget(20000);
+  SocketWriter writer(1 << 24, &budget);  // the per-connection bound is far away: only the budget stops it
+  ASSERT_EQ(writer.start(fds_[0]), Outcome::none);
+  Outcome outcome = Outcome::none;
+  int pushed = 0;
+  while (outcome == Outcome::none || outcome == Outcome::wait) {
+    outcome = writer.push(frame(std::string(1000, 'x')));
+    ASSERT_LT(++pushed, 1000);
+    EXPECT_LE(budget.used(), 20000u);
+  }
+  EXPECT_EQ(outcome, Outcome::over_budget);
+  EXPECT_EQ(budget.used(), 0u);  // the dropped queue gave its bytes back
+  EXPECT_EQ(writer.push(frame("more")), Outcome::refused);
+  EXPECT_TRUE(writer.closing());
+}
+
+TEST_F(SocketWriterTest, OneConnectionOverTheBudgetLeavesTheOthersTheirShare) {
+  MemoryBudget budget(5000);
+  SocketWriter greedy(1 << 20, &budget);
+  SocketWriter other(1 << 20, &budget);
+  EXPECT_EQ(greedy.push(frame(std::string(4000, 'g'))), Outcome::none);  // not started: all of it queued
+  EXPECT_EQ(other.push(frame(std::string(900, 'o'))), Outcome::none);
+  EXPECT_EQ(greedy.push(frame(std::string(200, 'g'))), Outcome::over_budget);
+  EXPECT_EQ(budget.used(), 900u);
+  EXPECT_EQ(other.push(frame(std::string(3000, 'o'))), Outcome::none);  // what the dropped one held is free again
+  EXPECT_EQ(budget.used(), 3900u);
+  EXPECT_TRUE(other.stop());
+  EXPECT_EQ(budget.used(), 0u);
+}
+
+TEST_F(SocketWriterTest, PushAllIsChargedAllOrNothing) {
+  MemoryBudget budget(100);
+  SocketWriter writer(1 << 20, &budget);
+  const OutgoingFrame frames[] = {frame(std::string(60, 'a')), frame(std::string(60, 'b'))};
+  EXPECT_EQ(writer.push_all(frames), Outcome::over_budget);
+  EXPECT_EQ(budget.used(), 0u);
+}
+
+TEST_F(SocketWriterTest, WhenTheBudgetIsFullTheLargestQueueIsDroppedNotTheSmallOne) {
+  MemoryBudget budget(10000);
+  SocketWriter slow(1 << 20, &budget);
+  bool slow_dropped = false;
+  slow.enrol_for_eviction([&] { slow_dropped = true; });
+  SocketWriter reader(1 << 20, &budget);
+  reader.enrol_for_eviction([] {});
+  EXPECT_EQ(slow.push(frame(std::string(9000, 's'))), Outcome::none);  // not started: queued
+  EXPECT_EQ(reader.push(frame(std::string(2000, 'r'))), Outcome::none);
+  EXPECT_TRUE(slow_dropped);
+  EXPECT_EQ(budget.used(), 2000u);
+  EXPECT_EQ(slow.push(frame("more")), Outcome::over_budget);  // the evicted queue takes nothing more
+  EXPECT_EQ(budget.used(), 2000u);
+  EXPECT_EQ(reader.start(fds_[0]), Outcome::none);
+  EXPECT_EQ(drain_peer(), std::string(2000, 'r'));
+  EXPECT_EQ(budget.used(), 0u);
+}
+
 }  // namespace
 }  // namespace backside::net

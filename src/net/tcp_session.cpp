@@ -14,6 +14,7 @@ TcpSession::~TcpSession() = default;
 
 void TcpSession::start(StreamHandler& handler) {
   sessions_->add(shared_from_this());
+  enable_eviction();
   endpoint_ = handler.accept_stream(self());
   if (!endpoint_) return finish("refused");
   act(writer_.start(socket_.native_handle()));

@@ -58,6 +58,13 @@ class WebSocketFrameReader {
   void feed(std::string_view bytes, std::vector<Event>& events);
 
   bool done() const { return done_; }
+  // Stops reading (the connection is being closed for a reason of its own): what is buffered is let go and
+  // further input ignored.
+  void abandon() {
+    done_ = true;
+    std::string().swap(pending_);
+    std::string().swap(message_);
+  }
   // Bytes held for an incomplete frame or message (0 between messages: an idle connection holds no buffer).
   std::size_t buffered_bytes() const { return pending_.size() + message_.size(); }
 

@@ -197,5 +197,20 @@ TEST(WebSocketFrame, AnOversizedFrameIsRefusedBeforeItsPayloadArrives) {
   EXPECT_EQ(reader.buffered_bytes(), 0u);
 }
 
+TEST(WebSocketFrame, AbandonLetsGoOfAPartialMessageAndIgnoresWhatFollows) {
+  WebSocketFrameReader reader(1 << 20);
+  std::vector<Event> events;
+  const std::string first = client_frame(0x01, std::string(5000, 'a'));  // a text fragment, not final
+  reader.feed(first, events);
+  reader.feed(client_frame(0x80, std::string(3000, 'b')).substr(0, 1000), events);  // half of the next fragment
+  EXPECT_TRUE(events.empty());
+  EXPECT_GE(reader.buffered_bytes(), 6000u);
+  reader.abandon();
+  EXPECT_EQ(reader.buffered_bytes(), 0u);
+  reader.feed(client_frame(0x81, "hello"), events);
+  EXPECT_TRUE(events.empty());
+  EXPECT_TRUE(reader.done());
+}
+
 }  // namespace
 }  // namespace backside::net

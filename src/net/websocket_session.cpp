@@ -36,7 +36,8 @@ WebSocketSession::WebSocketSession(asio::any_io_executor strand, const ServerOpt
     : SocketSession(asio::ip::tcp::socket(strand), options, std::move(sessions), std::move(remote_address),
                     "websocket"),
       timer_(strand),
-      reader_(options.max_websocket_message_bytes) {}
+      reader_(options.max_websocket_message_bytes),
+      read_charge_(options.memory_budget, MemoryBudget::Use::incoming_message) {}
 
 WebSocketSession::~WebSocketSession() = default;
 
@@ -101,6 +102,12 @@ void WebSocketSession::on_bytes(std::string_view bytes) {
   for (auto& event : events) {
     handle(event);
     if (finished_) return;
+  }
+  if (!read_charge_.resize(reader_.buffered_bytes())) {
+    // Logged by the budget, rate-limited. 1008: the server's policy, not this message's size, refuses it.
+    reader_.abandon();
+    read_charge_.release();
+    start_close(1008, "the server has no memory left for incoming messages; try again later");
   }
 }
 
@@ -212,6 +219,8 @@ void WebSocketSession::on_timer() {
 
 void WebSocketSession::on_finished() {
   timer_.cancel();
+  reader_.abandon();
+  read_charge_.release();
   if (handshake_) {
     beast::error_code ec;
     auto& socket = beast::get_lowest_layer(*handshake_).socket();

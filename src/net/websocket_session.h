@@ -9,6 +9,9 @@
 // messages), asks HttpHandler::accept_websocket for an endpoint, then calls run(), which sends the 101 response
 // and starts reading. The endpoint gets on_open, on_message..., and exactly one on_close. Closing sends a close
 // frame after what is queued, then waits (at most 5 s) for the peer's close frame or end of stream.
+//
+// What the reader buffers of an incomplete frame or message is charged to the server-wide memory budget
+// (util/memory_budget.h); when the budget cannot take it the connection is closed with 1008.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -70,6 +73,7 @@ class WebSocketSession : public SocketSession, public WebSocketConnection {
   boost::asio::steady_timer timer_;
   std::string early_bytes_;  // read by the HTTP parser past the upgrade request
   WebSocketFrameReader reader_;
+  MemoryCharge read_charge_;  // the server-wide budget's share of what reader_ buffers
   std::shared_ptr<WebSocketEndpoint> endpoint_;  // released after on_close (breaks endpoint <-> session cycles)
 
   // Strand state.

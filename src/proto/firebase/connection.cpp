@@ -96,6 +96,7 @@ Connection::Connection(db::Database& database, std::shared_ptr<Transport> transp
       host_(std::move(host)),
       session_id_(random_session_id()),
       decoder_(options.max_message_bytes),
+      on_disconnect_quota_(options.max_on_disconnect, options.max_on_disconnect_bytes),
       credit_(options.max_pending_requests, 0, [this](bool paused) {
         if (paused) {
           spdlog::debug("firebase connection {}: {} requests unanswered, reading paused", session_id_,
@@ -352,13 +353,12 @@ void Connection::handle_on_disconnect(std::int64_t r, std::string_view action, c
   }
   auto location = location_of(body);
   if (!location) return reply_error_later(r, location.error());
-  if (++on_disconnect_requests_ > options_.max_on_disconnect) {
-    return reply_error_later(r, {ErrorCode::too_large, "Too many onDisconnect operations on one connection (the "
-                                                       "limit is " + std::to_string(options_.max_on_disconnect) +
-                                                       ")"});
-  }
   const json::value* d = body.if_contains("d");
   json::value data = d ? *d : json::value(nullptr);
+  // Bounded in bytes as well as in count: what is stored stays in memory until the connection ends.
+  if (Status admitted = on_disconnect_quota_.admit(json::serialize(data).size()); !admitted) {
+    return reply_error_later(r, admitted.error());
+  }
   if (action == "om") {
     if (location->priority) return reply_error_later(r, invalid("Invalid path for an update: ends in .priority"));
     if (!data.is_object()) return reply_error_later(r, invalid("Invalid onDisconnect update: \"d\" must be an object"));

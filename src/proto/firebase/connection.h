@@ -32,7 +32,8 @@ struct FirebaseOptions {
   std::string default_namespace = "default";
   std::size_t max_message_bytes = std::size_t(16) << 20;  // one reassembled client message
   std::size_t max_listens = 10000;                        // per connection
-  std::size_t max_on_disconnect = 10000;                  // onDisconnect requests per connection
+  std::size_t max_on_disconnect = db::OnDisconnectQuota::kMaxOperations;  // onDisconnect requests per connection
+  std::size_t max_on_disconnect_bytes = db::OnDisconnectQuota::kMaxBytes;  // ... and bytes of their data
   // Requests taken but not yet answered, per connection: at this many the connection stops reading (it resumes
   // at half), so a client sending faster than the database answers cannot queue work without bound.
   std::size_t max_pending_requests = 1000;
@@ -107,7 +108,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::map<std::string, std::shared_ptr<ListenSubscriber>> listens_;  // by path + "\n" + query identifier
   std::mutex on_disconnect_mutex_;  // o/om are stored from database callbacks
   db::OnDisconnect on_disconnect_;
-  std::size_t on_disconnect_requests_ = 0;
+  db::OnDisconnectQuota on_disconnect_quota_;
   void begin_request();  // a request with an `r` was taken
   void end_request();    // its reply was sent
   db::RequestCredit credit_;  // after transport_, which it pauses

@@ -117,6 +117,7 @@ LongPollSession::LongPollSession(LongPollSessions& owner, std::string id, std::s
       password_(std::move(password)),
       firebase_(firebase),
       options_(options),
+      queue_charge_(options.memory_budget, MemoryBudget::Use::outbound_queue),
       last_request_(Clock::now()) {}
 
 LongPollSession::~LongPollSession() = default;
@@ -137,13 +138,15 @@ std::string LongPollSession::start(std::shared_ptr<Connection> connection, const
   body += "]);";
   queue_.clear();
   queued_bytes_ = 0;
+  queue_charge_.release();
   last_request_ = Clock::now();
   return body;
 }
 
 bool LongPollSession::send(const std::shared_ptr<const std::string>& message) {
   std::optional<Reply> reply;
-  bool overflow = false;
+  bool dropped = false;
+  bool over_bound = false;
   {
     std::lock_guard out(out_mutex_);
     if (output_switched_) {
@@ -157,10 +160,13 @@ bool LongPollSession::send(const std::shared_ptr<const std::string>& message) {
     if (closing_ || finish_wanted_) return false;
     queued_bytes_ += message->size();
     queue_.push_back(message);
-    if (queued_bytes_ > options_.max_queue_bytes) {
-      overflow = true;
+    // Over its own bound, or over the server's memory budget (which logs that itself): dropped as a slow reader.
+    over_bound = queued_bytes_ > options_.max_queue_bytes;
+    if (over_bound || !queue_charge_.resize(queued_bytes_)) {
+      dropped = true;
       queue_.clear();
       queued_bytes_ = 0;
+      queue_charge_.release();
       reply = close_locked("it fell too far behind");
     } else if (held_) {
       reply = answer_locked(std::move(*held_));
@@ -168,9 +174,11 @@ bool LongPollSession::send(const std::shared_ptr<const std::string>& message) {
     }
   }
   if (reply) reply->exchange->reply(std::move(reply->response));
-  if (overflow) {
-    spdlog::warn("firebase long-poll session {}: dropped, more than {} bytes waiting for a poll", id_,
-                 options_.max_queue_bytes);
+  if (dropped) {
+    if (over_bound) {
+      spdlog::warn("firebase long-poll session {}: dropped, more than {} bytes waiting for a poll", id_,
+                   options_.max_queue_bytes);
+    }
     owner_.wake();
     return false;
   }
@@ -215,6 +223,7 @@ std::optional<LongPollSession::Reply> LongPollSession::answer_locked(Poll&& poll
   body += "]);";
   queue_.clear();
   queued_bytes_ = 0;
+  queue_charge_.release();
   if (closing_) {
     body += "pLPCommand('close'," + std::to_string(number) + ");";
     lp_done_ = true;
@@ -320,6 +329,7 @@ void LongPollSession::switch_to_websocket() {
       // what the WebSocket brought meanwhile); the long-poll channel closes; the rest goes on the WebSocket.
       queue_.push_back(control_message("n"));
       queued_bytes_ += queue_.back()->size();
+      queue_charge_.resize(queued_bytes_);  // a few bytes that end the channel: never refused
       closing_ = true;
       output_switched_ = true;
       switched = true;
@@ -468,6 +478,7 @@ void LongPollSession::finish() {
     socket = std::move(websocket_);
     queue_.clear();
     queued_bytes_ = 0;
+    queue_charge_.release();
   }
   if (reply) reply->exchange->reply(std::move(reply->response));
   if (socket) socket->close(1000, "session closed");

@@ -33,6 +33,7 @@
 #include "net/http.h"
 #include "util/log_throttle.h"
 #include "proto/firebase/connection.h"
+#include "util/memory_budget.h"
 
 namespace backside::proto::firebase {
 
@@ -46,6 +47,8 @@ struct LongPollOptions {
   // 0 = no cap. Exempt addresses (a reverse proxy's) are capped by max_sessions only.
   std::size_t max_sessions_per_address = 0;
   std::vector<boost::asio::ip::address> per_address_exempt;
+  // Server-wide budget charged by what waits for a poll (util/memory_budget.h); nullptr = none.
+  MemoryBudget* memory_budget = nullptr;
 };
 
 class LongPollSessions;
@@ -123,6 +126,7 @@ class LongPollSession : public Transport, public std::enable_shared_from_this<Lo
   std::mutex out_mutex_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::size_t queued_bytes_ = 0;
+  MemoryCharge queue_charge_;  // follows queued_bytes_
   std::optional<Poll> held_;
   std::int64_t next_response_ = 1;
   std::chrono::steady_clock::time_point last_request_;

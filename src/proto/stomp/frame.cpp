@@ -116,6 +116,10 @@ std::string encode(const Frame& frame, Version version, bool with_content_length
   return out;
 }
 
+namespace {
+constexpr std::size_t kKeptBufferBytes = 64 * 1024;
+}  // namespace
+
 Status Decoder::feed(std::string_view data, std::vector<Frame>& out) {
   if (failed_) return invalid("the STOMP stream is already broken");
   if (!data.empty()) activity_ = true;
@@ -135,6 +139,8 @@ Status Decoder::feed(std::string_view data, std::vector<Frame>& out) {
     if (head_) body_start_ -= pos_;
     pos_ = 0;
   }
+  // After a large frame the buffer gives its storage back: an idle connection holds (and is charged) little.
+  if (buffer_.empty() && buffer_.capacity() > kKeptBufferBytes) std::string().swap(buffer_);
   return ok_status();
 }
 

@@ -77,6 +77,14 @@ class Decoder {
   std::size_t heartbeats() const { return heartbeats_; }
   bool take_activity() { return std::exchange(activity_, false); }
   bool in_frame() const { return !buffer_.empty(); }
+  // Memory held for a partial frame (what a session charges to the server's memory budget).
+  std::size_t buffered_bytes() const { return buffer_.capacity(); }
+  // Stops decoding (the connection is closing for a reason of its own): lets go of what is buffered.
+  void abandon() {
+    failed_ = true;
+    std::string().swap(buffer_);
+    head_.reset();
+  }
 
  private:
   // Tries to decode one frame from buffer_ at pos_. Returns true when a frame (or heart-beat) was consumed.

@@ -219,5 +219,24 @@ TEST(StompFrame, EncodeAddsContentLengthForNulBodies) {
   EXPECT_EQ(encode(f, Version::v1_2, false), "MESSAGE\ncontent-length:3\n\na\0b\0"s);
 }
 
+TEST(StompFrame, BufferedBytesFollowAPartialFrameAndAreGivenBackAfterALargeOne) {
+  // What a session charges to the memory budget: the partial frame held, and little once it is complete.
+  Decoder d;
+  const std::string body(1 << 20, 'b');
+  const std::string frame = "SEND\ndestination:/a\ncontent-length:" + std::to_string(body.size()) + "\n\n" + body;
+  EXPECT_TRUE(decode_all(d, frame.substr(0, 600000)).empty());
+  EXPECT_GE(d.buffered_bytes(), 600000u);
+  auto frames = decode_all(d, frame.substr(600000) + "\0"s);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].body.size(), body.size());
+  EXPECT_LT(d.buffered_bytes(), 64u * 1024);
+  EXPECT_TRUE(decode_all(d, "SEND\ndestination:/a\n\npartial").empty());
+  d.abandon();
+  EXPECT_EQ(d.buffered_bytes(), std::string().capacity());
+  std::vector<Frame> out;
+  EXPECT_FALSE(d.feed("\0"s, out).ok());  // abandoned: no more frames
+  EXPECT_TRUE(out.empty());
+}
+
 }  // namespace
 }  // namespace backside::proto::stomp

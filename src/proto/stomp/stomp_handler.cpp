@@ -76,6 +76,8 @@ class Session : public std::enable_shared_from_this<Session> {
         authenticator_(authenticator),
         options_(options),
         transport_(std::move(transport)),
+        frame_charge_(options.memory_budget, MemoryBudget::Use::incoming_frame),
+        transaction_charge_(options.memory_budget, MemoryBudget::Use::transaction),
         credit_(options.max_pending_requests, options.max_pending_bytes,
                 [this](bool paused) {
                   spdlog::debug("stomp connection from {}: SENDs unanswered at their bound, reading {}",
@@ -99,7 +101,14 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       handle(frame);
     }
-    if (!status.ok() && !closed_) protocol_error(status.error().message, nullptr);
+    if (!status.ok() && !closed_) return protocol_error(status.error().message, nullptr);
+    // A partial frame is charged to the server's memory budget (logged there when refused, rate-limited).
+    if (!closed_ && !frame_charge_.resize(decoder_.buffered_bytes())) {
+      decoder_.abandon();
+      frame_charge_.release();
+      protocol_error("the server has no memory left for incoming frames (max_buffered_bytes); try again later",
+                     nullptr);
+    }
   }
 
   // A connection must send CONNECT within the deadline, or it is closed: an unauthenticated client cannot hold a
@@ -124,6 +133,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_closed() {
     closed_ = true;
     transactions_.clear();  // open transactions are aborted
+    transaction_bytes_ = 0;
+    transaction_charge_.release();
+    decoder_.abandon();
+    frame_charge_.release();
     std::map<std::string, std::shared_ptr<StompSubscriber>> subs;
     {
       std::lock_guard lock(mutex_);
@@ -491,7 +504,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
     if (transaction) return buffer_in_transaction(*transaction, frame, std::move(request), receipt_id);
-    if (when) return store_on_disconnect(*when, std::move(request), receipt_id);
+    if (when) return store_on_disconnect(*when, std::move(request), frame.body.size(), receipt_id);
     if (const std::string* if_match = frame.header("if-match")) {
       request.if_hash = *if_match == "null_etag" ? std::string() : *if_match;
     }
@@ -599,7 +612,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // on-disconnect (§7): the write is checked now as it will run (data, keys, rules: a dry run) and stored; cancel
   // forgets what is stored at and below the destination. Both go through the writer queue, so they are ordered
   // with each other and with the close that runs the stored writes.
-  void store_on_disconnect(const std::string& when, db::WriteRequest request,
+  void store_on_disconnect(const std::string& when, db::WriteRequest request, std::size_t body_bytes,
                            const std::optional<std::string>& receipt_id) {
     auto self = shared_from_this();
     if (when == "cancel") {
@@ -612,10 +625,9 @@ class Session : public std::enable_shared_from_this<Session> {
       });
       return;
     }
-    if (++on_disconnect_requests_ > kMaxOnDisconnect) {
-      return send_receipt(receipt_id, Error{ErrorCode::too_large, "Too many on-disconnect operations on one "
-                                                                  "connection (the limit is " +
-                                                                  std::to_string(kMaxOnDisconnect) + ")"});
+    // Bounded in bytes as well as in count: what is stored stays in memory until the connection ends.
+    if (Status admitted = on_disconnect_quota_.admit(body_bytes); !admitted) {
+      return send_receipt(receipt_id, admitted.error());
     }
     if (request.op == db::WriteRequest::Op::push) {
       return send_receipt(receipt_id, invalid("push cannot be used with on-disconnect"));
@@ -648,10 +660,20 @@ class Session : public std::enable_shared_from_this<Session> {
   struct Transaction {
     db::OnDisconnect writes;
     std::size_t sends = 0;
+    std::size_t bytes = 0;  // of the buffered SEND bodies
     std::optional<Error> failure;  // the first refused SEND: the COMMIT fails with it
   };
   static constexpr std::size_t kMaxTransactions = 64;
   static constexpr std::size_t kMaxTransactionSends = 10000;
+  // Bytes of SEND bodies all open transactions of one connection may buffer (counts alone allowed 64 x 10,000 x
+  // 16 MiB). Crossing it is an ERROR: the connection ends and its transactions are dropped unwritten.
+  static constexpr std::size_t kMaxTransactionBytes = std::size_t(16) << 20;
+
+  // Forgets a transaction's buffered bytes (committed or aborted).
+  void release_transaction(const Transaction& transaction) {
+    transaction_bytes_ -= std::min(transaction_bytes_, transaction.bytes);
+    transaction_charge_.shrink_to(transaction_bytes_);
+  }
 
   void begin(const Frame& frame) {
     const std::string* id = frame.header("transaction");
@@ -668,7 +690,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void abort(const Frame& frame) {
     const std::string* id = frame.header("transaction");
     if (!id) return protocol_error("ABORT needs a transaction header", &frame);
-    if (transactions_.erase(*id) == 0) return protocol_error("unknown transaction " + *id, &frame);
+    auto it = transactions_.find(*id);
+    if (it == transactions_.end()) return protocol_error("unknown transaction " + *id, &frame);
+    release_transaction(it->second);
+    transactions_.erase(it);
     receipt(frame);
   }
 
@@ -679,6 +704,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (it == transactions_.end()) return protocol_error("unknown transaction " + *id, &frame);
     Transaction transaction = std::move(it->second);
     transactions_.erase(it);
+    release_transaction(transaction);
     std::optional<std::string> receipt_id;
     if (const std::string* r = frame.header("receipt")) receipt_id = *r;
     if (transaction.failure) return send_receipt(receipt_id, transaction.failure);
@@ -702,6 +728,18 @@ class Session : public std::enable_shared_from_this<Session> {
       return refuse({ErrorCode::too_large, "Too many SENDs in one transaction (the limit is " +
                                                std::to_string(kMaxTransactionSends) + ")"});
     }
+    const std::size_t bytes = frame.body.size();
+    if (bytes > kMaxTransactionBytes - transaction_bytes_) {
+      return protocol_error("the open transactions of this connection would buffer more than " +
+                                std::to_string(kMaxTransactionBytes) + " bytes of SEND bodies",
+                            &frame);
+    }
+    if (!transaction_charge_.resize(transaction_bytes_ + bytes)) {
+      return protocol_error("the server has no memory left for transactions (max_buffered_bytes); try again later",
+                            &frame);
+    }
+    transaction_bytes_ += bytes;
+    transaction.bytes += bytes;
     if (request.op == db::WriteRequest::Op::update) {
       if (!request.data.is_object()) return refuse(invalid("Update data must be a JSON object"));
       std::vector<std::pair<db::WritePath, const boost::json::value*>> locations;
@@ -719,17 +757,20 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   std::map<std::string, Transaction> transactions_;
+  std::size_t transaction_bytes_ = 0;  // of all open transactions
 
-  static constexpr std::size_t kMaxOnDisconnect = 10000;
   std::mutex on_disconnect_mutex_;  // stored from database callbacks
   db::OnDisconnect on_disconnect_;
-  std::size_t on_disconnect_requests_ = 0;
+  db::OnDisconnectQuota on_disconnect_quota_;
 
   db::Registry& registry_;
   const auth::Authenticator& authenticator_;
   const StompOptions& options_;
   db::Auth auth_;  // established by CONNECT
   std::shared_ptr<Transport> transport_;
+  // The server-wide budget's share of this connection: its partial frame and its open transactions.
+  MemoryCharge frame_charge_;
+  MemoryCharge transaction_charge_;
   db::RequestCredit credit_;  // SENDs being written; after transport_, which it pauses
   Decoder decoder_;
   Version version_ = Version::v1_2;

@@ -11,6 +11,7 @@
 #include "auth/authenticator.h"
 #include "db/registry.h"
 #include "net/http.h"
+#include "util/memory_budget.h"
 
 namespace backside::proto::stomp {
 
@@ -41,6 +42,8 @@ struct StompOptions {
   std::string default_namespace = "default";     // the database of a CONNECT without `host`
   boost::asio::io_context* io = nullptr;         // runs the heart-beat timers; none = no heart-beats
   PasswordSignIn password_sign_in;               // CONNECT login=<email> passcode=<password>; unset = not offered
+  // Server-wide budget charged by partial frames and open transactions (util/memory_budget.h); nullptr = none.
+  MemoryBudget* memory_budget = nullptr;
 };
 
 class StompHandler : public net::StreamHandler {
