@@ -3,8 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <iterator>
+#include <new>
+#include <utility>
 
 #include "db/write_path.h"
 #include "tree/hash.h"
@@ -121,7 +124,11 @@ void Database::writer_loop() {
         hand_off();
         wait_committed();
       }
-      task.run();
+      try {
+        task.run();
+      } catch (const std::exception& error) {  // a read, listen or tool task: it changed nothing, but may have staged
+        abandon_turn(error.what());
+      }
     }
     turn.clear();
     hand_off();
@@ -144,7 +151,19 @@ void Database::writer_loop() {
 
 void Database::write(WriteRequest request, WriteCallback done) {
   auto shared = std::make_shared<std::pair<WriteRequest, WriteCallback>>(std::move(request), std::move(done));
-  if (!enqueue({true, [this, shared] { apply_write(shared->first, shared->second); }})) {
+  auto run = [this, shared] {
+    try {
+      apply_write(shared->first, shared->second);
+    } catch (const std::exception& error) {
+      abandon_turn(error.what());
+      if (shared->second) {  // not yet staged: answered here
+        WriteReply refused;
+        refused.error = Error{ErrorCode::unavailable, "Internal error: the write was not applied"};
+        std::exchange(shared->second, nullptr)(std::move(refused));
+      }
+    }
+  };
+  if (!enqueue({true, std::move(run)})) {
     WriteReply reply;
     reply.error = kClosed;
     shared->second(std::move(reply));
@@ -239,15 +258,40 @@ void Database::run(std::function<void(const Node&)> task) {
   enqueue({false, [this, task = std::move(task)] { task(root_); }});
 }
 
-void Database::stage_ack(WriteCallback done, WriteReply reply) {
-  staged_.acks.emplace_back(std::move(done), std::move(reply));
+void Database::stage_ack(WriteCallback& done, WriteReply reply) {
+  staged_.acks.emplace_back(std::exchange(done, nullptr), std::move(reply));
+}
+
+namespace {
+std::atomic<int> apply_faults{0};
+std::atomic<int> apply_fault_after{0};
+}  // namespace
+
+void inject_apply_fault(int after, int count) {
+  apply_fault_after.store(after);
+  apply_faults.store(count);
+}
+
+void Database::abandon_turn(const char* what) {
+  spdlog::error("database {}: a request failed inside the database ({}); the writes of this turn are refused and "
+                "the tree is read back from disk",
+                name_, what);
+  Turn abandoned = std::exchange(staged_, Turn());
+  wait_committed();  // earlier turns are durable and answered first
+  tree_stale_ = true;
+  (void)reload();  // root_ and the hub's query windows back to what is durable
+  for (auto& [done, reply] : abandoned.acks) {
+    WriteReply refused;
+    refused.error = Error{ErrorCode::unavailable, "Internal error: the write was not applied"};
+    done(std::move(refused));
+  }
 }
 
 void Database::apply_write(WriteRequest& request, WriteCallback& done) {
   WriteReply reply;
   auto fail = [&](Error error) {
     reply.error = std::move(error);
-    stage_ack(std::move(done), std::move(reply));
+    stage_ack(done, std::move(reply));
   };
   // While the store refuses commits, a write is refused before it touches the tree.
   if (Status ready = writable(); !ready) return fail(ready.error());
@@ -353,7 +397,7 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
     }
   }
 
-  if (request.dry_run) return stage_ack(std::move(done), std::move(reply));
+  if (request.dry_run) return stage_ack(done, std::move(reply));
 
   if (request.if_hash) {
     // A compare-and-set answers whether the hash matches, and a mismatch carries the current value: both tell the
@@ -393,7 +437,11 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
   sync::Change change;
   change.base = base;
   change.is_merge = request.op == WriteRequest::Op::update;
+  int applied = 0;
   for (auto& a : assignments) {
+    if (apply_faults.load() > 0 && applied++ == apply_fault_after.load() && apply_faults.fetch_sub(1) > 0) {
+      throw std::bad_alloc();
+    }
     Node old = root_.set(a.path, std::move(a.value));
     const Node* now = root_.find(a.path);
     staged_.batch.replace_subtree(a.path, now ? *now : Node());
@@ -424,7 +472,7 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
     const Node* now = root_.find(request.path);
     reply.new_hash = now ? tree::node_hash(*now) : std::string();
   }
-  stage_ack(std::move(done), std::move(reply));
+  stage_ack(done, std::move(reply));
 }
 
 void Database::hand_off() {

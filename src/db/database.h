@@ -89,6 +89,10 @@ struct DatabaseOptions {
   std::chrono::milliseconds store_retry_interval{1000};
 };
 
+// Test hook (unit tests only): the next `count` writes throw std::bad_alloc after applying `after` of their
+// locations to the tree, as an allocation failing midway would. The writer must survive it with the tree intact.
+void inject_apply_fault(int after, int count = 1);
+
 class Database {
  public:
   // Loads the tree from the store and starts the writer thread.
@@ -131,7 +135,11 @@ class Database {
   bool enqueue(Task task);  // false once stopping
   void writer_loop();
   void apply_write(WriteRequest& request, WriteCallback& done);
-  void stage_ack(WriteCallback done, WriteReply reply);
+  // Takes `done` (it is empty afterwards) to answer with `reply` once the turn is committed.
+  void stage_ack(WriteCallback& done, WriteReply reply);
+  // A task threw (an allocation failed, a bug): what the current turn changed is dropped and the tree is read back
+  // from the store, as after a failed commit. The turn's writers are answered with an error.
+  void abandon_turn(const char* what);
   // Writer thread: passes the staged turn to the committer (waits only if two turns are already queued).
   void hand_off();
   // Writer thread: waits until every handed-off turn is committed and answered; after a failed commit, reloads

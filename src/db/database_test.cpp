@@ -429,5 +429,33 @@ TEST(Database, AFailedCommitTellsNoMismatchValueFromTheRefusedTurn) {
   EXPECT_EQ(read(*db, "/a"), "1");
 }
 
+// An exception inside the writer (an allocation failing halfway through a multi-path update) ends neither the
+// process nor the database: the update is refused, none of it is visible (not even the locations applied before
+// the throw), listeners get no event of it, and the next writes work.
+TEST(Database, AWriteThatThrowsHalfwayIsRefusedWholeAndTheWriterGoesOn) {
+  TempDir dir;
+  auto db = open_db(dir);
+  ASSERT_FALSE(write(*db, WriteRequest::Op::set, "/", R"({"a":1,"b":2,"c":3})").error);
+  auto collector = std::make_shared<Collector>();
+  std::promise<void> listening;
+  db->listen(*Path::parse("/"), std::nullopt, {}, collector, [&](auto) { listening.set_value(); });
+  listening.get_future().get();
+
+  inject_apply_fault(/*after=*/2);
+  const WriteReply refused = write(*db, WriteRequest::Op::update, "/", R"({"a":10,"b":20,"c":30})");
+  ASSERT_TRUE(refused.error);
+  EXPECT_EQ(refused.error->code, ErrorCode::unavailable);
+  EXPECT_EQ(read(*db, "/"), R"({"a":1,"b":2,"c":3})");
+
+  ASSERT_FALSE(write(*db, WriteRequest::Op::set, "/b", "7").error);
+  EXPECT_EQ(read(*db, "/"), R"({"a":1,"b":7,"c":3})");
+  db.reset();  // what is durable agrees
+  db = open_db(dir);
+  EXPECT_EQ(read(*db, "/"), R"({"a":1,"b":7,"c":3})");
+  std::lock_guard lock(collector->mutex);
+  ASSERT_EQ(collector->events.size(), 2u);  // the initial value, then /b: nothing of the refused update
+  EXPECT_EQ(collector->events[1], "/b=7");
+}
+
 }  // namespace
 }  // namespace backside::db
