@@ -88,12 +88,18 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
     timer->async_wait([self = shared_from_this(), timer](boost::system::error_code) { self->accept(); });
   }
 
+  // An accept worked during an incident. A descriptor freed for a moment is not the end of it (the next accept may
+  // fail again): the incident ends, with its one line, once a second has passed without another failure.
   void accept_recovered() {
-    if (state_->failures.load() == 0) return;
-    const std::size_t failures = state_->failures.exchange(0);
-    if (failures == 0) return;  // another port logged it
-    spdlog::info("accepting connections on port {} again, after {} failed attempts over {} ms", port(), failures,
-                 now_ms() - state_->failing_since_ms.load());
+    std::size_t failures = state_->failures.load();
+    if (failures == 0) return;
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(1));
+    timer->async_wait([self = shared_from_this(), timer, failures](boost::system::error_code) mutable {
+      // Unchanged since: nothing failed for a second. Otherwise a later accept schedules its own check.
+      if (!self->state_->failures.compare_exchange_strong(failures, 0)) return;
+      spdlog::info("accepting connections on port {} again, after {} failed attempts over {} ms", self->port(),
+                   failures, now_ms() - self->state_->failing_since_ms.load());
+    });
   }
 
   static std::int64_t now_ms() {
