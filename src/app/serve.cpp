@@ -169,8 +169,9 @@ int serve(const Config& config) {
     }
   }
 
-  proto::rest::RestHandler rest(registry,
-                               {.authenticator = &authenticator, .default_namespace = config.default_namespace});
+  proto::rest::RestHandler rest(registry, {.authenticator = &authenticator,
+                                          .default_namespace = config.default_namespace,
+                                          .memory_budget = &memory_budget});
   // A long-poll session is the connection of a client without WebSockets: capped per address like connections.
   proto::firebase::LongPollOptions long_poll_options;
   long_poll_options.max_sessions_per_address = config.max_connections_per_address;
@@ -181,7 +182,8 @@ int serve(const Config& config) {
   proto::firebase::FirebaseHandler firebase(registry,
                                             {.authenticator = &authenticator,
                                              .default_namespace = config.default_namespace,
-                                             .max_pending_requests = config.max_pending_requests},
+                                             .max_pending_requests = config.max_pending_requests,
+                                             .memory_budget = &memory_budget},
                                             long_poll_options);
   proto::stomp::StompHandler stomp(
       registry, authenticator,

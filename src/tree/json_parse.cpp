@@ -2,7 +2,9 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
+#include <boost/system/errc.hpp>
 #include <charconv>
+#include <new>
 #include <string>
 
 namespace backside::tree {
@@ -20,10 +22,12 @@ class ExactNumberHandler {
   static constexpr std::size_t max_string_size = std::size_t(-1);
   static constexpr std::size_t max_key_size = std::size_t(-1);
 
+  explicit ExactNumberHandler(json::storage_ptr storage = {}) : stack(storage), storage_(std::move(storage)) {}
+
   json::value_stack stack;
 
   bool on_document_begin(error_code&) {
-    stack.reset();
+    stack.reset(storage_);
     return true;
   }
   bool on_document_end(error_code&) { return true; }
@@ -89,18 +93,25 @@ class ExactNumberHandler {
 
  private:
   std::string number_;  // the text of the number being read, when it arrives in pieces
+  json::storage_ptr storage_;  // where the result's values (and the stack that builds them) are allocated
 };
 
 using ExactParser = json::basic_parser<ExactNumberHandler>;
 
 }  // namespace
 
-json::value parse_json_value(std::string_view text, error_code& ec, const json::parse_options& options) {
-  ExactParser parser(options);
-  std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
-  if (!ec && used != text.size()) ec = json::error::extra_data;
-  if (ec) return nullptr;
-  return parser.handler().stack.release();
+json::value parse_json_value(std::string_view text, error_code& ec, const json::parse_options& options,
+                             json::storage_ptr storage) {
+  try {
+    ExactParser parser(options, std::move(storage));
+    std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
+    if (!ec && used != text.size()) ec = json::error::extra_data;
+    if (ec) return nullptr;
+    return parser.handler().stack.release();
+  } catch (const std::bad_alloc&) {
+    ec = boost::system::errc::make_error_code(boost::system::errc::not_enough_memory);
+    return nullptr;
+  }
 }
 
 struct JsonStreamParser::Impl {

@@ -48,8 +48,9 @@ class MemoryBudget {
     incoming_frame,     // a partial STOMP frame
     transaction,        // SEND bodies buffered in open STOMP transactions
     response,           // an HTTP response being written
+    parsed_request,     // a request's JSON, parsed, until the database has applied it
   };
-  static constexpr std::size_t kUses = 6;
+  static constexpr std::size_t kUses = 7;
 
   explicit MemoryBudget(std::size_t limit_bytes) : limit_(limit_bytes) {}
   MemoryBudget(const MemoryBudget&) = delete;
@@ -77,6 +78,7 @@ class MemoryBudget {
       case Use::incoming_frame: return "closing a STOMP connection with a partial frame";
       case Use::transaction: return "closing a STOMP connection with a growing transaction";
       case Use::response: return "answering 503 instead of a response";
+      case Use::parsed_request: return "refusing a request whose parsed JSON does not fit";
     }
     return "refusing";
   }

@@ -87,3 +87,43 @@ describe('denied writes are answered before their data becomes a tree', () => {
     assert.equal(await adminRead('/numbers'), 42);
   });
 });
+
+describe('parsed request JSON is charged to the memory budget until it is applied', () => {
+  let server;
+  before(async () => {
+    const rulesFile = path.join(makeTempDir(), 'database.rules.json');
+    fs.writeFileSync(rulesFile, RULES);
+    // 64 MiB: a 16 MB body fits as bytes, but not as the ~130 MB of values it parses into.
+    server = await startServer({
+      dev: false,
+      args: ['--rules', rulesFile, '--admin-token', ADMIN, '--max-buffered-bytes', String(64 << 20)],
+    });
+  });
+  after(async () => {
+    assert.equal((await server.stop()).code, 0);
+  });
+
+  test('REST and STOMP: JSON too large to hold parsed is refused in the form of each door, and nothing is stored', async () => {
+    const refused = await curl(server.u(`/users/alice.json?auth=${ADMIN}`), {
+      method: 'PUT',
+      body: numberArray(8_000_000),
+      timeoutMs: 120000,
+    });
+    assert.equal(refused.status, 503, refused.body.slice(0, 200));
+    assert.deepEqual(refused.json, {
+      error: "The server has no memory left for this request's data (max_buffered_bytes); try again later",
+    });
+    const stomp = await stompExchange(
+      server.stompPort,
+      `CONNECT\naccept-version:1.2\nhost:default\npasscode:${ADMIN}\n\n\0SEND\ndestination:/users/alice\ncontent-type:application/json\nreceipt:r1\n\n${numberArray(4_000_000)}\0`,
+      { frames: 2, timeoutMs: 60000 },
+    );
+    assert.match(stomp.frames[1], /^RECEIPT\nreceipt-id:r1\nstatus:unavailable\n/);
+    assert.equal(await (async () => (await curl(server.u(`/users/alice.json?auth=${ADMIN}`))).json)(), null);
+    // What fits is written: the budget is given back once a request is done.
+    const stored = await curl(server.u(`/users/alice.json?auth=${ADMIN}`), { method: 'PUT', body: numberArray(1000) });
+    assert.equal(stored.status, 200);
+    assert.equal((await curl(server.u(`/users/alice.json?auth=${ADMIN}`))).json.length, 1000);
+  });
+});
+

@@ -12,6 +12,7 @@
 #include "tree/json_parse.h"
 #include "tree/query.h"
 #include "util/secure_random.h"
+#include "util/budgeted_json_storage.h"
 
 namespace backside::proto::firebase {
 
@@ -150,7 +151,11 @@ void Connection::on_message(std::string_view text) {
   json::parse_options parse_options;
   parse_options.max_depth = 256;  // data nests 32 levels below its location, plus envelopes and wrappers
   json::error_code ec;
-  json::value message = tree::parse_json_value(text, ec, parse_options);
+  json::value message =
+      tree::parse_json_value(text, ec, parse_options, budgeted_json_storage(options_.memory_budget));
+  if (ec == boost::system::errc::not_enough_memory) {
+    return protocol_error("The server has no memory left for this message's data (max_buffered_bytes)");
+  }
   if (ec) return protocol_error("Malformed message: not JSON (" + ec.message() + ")");
   if (!message.is_object()) return protocol_error("Malformed message: not a JSON object");
   const json::object& envelope = message.get_object();

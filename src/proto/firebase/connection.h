@@ -24,6 +24,7 @@
 #include "db/request_credit.h"
 #include "proto/firebase/frame_codec.h"
 #include "sync/subscriber.h"
+#include "util/memory_budget.h"
 
 namespace backside::proto::firebase {
 
@@ -37,6 +38,7 @@ struct FirebaseOptions {
   // Requests taken but not yet answered, per connection: at this many the connection stops reading (it resumes
   // at half), so a client sending faster than the database answers cannot queue work without bound.
   std::size_t max_pending_requests = 1000;
+  MemoryBudget* memory_budget = nullptr;  // charged by each message's JSON until it is applied (nullptr = none)
 };
 
 // Where a connection's messages go: frames them for its transport. Thread-safe.

@@ -15,6 +15,7 @@
 #include "tree/hash.h"
 #include "tree/json_codec.h"
 #include "tree/json_parse.h"
+#include "util/budgeted_json_storage.h"
 
 namespace backside::proto::rest {
 
@@ -26,6 +27,8 @@ namespace {
 
 constexpr std::string_view kNullEtag = "null_etag";
 constexpr const char* kInvalidJson = "Invalid data; couldn't parse JSON object, array, or value.";
+constexpr const char* kNoMemoryForData =
+    "The server has no memory left for this request's data (max_buffered_bytes); try again later";
 
 void set_common_headers(net::HttpResponse& response) {
   response.set(http::field::access_control_allow_origin, "*");
@@ -323,8 +326,9 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
     boost::system::error_code ec;
     json::parse_options options;
     options.max_depth = tree::kMaxDepth + 8;
-    write.data = tree::parse_json_value(request.body(), ec, options);
+    write.data = tree::parse_json_value(request.body(), ec, options, budgeted_json_storage(options_.memory_budget));
     if (ec == json::error::too_deep) return call->reply_error(400, "Data is too deep: more than 32 levels");
+    if (ec == boost::system::errc::not_enough_memory) return call->reply_error(503, kNoMemoryForData);
     if (ec) return call->reply_error(400, kInvalidJson);
   }
   if (method == "PUT") {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "auth/authenticator.h"
+#include "util/memory_budget.h"
 #include "db/registry.h"
 #include "net/http.h"
 
@@ -12,6 +13,7 @@ namespace backside::proto::rest {
 struct RestOptions {
   const auth::Authenticator* authenticator = nullptr;  // required
   std::string default_namespace = "default";
+  MemoryBudget* memory_budget = nullptr;  // charged by request JSON until it is applied (nullptr = none)
 };
 
 struct Call;

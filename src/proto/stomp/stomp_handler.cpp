@@ -24,6 +24,7 @@
 #include "proto/stomp/message.h"
 #include "tree/json_codec.h"
 #include "tree/json_parse.h"
+#include "util/budgeted_json_storage.h"
 #include "util/excerpt.h"
 
 namespace backside::proto::stomp {
@@ -161,8 +162,19 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void send_frame(Frame frame) { send_bytes(std::make_shared<const std::string>(encode(frame, version_))); }
   void send_bytes(std::shared_ptr<const std::string> bytes) {
+    std::lock_guard lock(send_mutex_);
+    if (sending_ended_) return;  // after the last frame (an ERROR, a DISCONNECT's receipt) nothing goes out
     last_sent_ms_ = steady_ms();
     transport_->send(std::move(bytes));
+  }
+  // Sends `last` (if any) as the connection's last frame and closes it. Deliveries run on database threads, so the
+  // check and the close are one step: no MESSAGE can slip in after an ERROR.
+  void end_with(std::shared_ptr<const std::string> last, std::string reason) {
+    std::lock_guard lock(send_mutex_);
+    if (sending_ended_) return;
+    sending_ended_ = true;
+    if (last) transport_->send(std::move(last));
+    transport_->close(std::move(reason));
   }
   std::uint64_t next_message_id() { return ++message_ids_; }
 
@@ -227,9 +239,9 @@ class Session : public std::enable_shared_from_this<Session> {
     error.add("content-type", "text/plain");
     error.body = message;
     // Before CONNECTED no version is agreed: header values go unescaped (as in 1.0), which every client reads.
-    send_bytes(std::make_shared<const std::string>(encode(error, connected_ ? version_ : Version::v1_0)));
     closed_ = true;
-    transport_->close("STOMP protocol error: " + message);
+    end_with(std::make_shared<const std::string>(encode(error, connected_ ? version_ : Version::v1_0)),
+             "STOMP protocol error: " + message);
   }
 
   void receipt(const Frame& frame) {
@@ -254,7 +266,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (command == "DISCONNECT") {
       receipt(frame);
       closed_ = true;
-      transport_->close("DISCONNECT");
+      end_with(nullptr, "DISCONNECT");
       return;
     }
     if (command == "CONNECT" || command == "STOMP") return protocol_error("already connected", &frame);
@@ -290,9 +302,8 @@ class Session : public std::enable_shared_from_this<Session> {
       error.command = "ERROR";
       error.add("version", "1.2,1.1,1.0");
       error.add("message", "supported protocol versions are 1.2, 1.1 and 1.0");
-      send_frame(std::move(error));
       closed_ = true;
-      transport_->close("no common STOMP version");
+      end_with(std::make_shared<const std::string>(encode(error, version_)), "no common STOMP version");
       return;
     }
     decoder_.set_version(version_);
@@ -487,7 +498,11 @@ class Session : public std::enable_shared_from_this<Session> {
       boost::json::parse_options options;
       options.max_depth = 100;
       boost::system::error_code ec;
-      request.data = tree::parse_json_value(frame.body, ec, options);
+      request.data = tree::parse_json_value(frame.body, ec, options, budgeted_json_storage(options_.memory_budget));
+      if (ec == boost::system::errc::not_enough_memory) {
+        return fail(ErrorCode::unavailable,
+                    "the server has no memory left for this SEND's data (max_buffered_bytes); try again later");
+      }
       if (ec) return fail(ErrorCode::invalid_argument, "the body is not valid JSON: " + ec.message());
       if (const std::string* priority = frame.header("priority")) {
         auto p = tree::parse_json_value(*priority, ec);
@@ -562,7 +577,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (self->expect_every_ && now - self->last_received_ms_ > 2 * self->expect_every_) {
         spdlog::info("stomp: closing a connection silent for more than {} ms (heart-beat)", 2 * self->expect_every_);
         self->closed_ = true;
-        self->transport_->close("heart-beat timeout");
+        self->end_with(nullptr, "heart-beat timeout");
         return;
       }
       if (self->send_every_ && now - self->last_sent_ms_ >= self->send_every_) {
@@ -575,6 +590,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::atomic<std::int64_t> last_received_ms_{0};
   std::atomic<std::int64_t> last_sent_ms_{0};
+  std::mutex send_mutex_;      // one sender at a time, and end_with() as one step
+  bool sending_ended_ = false;  // under send_mutex_
   std::int64_t send_every_ = 0;
   std::int64_t expect_every_ = 0;
   std::chrono::milliseconds tick_{1000};

@@ -1,0 +1,55 @@
+#include "util/budgeted_json_storage.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tree/json_parse.h"
+
+namespace backside {
+namespace {
+
+std::string number_array(int count) {
+  std::string text = "[";
+  for (int i = 0; i < count; ++i) text += (i ? ",7" : "7");
+  return text + "]";
+}
+
+TEST(BudgetedJsonStorage, ParsedValuesAreChargedWhileTheyLive) {
+  MemoryBudget budget(std::size_t(64) << 20);
+  {
+    boost::system::error_code ec;
+    const boost::json::value value =
+        tree::parse_json_value(number_array(100000), ec, {}, budgeted_json_storage(&budget));
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_EQ(value.as_array().size(), 100000u);
+    // 100,000 values of 16 bytes: the parsed form, not the 200 KB of text.
+    EXPECT_GE(budget.used(), 100000u * sizeof(boost::json::value));
+  }
+  EXPECT_EQ(budget.used(), 0u);  // given back with the last value
+}
+
+TEST(BudgetedJsonStorage, JsonThatDoesNotFitIsRefusedAndLeavesNothingCharged) {
+  MemoryBudget budget(std::size_t(1) << 20);  // 1 MiB: less than 200,000 values
+  boost::system::error_code ec;
+  const boost::json::value value =
+      tree::parse_json_value(number_array(200000), ec, {}, budgeted_json_storage(&budget));
+  EXPECT_EQ(ec, boost::system::errc::not_enough_memory);
+  EXPECT_TRUE(value.is_null());
+  EXPECT_EQ(budget.used(), 0u);
+  EXPECT_EQ(budget.refusals(MemoryBudget::Use::parsed_request), 1u);
+  // Small messages still fit beside it.
+  const boost::json::value small = tree::parse_json_value(R"({"a":[1,2,3]})", ec, {}, budgeted_json_storage(&budget));
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(small.at("a").as_array().size(), 3u);
+}
+
+TEST(BudgetedJsonStorage, WithoutABudgetTheDefaultStorageIsUsed) {
+  boost::system::error_code ec;
+  const boost::json::value value = tree::parse_json_value("[1,2]", ec, {}, budgeted_json_storage(nullptr));
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(value.storage().get(), boost::json::storage_ptr().get());
+}
+
+}  // namespace
+}  // namespace backside
