@@ -4,7 +4,7 @@
 //                     each replaced after 60 s (the server must drop them, not buffer for them without bound);
 //   silent sockets    connections to the HTTP and STOMP ports that never send a byte, re-opened when closed;
 //   oversized input   a PUT declaring 300 MB (over max_body_bytes: 413), a 16 MB PUT to a path the rules deny
-//                     (401), a body that stops after 1 MB of its declared 10 MB (held until the server gives up);
+//                     (401, or 503 when its parsed JSON does not fit the budget), a body that stops after 1 MB of its declared 10 MB (held until the server gives up);
 //   acknowledged writes  an admin REST client writing /soak/acked/k<n> = n one after the other, recording every n the
 //                     server acknowledged (200) in --acked FILE, so the script can check them after a SIGKILL.
 // Prints one line of key=value counts at the end.
@@ -23,7 +23,7 @@ const ackedFile = args.acked;
 const endAt = Date.now() + seconds * 1000;
 const running = () => Date.now() < endAt;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const counts = { slow_readers: 0, slow_readers_dropped: 0, silent: 0, too_large: 0, denied: 0, partial: 0, acked: 0, write_errors: 0 };
+const counts = { slow_readers: 0, slow_readers_dropped: 0, silent: 0, too_large: 0, denied: 0, over_budget: 0, partial: 0, acked: 0, write_errors: 0 };
 
 function request(method, path, { headers = {}, body, declaredLength } = {}) {
   return new Promise((resolve) => {
@@ -82,7 +82,9 @@ async function oversized() {
   const denied = Buffer.from(`[${Array.from({ length: 8_000_000 }, (_, i) => i % 10).join(',')}]`);
   while (running()) {
     if ((await request('PUT', '/bench/huge.json', { declaredLength: 300_000_000, body: '' })) === 413) counts.too_large++;
-    if ((await request('PUT', '/private/x.json', { body: denied })) === 401) counts.denied++;
+    const status = await request('PUT', '/private/x.json', { body: denied });
+    if (status === 401) counts.denied++;
+    if (status === 503) counts.over_budget++; // its parsed JSON did not fit the memory budget beside the rest
     // Declares 10 MB, sends 1 MB, then stalls: the server holds it until its request timeout.
     const socket = net.connect(port, '127.0.0.1');
     socket.on('error', () => {});
