@@ -4,9 +4,10 @@
 # keeps up slow readers, silent connections and oversized or stalled requests, and an admin client records every
 # write the server acknowledged. The server's RSS is sampled every 10 s. Afterwards the server is SIGKILLed,
 # started again on its data, and every acknowledged write must be there.
-# What it checks (exit 1 otherwise): the server never exits; the good clients lose no delivery or connection; RSS
-# stays under the budget plus the start-up RSS and is flat (the median of the last quarter within 10 % of the
-# median of the second); every acknowledged write survives. Not part of CI (30 minutes); results go to
+# What it checks (exit 1 otherwise): the server never exits; the good clients lose no delivery or connection;
+# anonymous RSS stays under the budget plus 64 MiB (the tree, sessions and code, which the budget does not cover)
+# and is flat (the median of the last quarter within 10 % of the median of the second); every acknowledged write
+# survives. Not part of CI (30 minutes); results go to
 # docs/reliability.md by hand, with the machine's load.
 # Usage: bench/soak_bench.sh [--minutes M] (default 30)
 set -euo pipefail
@@ -85,7 +86,8 @@ echo "anonymous RSS: start $((start_rss / 1024)) MiB, peak $((peak / 1024)) MiB,
   "$((second_q / 1024)) MiB, last quarter $((last_q / 1024)) MiB (drift ${drift} %), budget $((budget >> 20)) MiB;" \
   "file-backed RSS (LMDB map, log) peak $((file_peak / 1024)) MiB"
 echo "durability after SIGKILL: $acked acknowledged, $stored stored, $missing missing"
-[ "$peak" -lt $(((budget >> 10) + start_rss)) ] || { echo "RSS over the budget" >&2; failed=1; }
+# The budget bounds what clients make the server buffer; the tree, the sessions and the code are beside it.
+[ "$peak" -lt $(((budget >> 10) + (64 << 10))) ] || { echo "RSS over the budget + 64 MiB" >&2; failed=1; }
 awk -v d="$drift" 'BEGIN {exit !(d <= 10 && d >= -10)}' || { echo "RSS not flat within 10 %" >&2; failed=1; }
 [ "$missing" = 0 ] && [ "$acked" -gt 0 ] || { echo "acknowledged writes missing" >&2; failed=1; }
 [ $failed = 0 ] && echo "soak passed"
