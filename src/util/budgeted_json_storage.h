@@ -36,7 +36,7 @@ class BudgetedJsonResource final : public boost::json::memory_resource {
     return ::operator new(bytes, std::align_val_t(alignment));
   }
   void do_deallocate(void* pointer, std::size_t bytes, std::size_t alignment) override {
-    ::operator delete(pointer, bytes, std::align_val_t(alignment));
+    ::operator delete(pointer, std::align_val_t(alignment));  // unsized: clang lacks sized delete by default
     std::lock_guard lock(mutex_);
     used_ -= bytes;
     if (charge_.bytes() > used_ + 4 * kStep) charge_.resize((used_ + kStep - 1) / kStep * kStep);
