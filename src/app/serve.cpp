@@ -210,8 +210,10 @@ int serve(const Config& config) {
   identity_options.max_pending_password_hashes = config.auth_max_pending_password_hashes;
   auth::UserDirectories user_directories(
       config.default_namespace, [&registry](const std::string& name) { return registry.users_directory(name); });
-  // ID tokens of deleted, disabled or revoked users are refused on every door.
+  // ID tokens of deleted, disabled or revoked users are refused on every door, and the connections that presented
+  // them end: at once for changes made through this server, within a second for `backside users` beside it.
   id_tokens->check_users_in(&user_directories);
+  auth::AccountSweeper account_sweeper(id_tokens->standings(), std::chrono::seconds(1));
   proto::identity::IdentityHandler identity(user_directories, *id_tokens, **signing_key, authenticator,
                                             identity_options);
   stomp.set_password_sign_in([&identity](const std::string& database, const std::string& email,

@@ -122,9 +122,9 @@ int manage_users(const Config& config, const UsersCommand& command) {
   }
   if (command.action == "disable" || command.action == "enable") {
     (*user)["disabled"] = command.action == "disable";
+    // A disabled user's sessions end (a running server ends its connections within a second); refreshing answers
+    // USER_DISABLED until it is enabled again.
     Status done = users.update(*user);
-    // A disabled user's sessions end at their next token refresh.
-    if (done && command.action == "disable") done = users.revoke_refresh_tokens(text(*user, "localId"));
     if (!done) {
       spdlog::error("{}", done.error().message);
       return 1;

@@ -45,6 +45,15 @@ std::optional<std::string_view> why_user_refuses_token(const json::object& user,
   return std::nullopt;
 }
 
+std::optional<std::string> why_token_refused(const std::optional<json::object>& user, std::int64_t auth_time) {
+  if (!user) return "Auth token's user no longer exists.";
+  if (auto refused = why_user_refuses_token(*user, auth_time)) {
+    return *refused == "USER_DISABLED" ? "Auth token's user is disabled."
+                                       : "Auth token was revoked (the user's sessions were ended).";
+  }
+  return std::nullopt;
+}
+
 IdTokens::IdTokens(std::shared_ptr<const SigningKey> key, IdTokenOptions options)
     : key_(std::move(key)),
       options_(std::move(options)),
@@ -84,7 +93,24 @@ std::optional<Result<db::Auth>> IdTokens::verify(std::string_view database, std:
     return Result<db::Auth>(invalid_token("Auth token is for the users of database \"" + (*verified)->database +
                                           "\", not of \"" + std::string(database) + "\"."));
   }
-  return Result<db::Auth>(std::move((*verified)->identity));
+  db::Auth identity = std::move((*verified)->identity);
+  if (directories_ != nullptr) {
+    identity.standing = standings_->of((*verified)->database, (*verified)->uid, (*verified)->auth_time);
+    // A change to the user after its check and before the standing was registered ended nothing: look again.
+    if (users_version((*verified)->database) != (*verified)->users_version) {
+      if (auto allowed = check_user(**verified); !allowed) return Result<db::Auth>(allowed.error());
+    }
+  }
+  return Result<db::Auth>(std::move(identity));
+}
+
+void IdTokens::check_users_in(UserDirectories* directories) {
+  directories_ = directories;
+  standings_ = std::make_shared<AccountStandings>(directories);
+  // The hook holds the standings (not this object): it is safe for as long as the directories live.
+  directories_->on_account_changed([standings = standings_](const std::string& database, const std::string& uid) {
+    standings->recheck(database, uid);
+  });
 }
 
 std::uint64_t IdTokens::users_version(const std::string& database) const {
@@ -97,12 +123,7 @@ Result<std::uint64_t> IdTokens::check_user(const VerifiedToken& token) const {
   if (!users) return invalid_token("Auth token's user directory cannot be opened: " + users.error().message);
   // The version first: a change after it is seen by the next request.
   const std::uint64_t version = (*users)->version();
-  auto user = (*users)->find_by_uid(token.uid);
-  if (!user) return invalid_token("Auth token's user no longer exists.");
-  if (auto refused = why_user_refuses_token(*user, token.auth_time)) {
-    return invalid_token(*refused == "USER_DISABLED" ? "Auth token's user is disabled."
-                                                     : "Auth token was revoked (the user's sessions were ended).");
-  }
+  if (auto why = why_token_refused((*users)->find_by_uid(token.uid), token.auth_time)) return invalid_token(std::move(*why));
   return version;
 }
 
@@ -123,13 +144,17 @@ std::optional<Result<VerifiedToken>> IdTokens::verify_any(std::string_view token
   }
   if (cached) {
     if (cached->users_version != 0 && cached->users_version == users_version(cached->token.database)) {
+      cached->token.users_version = cached->users_version;
       return Result<VerifiedToken>(std::move(cached->token));
     }
     // The store changed since this token's user was looked up (or it never was).
     auto version = check_user(cached->token);
     if (!version) return Result<VerifiedToken>(version.error());
-    std::lock_guard lock(mutex_);
-    if (auto it = cache_.find(token); it != cache_.end()) it->second.users_version = *version;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = cache_.find(token); it != cache_.end()) it->second.users_version = *version;
+    }
+    cached->token.users_version = *version;
     return Result<VerifiedToken>(std::move(cached->token));
   }
   auto jwt = decode_jwt(token);
@@ -152,6 +177,7 @@ std::optional<Result<VerifiedToken>> IdTokens::verify_any(std::string_view token
       auto allowed = check_user(*identity);
       if (!allowed) return Result<VerifiedToken>(allowed.error());
       version = *allowed;
+      identity->users_version = version;
     }
     std::lock_guard lock(mutex_);
     if (cache_.size() >= options_.cache_entries) {

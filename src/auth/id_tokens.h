@@ -9,6 +9,11 @@
 // auth_time) — on every door, beyond Firebase, which offers this check to servers only. A cached token is looked
 // up again only when its directory's store has changed since (one read of LMDB's last transaction id, which also
 // sees changes that `backside users` made from another process).
+// A connection that authenticated with a token lives past that check: each verified token of a user carries the
+// standing of its sign-in (db/account_standing.h; one per database, uid and auth_time, shared by its sessions), and
+// the standing ends when the account does — at once for changes made through this server (UserDirectories' hook),
+// within a sweep's period for changes made by another process (auth/account_standings.h) — which ends those
+// connections on every door (db/credential_expiry.h).
 #include <atomic>
 #include <boost/json/object.hpp>
 #include <chrono>
@@ -17,6 +22,7 @@
 #include <mutex>
 #include <string>
 
+#include "auth/account_standings.h"
 #include "auth/authenticator.h"
 #include "auth/signing_key.h"
 #include "auth/user_directories.h"
@@ -47,12 +53,15 @@ struct VerifiedToken {
   std::string database;
   std::string uid;
   std::int64_t auth_time = 0;  // unix seconds of the sign-in that the token's session began with
+  std::uint64_t users_version = 0;  // the user store's version when its user last allowed it; 0 = not checked
 };
 
 // Why `user` (a UserStore record) no longer accepts a token of its session begun at `auth_time`: "USER_DISABLED",
 // "TOKEN_EXPIRED" (revoked: auth_time is before the user's validSince); nullopt when it still does. Firebase's codes,
 // as the Auth endpoints answer them.
 std::optional<std::string_view> why_user_refuses_token(const boost::json::object& user, std::int64_t auth_time);
+// The same in words for a client, for `user` as a UserStore lookup found it (nullopt: the user no longer exists).
+std::optional<std::string> why_token_refused(const std::optional<boost::json::object>& user, std::int64_t auth_time);
 
 class IdTokens : public TokenVerifier {
  public:
@@ -68,8 +77,11 @@ class IdTokens : public TokenVerifier {
   // Any database's token (the Auth endpoints, which find the user's directory from it). `check_user` false: the
   // caller looks the user up itself (why_user_refuses_token).
   std::optional<Result<VerifiedToken>> verify_any(std::string_view token, bool check_user = true) const;
-  // Not thread-safe: call before the server starts. Without it (tests, tools) users are not consulted.
-  void check_users_in(UserDirectories* directories) { directories_ = directories; }
+  // Not thread-safe: call before the server starts. Without it (tests, tools) users are not consulted and no
+  // standing is handed out. Registers for the directories' account changes.
+  void check_users_in(UserDirectories* directories);
+  // The standings of the sign-ins with live sessions (nullptr before check_users_in).
+  const std::shared_ptr<AccountStandings>& standings() const { return standings_; }
   // How many tokens had their signature checked (the cache's misses); for tests and benchmarks.
   std::uint64_t signature_checks() const { return signature_checks_.load(); }
 
@@ -90,6 +102,8 @@ class IdTokens : public TokenVerifier {
   mutable std::mutex mutex_;
   mutable std::map<std::string, Cached, std::less<>> cache_;  // token -> identity, until it expires
   mutable std::atomic<std::uint64_t> signature_checks_{0};
+
+  std::shared_ptr<AccountStandings> standings_;
 };
 
 }  // namespace backside::auth

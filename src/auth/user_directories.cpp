@@ -15,8 +15,21 @@ Result<UserStore*> UserDirectories::of(const std::string& database) {
   auto store = UserStore::open(*directory);
   if (!store) return store.error();
   UserStore* raw = store->get();
+  hook(name, *raw);
   open_.emplace(name, std::move(*store));
   return raw;
+}
+
+void UserDirectories::on_account_changed(
+    std::function<void(const std::string& database, const std::string& uid)> changed) {
+  std::lock_guard lock(mutex_);
+  account_changed_ = std::move(changed);
+  for (auto& [name, store] : open_) hook(name, *store);
+}
+
+void UserDirectories::hook(const std::string& database, UserStore& store) {
+  if (!account_changed_) return;
+  store.on_account_changed([this, database](const std::string& uid) { account_changed_(database, uid); });
 }
 
 Status adopt_server_wide_users(const std::string& data_dir, const std::string& default_users_directory) {

@@ -33,12 +33,18 @@ class UserDirectories {
     return database == default_database_ ? std::string() : database;
   }
   const std::string& default_database() const { return default_database_; }
+  // Runs `changed` after a user of a directory is updated or removed through this object (UserStore's hook, with the
+  // directory's database), also for directories already open. Set it before the server starts.
+  void on_account_changed(std::function<void(const std::string& database, const std::string& uid)> changed);
 
  private:
+  void hook(const std::string& database, UserStore& store);  // under mutex_
+
   std::string default_database_;
   Locate locate_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<UserStore>> open_;
+  std::function<void(const std::string& database, const std::string& uid)> account_changed_;
 };
 
 // Earlier versions kept one user directory per server in <data_dir>/auth/users; it becomes the default database's

@@ -84,14 +84,17 @@ Result<std::optional<std::string>> UserStore::get(const std::string& key) const 
 Status UserStore::write(const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn)) return failure("mdb_txn_begin", rc);
+  bool changed = false;  // LMDB commits a transaction that changed nothing without a new transaction id
   for (const auto& [key, value] : changes) {
     MDB_val k{key.size(), const_cast<char*>(key.data())};
     int rc;
     if (value) {
       MDB_val v{value->size(), const_cast<char*>(value->data())};
       rc = mdb_put(txn, dbi_, &k, &v, 0);
+      changed = changed || rc == 0;
     } else {
       rc = mdb_del(txn, dbi_, &k, nullptr);
+      changed = changed || rc == 0;
       if (rc == MDB_NOTFOUND) rc = 0;
     }
     if (rc) {
@@ -100,6 +103,7 @@ Status UserStore::write(const std::vector<std::pair<std::string, std::optional<s
     }
   }
   if (int rc = mdb_txn_commit(txn)) return failure("mdb_txn_commit", rc);  // durable (fsync) before we answer
+  if (changed) ++own_commits_;
   return ok_status();
 }
 
@@ -140,6 +144,12 @@ std::optional<json::object> UserStore::find_by_email(const std::string& email) c
 
 Status UserStore::update(const json::object& user) {
   const std::string uid = text(user, "localId");
+  Status status = replace(uid, user);
+  if (status) account_changed(uid);
+  return status;
+}
+
+Status UserStore::replace(const std::string& uid, const json::object& user) {
   auto old = find_by_uid(uid);
   std::lock_guard lock(mutex_);
   if (!old) return Error{ErrorCode::not_found, "USER_NOT_FOUND"};
@@ -161,13 +171,17 @@ Status UserStore::update(const json::object& user) {
 Status UserStore::remove(const std::string& uid) {
   auto old = find_by_uid(uid);
   if (!old) return Error{ErrorCode::not_found, "USER_NOT_FOUND"};
-  if (auto status = revoke_refresh_tokens(uid); !status) return status;
-  std::lock_guard lock(mutex_);
-  std::vector<std::pair<std::string, std::optional<std::string>>> changes{{"u/" + uid, std::nullopt}};
-  if (const std::string email = normalize_email(text(*old, "email")); !email.empty()) {
-    changes.emplace_back("e/" + email, std::nullopt);
-  }
-  return write(changes);
+  if (auto status = change_refresh_tokens(uid, /*erase=*/true); !status) return status;
+  Status status = [&] {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<std::string, std::optional<std::string>>> changes{{"u/" + uid, std::nullopt}};
+    if (const std::string email = normalize_email(text(*old, "email")); !email.empty()) {
+      changes.emplace_back("e/" + email, std::nullopt);
+    }
+    return write(changes);
+  }();
+  if (status) account_changed(uid);
+  return status;
 }
 
 std::uint64_t UserStore::version() const {
@@ -175,6 +189,11 @@ std::uint64_t UserStore::version() const {
   if (mdb_env_info(env_, &info) != 0) return 0;
   // +1: a store that was never written (transaction id 0) is still at a version, 0 meaning "unknown".
   return static_cast<std::uint64_t>(info.me_last_txnid) + 1;
+}
+
+UserStore::Versions UserStore::versions() const {
+  std::lock_guard lock(mutex_);  // no commit of ours in between: write() runs under it
+  return Versions{version(), own_commits_};
 }
 
 std::vector<json::object> UserStore::list() const {
@@ -207,20 +226,26 @@ Status UserStore::add_refresh_token(const std::string& token, const std::string&
   return write({{key, uid}, {"t/" + uid + "/" + key.substr(2), ""}});
 }
 
-std::optional<std::string> UserStore::uid_of_refresh_token(const std::string& token) const {
+std::optional<UserStore::RefreshTokenOwner> UserStore::owner_of_refresh_token(const std::string& token) const {
   std::lock_guard lock(mutex_);
   auto found = get(token_key(token));
   if (!found || !*found) return std::nullopt;
-  return **found;
+  const std::string& value = **found;
+  if (!value.empty() && value.front() == kRevoked) return RefreshTokenOwner{value.substr(1), true};
+  return RefreshTokenOwner{value, false};
 }
 
-Status UserStore::revoke_refresh_tokens(const std::string& uid) {
+Status UserStore::revoke_refresh_tokens(const std::string& uid) { return change_refresh_tokens(uid, false); }
+
+// Every refresh token of `uid`: marked revoked (kept, so that a client presenting one learns why), or deleted.
+Status UserStore::change_refresh_tokens(const std::string& uid, bool erase) {
   std::lock_guard lock(mutex_);
   std::vector<std::pair<std::string, std::optional<std::string>>> changes;
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn)) return failure("mdb_txn_begin", rc);
   MDB_cursor* cursor = nullptr;
   const std::string prefix = "t/" + uid + "/";
+  const std::string revoked = kRevoked + uid;
   if (mdb_cursor_open(txn, dbi_, &cursor) == 0) {
     MDB_val k{prefix.size(), const_cast<char*>(prefix.data())};
     MDB_val v;
@@ -228,8 +253,18 @@ Status UserStore::revoke_refresh_tokens(const std::string& uid) {
          rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
       std::string key(static_cast<const char*>(k.mv_data), k.mv_size);
       if (key.compare(0, prefix.size(), prefix) != 0) break;
-      changes.emplace_back(key, std::nullopt);
-      changes.emplace_back("r/" + key.substr(prefix.size()), std::nullopt);
+      const std::string token = "r/" + key.substr(prefix.size());
+      if (erase) {
+        changes.emplace_back(key, std::nullopt);
+        changes.emplace_back(token, std::nullopt);
+        continue;
+      }
+      MDB_val tk{token.size(), const_cast<char*>(token.data())};
+      MDB_val tv;
+      if (mdb_get(txn, dbi_, &tk, &tv) == 0 && tv.mv_size > 0 && *static_cast<const char*>(tv.mv_data) == kRevoked) {
+        continue;  // revoked before
+      }
+      changes.emplace_back(token, revoked);
     }
     mdb_cursor_close(cursor);
   }

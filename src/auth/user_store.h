@@ -6,6 +6,7 @@
 #include <lmdb.h>
 
 #include <boost/json/object.hpp>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,19 +34,45 @@ class UserStore {
   // Changes whenever the store does, from this process or another (LMDB's last committed transaction id): what was
   // read at one version is still true while it stays the same.
   std::uint64_t version() const;
+  // The version, and how many of the commits that led to it this object made, read together: a version that grew
+  // by more than this process's own commits was changed by another process (`backside users`).
+  struct Versions {
+    std::uint64_t version = 0;
+    std::uint64_t own_commits = 0;
+  };
+  Versions versions() const;
+  // Runs `changed` (outside the store's lock) after this object updates or removes a user, with the user's uid: the
+  // server ends the sessions of accounts that end (auth/id_tokens.h). Set it before the store is shared.
+  void on_account_changed(std::function<void(const std::string& uid)> changed) {
+    account_changed_ = std::move(changed);
+  }
 
   Status add_refresh_token(const std::string& token, const std::string& uid);
-  std::optional<std::string> uid_of_refresh_token(const std::string& token) const;
+  struct RefreshTokenOwner {
+    std::string uid;
+    bool revoked = false;  // its sessions were ended: refreshing answers TOKEN_EXPIRED, as Firebase does
+  };
+  std::optional<RefreshTokenOwner> owner_of_refresh_token(const std::string& token) const;
+  // Marks every refresh token of the user revoked (they are deleted with the user).
   Status revoke_refresh_tokens(const std::string& uid);
 
  private:
   explicit UserStore(MDB_env* env, MDB_dbi dbi) : env_(env), dbi_(dbi) {}
   Result<std::optional<std::string>> get(const std::string& key) const;
+  Status replace(const std::string& uid, const boost::json::object& user);
+  Status change_refresh_tokens(const std::string& uid, bool erase);
+  static constexpr char kRevoked = '!';  // first byte of a revoked refresh token's record (uids never start with it)
   Status write(const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);  // nullopt deletes
+
+  void account_changed(const std::string& uid) const {
+    if (account_changed_) account_changed_(uid);
+  }
 
   MDB_env* env_;
   MDB_dbi dbi_;
   mutable std::mutex mutex_;
+  std::uint64_t own_commits_ = 0;  // under mutex_
+  std::function<void(const std::string& uid)> account_changed_;
 };
 
 std::string normalize_email(const std::string& email);

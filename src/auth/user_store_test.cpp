@@ -49,11 +49,21 @@ TEST(UserStore, RefreshTokensAreRevocable) {
   ASSERT_TRUE(store->create({{"localId", "u1"}}).ok());
   ASSERT_TRUE(store->add_refresh_token("t1", "u1").ok());
   ASSERT_TRUE(store->add_refresh_token("t2", "u1").ok());
-  EXPECT_EQ(store->uid_of_refresh_token("t1"), "u1");
-  EXPECT_FALSE(store->uid_of_refresh_token("t3"));
+  EXPECT_EQ(store->owner_of_refresh_token("t1")->uid, "u1");
+  EXPECT_FALSE(store->owner_of_refresh_token("t1")->revoked);
+  EXPECT_FALSE(store->owner_of_refresh_token("t3"));
   ASSERT_TRUE(store->revoke_refresh_tokens("u1").ok());
-  EXPECT_FALSE(store->uid_of_refresh_token("t1"));
-  EXPECT_FALSE(store->uid_of_refresh_token("t2"));
+  for (const char* token : {"t1", "t2"}) {
+    auto owner = store->owner_of_refresh_token(token);
+    ASSERT_TRUE(owner);  // kept, so that refreshing says why it is refused
+    EXPECT_EQ(owner->uid, "u1");
+    EXPECT_TRUE(owner->revoked);
+  }
+  ASSERT_TRUE(store->add_refresh_token("t4", "u1").ok());
+  EXPECT_FALSE(store->owner_of_refresh_token("t4")->revoked) << "a later sign-in's token";
+  ASSERT_TRUE(store->remove("u1").ok());
+  EXPECT_FALSE(store->owner_of_refresh_token("t1")) << "deleted with the user";
+  EXPECT_FALSE(store->owner_of_refresh_token("t4"));
 }
 
 }  // namespace

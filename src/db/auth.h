@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "db/account_standing.h"
+
 namespace backside::db {
 
 struct Auth {
@@ -13,6 +15,9 @@ struct Auth {
   // nullptr = unauthenticated (rules see `auth == null`).
   std::shared_ptr<const boost::json::value> variable;
   std::int64_t expires_at = 0;  // unix seconds after which the identity is no longer valid; 0 = never
+  // The user account behind an ID token: ends when the account is deleted, disabled or its sessions revoked.
+  // nullptr for identities that no account stands behind (admin, anonymous, --dev tokens).
+  std::shared_ptr<AccountStanding> standing;
 
   bool authenticated() const { return admin || variable != nullptr; }
 

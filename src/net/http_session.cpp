@@ -10,7 +10,10 @@
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
+#include <optional>
 #include <sstream>
+#include <utility>
 
 #include "net/websocket_session.h"
 
@@ -37,6 +40,52 @@ std::string unsupported_transfer_coding(const HttpRequest& request) {
   return {};
 }
 
+// What is wrong with a request's head that the parser lets through, by the rules of RFC 9112 / 9110 (nullopt: nothing).
+// Also turns an absolute-form target into the origin-form every handler parses (§3.2.2: servers MUST accept it).
+std::optional<std::pair<http::status, std::string>> refuse_head(HttpRequest& head) {
+  const auto bad = [](std::string message) {
+    return std::optional<std::pair<http::status, std::string>>(std::in_place, http::status::bad_request,
+                                                               std::move(message));
+  };
+  // §3.2: exactly one Host in HTTP/1.1, at most one before.
+  const std::size_t hosts = head.count(http::field::host);
+  if (hosts > 1 || (hosts == 0 && head.version() >= 11)) {
+    return bad("An HTTP/1.1 request needs exactly one Host header (RFC 9112 section 3.2)");
+  }
+  if (auto te = head.find(http::field::transfer_encoding); te != head.end()) {
+    // §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+    if (head.version() < 11) return bad("Transfer-Encoding is not allowed in an HTTP/1.0 request");
+    // §6.1: chunked is applied once, and last.
+    std::size_t chunked = 0;
+    bool last_is_chunked = false;
+    bool unknown = false;  // then 501 (unsupported_transfer_coding) says more
+    for (auto coding : http::token_list(te->value())) {
+      last_is_chunked = beast::iequals(coding, "chunked");
+      if (last_is_chunked) ++chunked;
+      unknown = unknown || !last_is_chunked;
+    }
+    if (!unknown && chunked > 1) {
+      return bad("Transfer-Encoding: chunked must be the last transfer-coding, applied once");
+    }
+  }
+  if (auto expect = head.find(http::field::expect); expect != head.end() && !beast::iequals(expect->value(), "100-continue")) {
+    return std::optional<std::pair<http::status, std::string>>(std::in_place, http::status::expectation_failed,
+                                                               "Only the expectation 100-continue is supported");
+  }
+  const std::string_view target = head.target();
+  if (!target.empty() && target.front() != '/' && target != "*") {
+    auto uri = boost::urls::parse_absolute_uri(target);
+    if (!uri || (uri->scheme() != "http" && uri->scheme() != "https")) {
+      return bad("Invalid request target: an origin-form path or an absolute http(s) URI is expected");
+    }
+    std::string origin_form = uri->encoded_path().empty() ? std::string("/") : std::string(uri->encoded_path());
+    if (uri->has_query()) origin_form += "?" + std::string(uri->encoded_query());
+    head.set(http::field::host, uri->encoded_authority());  // §3.2.2: the target's authority replaces Host
+    head.target(origin_form);
+  }
+  return std::nullopt;
+}
+
 std::shared_ptr<HttpResponse> json_error(http::status status, const std::string& message) {
   auto response = std::make_shared<HttpResponse>(status, 11);
   response->set(http::field::content_type, "application/json; charset=utf-8");
@@ -54,6 +103,8 @@ std::shared_ptr<HttpResponse> json_error(http::status status, const std::string&
 
 // Bytes of an unread body a refused client may still send before the connection is closed on it anyway.
 constexpr std::size_t kMaxDiscardedBytes = std::size_t(1) << 20;
+constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;  // a request's head: 431 past it
+constexpr std::size_t kHeaderReadBytes = 4096;         // read at a time while the head is incomplete
 }  // namespace
 
 HttpSession::HttpSession(asio::ip::tcp::socket socket, HttpHandler& handler, const ServerOptions& options,
@@ -62,6 +113,7 @@ HttpSession::HttpSession(asio::ip::tcp::socket socket, HttpHandler& handler, con
       handler_(handler),
       options_(options),
       sessions_(std::move(sessions)),
+      header_charge_(options.memory_budget, MemoryBudget::Use::request_header),
       body_charge_(options.memory_budget, MemoryBudget::Use::request_body),
       response_charge_(options.memory_budget, MemoryBudget::Use::response),
       stream_charge_(options.memory_budget, MemoryBudget::Use::outbound_queue),
@@ -87,15 +139,46 @@ void HttpSession::read_request() {
   answered_ = false;
   parser_.emplace();
   parser_->body_limit(options_.max_body_bytes);
-  parser_->header_limit(64 * 1024);
+  parser_->header_limit(kMaxHeaderBytes);
   stream_.expires_after(std::chrono::seconds(options_.request_timeout_seconds));
-  http::async_read_header(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  // What the last request left unused is given back (a keep-alive connection holds no header-sized buffer).
+  if (buffer_.size() == 0) buffer_.shrink_to_fit();
+  parse_header();
+}
+
+// The head is read here rather than by http::async_read_header, which reads until the head is complete: so that the
+// bytes of an unfinished head are charged to the server's memory budget as they arrive (up to kMaxHeaderBytes per
+// connection, which would otherwise multiply by the number of connections).
+void HttpSession::parse_header() {
+  beast::error_code ec;
+  if (buffer_.size() != 0) {
+    buffer_.consume(parser_->put(buffer_.data(), ec));
+    if (ec != http::error::need_more) return on_header(ec);  // the head is complete, or malformed
+  }
+  if (!header_charge_.resize(buffer_.capacity())) {
+    return fail_request(http::status::service_unavailable,
+                        "The server has no memory left for request headers (max_buffered_bytes); try again later");
+  }
+  stream_.async_read_some(buffer_.prepare(kHeaderReadBytes), [self = shared_from_this()](beast::error_code ec,
+                                                                                        std::size_t n) {
+    self->buffer_.commit(n);
+    if (ec == asio::error::eof) {
+      // Nothing of a request yet: the client is done (keep-alive ends); a part of one: a truncated request.
+      if (self->buffer_.size() == 0 && !self->parser_->got_some()) return self->on_header(http::error::end_of_stream);
+      self->parser_->put_eof(ec);
+      return self->on_header(ec ? ec : beast::error_code(http::error::partial_message));
+    }
+    if (ec) return self->on_header(ec);
+    self->parse_header();
+  });
 }
 
 void HttpSession::on_header(beast::error_code ec) {
+  header_charge_.release();  // the head is parsed into the request; the buffer keeps only what follows it
   if (ec) return on_request(ec);
-  if (auto coding = unsupported_transfer_coding(parser_->get()); !coding.empty()) {
+  HttpRequest& head = parser_->get();
+  if (auto refusal = refuse_head(head)) return fail_request(refusal->first, refusal->second);
+  if (auto coding = unsupported_transfer_coding(head); !coding.empty()) {
     // RFC 9112 §6.1: a server that does not understand a transfer-coding answers 501 (and does not guess the body).
     return fail_request(http::status::not_implemented,
                         "Transfer-Encoding \"" + coding + "\" is not supported (only chunked is)");
@@ -108,6 +191,16 @@ void HttpSession::on_header(beast::error_code ec) {
       return fail_request(http::status::service_unavailable,
                           "The server has no memory left for request bodies (max_buffered_bytes); try again later");
     }
+  }
+  // RFC 9110 §10.1.1: a client that expects 100-continue waits for it before sending the body (curl does, for a
+  // second): the request is acceptable so far, so say so now.
+  if (head.version() >= 11 && head.find(http::field::expect) != head.end()) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    return asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               if (ec) return self->finish("write failed");
+                               self->read_body();
+                             });
   }
   read_body();
 }

@@ -69,6 +69,7 @@ class HttpSession : public Session,
   // After an error answer: stops sending, discards what the client still sends (for a moment), then closes.
   void linger_then_finish();
   void discard_input();
+  void parse_header();  // reads until the request's head is complete, charging its bytes
   void watch_for_peer_close();
   void write_next();  // on the strand
   void arm_keep_alive();
@@ -89,6 +90,7 @@ class HttpSession : public Session,
   std::size_t discarded_bytes_ = 0;
   // The server-wide budget's share of this connection: the request body being read (until the answer is written),
   // the response being written, and the event stream's queue.
+  MemoryCharge header_charge_;  // the bytes of an unfinished request head
   MemoryCharge body_charge_;
   MemoryCharge response_charge_;
   MemoryCharge stream_charge_;  // guarded by mutex_

@@ -43,6 +43,7 @@ class MemoryBudget {
   // What a charge buffers, for the refusal log.
   enum class Use : std::uint8_t {
     outbound_queue,     // bytes queued for a client that does not read them fast enough
+    request_header,     // an HTTP request head being read
     request_body,       // an HTTP request body being read
     incoming_message,   // a partial WebSocket message
     incoming_frame,     // a partial STOMP frame
@@ -50,7 +51,7 @@ class MemoryBudget {
     response,           // an HTTP response being written
     parsed_request,     // a request's JSON, parsed, until the database has applied it
   };
-  static constexpr std::size_t kUses = 7;
+  static constexpr std::size_t kUses = 8;
 
   explicit MemoryBudget(std::size_t limit_bytes) : limit_(limit_bytes) {}
   MemoryBudget(const MemoryBudget&) = delete;
@@ -73,6 +74,7 @@ class MemoryBudget {
   static const char* describe(Use use) {
     switch (use) {
       case Use::outbound_queue: return "dropping a client that does not read what is queued for it";
+      case Use::request_header: return "answering 503 to a request head";
       case Use::request_body: return "answering 503 to a request body";
       case Use::incoming_message: return "closing a WebSocket with a partial message";
       case Use::incoming_frame: return "closing a STOMP connection with a partial frame";

@@ -129,3 +129,44 @@ test('a STOMP connection that never sends CONNECT is closed at its deadline (TCP
   assert.match(connected.data, /^CONNECTED\n/);
   assert.equal(connected.closed, false, 'a connected session outlives the deadline');
 });
+
+test('HTTP framing at the edges (RFC 9112 / 9110): Host, Transfer-Encoding, Expect, absolute-form targets', async (t) => {
+  const { server, token } = await productionServer(t);
+  const auth = `Authorization: Bearer ${token}\r\n`;
+  const status = async (request) => parseRawResponse((await rawExchange(server.port, request)).data);
+  const refused = [
+    ['GET /.json HTTP/1.1\r\nConnection: close\r\n\r\n', 400, /exactly one Host/],
+    ['GET /.json HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n', 400, /exactly one Host/],
+    [`PUT /te10.json HTTP/1.0\r\nHost: x\r\n${auth}Transfer-Encoding: chunked\r\n\r\n1\r\n1\r\n0\r\n\r\n`, 400,
+      /not allowed in an HTTP\/1.0/],
+    [`PUT /te2.json HTTP/1.1\r\nHost: x\r\n${auth}Transfer-Encoding: chunked, chunked\r\n\r\n1\r\n1\r\n0\r\n\r\n`, 400,
+      /chunked must be the last transfer-coding, applied once/],
+    [`PUT /ex.json HTTP/1.1\r\nHost: x\r\n${auth}Expect: 200-ok\r\nContent-Length: 1\r\n\r\n1`, 417, /100-continue/],
+    [`GET ftp://x/.json HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`, 400, /Invalid request target/],
+  ];
+  for (const [request, code, message] of refused) {
+    const response = await status(request);
+    assert.equal(response.status, code, request);
+    assert.match(JSON.parse(response.body).error, message);
+  }
+  for (const location of ['te10', 'te2', 'ex']) assert.equal(await readAsAdmin(server, token, location), null);
+
+  // Expect: 100-continue: the server says 100 Continue before the body is sent, then answers the request.
+  const socket = net.connect(server.port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  let received = '';
+  socket.on('data', (chunk) => { received += chunk.toString('latin1'); });
+  socket.write(`PUT /continued.json HTTP/1.1\r\nHost: x\r\n${auth}Expect: 100-continue\r\nContent-Length: 2\r\n\r\n`);
+  const deadline = Date.now() + 5000;
+  while (!received.includes('\r\n\r\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.match(received, /^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+  socket.write('42');
+  while (!/HTTP\/1\.1 200[\s\S]*42$/.test(received) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.match(received, /HTTP\/1\.1 200 OK/);
+  assert.equal(await readAsAdmin(server, token, 'continued'), 42);
+  // An absolute-form target is served like its origin form (RFC 9112 section 3.2.2).
+  const absolute = await status(`GET http://example.com/continued.json?print=pretty HTTP/1.1\r\nHost: ignored\r\n${auth}Connection: close\r\n\r\n`);
+  assert.equal(absolute.status, 200);
+  assert.equal(JSON.parse(absolute.body), 42);
+  assert.ok(server.running, server.log);
+});

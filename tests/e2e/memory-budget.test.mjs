@@ -288,3 +288,48 @@ test('stored on-disconnect writes are bounded in bytes: past 16 MiB they are ref
   }, { timeoutMs: 10000, message: 'the stored on-disconnect writes to run' });
   assert.deepEqual(Object.keys(stored).sort(), ['0', '1', '2']);
 });
+
+test('unfinished request heads and Firebase multi-frame messages are charged: past the budget they are refused', async (t) => {
+  const SMALL = 1024 * 1024;
+  const { server, token } = await productionServer(t, ['--max-buffered-bytes', String(SMALL)]);
+  // HTTP: 40 connections each holding 60 KiB of a head that never ends (2.4 MB of heads against a 1 MiB budget).
+  const heads = Array.from({ length: 40 }, () => {
+    const socket = net.connect(server.port, '127.0.0.1');
+    const client = { socket, data: '', closed: false };
+    socket.on('data', (chunk) => { client.data += chunk.toString('latin1'); });
+    socket.on('close', () => { client.closed = true; });
+    socket.on('error', () => {});
+    socket.write(`GET /.json HTTP/1.1\r\nHost: x\r\nX-Pad: ${'h'.repeat(60 * 1024)}`);
+    return client;
+  });
+  t.after(() => heads.forEach((client) => client.socket.destroy()));
+  await waitFor(() => heads.filter((client) => client.data.length > 0).length >= 10,
+    { timeoutMs: 10000, message: 'heads past the budget to be answered' });
+  for (const client of heads.filter((c) => c.data.length > 0)) {
+    const response = parseRawResponse(client.data);
+    assert.equal(response.status, 503, client.data);
+    assert.match(response.body, /no memory left for request headers \(max_buffered_bytes\)/);
+  }
+  heads.forEach((client) => client.socket.destroy());
+  await waitFor(async () => (await fetch(`${server.url}/.json`, { headers: { Authorization: `Bearer ${token}` } })).status === 200,
+    { timeoutMs: 10000, message: 'requests to be served once the heads are gone' });
+
+  // Firebase protocol: a message announced in 100 frames, of which 48 (768 KiB) arrive, on two connections.
+  const sockets = await Promise.all(Array.from({ length: 2 }, () => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/.ws?v=5&ns=default`);
+    ws.on('open', () => resolve(ws));
+    ws.on('error', reject);
+  })));
+  t.after(() => sockets.forEach((ws) => ws.terminate()));
+  const closes = sockets.map((ws) => new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) }))));
+  for (const ws of sockets) {
+    ws.send('100');
+    for (let i = 0; i < 48; i++) ws.send('f'.repeat(16384));
+  }
+  const first = await within(Promise.race(closes), 10000, null);
+  assert.ok(first, 'a Firebase connection was closed');
+  assert.equal(first.code, 1008);
+  assert.match(first.reason, /no memory left for incoming messages/);
+  sockets.forEach((ws) => ws.terminate());
+  assert.ok(server.running, server.log);
+});

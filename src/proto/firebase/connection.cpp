@@ -98,6 +98,7 @@ Connection::Connection(db::Database& database, std::shared_ptr<Transport> transp
       session_id_(random_session_id()),
       decoder_(options.max_message_bytes),
       on_disconnect_quota_(options.max_on_disconnect, options.max_on_disconnect_bytes),
+      reassembly_charge_(options.memory_budget, MemoryBudget::Use::incoming_message),
       credit_(options.max_pending_requests, 0, [this](bool paused) {
         if (paused) {
           spdlog::debug("firebase connection {}: {} requests unanswered, reading paused", session_id_,
@@ -136,18 +137,37 @@ void Connection::on_frame(std::string&& frame) {
     closed_ = true;
     return;
   }
+  // The pieces of an unfinished message are charged to the server's memory budget, as partial WebSocket messages
+  // are (the complete message is charged as parsed JSON from here on).
+  if (!reassembly_charge_.resize(decoder_.buffered_bytes())) {
+    decoder_.abandon();
+    reassembly_charge_.release();
+    const std::string reason = "the server has no memory left for incoming messages (max_buffered_bytes); try again later";
+    transport_->send(control("e", json::value(reason)));
+    transport_->close(1008, reason);
+    closed_ = true;
+    return;
+  }
   if (*message) on_message(**message);
 }
 
-void end_expired_credential(Transport& transport) {
-  transport.send(std::make_shared<const std::string>(
-      R"({"t":"d","d":{"a":"ac","b":{"s":"expired_token","d":"Auth token is expired."}}})"));
-  transport.close(1000, "auth token expired");
+void end_expired_credential(Transport& transport, const db::CredentialExpiry& expiry) {
+  // `invalid_token` when the account ended: the SDK then refreshes its token rather than retrying the same one, and
+  // the Auth SDK finds the account disabled or gone.
+  const bool account = expiry.account_ended();
+  const json::object revoked{{"t", "d"},
+                             {"d", {{"a", "ac"}, {"b", {{"s", account ? "invalid_token" : "expired_token"},
+                                                        {"d", expiry.why()}}}}}};
+  transport.send(std::make_shared<const std::string>(json::serialize(revoked)));
+  transport.close(1000, account ? "auth revoked" : "auth token expired");
 }
 
 void Connection::on_message(std::string_view text) {
   if (closed_) return;
-  if (expiry_->take_end()) return end_expired_credential(*transport_);
+  if (expiry_->expired()) {  // nothing more is taken from a connection whose credential ended
+    if (expiry_->take_end()) end_expired_credential(*transport_, *expiry_);
+    return;
+  }
   json::parse_options parse_options;
   parse_options.max_depth = 256;  // data nests 32 levels below its location, plus envelopes and wrappers
   json::error_code ec;
@@ -399,7 +419,7 @@ void Connection::handle_on_disconnect(std::int64_t r, std::string_view action, c
 void Connection::handle_auth(std::int64_t r, std::string_view action, const Object& body) {
   if (action == "unauth") {
     auth_ = db::Auth();
-    expiry_->set(0);
+    expiry_->clear();
     return reply_later(r, "ok", "");
   }
   const json::value* cred = body.if_contains("cred");
@@ -420,7 +440,13 @@ void Connection::handle_auth(std::int64_t r, std::string_view action, const Obje
   reply["auth"] = auth.variable ? *auth.variable : json::value(nullptr);
   if (auth.admin) reply["admin"] = true;
   reply["expires"] = expires;
-  expiry_->set(auth.expires_at);
+  // If the account behind the token ends, the connection ends at once (from whichever thread ends it).
+  expiry_->set(auth, [transport = std::weak_ptr<Transport>(transport_),
+                      expiry = std::weak_ptr<db::CredentialExpiry>(expiry_)] {
+    auto open = transport.lock();
+    auto credential = expiry.lock();
+    if (open && credential && credential->take_end()) end_expired_credential(*open, *credential);
+  });
   auth_ = std::move(auth);
   reply_later(r, "ok", std::move(reply));
 }

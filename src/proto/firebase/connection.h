@@ -62,9 +62,10 @@ class Transport {
 
 class ListenSubscriber;
 
-// The end of a connection whose credential expired (db/credential_expiry.h) in this protocol (reference §3.1 `ac`):
-// `ac` ("expired_token"), then the close; the SDK reconnects with a fresh token.
-void end_expired_credential(Transport& transport);
+// The end of a connection whose credential ended (db/credential_expiry.h) in this protocol (reference §3.1 `ac`):
+// `ac` ("expired_token" at the token's expiry, "invalid_token" when its account ended), then the close; the SDK
+// reconnects with a fresh token.
+void end_expired_credential(Transport& transport, const db::CredentialExpiry& expiry);
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -111,6 +112,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::mutex on_disconnect_mutex_;  // o/om are stored from database callbacks
   db::OnDisconnect on_disconnect_;
   db::OnDisconnectQuota on_disconnect_quota_;
+  MemoryCharge reassembly_charge_;  // the pieces of an unfinished multi-frame message (decoder_)
   void begin_request();  // a request with an `r` was taken
   void end_request();    // its reply was sent
   db::RequestCredit credit_;  // after transport_, which it pauses

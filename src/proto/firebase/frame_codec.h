@@ -34,6 +34,13 @@ class FrameDecoder {
   Result<std::optional<std::string>> feed(std::string&& frame);
 
   bool in_message() const { return expected_ > 0; }
+  // What the pieces of an unfinished message hold (charged to the server's memory budget by the connection).
+  std::size_t buffered_bytes() const { return pending_.capacity(); }
+  // Drops an unfinished message.
+  void abandon() {
+    expected_ = 0;
+    pending_ = std::string();
+  }
 
  private:
   std::size_t max_message_bytes_;

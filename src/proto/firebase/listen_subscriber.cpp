@@ -87,7 +87,7 @@ std::shared_ptr<Transport> ListenSubscriber::open_transport() {
   auto transport = transport_.lock();
   if (!transport) return nullptr;
   if (expiry_->expired()) {
-    if (expiry_->take_end()) end_expired_credential(*transport);
+    if (expiry_->take_end()) end_expired_credential(*transport, *expiry_);
     return nullptr;
   }
   return transport;

@@ -117,6 +117,7 @@ LongPollSession::LongPollSession(LongPollSessions& owner, std::string id, std::s
       password_(std::move(password)),
       firebase_(firebase),
       options_(options),
+      input_charge_(options.memory_budget, MemoryBudget::Use::incoming_message),
       queue_charge_(options.memory_budget, MemoryBudget::Use::outbound_queue),
       last_request_(Clock::now()) {}
 
@@ -252,6 +253,11 @@ void LongPollSession::poll(const Params& params, unsigned version, bool keep_ali
         if (!number || !total || d == params.end() ||
             !take_segment(*number, *total, std::string(d->second))) {
           close(1002, "Malformed long-poll segment");
+          break;
+        }
+        // Segments that wait for others are charged to the server's memory budget, as partial WebSocket messages.
+        if (!input_charge_.resize(pending_bytes_ + message_.capacity())) {
+          close(1008, "the server has no memory left for incoming messages (max_buffered_bytes); try again later");
           break;
         }
         if (finished_ || input_switched_) break;
@@ -464,6 +470,10 @@ void LongPollSession::finish() {
     connection = std::move(connection_);
     if (connection) connection->on_close();  // onDisconnect writes, listens dropped
     websocket_backlog_.clear();
+    pending_segments_.clear();
+    pending_bytes_ = 0;
+    message_ = std::string();
+    input_charge_.release();
   }
   std::optional<Reply> reply;
   std::shared_ptr<net::WebSocketConnection> socket;

@@ -117,6 +117,7 @@ class LongPollSession : public Transport, public std::enable_shared_from_this<Lo
   std::size_t pending_bytes_ = 0;
   std::string message_;            // base64 of the message being reassembled
   std::uint64_t message_left_ = 0;  // its segments still to come
+  MemoryCharge input_charge_;       // pending_segments_ and message_, charged to the server's memory budget
   bool input_switched_ = false;    // the client's `n` arrived: input now comes from the WebSocket
   bool websocket_acked_ = false;   // the client's `a` arrived on the WebSocket
   std::deque<std::string> websocket_backlog_;  // WebSocket frames after `a`, before `n` on long-poll

@@ -207,13 +207,14 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
 
   if (action == "accounts:update") {
     if (!user) return reply.error(400, "USER_NOT_FOUND");
-    // revokeRefreshTokens (firebase-admin sends validSince = now in seconds): the user's refresh tokens go, and the
-    // ID tokens of sessions begun before validSince are refused from now on (auth/id_tokens.h).
+    // revokeRefreshTokens (firebase-admin sends validSince = now in seconds): the user's refresh tokens are revoked,
+    // and the ID tokens of sessions begun before validSince are refused from now on (auth/id_tokens.h).
     bool revoke = body.contains("validSince");
     if (revoke) (*user)["validSince"] = std::to_string(valid_since(body.at("validSince"), unix_now()));
+    // A disabled user's sessions end (ID tokens refused, refreshing answers USER_DISABLED); its refresh tokens work
+    // again once it is enabled, as in Firebase.
     if (const json::value* disable = body.if_contains("disableUser"); disable && disable->is_bool()) {
       (*user)["disabled"] = disable->get_bool();
-      revoke = revoke || disable->get_bool();  // a disabled user's sessions end: no refresh, no ID token accepted
     }
     if (body.contains("displayName")) (*user)["displayName"] = text(body, "displayName");
     for (const auto& attribute : strings(body, "deleteAttribute")) {

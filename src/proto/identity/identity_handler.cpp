@@ -195,11 +195,14 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     const std::string token_database = directories_.database_of_tenant(tenant_of_refresh_token(refresh_token));
     auto users = directories_.of(token_database);
     if (!users) return reply.error(400, "INVALID_REFRESH_TOKEN");
-    auto uid = (*users)->uid_of_refresh_token(refresh_token);
-    if (!uid) return reply.error(400, "INVALID_REFRESH_TOKEN");
+    auto owner = (*users)->owner_of_refresh_token(refresh_token);
+    if (!owner) return reply.error(400, "INVALID_REFRESH_TOKEN");
+    const auto uid = &owner->uid;
     auto user = (*users)->find_by_uid(*uid);
     if (!user) return reply.error(400, "USER_NOT_FOUND");
+    // Firebase's answers, on which the Auth SDK signs the user out (USER_DISABLED, TOKEN_EXPIRED).
     if (disabled(*user)) return reply.error(400, "USER_DISABLED");
+    if (owner->revoked) return reply.error(400, "TOKEN_EXPIRED");
     auto signed_in = session(**users, token_database, *user, {}, refresh_token);
     if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
     json::object out{{"access_token", (*signed_in)["idToken"]}, {"id_token", (*signed_in)["idToken"]},

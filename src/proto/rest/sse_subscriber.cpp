@@ -39,7 +39,10 @@ SseSubscriber::SseSubscriber(std::shared_ptr<net::HttpExchange> exchange, db::Da
 
 void SseSubscriber::start(Path path, std::optional<tree::Query> query, db::Auth auth) {
   auto self = shared_from_this();
-  credential_.set(auth.expires_at);
+  // If the account behind the credential ends, the stream ends at once (auth_revoked), from whichever thread ends it.
+  credential_.set(auth, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->end_stream_now();
+  });
   database_.listen(std::move(path), std::move(query), std::move(auth), self,
                    [self](Result<sync::Hub::Handle> handle) {
                      if (!handle) {
@@ -107,26 +110,44 @@ void SseSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
     stream->send(bytes);
     return;
   }
-  // The first delivery is the current value: it opens the stream.
+  // The first delivery is the current value: it opens the stream (without it if the credential ended meanwhile).
+  const bool ended = credential_.expired();
   net::HttpResponse head(http::status::ok, 11);
   head.set(http::field::content_type, "text/event-stream");
   head.set(http::field::cache_control, "no-cache");
   head.set(http::field::access_control_allow_origin, "*");
-  head.body() = *bytes;
+  if (!ended) head.body() = *bytes;
   stream = exchange_->start_stream(std::move(head));
   stream->keep_alive(std::make_shared<const std::string>("event: keep-alive\ndata: null\n\n"), 30);
-  if (const std::int64_t expires_at = credential_.expires_at(); expires_at != 0) {
-    stream->end_at(std::chrono::system_clock::time_point(std::chrono::seconds(expires_at)),
-                   std::make_shared<const std::string>("event: auth_revoked\ndata: \"credential is no longer valid\"\n\n"));
+  if (const std::int64_t expires_at = credential_.expires_at(); expires_at != 0 && !ended) {
+    stream->end_at(std::chrono::system_clock::time_point(std::chrono::seconds(expires_at)), auth_revoked_event());
   }
   {
     std::lock_guard lock(mutex_);
     stream_ = stream;
   }
+  // Ended before the stream was open, or while it was opening (end_stream_now found no stream): end it now.
+  if (ended || credential_.account_ended()) end_stream_now();
   std::weak_ptr<SseSubscriber> weak = shared_from_this();
   stream->on_closed([weak] {
     if (auto self = weak.lock()) self->on_stream_closed();
   });
+}
+
+std::shared_ptr<const std::string> SseSubscriber::auth_revoked_event() const {
+  std::string event = "event: auth_revoked\ndata: ";
+  tree::append_string(event, credential_.account_ended() ? credential_.why() : "credential is no longer valid");
+  event += "\n\n";
+  return std::make_shared<const std::string>(std::move(event));
+}
+
+void SseSubscriber::end_stream_now() {
+  std::shared_ptr<net::EventStream> stream;
+  {
+    std::lock_guard lock(mutex_);
+    stream = stream_;
+  }
+  if (stream) stream->end_at(std::chrono::system_clock::now(), auth_revoked_event());
 }
 
 void SseSubscriber::revoked(const std::string& reason) {

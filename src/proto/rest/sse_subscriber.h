@@ -26,6 +26,9 @@ class SseSubscriber : public sync::Subscriber, public std::enable_shared_from_th
 
  private:
   void on_stream_closed();
+  // At once: auth_revoked, then the end (the credential's account ended). Any thread.
+  void end_stream_now();
+  std::shared_ptr<const std::string> auth_revoked_event() const;
 
   std::shared_ptr<net::HttpExchange> exchange_;
   db::Database& database_;
@@ -36,7 +39,7 @@ class SseSubscriber : public sync::Subscriber, public std::enable_shared_from_th
   std::shared_ptr<net::EventStream> stream_;  // set on the first delivery
   std::optional<sync::Hub::Handle> handle_;
   bool stream_closed_ = false;
-  db::CredentialExpiry credential_;  // at expiry: auth_revoked (the stream's end timer), then the end
+  db::CredentialExpiry credential_;  // when it ends: auth_revoked (the stream's end timer), then the end
 };
 
 }  // namespace backside::proto::rest

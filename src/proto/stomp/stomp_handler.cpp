@@ -183,7 +183,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool end_if_credential_expired() {
     if (!credential_.expired()) return false;
     if (credential_.take_end()) {
-      protocol_error("authentication expired: the credential is no longer valid; reconnect with a fresh token",
+      protocol_error(credential_.account_ended()
+                         ? "authentication revoked: " + credential_.why() + " Reconnect with a valid credential."
+                         : "authentication expired: the credential is no longer valid; reconnect with a fresh token",
                      nullptr);
     }
     return true;
@@ -338,7 +340,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closed_) return;
     if (!identity) return protocol_error("authentication failed: " + identity.error().message, &frame);
     auth_ = std::move(*identity);
-    credential_.set(auth_.expires_at);
+    // If the account behind the credential ends, the session ends at once, on its connection's thread.
+    credential_.set(auth_, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->transport_->post([self] { self->end_if_credential_expired(); });
+    });
     database_ = database;
     connected_ = true;
     static std::atomic<std::uint64_t> sessions{0};
