@@ -16,12 +16,17 @@ if [ ${#names[@]} -eq 0 ]; then
 fi
 for name in "${names[@]}"; do
   mkdir -p "$dir/corpus/$name"
+  options=()
+  # The HTTP fuzzer's server threads allocate between inputs: libFuzzer's per-input leak check would rerun most
+  # inputs (LeakSanitizer still checks the whole run at exit), and the entropic schedule's bookkeeping over their
+  # coverage took half the time (19 inputs/s with both, 150 without).
+  [ "$name" = http_request ] && options=(-detect_leaks=0 -entropic=0)
   echo "fuzzing $name for ${seconds}s"
   (cd "$dir" && "./fuzz_$name" -max_total_time="$seconds" -print_final_stats=0 -rss_limit_mb=4096 \
-      "corpus/$name" "../fuzz/corpus/$name" 2>&1 |
+      "${options[@]+"${options[@]}"}" "corpus/$name" "../fuzz/corpus/$name" 2>&1 |
       grep -E '^#[0-9]+[[:space:]]+DONE|ERROR|SUMMARY' || true)
   # libFuzzer exits non-zero on a crash; rerun the corpus to fail loudly if any saved input crashes.
-  (cd "$dir" && "./fuzz_$name" -runs=0 "corpus/$name" "../fuzz/corpus/$name" >/dev/null 2>&1) || {
+  (cd "$dir" && "./fuzz_$name" -runs=0 "${options[@]+"${options[@]}"}" "corpus/$name" "../fuzz/corpus/$name" >/dev/null 2>&1) || {
     echo "fuzzer $name found a crash: see $dir/crash-*" >&2; exit 1; }
   ls "$dir"/crash-* >/dev/null 2>&1 && { echo "fuzzer $name found a crash: $(ls "$dir"/crash-*)" >&2; exit 1; }
 done
