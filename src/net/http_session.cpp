@@ -137,6 +137,8 @@ void HttpSession::shutdown() {
 
 void HttpSession::read_request() {
   answered_ = false;
+  request_version_ = 11;  // until a head is read (an error answer to an unreadable request)
+  head_request_ = false;
   parser_.emplace();
   parser_->body_limit(options_.max_body_bytes);
   parser_->header_limit(kMaxHeaderBytes);
@@ -177,6 +179,8 @@ void HttpSession::on_header(beast::error_code ec) {
   header_charge_.release();  // the head is parsed into the request; the buffer keeps only what follows it
   if (ec) return on_request(ec);
   HttpRequest& head = parser_->get();
+  request_version_ = head.version();
+  head_request_ = head.method() == http::verb::head;
   if (auto refusal = refuse_head(head)) return fail_request(refusal->first, refusal->second);
   if (auto coding = unsupported_transfer_coding(head); !coding.empty()) {
     // RFC 9112 §6.1: a server that does not understand a transfer-coding answers 501 (and does not guess the body).
@@ -298,6 +302,15 @@ void HttpSession::write_response(std::shared_ptr<HttpResponse> response) {
   }
   stream_.expires_after(std::chrono::seconds(options_.request_timeout_seconds));
   bool keep_alive = response->keep_alive() && keep_alive_after_reply_;
+  // The handlers answer in the request's version; the status line says HTTP/1.1 whatever HTTP/1.x the request
+  // named (RFC 9110 §6.2: the highest version the server conforms to). An HTTP/1.0 client is told explicitly when
+  // the connection stays open.
+  response->version(11);
+  response->keep_alive(keep_alive);
+  if (keep_alive && request_version_ == 10) response->set(http::field::connection, "keep-alive");
+  // The answer to a HEAD is the GET answer's head: its Content-Length, no body (bytes after it would be read as the
+  // next response).
+  if (head_request_) response->body().clear();
   http::async_write(stream_, *response,
                     [self = shared_from_this(), response, keep_alive](beast::error_code ec, std::size_t) {
                       self->response_charge_.release();
@@ -328,6 +341,7 @@ void HttpSession::discard_input() {
 
 std::shared_ptr<EventStream> HttpSession::start_stream(HttpResponse&& head) {
   answered_ = true;
+  head.version(11);  // as write_response
   std::ostringstream header;
   header << head.base();
   auto first = std::make_shared<const std::string>(header.str() + head.body());

@@ -84,6 +84,8 @@ class HttpSession : public Session,
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   bool keep_alive_after_reply_ = false;
+  unsigned request_version_ = 11;  // of the request being answered: 10 or 11
+  bool head_request_ = false;      // the request being answered is a HEAD: its answer has no body
   std::atomic<bool> answered_{false};  // reply(), start_stream() or an error answer was given to this request
   bool handed_off_ = false;  // the socket now belongs to a WebSocketSession
   bool linger_ = false;      // the answer was an error: the client may still be sending a body we did not read

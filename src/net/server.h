@@ -32,7 +32,7 @@ struct ServerOptions {
   // A WebSocket silent for half this time gets a ping from the server; silent for all of it, it is closed.
   int websocket_idle_seconds = 60;
   // Server-wide budget charged by every session's buffered input and queued output; nullptr = none. Owned by the
-  // caller (app/serve.cpp), it outlives the server.
+  // caller (app/app.cpp), it outlives the server.
   MemoryBudget* memory_budget = nullptr;
 };
 

@@ -44,6 +44,18 @@ TEST(BudgetedJsonStorage, JsonThatDoesNotFitIsRefusedAndLeavesNothingCharged) {
   EXPECT_EQ(small.at("a").as_array().size(), 3u);
 }
 
+TEST(BudgetedJsonStorage, JsonThatEndsInsideAnObjectFreesItsKeysAndItsCharge) {
+  // The parser's unfinished values (keys among them) are freed by Boost.JSON with other alignment arguments than
+  // they were allocated with: under ASan this failed with new-delete-type-mismatch.
+  MemoryBudget budget(std::size_t(1) << 20);
+  boost::system::error_code ec;
+  const boost::json::value value =
+      tree::parse_json_value(R"({"a":[1,2,{"b":{"key":"value","other)", ec, {}, budgeted_json_storage(&budget));
+  EXPECT_TRUE(ec);
+  EXPECT_TRUE(value.is_null());
+  EXPECT_EQ(budget.used(), 0u);
+}
+
 TEST(BudgetedJsonStorage, WithoutABudgetTheDefaultStorageIsUsed) {
   boost::system::error_code ec;
   const boost::json::value value = tree::parse_json_value("[1,2]", ec, {}, budgeted_json_storage(nullptr));

@@ -1,0 +1,277 @@
+#include "app/app.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "app/http_router.h"
+#include "auth/authenticator.h"
+#include "auth/id_tokens.h"
+#include "auth/signing_key.h"
+#include "auth/user_directories.h"
+#include "db/registry.h"
+#include "net/fd_limit.h"
+#include "net/server.h"
+#include "proto/firebase/firebase_handler.h"
+#include "proto/identity/identity_handler.h"
+#include "proto/rest/rest_handler.h"
+#include "proto/stomp/stomp_handler.h"
+#include "util/memory_budget.h"
+
+namespace backside::app {
+
+namespace {
+
+// The connection caps (net/connection_limiter.h): max_connections 0 means what fits under the descriptor limit,
+// which is raised to its hard maximum first. An explicit cap above that is kept (the operator may raise the limit
+// of a running process with prlimit), with a warning: past the limit, accept fails until descriptors free up.
+net::ConnectionLimits connection_limits(const Config& config) {
+  const std::size_t fd_limit = net::raise_fd_limit();
+  const std::size_t fitting = net::connections_fitting(fd_limit);
+  net::ConnectionLimits limits;
+  limits.max_connections = config.max_connections ? config.max_connections : fitting;
+  if (config.max_connections && fitting && config.max_connections > fitting) {
+    spdlog::warn("max_connections {} does not fit under the file-descriptor limit of {} ({} would); past it new "
+                 "connections wait until descriptors free up",
+                 config.max_connections, fd_limit, fitting);
+  }
+  limits.max_connections_per_address = config.max_connections_per_address;
+  for (const auto& address : config.connection_limit_exempt) {
+    limits.exempt.push_back(boost::asio::ip::make_address(address));  // validated by set_option
+  }
+  spdlog::info("connections: at most {} open{}, {} per client address{}",
+               limits.max_connections ? std::to_string(limits.max_connections) : "unlimited",
+               fd_limit ? " (file-descriptor limit " + std::to_string(fd_limit) + ")" : "",
+               limits.max_connections_per_address ? std::to_string(limits.max_connections_per_address) : "unlimited",
+               config.connection_limit_exempt.empty() ? "" : " (" + std::to_string(config.connection_limit_exempt.size()) +
+                                                            " exempt addresses)");
+  return limits;
+}
+
+}  // namespace
+
+App::App(Config config) : config_(std::move(config)) {}
+
+App::~App() { stop(); }
+
+bool App::start() {
+  const Config& config = config_;
+  auto lock = DataDirLock::acquire(config.data_dir);
+  if (!lock) {
+    spdlog::error("{}", lock.error().message);
+    return false;
+  }
+  lock_.emplace(std::move(*lock));
+  auto started = std::chrono::steady_clock::now();
+  auto admin_token = auth::load_admin_token(config.data_dir, config.admin_token);
+  if (!admin_token) {
+    spdlog::error("{}", admin_token.error().message);
+    return false;
+  }
+  admin_token_ = admin_token->token;
+  if (admin_token->generated) {
+    spdlog::info("generated the admin token and stored it in {} (mode 0600)", admin_token->file);
+  }
+  authenticator_ = std::make_unique<auth::Authenticator>(
+      auth::AuthenticatorOptions{.admin_token = admin_token->token, .dev = config.dev});
+  auto& authenticator = *authenticator_;
+  // ID tokens (Firebase Auth) are signed with the server's key under <data_dir>/auth; each database has its own
+  // users, in its folder (opened below, once the databases are).
+  const std::string auth_dir = (std::filesystem::path(config.data_dir) / "auth").string();
+  auto signing_key = auth::SigningKey::load_or_create(auth_dir + "/signing-key.pem");
+  if (!signing_key) {
+    spdlog::error("{}", signing_key.error().message);
+    return false;
+  }
+  signing_key_ = *signing_key;
+  if (auto adopted = auth::adopt_server_wide_users(
+          config.data_dir, db::Registry::directory_in(config.data_dir, config.default_namespace) + "/users");
+      !adopted) {
+    spdlog::error("{}", adopted.error().message);
+    return false;
+  }
+  id_tokens_ = std::make_shared<auth::IdTokens>(
+      signing_key_, auth::IdTokenOptions{.lifetime_seconds = static_cast<std::int64_t>(config.id_token_seconds),
+                                         .default_database = config.default_namespace});
+  authenticator.add_verifier(id_tokens_);
+  std::string rules_text;  // --rules, read before anything opens so that a bad file stops the start
+  if (!config.rules.empty()) {
+    std::ifstream in(config.rules, std::ios::binary);
+    if (!in) {
+      spdlog::error("cannot read the rules file {}", config.rules);
+      return false;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    rules_text = text.str();
+    if (auto compiled = db::Registry::compile_rules(rules_text); !compiled) {
+      spdlog::error("invalid rules in {}: {}", config.rules, compiled.error().message);
+      return false;
+    }
+  }
+
+  // One budget for everything clients make the server buffer, shared by every door (util/memory_budget.h).
+  // Declared before the registry: sessions its subscribers keep alive give their charges back when it goes.
+  memory_budget_ = std::make_unique<MemoryBudget>(static_cast<std::size_t>(config.max_buffered_bytes));
+  auto& memory_budget = *memory_budget_;
+  db::RegistryOptions registry_options;
+  registry_options.data_dir = config.data_dir;
+  registry_options.default_rules = *db::Registry::compile_rules(
+      config.dev ? R"({"rules": {".read": true, ".write": true}})" : R"({"rules": {".read": false, ".write": false}})",
+      /*configured=*/false);
+  registry_options.max_databases = config.max_databases;
+  registry_options.create_on_first_use = config.dev;  // production: only the admin and `databases` create
+  registry_options.max_update_keys = config.max_update_keys;
+  if (config.durability == "none") {
+    registry_options.durability = store::Durability::none;
+    spdlog::warn("DURABILITY IS OFF (durability=none): acknowledged writes can be lost on a crash or power loss. "
+                 "Use this for benchmarks only.");
+  }
+  registry_ = std::make_unique<db::Registry>(registry_options);
+  auto& registry = *registry_;
+  if (auto status = registry.open_existing(); !status) {
+    spdlog::error("cannot open databases: {}", status.error().message);
+    return false;
+  }
+  // The default database is the one every client reaches without naming one: if it is damaged, the server does
+  // not start (docs/reliability.md). Any other damaged database is skipped, and reported by open_existing().
+  if (auto db = registry.create(config.default_namespace); !db) {
+    spdlog::error("cannot open database {}: {}", config.default_namespace, db.error().message);
+    if (registry.damaged().count(config.default_namespace) != 0) {
+      spdlog::error("the default database is damaged: the server does not start. Run `backside check` on the "
+                    "data dir; restore the database's directory from a backup, or move it away to start empty");
+    }
+    return false;
+  }
+  for (const auto& name : config.databases) {
+    if (registry.damaged().count(name) != 0) continue;  // reported; the others still serve
+    if (auto db = registry.create(name); !db) {
+      spdlog::error("cannot open database {} (databases option): {}", name, db.error().message);
+      return false;
+    }
+  }
+  if (!config.rules.empty()) {
+    if (auto status = registry.set_rules(config.default_namespace, rules_text); !status) {
+      spdlog::error("cannot set the rules of {}: {}", config.default_namespace, status.error().message);
+      return false;
+    }
+    spdlog::info("rules of database \"{}\" set from {}", config.default_namespace, config.rules);
+  }
+  if (config.dev) {
+    spdlog::warn("DEVELOPMENT MODE (--dev): databases without rules allow ANY client to read and write, the token "
+                 "\"owner\" is admin and unsigned tokens are accepted. Never use --dev in production.");
+  } else {
+    for (const auto& name : registry.names()) {
+      auto db = registry.get(name);
+      if (db && !(*db)->rules()->configured) {
+        spdlog::info("database \"{}\" has no rules: only the admin may read or write. Set rules with --rules FILE "
+                     "or PUT /.settings/rules.json?ns={} with the admin token ({})",
+                     name, name, admin_token->file.empty() ? "admin_token option" : admin_token->file);
+      }
+    }
+  }
+
+  rest_ = std::make_unique<proto::rest::RestHandler>(
+      registry, proto::rest::RestOptions{.authenticator = &authenticator,
+                                         .default_namespace = config.default_namespace,
+                                         .memory_budget = &memory_budget});
+  // A long-poll session is the connection of a client without WebSockets: capped per address like connections.
+  proto::firebase::LongPollOptions long_poll_options;
+  long_poll_options.max_sessions_per_address = config.max_connections_per_address;
+  for (const auto& address : config.connection_limit_exempt) {
+    long_poll_options.per_address_exempt.push_back(boost::asio::ip::make_address(address));
+  }
+  long_poll_options.memory_budget = &memory_budget;
+  firebase_ = std::make_unique<proto::firebase::FirebaseHandler>(
+      registry,
+      proto::firebase::FirebaseOptions{.authenticator = &authenticator,
+                                       .default_namespace = config.default_namespace,
+                                       .max_pending_requests = config.max_pending_requests,
+                                       .memory_budget = &memory_budget},
+      long_poll_options);
+  stomp_ = std::make_unique<proto::stomp::StompHandler>(
+      registry, authenticator,
+      proto::stomp::StompOptions{.heartbeat_ms = config.stomp_heartbeat_ms,
+                                 .connect_timeout_ms = config.stomp_connect_timeout_ms,
+                                 .max_pending_requests = config.max_pending_requests,
+                                 .default_namespace = config.default_namespace,
+                                 .memory_budget = &memory_budget});
+  proto::identity::IdentityOptions identity_options;
+  identity_options.accept_unsigned_custom_tokens = config.dev;
+  identity_options.per_account = {.max_attempts = config.auth_max_failed_sign_ins,
+                                  .window_seconds = config.auth_failure_window_seconds};
+  identity_options.per_address = {.max_attempts = config.auth_max_failed_sign_ins_per_address,
+                                  .window_seconds = config.auth_failure_window_seconds};
+  identity_options.sign_ups_per_address = {.max_attempts = config.auth_max_sign_ups_per_address,
+                                           .window_seconds = config.auth_sign_up_window_seconds};
+  identity_options.max_pending_password_hashes = config.auth_max_pending_password_hashes;
+  user_directories_ = std::make_unique<auth::UserDirectories>(
+      config.default_namespace, [registry = registry_.get()](const std::string& name) { return registry->users_directory(name); });
+  // ID tokens of deleted, disabled or revoked users are refused on every door, and the connections that presented
+  // them end: at once for changes made through this server, within a second for `backside users` beside it.
+  id_tokens_->check_users_in(user_directories_.get());
+  account_sweeper_ = std::make_unique<auth::AccountSweeper>(id_tokens_->standings(), std::chrono::seconds(1));
+  identity_ = std::make_unique<proto::identity::IdentityHandler>(*user_directories_, *id_tokens_, *signing_key_,
+                                                               authenticator, identity_options);
+  stomp_->set_password_sign_in([identity = identity_.get()](const std::string& database, const std::string& email,
+                                                             const std::string& password, const std::string& address,
+                                                             std::function<void(Result<db::Auth>)> done) {
+    identity->sign_in_with_password(database, email, password, address, std::move(done));
+  });
+  router_ = std::make_unique<HttpRouter>(*rest_, *firebase_, *stomp_, *identity_);
+  net::ServerOptions server_options;
+  server_options.host = config.host;
+  server_options.port = config.port;
+  server_options.io_threads = config.io_threads;
+  server_options.connection_limits = connection_limits(config);
+  server_options.request_timeout_seconds = static_cast<int>(config.request_timeout_seconds);
+  server_options.websocket_idle_seconds = static_cast<int>(config.websocket_idle_seconds);
+  server_options.max_body_bytes = config.max_body_bytes;
+  server_options.max_stream_queue_bytes = config.max_stream_queue_bytes;
+  server_options.memory_budget = &memory_budget;
+  server_ = std::make_unique<net::Server>(server_options, *router_);
+  stomp_->set_io_context(server_->io_context());
+  auto endpoint = server_->listen();
+  if (!endpoint) {
+    spdlog::error("{}", endpoint.error().message);
+    return false;
+  }
+  http_endpoint_ = *endpoint;
+  std::string stomp_address = "off";
+  if (config.stomp_port != 0) {
+    auto stomp_endpoint = server_->listen_stream(config.stomp_port, *stomp_);
+    if (!stomp_endpoint) {
+      spdlog::error("STOMP port: {} (set stomp_port to another port, or 0 to turn STOMP over TCP off)",
+                    stomp_endpoint.error().message);
+      return false;
+    }
+    stomp_endpoint_ = *stomp_endpoint;
+    stomp_address = stomp_endpoint->address().to_string() + ":" + std::to_string(stomp_endpoint->port());
+  }
+  server_->start();
+  running_ = true;
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  std::string address = endpoint->address().to_string() + ":" + std::to_string(endpoint->port());
+  if (config.stomp_port != 0) spdlog::info("backside STOMP listening on tcp://{}", stomp_address);
+  spdlog::info("backside listening on http://{} (REST /<path>.json, streaming; Firebase SDK /.ws) — data in {}, durability {}, "
+               "default database \"{}\", ready in {} ms",
+               address, config.data_dir, config.durability, config.default_namespace, elapsed.count());
+  return true;
+}
+
+void App::stop() {
+  if (!running_) return;
+  running_ = false;
+  // Close the connections first (streams end; onDisconnect writes of closed connections are queued), give their
+  // close handlers a moment, then let every database finish its queue durably, then stop the I/O threads.
+  server_->close_connections();
+  firebase_->close_long_polls();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  registry_->stop_all();
+  server_->stop();
+}
+
+}  // namespace backside::app

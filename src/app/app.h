@@ -1,0 +1,89 @@
+#pragma once
+// The whole server of `backside serve` as one object: the data-dir lock, the credentials (admin token, signing key,
+// ID tokens), the memory budget, the databases, the four front doors, the HTTP router, the network server and its
+// STOMP listener. serve() runs one until a signal; the HTTP fuzzer (http_request_fuzz.cpp) runs one in-process.
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "app/config.h"
+#include "app/data_dir_lock.h"
+
+namespace backside {
+class MemoryBudget;
+namespace auth {
+class Authenticator;
+class IdTokens;
+class SigningKey;
+class UserDirectories;
+class AccountSweeper;
+}  // namespace auth
+namespace db {
+class Registry;
+}
+namespace net {
+class Server;
+}
+namespace proto::rest {
+class RestHandler;
+}
+namespace proto::firebase {
+class FirebaseHandler;
+}
+namespace proto::stomp {
+class StompHandler;
+}
+namespace proto::identity {
+class IdentityHandler;
+}
+}  // namespace backside
+
+namespace backside::app {
+
+class HttpRouter;
+
+class App {
+ public:
+  explicit App(Config config);
+  ~App();  // stop()s a running server
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // Locks the data dir, opens the databases, binds the ports and starts the I/O threads, logging as `backside
+  // serve` does. false: it did not start, and the reason was logged. Call once.
+  bool start();
+  // Closes the connections, lets every database finish its queue durably, then stops the I/O threads. Idempotent.
+  void stop();
+
+  // Once started: where the HTTP port and the STOMP port (nullopt: stomp_port 0, off) are bound.
+  boost::asio::ip::tcp::endpoint http_endpoint() const { return http_endpoint_; }
+  std::optional<boost::asio::ip::tcp::endpoint> stomp_endpoint() const { return stomp_endpoint_; }
+  // Once started: the admin credential (configured, or the one stored in the data dir).
+  const std::string& admin_token() const { return admin_token_; }
+
+ private:
+  // Declared in the order serve() used to build them: destroyed in reverse, each after what refers to it.
+  Config config_;
+  std::optional<DataDirLock> lock_;
+  std::string admin_token_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  std::shared_ptr<const auth::SigningKey> signing_key_;
+  std::shared_ptr<auth::IdTokens> id_tokens_;
+  // Before the registry: sessions its subscribers keep alive give their charges back when it goes.
+  std::unique_ptr<MemoryBudget> memory_budget_;
+  std::unique_ptr<db::Registry> registry_;
+  std::unique_ptr<proto::rest::RestHandler> rest_;
+  std::unique_ptr<proto::firebase::FirebaseHandler> firebase_;
+  std::unique_ptr<proto::stomp::StompHandler> stomp_;
+  std::unique_ptr<auth::UserDirectories> user_directories_;
+  std::unique_ptr<auth::AccountSweeper> account_sweeper_;  // after the directories it reaches: stops first
+  std::unique_ptr<proto::identity::IdentityHandler> identity_;
+  std::unique_ptr<HttpRouter> router_;
+  std::unique_ptr<net::Server> server_;
+  boost::asio::ip::tcp::endpoint http_endpoint_;
+  std::optional<boost::asio::ip::tcp::endpoint> stomp_endpoint_;
+  bool running_ = false;
+};
+
+}  // namespace backside::app
