@@ -118,6 +118,12 @@ void Connection::open() {
   handshake["h"] = host_;
   handshake["s"] = session_id_;
   transport_->send(control("h", handshake));
+  if (options_.sessions) options_.sessions->add(session_id_, weak_from_this());
+}
+
+void Connection::end_replaced() {
+  spdlog::info("firebase connection {}: replaced by a new connection of its client (ls)", session_id_);
+  transport_->close(1000, "replaced by a new connection of the same client");
 }
 
 void Connection::protocol_error(const std::string& reason) {
@@ -453,6 +459,7 @@ void Connection::handle_auth(std::int64_t r, std::string_view action, const Obje
 
 void Connection::on_close() {
   closed_ = true;
+  if (options_.sessions) options_.sessions->remove(session_id_);
   for (auto& [key, subscriber] : listens_) subscriber->cancel(database_);
   listens_.clear();
   // On the writer queue: every o/om still being checked is stored by then.

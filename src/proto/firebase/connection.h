@@ -23,6 +23,7 @@
 #include "db/on_disconnect.h"
 #include "db/request_credit.h"
 #include "proto/firebase/frame_codec.h"
+#include "proto/firebase/session_registry.h"
 #include "sync/subscriber.h"
 #include "util/memory_budget.h"
 
@@ -39,6 +40,7 @@ struct FirebaseOptions {
   // at half), so a client sending faster than the database answers cannot queue work without bound.
   std::size_t max_pending_requests = 1000;
   MemoryBudget* memory_budget = nullptr;  // charged by each message's JSON until it is applied (nullptr = none)
+  SessionRegistry* sessions = nullptr;     // where connections are found by session id (`ls`); nullptr = nowhere
 };
 
 // Where a connection's messages go: frames them for its transport. Thread-safe.
@@ -80,6 +82,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_frame(std::string&& frame);     // one WebSocket frame (count frames and pieces reassembled here)
   void on_message(std::string_view text);  // one complete message
   void on_close();                        // runs the onDisconnect writes, drops the listens
+  // Ends the connection because its client opened a new one naming it (`ls`). Any thread.
+  void end_replaced();
 
  private:
   using Object = boost::json::object;

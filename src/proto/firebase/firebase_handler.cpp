@@ -71,7 +71,9 @@ class RefusedEndpoint : public net::WebSocketEndpoint {
 FirebaseHandler::FirebaseHandler(db::Registry& registry, FirebaseOptions options, LongPollOptions long_poll)
     : registry_(registry),
       options_(std::move(options)),
-      long_polls_(std::make_unique<LongPollSessions>(registry_, options_, long_poll)) {}
+      long_polls_(std::make_unique<LongPollSessions>(registry_, options_, long_poll)) {
+  options_.sessions = &sessions_;
+}
 
 FirebaseHandler::~FirebaseHandler() = default;
 
@@ -81,17 +83,25 @@ void FirebaseHandler::handle_long_poll(net::HttpRequest&& request, std::shared_p
 
 void FirebaseHandler::close_long_polls() { long_polls_->close_all(); }
 
+void FirebaseHandler::end_replaced_session(const std::string& id) {
+  if (id.empty()) return;
+  if (auto old = sessions_.find(id)) old->end_replaced();
+}
+
 net::WebSocketAccept FirebaseHandler::accept_websocket(const net::HttpRequest& request,
                                                        std::shared_ptr<net::WebSocketConnection> socket) {
   std::string ns = options_.default_namespace;
   std::string upgrade_of;  // `s`: the long-poll session this WebSocket upgrades (§1.7)
+  std::string replaces;    // `ls`: the session this client had before (§1.1)
   if (auto url = boost::urls::parse_origin_form(request.target())) {
     for (auto param : url->params()) {
       if (param.key == "ns" && !param.value.empty()) ns = param.value;
       if (param.key == "s" && !param.value.empty()) upgrade_of = param.value;
+      if (param.key == "ls" && !param.value.empty()) replaces = param.value;
     }
   }
   if (!upgrade_of.empty()) return long_polls_->accept_upgrade(upgrade_of, std::move(socket));
+  end_replaced_session(replaces);
   net::WebSocketAccept accepted;
   // The SDK splits its messages into frames of 16384 UTF-16 code units (at most 3 UTF-8 bytes each); other
   // clients may send whole messages. Either way a message is bounded by max_message_bytes.

@@ -27,7 +27,11 @@ class FirebaseHandler {
   void close_long_polls();
 
  private:
+  // A new connection naming its client's previous session (`ls`) ends that one (proto/firebase/session_registry.h).
+  void end_replaced_session(const std::string& id);
+
   db::Registry& registry_;
+  SessionRegistry sessions_;  // before options_, which points to it
   FirebaseOptions options_;
   std::unique_ptr<LongPollSessions> long_polls_;
 };

@@ -661,6 +661,10 @@ void LongPollSessions::handle(const net::HttpRequest& request, std::shared_ptr<n
                                              http::status::service_unavailable));
       }
     }
+    // `ls`: the client's previous connection ends (proto/firebase/session_registry.h).
+    if (const std::string replaces = get("ls"); !replaces.empty() && firebase_.sessions) {
+      if (auto old = firebase_.sessions->find(replaces)) old->end_replaced();
+    }
     auto session = std::make_shared<LongPollSession>(*this, random_token(16), random_token(16), firebase_, options_);
     session->address_ = exchange->remote_address();
     std::string host(request[http::field::host]);
