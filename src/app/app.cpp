@@ -16,7 +16,7 @@
 #include "net/fd_limit.h"
 #include "net/server.h"
 #include "proto/firebase/firebase_handler.h"
-#include "proto/identity/identity_handler.h"
+#include "proto/auth_api/identity_handler.h"
 #include "proto/rest/rest_handler.h"
 #include "proto/stomp/stomp_handler.h"
 #include "util/memory_budget.h"
@@ -185,21 +185,24 @@ bool App::start() {
     long_poll_options.per_address_exempt.push_back(boost::asio::ip::make_address(address));
   }
   long_poll_options.memory_budget = &memory_budget;
+  // The bounds of one client session, the same on every door that keeps sessions.
+  session::SessionLimits session_limits;
+  session_limits.max_pending_requests = config.max_pending_requests;
   firebase_ = std::make_unique<proto::firebase::FirebaseHandler>(
       registry,
       proto::firebase::FirebaseOptions{.authenticator = &authenticator,
                                        .default_namespace = config.default_namespace,
-                                       .max_pending_requests = config.max_pending_requests,
+                                       .limits = session_limits,
                                        .memory_budget = &memory_budget},
       long_poll_options);
   stomp_ = std::make_unique<proto::stomp::StompHandler>(
       registry, authenticator,
       proto::stomp::StompOptions{.heartbeat_ms = config.stomp_heartbeat_ms,
                                  .connect_timeout_ms = config.stomp_connect_timeout_ms,
-                                 .max_pending_requests = config.max_pending_requests,
+                                 .limits = session_limits,
                                  .default_namespace = config.default_namespace,
                                  .memory_budget = &memory_budget});
-  proto::identity::IdentityOptions identity_options;
+  proto::auth_api::IdentityOptions identity_options;
   identity_options.accept_unsigned_custom_tokens = config.dev;
   identity_options.per_account = {.max_attempts = config.auth_max_failed_sign_ins,
                                   .window_seconds = config.auth_failure_window_seconds};
@@ -214,11 +217,11 @@ bool App::start() {
   // them end: at once for changes made through this server, within a second for `backside users` beside it.
   id_tokens_->check_users_in(user_directories_.get());
   account_sweeper_ = std::make_unique<auth::AccountSweeper>(id_tokens_->standings(), std::chrono::seconds(1));
-  identity_ = std::make_unique<proto::identity::IdentityHandler>(*user_directories_, *id_tokens_, *signing_key_,
+  identity_ = std::make_unique<proto::auth_api::IdentityHandler>(*user_directories_, *id_tokens_, *signing_key_,
                                                                authenticator, identity_options);
   stomp_->set_password_sign_in([identity = identity_.get()](const std::string& database, const std::string& email,
                                                              const std::string& password, const std::string& address,
-                                                             std::function<void(Result<db::Auth>)> done) {
+                                                             std::function<void(Result<identity::Identity>)> done) {
     identity->sign_in_with_password(database, email, password, address, std::move(done));
   });
   router_ = std::make_unique<HttpRouter>(*rest_, *firebase_, *stomp_, *identity_);
@@ -234,6 +237,8 @@ bool App::start() {
   server_options.memory_budget = &memory_budget;
   server_ = std::make_unique<net::Server>(server_options, *router_);
   stomp_->set_io_context(server_->io_context());
+  firebase_->set_io_context(server_->io_context());
+  rest_->set_io_context(server_->io_context());
   auto endpoint = server_->listen();
   if (!endpoint) {
     spdlog::error("{}", endpoint.error().message);

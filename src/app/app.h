@@ -34,7 +34,7 @@ class FirebaseHandler;
 namespace proto::stomp {
 class StompHandler;
 }
-namespace proto::identity {
+namespace proto::auth_api {
 class IdentityHandler;
 }
 }  // namespace backside
@@ -78,7 +78,7 @@ class App {
   std::unique_ptr<proto::stomp::StompHandler> stomp_;
   std::unique_ptr<auth::UserDirectories> user_directories_;
   std::unique_ptr<auth::AccountSweeper> account_sweeper_;  // after the directories it reaches: stops first
-  std::unique_ptr<proto::identity::IdentityHandler> identity_;
+  std::unique_ptr<proto::auth_api::IdentityHandler> identity_;
   std::unique_ptr<HttpRouter> router_;
   std::unique_ptr<net::Server> server_;
   boost::asio::ip::tcp::endpoint http_endpoint_;

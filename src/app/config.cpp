@@ -33,8 +33,8 @@ const std::vector<OptionInfo>& config_options() {
       {"max_buffered_bytes", "bytes of buffered input (request bodies, partial messages and frames, STOMP "
                              "transactions) and queued output all clients together may hold; past it requests get "
                              "503 and the clients asking for more are dropped (default 1073741824)"},
-      {"max_pending_requests", "Firebase protocol requests one connection may have unanswered before the server "
-                               "stops reading from it, until half are answered (default 1000)"},
+      {"max_pending_requests", "requests one Firebase protocol or STOMP connection may have unanswered before the "
+                               "server stops reading from it, until half are answered (default 1000)"},
       {"max_databases", "most databases (namespaces) one server opens (default 100)"},
       {"databases", "comma-separated names of databases created at start besides default_namespace (default none; "
                     "without --dev only these, the default one and those the admin creates exist)"},

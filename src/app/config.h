@@ -23,7 +23,7 @@ struct Config {
   std::uint64_t max_stream_queue_bytes = std::uint64_t(16) << 20;
   // Server-wide: bytes of buffered input and queued output all clients together may hold (util/memory_budget.h).
   std::uint64_t max_buffered_bytes = std::uint64_t(1) << 30;
-  std::uint64_t max_pending_requests = 1000;  // per Firebase protocol connection
+  std::uint64_t max_pending_requests = 1000;  // per Firebase protocol or STOMP connection
   std::uint64_t max_databases = 100;
   // Databases created at start besides default_namespace ("a,b" in a flag or variable, a list in the file).
   std::vector<std::string> databases;

@@ -3,7 +3,7 @@
 // (/.lp), the Firebase Auth endpoints (identitytoolkit, securetoken, JWKS), and 404 for the rest; and each WebSocket upgrade: /.ws to the Firebase front door.
 #include "net/http.h"
 #include "proto/firebase/firebase_handler.h"
-#include "proto/identity/identity_handler.h"
+#include "proto/auth_api/identity_handler.h"
 #include "proto/rest/rest_handler.h"
 #include "proto/stomp/stomp_handler.h"
 
@@ -12,7 +12,7 @@ namespace backside::app {
 class HttpRouter : public net::HttpHandler {
  public:
   HttpRouter(proto::rest::RestHandler& rest, proto::firebase::FirebaseHandler& firebase,
-             proto::stomp::StompHandler& stomp, proto::identity::IdentityHandler& identity)
+             proto::stomp::StompHandler& stomp, proto::auth_api::IdentityHandler& identity)
       : rest_(rest), firebase_(firebase), stomp_(stomp), identity_(identity) {}
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange) override;
   net::WebSocketAccept accept_websocket(const net::HttpRequest& request,
@@ -22,7 +22,7 @@ class HttpRouter : public net::HttpHandler {
   proto::rest::RestHandler& rest_;
   proto::firebase::FirebaseHandler& firebase_;
   proto::stomp::StompHandler& stomp_;  // WebSocket /stomp
-  proto::identity::IdentityHandler& identity_;  // Firebase Auth endpoints
+  proto::auth_api::IdentityHandler& identity_;  // Firebase Auth endpoints
 };
 
 }  // namespace backside::app

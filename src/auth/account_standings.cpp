@@ -9,12 +9,12 @@
 
 namespace backside::auth {
 
-std::shared_ptr<db::AccountStanding> AccountStandings::of(const std::string& database, const std::string& uid,
+std::shared_ptr<identity::AccountStanding> AccountStandings::of(const std::string& database, const std::string& uid,
                                                           std::int64_t auth_time) {
   std::lock_guard lock(mutex_);
   auto& entry = standings_[Key{database, uid, auth_time}];
   if (auto live = entry.lock()) return live;
-  auto standing = std::make_shared<db::AccountStanding>();
+  auto standing = std::make_shared<identity::AccountStanding>();
   entry = standing;
   if (standings_.size() > prune_at_) {
     // Entries of sign-ins whose sessions all ended go; amortized O(1) per new entry.
@@ -25,7 +25,7 @@ std::shared_ptr<db::AccountStanding> AccountStandings::of(const std::string& dat
 }
 
 void AccountStandings::recheck(const std::string& database, const std::string& uid) {
-  std::vector<std::pair<Key, std::shared_ptr<db::AccountStanding>>> live;
+  std::vector<std::pair<Key, std::shared_ptr<identity::AccountStanding>>> live;
   {
     std::lock_guard lock(mutex_);
     for (auto it = standings_.lower_bound(Key{database, uid, INT64_MIN});

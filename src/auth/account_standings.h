@@ -1,5 +1,5 @@
 #pragma once
-// The standings (db/account_standing.h) of the sign-ins that have live sessions, one per database, uid and
+// The standings (identity/account_standing.h) of the sign-ins that have live sessions, one per database, uid and
 // auth_time (the sign-in a token's session began with), and what ends them: a user updated or removed through this
 // server is rechecked at once (recheck, from UserDirectories' hook); users that another process (`backside users`)
 // changed are found by a sweep (AccountSweeper) that compares each directory's version with its own commits.
@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "auth/user_directories.h"
-#include "db/account_standing.h"
+#include "identity/account_standing.h"
 
 namespace backside::auth {
 
@@ -25,7 +25,7 @@ class AccountStandings {
 
   // The standing of a sign-in, shared by its live sessions (a new one once the last of them is gone, or once it
   // ended: a session of the same sign-in begun after the account was enabled again stands on its own).
-  std::shared_ptr<db::AccountStanding> of(const std::string& database, const std::string& uid, std::int64_t auth_time);
+  std::shared_ptr<identity::AccountStanding> of(const std::string& database, const std::string& uid, std::int64_t auth_time);
   // Ends the standings of the live sign-ins of `uid` that its record no longer allows (deleted, disabled, revoked).
   void recheck(const std::string& database, const std::string& uid);
   // Rechecks the live sign-ins of every database whose users another process changed since the last sweep (the
@@ -45,7 +45,7 @@ class AccountStandings {
 
   UserDirectories* directories_;
   mutable std::mutex mutex_;
-  std::map<Key, std::weak_ptr<db::AccountStanding>> standings_;
+  std::map<Key, std::weak_ptr<identity::AccountStanding>> standings_;
   std::size_t prune_at_ = 1024;  // dead entries are pruned when the map grows past this
   std::map<std::string, UserStore::Versions> swept_;  // sweep()'s: each database's versions at its last sweep
 };

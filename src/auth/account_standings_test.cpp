@@ -33,11 +33,11 @@ struct World {
   ~World() { std::filesystem::remove_all(root); }
 
   // A connection's identity from a fresh token of `uid` signed in at `auth_time`.
-  db::Auth session(const std::string& uid, std::int64_t auth_time) {
+  identity::Identity session(const std::string& uid, std::int64_t auth_time) {
     auto token = tokens.mint({.uid = uid, .sign_in_provider = "password", .auth_time = auth_time}, now());
     auto verified = tokens.verify("default", *token);
     EXPECT_TRUE(verified && verified->ok());
-    return verified && verified->ok() ? **verified : db::Auth();
+    return verified && verified->ok() ? **verified : identity::Identity();
   }
   void set(const std::string& uid, const char* field, boost::json::value value) {
     auto record = *users.find_by_uid(uid);
@@ -70,9 +70,9 @@ TEST(AccountStandings, SessionsOfOneSignInShareAStandingThatEndsWhenTheUserIsDis
   ASSERT_TRUE(world.users.create({{"localId", "ann"}, {"disabled", false}}).ok());
   ASSERT_TRUE(world.users.create({{"localId", "bob"}, {"disabled", false}}).ok());
   const std::int64_t signed_in = now() - 10;
-  db::Auth first = world.session("ann", signed_in);
-  db::Auth second = world.session("ann", signed_in);
-  db::Auth bob = world.session("bob", signed_in);
+  identity::Identity first = world.session("ann", signed_in);
+  identity::Identity second = world.session("ann", signed_in);
+  identity::Identity bob = world.session("bob", signed_in);
   ASSERT_TRUE(first.standing && bob.standing);
   EXPECT_EQ(first.standing, second.standing);
   EXPECT_EQ(world.tokens.standings()->live(), 2u);
@@ -84,7 +84,7 @@ TEST(AccountStandings, SessionsOfOneSignInShareAStandingThatEndsWhenTheUserIsDis
 
   // Enabled again: the same token opens a session that stands on its own.
   world.set("ann", "disabled", false);
-  db::Auth again = world.session("ann", signed_in);
+  identity::Identity again = world.session("ann", signed_in);
   ASSERT_TRUE(again.standing);
   EXPECT_NE(again.standing, first.standing);
   EXPECT_FALSE(again.standing->ended());
@@ -93,8 +93,8 @@ TEST(AccountStandings, SessionsOfOneSignInShareAStandingThatEndsWhenTheUserIsDis
 TEST(AccountStandings, RevokingEndsOnlySessionsBegunBeforeIt) {
   World world;
   ASSERT_TRUE(world.users.create({{"localId", "cy"}}).ok());
-  db::Auth old_session = world.session("cy", now() - 100);
-  db::Auth new_session = world.session("cy", now());
+  identity::Identity old_session = world.session("cy", now() - 100);
+  identity::Identity new_session = world.session("cy", now());
   world.set("cy", "validSince", boost::json::string(std::to_string(now() - 50)));
   EXPECT_TRUE(old_session.standing->ended());
   EXPECT_NE(old_session.standing->why().find("revoked"), std::string::npos);
@@ -109,11 +109,11 @@ TEST(AccountStandings, DeadSignInsAreForgotten) {
   World world;
   ASSERT_TRUE(world.users.create({{"localId", "dee"}}).ok());
   for (int i = 0; i < 1100; ++i) {  // past the first prune (1024 entries)
-    db::Auth session = world.session("dee", now() - 10000 + i);  // each its own sign-in, gone at once
+    identity::Identity session = world.session("dee", now() - 10000 + i);  // each its own sign-in, gone at once
   }
   EXPECT_EQ(world.tokens.standings()->live(), 0u);
   world.tokens.standings()->sweep();  // prunes what is left, rechecks nothing
-  db::Auth kept = world.session("dee", now());
+  identity::Identity kept = world.session("dee", now());
   EXPECT_EQ(world.tokens.standings()->live(), 1u);
 }
 
@@ -121,8 +121,8 @@ TEST(AccountStandings, TheSweepFindsUsersThatAnotherProcessChanged) {
   World world;
   ASSERT_TRUE(world.users.create({{"localId", "eve"}, {"disabled", false}}).ok());
   ASSERT_TRUE(world.users.create({{"localId", "fox"}, {"disabled", false}}).ok());
-  db::Auth eve = world.session("eve", now() - 10);
-  db::Auth fox = world.session("fox", now() - 10);
+  identity::Identity eve = world.session("eve", now() - 10);
+  identity::Identity fox = world.session("fox", now() - 10);
   auto& standings = *world.tokens.standings();
   standings.sweep();  // the first sweep of a database rechecks it: both still stand
   EXPECT_FALSE(eve.standing->ended() || fox.standing->ended());
@@ -144,7 +144,7 @@ TEST(AccountStandings, TheSweepFindsUsersThatAnotherProcessChanged) {
 TEST(AccountStandings, TheSweeperThreadEndsSessionsOfAccountsChangedElsewhere) {
   World world;
   ASSERT_TRUE(world.users.create({{"localId", "hal"}, {"disabled", false}}).ok());
-  db::Auth hal = world.session("hal", now() - 10);
+  identity::Identity hal = world.session("hal", now() - 10);
   {
     AccountSweeper sweeper(world.tokens.standings(), std::chrono::milliseconds(10));
     disable_in_another_process(world, "hal");

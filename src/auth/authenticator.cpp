@@ -37,14 +37,14 @@ bool Authenticator::is_admin_token(std::string_view credential) const {
          CRYPTO_memcmp(credential.data(), admin.data(), admin.size()) == 0;
 }
 
-Result<db::Auth> Authenticator::authenticate(std::string_view database, std::string_view credential) const {
-  if (credential.empty()) return db::Auth{};
-  if (is_admin_token(credential)) return db::Auth::admin_identity();
-  if (options_.dev && credential == "owner") return db::Auth::admin_identity();
+Result<identity::Identity> Authenticator::authenticate(std::string_view database, std::string_view credential) const {
+  if (credential.empty()) return identity::Identity{};
+  if (is_admin_token(credential)) return identity::Identity::admin_identity();
+  if (options_.dev && credential == "owner") return identity::Identity::admin_identity();
   for (const auto& verifier : verifiers_) {
     if (auto verified = verifier->verify(database, credential)) {
       if (!*verified) return std::move(*verified);
-      const db::Auth& auth = **verified;
+      const identity::Identity& auth = **verified;
       if (auth.expires_at != 0 && auth.expires_at <= now_seconds()) return invalid_token("Auth token is expired.");
       return std::move(*verified);
     }
@@ -53,7 +53,7 @@ Result<db::Auth> Authenticator::authenticate(std::string_view database, std::str
     // The emulators' convention: any JWT is taken at its word, signed or not (`alg: none`), and does not expire
     // (the SDK's mockUserToken has iat 0 and exp 3600).
     if (auto jwt = decode_jwt(credential)) {
-      db::Auth auth = db::Auth::from_token_claims(jwt->claims);
+      identity::Identity auth = identity::Identity::from_token_claims(jwt->claims);
       auth.expires_at = 0;
       return auth;
     }

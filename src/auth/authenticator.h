@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "db/auth.h"
+#include "identity/identity.h"
 #include "util/result.h"
 
 namespace backside::auth {
@@ -23,7 +23,7 @@ class TokenVerifier {
  public:
   virtual ~TokenVerifier() = default;
   // nullopt: not a token of this kind (the next verifier is asked); otherwise the identity or why it is invalid.
-  virtual std::optional<Result<db::Auth>> verify(std::string_view database, std::string_view token) const = 0;
+  virtual std::optional<Result<identity::Identity>> verify(std::string_view database, std::string_view token) const = 0;
 };
 
 struct AuthenticatorOptions {
@@ -38,7 +38,7 @@ class Authenticator {
   // Not thread-safe: register every verifier before the server starts.
   void add_verifier(std::shared_ptr<const TokenVerifier> verifier);
 
-  Result<db::Auth> authenticate(std::string_view database, std::string_view credential) const;
+  Result<identity::Identity> authenticate(std::string_view database, std::string_view credential) const;
   bool is_admin_token(std::string_view credential) const;
   bool dev() const { return options_.dev; }
 

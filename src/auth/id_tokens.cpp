@@ -85,23 +85,23 @@ Result<std::string> IdTokens::mint(const TokenSubject& subject, std::int64_t now
   return input + "." + base64url_encode(*signature);
 }
 
-std::optional<Result<db::Auth>> IdTokens::verify(std::string_view database, std::string_view token) const {
+std::optional<Result<identity::Identity>> IdTokens::verify(std::string_view database, std::string_view token) const {
   auto verified = verify_any(token);
   if (!verified) return std::nullopt;
-  if (!*verified) return Result<db::Auth>(verified->error());
+  if (!*verified) return Result<identity::Identity>(verified->error());
   if ((*verified)->database != database) {
-    return Result<db::Auth>(invalid_token("Auth token is for the users of database \"" + (*verified)->database +
+    return Result<identity::Identity>(invalid_token("Auth token is for the users of database \"" + (*verified)->database +
                                           "\", not of \"" + std::string(database) + "\"."));
   }
-  db::Auth identity = std::move((*verified)->identity);
+  identity::Identity identity = std::move((*verified)->identity);
   if (directories_ != nullptr) {
     identity.standing = standings_->of((*verified)->database, (*verified)->uid, (*verified)->auth_time);
     // A change to the user after its check and before the standing was registered ended nothing: look again.
     if (users_version((*verified)->database) != (*verified)->users_version) {
-      if (auto allowed = check_user(**verified); !allowed) return Result<db::Auth>(allowed.error());
+      if (auto allowed = check_user(**verified); !allowed) return Result<identity::Identity>(allowed.error());
     }
   }
-  return Result<db::Auth>(std::move(identity));
+  return Result<identity::Identity>(std::move(identity));
 }
 
 void IdTokens::check_users_in(UserDirectories* directories) {
@@ -221,7 +221,7 @@ Result<VerifiedToken> IdTokens::check(std::string_view token, std::int64_t now) 
     }
   }
   const std::int64_t auth_time = integer(claims, "auth_time").value_or(integer(claims, "iat").value_or(0));
-  return VerifiedToken{db::Auth::from_token_claims(claims), std::move(database), std::string(sub->get_string()),
+  return VerifiedToken{identity::Identity::from_token_claims(claims), std::move(database), std::string(sub->get_string()),
                        auth_time};
 }
 

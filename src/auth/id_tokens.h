@@ -10,10 +10,10 @@
 // up again only when its directory's store has changed since (one read of LMDB's last transaction id, which also
 // sees changes that `backside users` made from another process).
 // A connection that authenticated with a token lives past that check: each verified token of a user carries the
-// standing of its sign-in (db/account_standing.h; one per database, uid and auth_time, shared by its sessions), and
+// standing of its sign-in (identity/account_standing.h; one per database, uid and auth_time, shared by its sessions), and
 // the standing ends when the account does — at once for changes made through this server (UserDirectories' hook),
 // within a sweep's period for changes made by another process (auth/account_standings.h) — which ends those
-// connections on every door (db/credential_expiry.h).
+// connections on every door (identity/credential_expiry.h).
 #include <atomic>
 #include <boost/json/object.hpp>
 #include <chrono>
@@ -49,7 +49,7 @@ struct TokenSubject {
 
 // A verified ID token: who, and which database's user.
 struct VerifiedToken {
-  db::Auth identity;
+  identity::Identity identity;
   std::string database;
   std::string uid;
   std::int64_t auth_time = 0;  // unix seconds of the sign-in that the token's session began with
@@ -73,7 +73,7 @@ class IdTokens : public TokenVerifier {
 
   // TokenVerifier: claims tokens whose header names our key (`kid`) or is RS256; everything else is for others.
   // Refuses a token of another database's users.
-  std::optional<Result<db::Auth>> verify(std::string_view database, std::string_view token) const override;
+  std::optional<Result<identity::Identity>> verify(std::string_view database, std::string_view token) const override;
   // Any database's token (the Auth endpoints, which find the user's directory from it). `check_user` false: the
   // caller looks the user up itself (why_user_refuses_token).
   std::optional<Result<VerifiedToken>> verify_any(std::string_view token, bool check_user = true) const;

@@ -170,7 +170,7 @@ void Database::write(WriteRequest request, WriteCallback done) {
   }
 }
 
-void Database::read(Path path, std::optional<tree::Query> query, Auth auth, ReadCallback done) {
+void Database::read(Path path, std::optional<tree::Query> query, identity::Identity auth, ReadCallback done) {
   auto shared_done = std::make_shared<ReadCallback>(std::move(done));
   bool queued = enqueue({false, [this, path = std::move(path), query = std::move(query), auth = std::move(auth),
                                  shared_done] {
@@ -191,7 +191,7 @@ void Database::read(Path path, std::optional<tree::Query> query, Auth auth, Read
   if (!queued) (*shared_done)(&kClosed, Node());
 }
 
-void Database::listen(Path path, std::optional<tree::Query> query, Auth auth, sync::SubscriberPtr subscriber,
+void Database::listen(Path path, std::optional<tree::Query> query, identity::Identity auth, sync::SubscriberPtr subscriber,
                       ListenCallback done) {
   auto shared_done = std::make_shared<ListenCallback>(std::move(done));
   bool queued = enqueue({false, [this, path = std::move(path), query = std::move(query), auth = std::move(auth),

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "db/auth.h"
+#include "identity/identity.h"
 #include "rules/rules.h"
 #include "store/store.h"
 #include "sync/hub.h"
@@ -36,7 +36,7 @@ struct WriteRequest {
   Op op = Op::set;
   tree::Path path;
   boost::json::value data;
-  Auth auth;
+  identity::Identity auth;
   std::optional<std::string> if_hash;  // compare-and-set: node hash expected at path ("" = absent)
   bool want_written = false;            // fill WriteReply::written (REST echoes it)
   bool want_hash = false;               // fill WriteReply::new_hash (REST ETag)
@@ -107,8 +107,8 @@ class Database {
   // deliveries) run on the committer thread after the commit; read, listen and run callbacks on the writer thread
   // once every earlier write is committed. After stop(), calls fail at once with ErrorCode::unavailable.
   void write(WriteRequest request, WriteCallback done);
-  void read(tree::Path path, std::optional<tree::Query> query, Auth auth, ReadCallback done);
-  void listen(tree::Path path, std::optional<tree::Query> query, Auth auth, sync::SubscriberPtr subscriber,
+  void read(tree::Path path, std::optional<tree::Query> query, identity::Identity auth, ReadCallback done);
+  void listen(tree::Path path, std::optional<tree::Query> query, identity::Identity auth, sync::SubscriberPtr subscriber,
               ListenCallback done);
   void unlisten(sync::Hub::Handle handle);
   // Runs `task` on the writer thread with the committed tree (for export and tools).
@@ -170,7 +170,7 @@ class Database {
   struct Listening {
     tree::Path path;
     std::optional<tree::Query> query;
-    Auth auth;
+    identity::Identity auth;
     sync::SubscriberPtr subscriber;
   };
   std::map<std::pair<sync::View*, const sync::Subscriber*>, Listening> listening_;  // by handle

@@ -44,7 +44,7 @@ std::unique_ptr<Database> open_db(const TempDir& dir,
 }
 
 WriteReply write(Database& db, WriteRequest::Op op, const char* at, const char* json,
-                 std::optional<std::string> if_hash = std::nullopt, Auth auth = Auth::admin_identity()) {
+                 std::optional<std::string> if_hash = std::nullopt, identity::Identity auth = identity::Identity::admin_identity()) {
   WriteRequest request;
   request.auth = std::move(auth);
   request.op = op;
@@ -58,7 +58,7 @@ WriteReply write(Database& db, WriteRequest::Op op, const char* at, const char* 
 }
 
 std::string read(Database& db, const char* at, tree::Format format = tree::Format::plain,
-                 Auth auth = Auth::admin_identity()) {
+                 identity::Identity auth = identity::Identity::admin_identity()) {
   std::promise<std::string> done;
   db.read(*Path::parse(at), std::nullopt, std::move(auth), [&](const Error* error, const Node& value) {
     done.set_value(error ? (error->code == ErrorCode::permission_denied ? "denied" : "error")
@@ -123,10 +123,10 @@ TEST(Database, ServerValues) {
   EXPECT_GT(t, 1.7e12);
 }
 
-Auth user(const char* uid) {
+identity::Identity user(const char* uid) {
   boost::json::object claims;
   claims["sub"] = uid;
-  return Auth::from_token_claims(claims);
+  return identity::Identity::from_token_claims(claims);
 }
 
 constexpr const char* kOwnedRules = R"J({"rules": {"users": {"$uid": {
@@ -150,7 +150,7 @@ TEST(Database, RulesDecideWritesBeforeAnythingIsApplied) {
   ASSERT_TRUE(mixed.error);
   EXPECT_EQ(read(*db, "/users"), R"({"al":{"name":"Al"}})");
   // Deletes are not validated; anonymous is nobody.
-  EXPECT_TRUE(write(*db, Op::set, "/users/al", "null", std::nullopt, Auth{}).error);
+  EXPECT_TRUE(write(*db, Op::set, "/users/al", "null", std::nullopt, identity::Identity{}).error);
   EXPECT_FALSE(write(*db, Op::set, "/users/al", "null", std::nullopt, user("al")).error);
   EXPECT_EQ(read(*db, "/users"), "null");
 }
@@ -158,7 +158,7 @@ TEST(Database, RulesDecideWritesBeforeAnythingIsApplied) {
 TEST(Database, DryRunChecksEverythingAndChangesNothing) {
   TempDir dir;
   auto db = open_db(dir, kOwnedRules);
-  auto probe = [&](const char* at, const char* json, Auth auth) {
+  auto probe = [&](const char* at, const char* json, identity::Identity auth) {
     WriteRequest request;
     request.path = *Path::parse(at);
     request.data = boost::json::parse(json);
@@ -209,7 +209,7 @@ class Revocable : public sync::Subscriber {
 TEST(Database, ARulesChangeRevokesListensItNoLongerAllows) {
   TempDir dir;
   auto db = open_db(dir, kOwnedRules);
-  auto listen = [&](const char* at, Auth auth, std::shared_ptr<Revocable> sub) {
+  auto listen = [&](const char* at, identity::Identity auth, std::shared_ptr<Revocable> sub) {
     std::promise<Result<sync::Hub::Handle>> done;
     db->listen(*Path::parse(at), std::nullopt, std::move(auth), sub,
                [&](Result<sync::Hub::Handle> handle) { done.set_value(std::move(handle)); });
@@ -222,7 +222,7 @@ TEST(Database, ARulesChangeRevokesListensItNoLongerAllows) {
   ASSERT_TRUE(listen("/users/al", user("al"), kept).ok());
   auto lost_handle = listen("/users/bo", user("bo"), lost);
   ASSERT_TRUE(lost_handle.ok());
-  ASSERT_TRUE(listen("/users/bo", Auth::admin_identity(), admin).ok());
+  ASSERT_TRUE(listen("/users/bo", identity::Identity::admin_identity(), admin).ok());
   std::promise<void> applied;
   db->set_rules(*Registry::compile_rules(R"({"rules": {"users": {"al": {".read": true}}}})"),
                 [&] { applied.set_value(); });
@@ -360,7 +360,7 @@ TEST(Database, AWriteRefusedByAFullDiskIsNeverVisibleAndWritesResumeWhenSpaceRet
       for (int i = 0; i < 5; ++i) {
         replies.push_back(promises[i].get_future());
         WriteRequest request;
-        request.auth = Auth::admin_identity();
+        request.auth = identity::Identity::admin_identity();
         request.op = WriteRequest::Op::set;
         request.path = *Path::parse("/a");
         request.data = 100 + i;
@@ -406,7 +406,7 @@ TEST(Database, AFailedCommitTellsNoMismatchValueFromTheRefusedTurn) {
   std::promise<WriteReply> first;
   std::promise<WriteReply> second;
   WriteRequest set;
-  set.auth = Auth::admin_identity();
+  set.auth = identity::Identity::admin_identity();
   set.path = *Path::parse("/a");
   set.data = "refused";
   WriteRequest cas = set;

@@ -43,9 +43,9 @@ struct Fixture {
     auto opened = Database::open({"test", std::move(*store), *Registry::compile_rules(kWriteOnlySecret)});
     EXPECT_TRUE(opened.ok());
     db = std::move(*opened);
-    write(Op::set, "/", R"({"secret": {"pin": "4711", "n": 41}, "open": {"v": "x"}})", Auth::admin_identity());
+    write(Op::set, "/", R"({"secret": {"pin": "4711", "n": 41}, "open": {"v": "x"}})", identity::Identity::admin_identity());
   }
-  WriteReply write(Op op, const char* at, const char* json, Auth auth = Auth{},
+  WriteReply write(Op op, const char* at, const char* json, identity::Identity auth = identity::Identity{},
                    std::optional<std::string> if_hash = std::nullopt) {
     WriteRequest request;
     request.auth = std::move(auth);
@@ -90,7 +90,7 @@ TEST(WriteReply, AWriterThatMayNotReadGetsOnlyWhatItSent) {
 
 TEST(WriteReply, AConditionalWriteNeedsReadAccess) {
   Fixture f;
-  auto guess = f.write(Op::set, "/secret/pin", R"("0000")", Auth{}, std::string("wrong"));
+  auto guess = f.write(Op::set, "/secret/pin", R"("0000")", identity::Identity{}, std::string("wrong"));
   ASSERT_TRUE(guess.error);
   EXPECT_EQ(guess.error->code, ErrorCode::permission_denied);
   EXPECT_FALSE(mentions(guess, "4711"));
@@ -105,7 +105,7 @@ TEST(WriteReply, AReaderGetsTheResolvedEcho) {
   ASSERT_EQ(priority.written_entries.size(), 1u);
   EXPECT_EQ(tree::to_json(priority.written_entries[0].second), "3");  // the priority, not the node
   EXPECT_FALSE(priority.new_hash.empty());
-  auto stale = f.write(Op::set, "/open/v", R"("y")", Auth{}, std::string("wrong"));
+  auto stale = f.write(Op::set, "/open/v", R"("y")", identity::Identity{}, std::string("wrong"));
   ASSERT_TRUE(stale.error);
   EXPECT_EQ(stale.error->code, ErrorCode::hash_mismatch);
   EXPECT_EQ(tree::to_json(stale.current), R"("x")");

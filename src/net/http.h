@@ -30,8 +30,6 @@ class EventStream {
   virtual void on_closed(std::function<void()> callback) = 0;
   // Sends `bytes` whenever the stream has been idle for `interval_seconds` (keep-alive comments/events).
   virtual void keep_alive(std::shared_ptr<const std::string> bytes, int interval_seconds) = 0;
-  // At `when`, sends `last` and closes (a credential's expiry).
-  virtual void end_at(std::chrono::system_clock::time_point when, std::shared_ptr<const std::string> last) = 0;
 };
 
 // One request's reply channel. Exactly one of reply() or start_stream() must be called, from any thread.

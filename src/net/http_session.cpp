@@ -117,8 +117,7 @@ HttpSession::HttpSession(asio::ip::tcp::socket socket, HttpHandler& handler, con
       body_charge_(options.memory_budget, MemoryBudget::Use::request_body),
       response_charge_(options.memory_budget, MemoryBudget::Use::response),
       stream_charge_(options.memory_budget, MemoryBudget::Use::outbound_queue),
-      keep_alive_timer_(stream_.get_executor()),
-      end_timer_(stream_.get_executor()) {
+      keep_alive_timer_(stream_.get_executor()) {
   beast::error_code ec;
   auto endpoint = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_address_ = endpoint.address().to_string();
@@ -464,21 +463,6 @@ void HttpSession::keep_alive(std::shared_ptr<const std::string> bytes, int inter
   });
 }
 
-void HttpSession::end_at(std::chrono::system_clock::time_point when, std::shared_ptr<const std::string> last) {
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), when, last = std::move(last)] {
-    {
-      std::lock_guard lock(self->mutex_);
-      if (self->closed_) return;
-    }
-    self->end_timer_.expires_at(when);
-    self->end_timer_.async_wait([self, last](beast::error_code ec) {
-      if (ec) return;
-      self->send(last);
-      self->close();
-    });
-  });
-}
-
 void HttpSession::arm_keep_alive() {
   if (closed_ || !keep_alive_bytes_) return;
   keep_alive_timer_.expires_after(std::chrono::seconds(keep_alive_seconds_));
@@ -504,7 +488,6 @@ void HttpSession::finish(const char* reason) {
   spdlog::debug("connection from {} ended: {}", remote_address_, reason);
   beast::error_code ec;
   keep_alive_timer_.cancel();
-  end_timer_.cancel();
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   stream_.socket().close(ec);
   connection_slot.release();

@@ -2,7 +2,6 @@
 // One HTTP connection: reads requests one at a time, hands each to the handler, writes its reply; or, once the
 // handler starts a stream, becomes a one-way event stream with a bounded write queue.
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/system_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -56,7 +55,6 @@ class HttpSession : public Session,
   void close() override;
   void on_closed(std::function<void()> callback) override;
   void keep_alive(std::shared_ptr<const std::string> bytes, int interval_seconds) override;
-  void end_at(std::chrono::system_clock::time_point when, std::shared_ptr<const std::string> last) override;
 
  private:
   void read_request();
@@ -110,7 +108,6 @@ class HttpSession : public Session,
   int keep_alive_seconds_ = 0;
   bool sent_since_keep_alive_ = false;
   boost::asio::steady_timer keep_alive_timer_;
-  boost::asio::system_timer end_timer_;
   char peer_byte_buffer_[256];
 };
 

@@ -78,7 +78,7 @@ bool may_write(const Rules& rules, const Path& location, EvalContext& context) {
   return validates_below(*node, *written, location, context, wildcards);
 }
 
-const boost::json::value* auth_value(const db::Auth& auth) {
+const boost::json::value* auth_value(const identity::Identity& auth) {
   static const boost::json::value unauthenticated = nullptr;
   return auth.variable ? auth.variable.get() : &unauthenticated;
 }
@@ -117,7 +117,7 @@ QueryInfo query_info(const tree::Query& query) {
   return info;
 }
 
-bool can_read(const Rules& rules, const Path& path, const Node& root, const db::Auth& auth, double now,
+bool can_read(const Rules& rules, const Path& path, const Node& root, const identity::Identity& auth, double now,
               const QueryInfo* query) {
   if (auth.admin) return true;
   Wildcards wildcards;
@@ -127,12 +127,12 @@ bool can_read(const Rules& rules, const Path& path, const Node& root, const db::
 }
 
 Status check_write(const Rules& rules, const std::vector<Path>& written_locations, const Node& old_root,
-                   const Node& new_root, const db::Auth& auth, double now) {
+                   const Node& new_root, const identity::Identity& auth, double now) {
   return check_write(rules, written_locations, NodeView(old_root), NodeView(new_root), auth, now);
 }
 
 bool write_denied_before_data(const Rules& rules, const std::vector<Path>& written_locations,
-                              const DataView& old_root, const db::Auth& auth, double now) {
+                              const DataView& old_root, const identity::Identity& auth, double now) {
   if (auth.admin) return false;
   EvalContext context{.auth = auth_value(auth), .now = now, .root = &old_root};  // no newData: never read below
   for (const Path& location : written_locations) {
@@ -153,7 +153,7 @@ bool write_denied_before_data(const Rules& rules, const std::vector<Path>& writt
 }
 
 Status check_write(const Rules& rules, const std::vector<Path>& written_locations, const DataView& old_root,
-                   const DataView& new_root, const db::Auth& auth, double now) {
+                   const DataView& new_root, const identity::Identity& auth, double now) {
   if (auth.admin) return ok_status();
   EvalContext context{.auth = auth_value(auth), .now = now, .root = &old_root, .new_root = &new_root};
   for (const Path& location : written_locations) {

@@ -63,7 +63,7 @@ TEST(OverlayView, ALargeMultiPathUpdateIsCheckedInNearLinearTime) {
     locations.push_back(P("/items/k" + std::to_string(k)));
     writes.emplace_back(locations.back(), &values.back());
   }
-  const db::Auth user{.variable = std::make_shared<const boost::json::value>(boost::json::object{{"uid", "u"}})};
+  const identity::Identity user{.variable = std::make_shared<const boost::json::value>(boost::json::object{{"uid", "u"}})};
   const NodeView before(base);
   {
     const OverlayView after(base, writes);

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "db/auth.h"
+#include "identity/identity.h"
 #include "rules/data_view.h"
 #include "rules/expression.h"
 #include "tree/node.h"
@@ -67,22 +67,22 @@ struct QueryInfo {
 QueryInfo query_info(const tree::Query& query);
 
 // May `auth` read `path`? `root` is the current data; `query` is null for a plain read. Admin always may.
-bool can_read(const Rules& rules, const tree::Path& path, const tree::Node& root, const db::Auth& auth, double now,
+bool can_read(const Rules& rules, const tree::Path& path, const tree::Node& root, const identity::Identity& auth, double now,
               const QueryInfo* query = nullptr);
 
 // May `auth` make a write that changes `written_locations` (one for a set, one per key of a multi-path update),
 // turning `old_root` into `new_root`? Every location must pass .write and .validate; otherwise the error is
 // permission_denied ("Permission denied") and nothing may be written. Admin always may.
 Status check_write(const Rules& rules, const std::vector<tree::Path>& written_locations, const tree::Node& old_root,
-                   const tree::Node& new_root, const db::Auth& auth, double now);
+                   const tree::Node& new_root, const identity::Identity& auth, double now);
 // Whether the .write rules alone already refuse a write at one of `written_locations`, before its data is known:
 // true when, at some location, every .write rule on the way down from the root is false and none reads `newData`.
 // Then check_write would refuse it too, so the database answers without expanding the data into a tree first (a
 // denied client's body costs no more than its bytes). False: the data decides, or the write may be allowed.
 bool write_denied_before_data(const Rules& rules, const std::vector<tree::Path>& written_locations,
-                              const DataView& old_root, const db::Auth& auth, double now);
+                              const DataView& old_root, const identity::Identity& auth, double now);
 // The same over views: the database checks a write before applying it, with `new_root` an OverlayView.
 Status check_write(const Rules& rules, const std::vector<tree::Path>& written_locations, const DataView& old_root,
-                   const DataView& new_root, const db::Auth& auth, double now);
+                   const DataView& new_root, const identity::Identity& auth, double now);
 
 }  // namespace backside::rules

@@ -62,10 +62,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       tree::parse_json(R"({"users":{"u":{"name":"n","age":3},"v":{"name":7}},"items":{"a":{"owner":"u","n":1}},)"
                        R"("flag":true,"list":[1,"x",null]})")
           .value();
-  static const db::Auth user{
+  static const identity::Identity user{
       .variable = std::make_shared<const boost::json::value>(
           boost::json::object{{"uid", "u"}, {"provider", "password"}, {"token", boost::json::object{{"admin", true}}}})};
-  static const db::Auth anonymous;
+  static const identity::Identity anonymous;
   static const std::vector<tree::Path> paths = {
       tree::Path(), tree::Path({"users"}), tree::Path({"users", "u"}), tree::Path({"users", "u", "name"}),
       tree::Path({"items", "a", "owner"}), tree::Path({"flag"}), tree::Path({"missing", "x", "y"})};
@@ -87,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const rules::NodeView before(root);
   const rules::OverlayView after(root, std::move(overlay));
 
-  for (const db::Auth* auth : {&user, &anonymous}) {
+  for (const identity::Identity* auth : {&user, &anonymous}) {
     for (const tree::Path& path : paths) {
       rules::can_read(**rules, path, root, *auth, 1700000000000, nullptr);
       rules::can_read(**rules, path, root, *auth, 1700000000000, &query);

@@ -161,7 +161,7 @@ bool grants(const std::string& expression) {
   const auto rules = Rules::parse(root_read(expression));
   EXPECT_TRUE(rules.ok()) << rules.error().message.substr(0, 300);
   if (!rules.ok()) return false;
-  return can_read(**rules, tree::Path(), tree::Node(), db::Auth(), 0);
+  return can_read(**rules, tree::Path(), tree::Node(), identity::Identity(), 0);
 }
 
 TEST(RulesParser, LongConditionChainsCompileFlatAndEvaluate) {

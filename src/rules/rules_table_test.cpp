@@ -308,12 +308,12 @@ std::vector<Case> cases() {
   return c;
 }
 
-db::Auth auth_of(const std::string& text) {
-  db::Auth auth;
+identity::Identity auth_of(const std::string& text) {
+  identity::Identity auth;
   if (text == "admin") {
     auth.admin = true;
   } else if (text != "null") {
-    auth = db::Auth::from_token_claims(boost::json::parse(text).as_object());
+    auth = identity::Identity::from_token_claims(boost::json::parse(text).as_object());
   }
   return auth;
 }
@@ -332,7 +332,7 @@ TEST(RulesTable, EveryCase) {
     ASSERT_TRUE(rules.ok()) << rules.error().message;
     const auto data = tree::parse_json(c.data);
     ASSERT_TRUE(data.ok()) << data.error().message;
-    const db::Auth auth = auth_of(c.auth);
+    const identity::Identity auth = auth_of(c.auth);
     bool allowed = false;
     if (c.op == Op::read) {
       allowed = can_read(**rules, P(c.path), *data, auth, kNow, c.query ? &*c.query : nullptr);
@@ -378,9 +378,9 @@ TEST(RulesTable, WritesDeniedBeforeTheirData) {
   ASSERT_TRUE(rules.ok()) << rules.error().message;
   const Node data = tree::parse_json(R"J({"existing":{"k":1}})J").value();
   const NodeView before(data);
-  const db::Auth anonymous;
-  const db::Auth alice = auth_of(kAlice);
-  auto denied = [&](std::vector<Path> at, const db::Auth& auth) {
+  const identity::Identity anonymous;
+  const identity::Identity alice = auth_of(kAlice);
+  auto denied = [&](std::vector<Path> at, const identity::Identity& auth) {
     return write_denied_before_data(**rules, at, before, auth, kNow);
   };
   EXPECT_TRUE(denied({P("/closed/a")}, anonymous));
@@ -392,7 +392,7 @@ TEST(RulesTable, WritesDeniedBeforeTheirData) {
   EXPECT_FALSE(denied({P("/mixed/x")}, anonymous));                 // granted above
   EXPECT_TRUE(denied({P("/existing/k")}, alice));                   // current data decides
   EXPECT_TRUE(denied({P("/own/alice"), P("/closed")}, alice));      // one refused location refuses the update
-  EXPECT_FALSE(denied({P("/closed")}, db::Auth::admin_identity()));  // the admin is never refused
+  EXPECT_FALSE(denied({P("/closed")}, identity::Identity::admin_identity()));  // the admin is never refused
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "db/write_path.h"
+#include "session/client_session.h"
 #include "proto/firebase/listen_subscriber.h"
 #include "tree/json_codec.h"
 #include "tree/json_parse.h"
@@ -91,23 +92,23 @@ std::string status_of(const Error& error) {
 
 Connection::Connection(db::Database& database, std::shared_ptr<Transport> transport, const FirebaseOptions& options,
                        std::string host)
-    : database_(database),
-      transport_(std::move(transport)),
+    : transport_(std::move(transport)),
       options_(options),
       host_(std::move(host)),
       session_id_(random_session_id()),
       decoder_(options.max_message_bytes),
-      on_disconnect_quota_(options.max_on_disconnect, options.max_on_disconnect_bytes),
-      reassembly_charge_(options.memory_budget, MemoryBudget::Use::incoming_message),
-      credit_(options.max_pending_requests, 0, [this](bool paused) {
-        if (paused) {
-          spdlog::debug("firebase connection {}: {} requests unanswered, reading paused", session_id_,
-                        options_.max_pending_requests);
-        } else {
-          spdlog::debug("firebase connection {}: half of its requests answered, reading resumed", session_id_);
-        }
-        transport_->pause_reading(paused);
-      }) {}
+      session_(session::ClientSession::create(
+          database, options.limits,
+          session::SessionHooks{
+              .pause_reading = [transport = std::weak_ptr<Transport>(transport_)](
+                                   bool paused) { if (auto open = transport.lock()) open->pause_reading(paused); },
+              .credential_ended =
+                  [transport = std::weak_ptr<Transport>(transport_)](const identity::CredentialExpiry& credential) {
+                    if (auto open = transport.lock()) end_expired_credential(*open, credential);
+                  },
+              .label = "firebase connection " + session_id_},
+          options.io ? boost::asio::any_io_executor(options.io->get_executor()) : boost::asio::any_io_executor())),
+      reassembly_charge_(options.memory_budget, MemoryBudget::Use::incoming_message) {}
 
 Connection::~Connection() = default;
 
@@ -157,7 +158,7 @@ void Connection::on_frame(std::string&& frame) {
   if (*message) on_message(**message);
 }
 
-void end_expired_credential(Transport& transport, const db::CredentialExpiry& expiry) {
+void end_expired_credential(Transport& transport, const identity::CredentialExpiry& expiry) {
   // `invalid_token` when the account ended: the SDK then refreshes its token rather than retrying the same one, and
   // the Auth SDK finds the account disabled or gone.
   const bool account = expiry.account_ended();
@@ -170,10 +171,7 @@ void end_expired_credential(Transport& transport, const db::CredentialExpiry& ex
 
 void Connection::on_message(std::string_view text) {
   if (closed_) return;
-  if (expiry_->expired()) {  // nothing more is taken from a connection whose credential ended
-    if (expiry_->take_end()) end_expired_credential(*transport_, *expiry_);
-    return;
-  }
+  if (session_->credential_ended()) return;  // nothing more is taken from a connection whose credential ended
   json::parse_options parse_options;
   parse_options.max_depth = 256;  // data nests 32 levels below its location, plus envelopes and wrappers
   json::error_code ec;
@@ -200,22 +198,23 @@ void Connection::on_message(std::string_view text) {
     return;
   }
   if (type->get_string() != "d") return protocol_error("Malformed message: unknown message type");
-  auto r = as_int(inner.if_contains("r"));
+  auto number = as_int(inner.if_contains("r"));
   const json::value* action = inner.if_contains("a");
   const json::value* body = inner.if_contains("b");
-  if (!r) return protocol_error("Malformed request: \"r\" must be an integer");
-  begin_request();
+  if (!number) return protocol_error("Malformed request: \"r\" must be an integer");
+  const Request r{*number, text.size()};
+  session_->begin_request(r.bytes);
   if (!action || !action->is_string()) {
-    return reply_error_later(*r, invalid("Malformed request: \"a\" must be a string"));
+    return reply_error_later(r, invalid("Malformed request: \"a\" must be a string"));
   }
   static const json::object kEmpty;
   if (body && !body->is_object()) {
-    return reply_error_later(*r, invalid("Malformed request: \"b\" must be an object"));
+    return reply_error_later(r, invalid("Malformed request: \"b\" must be an object"));
   }
-  dispatch(*r, action->get_string(), body ? body->get_object() : kEmpty);
+  dispatch(r, action->get_string(), body ? body->get_object() : kEmpty);
 }
 
-void Connection::dispatch(std::int64_t r, std::string_view action, const Object& body) {
+void Connection::dispatch(Request r, std::string_view action, const Object& body) {
   if (action == "q" || action == "l") return handle_listen(r, body);
   if (action == "n") return handle_unlisten(r, body);
   if (action == "p") return handle_put(r, body);
@@ -227,33 +226,35 @@ void Connection::dispatch(std::int64_t r, std::string_view action, const Object&
   reply_error_later(r, invalid("Unknown action \"" + std::string(action) + "\""));
 }
 
-void Connection::send_reply(std::int64_t r, std::string_view status, const json::value& data) {
+void Connection::send_reply(Request r, std::string_view status, const json::value& data) {
   std::string out = "{\"t\":\"d\",\"d\":{\"r\":";
-  out += std::to_string(r);
+  out += std::to_string(r.r);
   out += ",\"b\":{\"s\":";
   tree::append_string(out, status);
   out += ",\"d\":";
   out += json::serialize(data);
   out += "}}}";
   transport_->send(std::make_shared<const std::string>(std::move(out)));
-  end_request();
+  session_->end_request(r.bytes);
 }
 
-void Connection::begin_request() { credit_.begin(); }
-
-void Connection::end_request() { credit_.end(); }
-
-void Connection::reply_later(std::int64_t r, std::string status, json::value data) {
-  database_.run([self = shared_from_this(), r, status = std::move(status), data = std::move(data)](const Node&) {
-    self->send_reply(r, status, data);
-  });
+void Connection::reply_written(Request r, const db::WriteReply& reply) {
+  if (reply.error) return send_reply(r, status_of(*reply.error), json::value(reply.error->message));
+  send_reply(r, "ok", "");
 }
 
-void Connection::reply_error_later(std::int64_t r, const Error& error) {
+void Connection::reply_later(Request r, std::string status, json::value data) {
+  session_->database().run(
+      [self = shared_from_this(), r, status = std::move(status), data = std::move(data)](const Node&) {
+        self->send_reply(r, status, data);
+      });
+}
+
+void Connection::reply_error_later(Request r, const Error& error) {
   reply_later(r, status_of(error), json::value(error.message));
 }
 
-void Connection::handle_listen(std::int64_t r, const Object& body) {
+void Connection::handle_listen(Request r, const Object& body) {
   auto path = path_of(body);
   if (!path) return reply_error_later(r, path.error());
   std::optional<tree::Query> query;
@@ -273,29 +274,22 @@ void Connection::handle_listen(std::int64_t r, const Object& body) {
   std::string hash;
   if (const json::value* h = body.if_contains("h"); h && h->is_string()) hash = h->get_string();
 
+  // One listen per path and query: listening again replaces it (§2.1).
   std::string key = path->to_string() + "\n" + (query ? query->identifier() : std::string());
-  if (auto existing = listens_.find(key); existing != listens_.end()) {
-    existing->second->cancel(database_);
-    listens_.erase(existing);
-  }
-  if (listens_.size() >= options_.max_listens) {
-    return reply_error_later(r, {ErrorCode::too_large, "Too many listens on one connection (the limit is " +
-                                                           std::to_string(options_.max_listens) + ")"});
-  }
-  auto subscriber = std::make_shared<ListenSubscriber>(transport_, expiry_, *path, tag, std::move(wire_query), hash);
-  listens_[key] = subscriber;
-  database_.listen(*path, std::move(query), auth_, subscriber,
-                   [self = shared_from_this(), subscriber, r](Result<sync::Hub::Handle> handle) {
-                     subscriber->on_listen_result(self->database_, handle);
-                     if (!handle) {
-                       self->send_reply(r, status_of(handle.error()), json::value(handle.error().message));
-                     } else {
-                       self->send_reply(r, "ok", json::object());
-                     }
-                   });
+  auto subscriber =
+      std::make_shared<ListenSubscriber>(transport_, session_, key, *path, tag, std::move(wire_query), hash);
+  Status started = session_->listen(std::move(key), std::move(*path), std::move(query), std::move(subscriber),
+                                    [self = shared_from_this(), r](const Result<sync::Hub::Handle>& handle) {
+                                      if (!handle) {
+                                        return self->send_reply(r, status_of(handle.error()),
+                                                                json::value(handle.error().message));
+                                      }
+                                      self->send_reply(r, "ok", json::object());
+                                    });
+  if (!started) reply_error_later(r, started.error());
 }
 
-void Connection::handle_unlisten(std::int64_t r, const Object& body) {
+void Connection::handle_unlisten(Request r, const Object& body) {
   auto path = path_of(body);
   if (!path) return reply_error_later(r, path.error());
   std::string identifier;
@@ -304,14 +298,11 @@ void Connection::handle_unlisten(std::int64_t r, const Object& body) {
     if (!parsed) return reply_error_later(r, parsed.error());
     identifier = parsed->identifier();
   }
-  if (auto it = listens_.find(path->to_string() + "\n" + identifier); it != listens_.end()) {
-    it->second->cancel(database_);
-    listens_.erase(it);
-  }
+  session_->unlisten(path->to_string() + "\n" + identifier);
   reply_later(r, "ok", "");
 }
 
-void Connection::handle_put(std::int64_t r, const Object& body) {
+void Connection::handle_put(Request r, const Object& body) {
   auto location = location_of(body);
   if (!location) return reply_error_later(r, location.error());
   db::WriteRequest request;
@@ -322,14 +313,11 @@ void Connection::handle_put(std::int64_t r, const Object& body) {
     if (!h->is_string()) return reply_error_later(r, invalid("Invalid hash: \"h\" must be a string"));
     request.if_hash = std::string(h->get_string());
   }
-  request.auth = auth_;
-  database_.write(std::move(request), [self = shared_from_this(), r](db::WriteReply&& reply) {
-    if (reply.error) return self->send_reply(r, status_of(*reply.error), json::value(reply.error->message));
-    self->send_reply(r, "ok", "");
-  });
+  session_->write(std::move(request),
+                  [self = shared_from_this(), r](db::WriteReply&& reply) { self->reply_written(r, reply); });
 }
 
-void Connection::handle_merge(std::int64_t r, const Object& body) {
+void Connection::handle_merge(Request r, const Object& body) {
   auto path = path_of(body);
   if (!path) return reply_error_later(r, path.error());
   const json::value* d = body.if_contains("d");
@@ -338,14 +326,11 @@ void Connection::handle_merge(std::int64_t r, const Object& body) {
   request.op = db::WriteRequest::Op::update;
   request.path = std::move(*path);
   request.data = *d;
-  request.auth = auth_;
-  database_.write(std::move(request), [self = shared_from_this(), r](db::WriteReply&& reply) {
-    if (reply.error) return self->send_reply(r, status_of(*reply.error), json::value(reply.error->message));
-    self->send_reply(r, "ok", "");
-  });
+  session_->write(std::move(request),
+                  [self = shared_from_this(), r](db::WriteReply&& reply) { self->reply_written(r, reply); });
 }
 
-void Connection::handle_get(std::int64_t r, const Object& body) {
+void Connection::handle_get(Request r, const Object& body) {
   auto path = path_of(body);
   if (!path) return reply_error_later(r, path.error());
   std::optional<tree::Query> query;
@@ -354,91 +339,56 @@ void Connection::handle_get(std::int64_t r, const Object& body) {
     if (!parsed) return reply_error_later(r, parsed.error());
     query = std::move(*parsed);
   }
-  database_.read(*path, std::move(query), auth_,
-                 [self = shared_from_this(), r](const Error* error, const Node& value) {
-                   if (error) return self->send_reply(r, status_of(*error), json::value(error->message));
-                   std::string out = "{\"t\":\"d\",\"d\":{\"r\":";
-                   out += std::to_string(r);
-                   out += ",\"b\":{\"s\":\"ok\",\"d\":";
-                   tree::append_json(out, value, {.format = tree::Format::export_});
-                   out += "}}}";
-                   self->transport_->send(std::make_shared<const std::string>(std::move(out)));
-                   self->end_request();
-                 });
+  session_->read(*path, std::move(query), [self = shared_from_this(), r](const Error* error, const Node& value) {
+    if (error) return self->send_reply(r, status_of(*error), json::value(error->message));
+    std::string out = "{\"t\":\"d\",\"d\":{\"r\":";
+    out += std::to_string(r.r);
+    out += ",\"b\":{\"s\":\"ok\",\"d\":";
+    tree::append_json(out, value, {.format = tree::Format::export_});
+    out += "}}}";
+    self->transport_->send(std::make_shared<const std::string>(std::move(out)));
+    self->session_->end_request(r.bytes);
+  });
 }
 
-void Connection::handle_on_disconnect(std::int64_t r, std::string_view action, const Object& body) {
-  auto self = shared_from_this();
+void Connection::handle_on_disconnect(Request r, std::string_view action, const Object& body) {
+  auto answer = [self = shared_from_this(), r](const Status& status) {
+    if (!status) return self->send_reply(r, status_of(status.error()), json::value(status.error().message));
+    self->send_reply(r, "ok", "");
+  };
   if (action == "oc") {
     auto path = path_of(body);
     if (!path) return reply_error_later(r, path.error());
-    // On the writer queue, so that it comes after every earlier o/om has been checked and stored.
-    database_.run([self, r, path = std::move(*path)](const Node&) {
-      {
-        std::lock_guard lock(self->on_disconnect_mutex_);
-        self->on_disconnect_.cancel(path);
-      }
-      self->send_reply(r, "ok", "");
-    });
-    return;
+    return session_->on_disconnect_cancel(std::move(*path), std::move(answer));
   }
   auto location = location_of(body);
   if (!location) return reply_error_later(r, location.error());
   const json::value* d = body.if_contains("d");
   json::value data = d ? *d : json::value(nullptr);
-  // Bounded in bytes as well as in count: what is stored stays in memory until the connection ends.
-  if (Status admitted = on_disconnect_quota_.admit(json::serialize(data).size()); !admitted) {
-    return reply_error_later(r, admitted.error());
-  }
-  if (action == "om") {
-    if (location->priority) return reply_error_later(r, invalid("Invalid path for an update: ends in .priority"));
-    if (!data.is_object()) return reply_error_later(r, invalid("Invalid onDisconnect update: \"d\" must be an object"));
-  }
-  // The operation is checked now as the write it will become (keys, depth, server values, and the security rules
-  // for this connection's identity), so that a bad or forbidden operation fails here, not silently at disconnect.
-  db::WriteRequest probe;
-  probe.dry_run = true;
-  probe.auth = auth_;
-  probe.path = location->path;
-  probe.op = action == "om"             ? db::WriteRequest::Op::update
-             : location->priority       ? db::WriteRequest::Op::set_priority
-                                        : db::WriteRequest::Op::set;
-  probe.data = data;
-  database_.write(std::move(probe), [self, r, update = action == "om", location = std::move(*location),
-                                     data = std::move(data)](db::WriteReply&& reply) {
-    if (reply.error) return self->send_reply(r, status_of(*reply.error), json::value(reply.error->message));
-    {
-      std::lock_guard lock(self->on_disconnect_mutex_);
-      if (!update) {
-        self->on_disconnect_.set(location, data);
-      } else {
-        for (const auto& [key, value] : data.get_object()) {
-          auto relative = db::parse_write_path(std::string_view(key));  // checked by the probe
-          if (relative) self->on_disconnect_.set({location.path.child(relative->path), relative->priority}, value);
-        }
-      }
-    }
-    self->send_reply(r, "ok", "");
-  });
+  const std::size_t bytes = json::serialize(data).size();
+  Status asked = action == "o" ? session_->on_disconnect_set(std::move(*location), std::move(data), bytes, answer)
+                : location->priority
+                    ? Status(invalid("Invalid path for an update: ends in .priority"))
+                    : session_->on_disconnect_update(std::move(location->path), std::move(data), bytes, answer);
+  if (!asked) reply_error_later(r, asked.error());
 }
 
-void Connection::handle_auth(std::int64_t r, std::string_view action, const Object& body) {
+void Connection::handle_auth(Request r, std::string_view action, const Object& body) {
   if (action == "unauth") {
-    auth_ = db::Auth();
-    expiry_->clear();
+    session_->authenticate(identity::Identity());
     return reply_later(r, "ok", "");
   }
   const json::value* cred = body.if_contains("cred");
   if (!cred || !cred->is_string()) return reply_later(r, "invalid_token", "Could not parse auth token.");
-  auto identity = options_.authenticator->authenticate(database_.name(), cred->get_string());
+  auto identity = options_.authenticator->authenticate(session_->database().name(), cred->get_string());
   if (!identity) return reply_later(r, "invalid_token", json::value(identity.error().message));
-  db::Auth auth = std::move(*identity);
+  identity::Identity auth = std::move(*identity);
   if (auth.admin) {
     // firebase-admin acting as someone (databaseAuthVariableOverride): only an admin may choose who it is.
     if (const json::value* noauth = body.if_contains("noauth"); noauth && noauth->is_bool() && noauth->get_bool()) {
-      auth = db::Auth();
+      auth = identity::Identity();
     } else if (const json::value* authvar = body.if_contains("authvar"); authvar && authvar->is_object()) {
-      auth = db::Auth::from_variable(authvar->get_object());
+      auth = identity::Identity::from_variable(authvar->get_object());
     }
   }
   const std::int64_t expires = auth.expires_at != 0 ? auth.expires_at : now_ms() / 1000 + 3600;
@@ -446,37 +396,15 @@ void Connection::handle_auth(std::int64_t r, std::string_view action, const Obje
   reply["auth"] = auth.variable ? *auth.variable : json::value(nullptr);
   if (auth.admin) reply["admin"] = true;
   reply["expires"] = expires;
-  // If the account behind the token ends, the connection ends at once (from whichever thread ends it).
-  expiry_->set(auth, [transport = std::weak_ptr<Transport>(transport_),
-                      expiry = std::weak_ptr<db::CredentialExpiry>(expiry_)] {
-    auto open = transport.lock();
-    auto credential = expiry.lock();
-    if (open && credential && credential->take_end()) end_expired_credential(*open, *credential);
-  });
-  auth_ = std::move(auth);
+  // If the credential ends (its expiry, its account), the session has the connection ended (`ac`).
+  session_->authenticate(std::move(auth));
   reply_later(r, "ok", std::move(reply));
 }
 
 void Connection::on_close() {
   closed_ = true;
   if (options_.sessions) options_.sessions->remove(session_id_);
-  for (auto& [key, subscriber] : listens_) subscriber->cancel(database_);
-  listens_.clear();
-  // On the writer queue: every o/om still being checked is stored by then.
-  database_.run([self = shared_from_this(), auth = auth_](const Node&) {
-    std::optional<db::WriteRequest> request;
-    {
-      std::lock_guard lock(self->on_disconnect_mutex_);
-      request = self->on_disconnect_.to_write(auth);
-      self->on_disconnect_.clear();
-    }
-    if (!request) return;
-    self->database_.write(std::move(*request), [session = self->session_id_](db::WriteReply&& reply) {
-      if (reply.error) {
-        spdlog::warn("firebase connection {}: onDisconnect write failed: {}", session, reply.error->message);
-      }
-    });
-  });
+  session_->end();  // drops the listens, runs the onDisconnect writes
 }
 
 }  // namespace backside::proto::firebase

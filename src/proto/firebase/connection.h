@@ -5,23 +5,19 @@
 // Ordering (§1.5): requests are taken in arrival order and every reply goes through the database's writer queue
 // (write/read/listen callbacks, or Database::run for requests answered locally), so replies leave in request
 // order, and the pushes a request causes (delivered by the writer before it answers) go before its reply.
+#include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-#include <atomic>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 
 #include "auth/authenticator.h"
-#include "db/auth.h"
-#include "db/credential_expiry.h"
 #include "db/database.h"
-#include "db/on_disconnect.h"
-#include "db/request_credit.h"
+#include "identity/credential_expiry.h"
+#include "session/client_session.h"
 #include "proto/firebase/frame_codec.h"
 #include "proto/firebase/session_registry.h"
 #include "sync/subscriber.h"
@@ -33,14 +29,11 @@ struct FirebaseOptions {
   const auth::Authenticator* authenticator = nullptr;  // required
   std::string default_namespace = "default";
   std::size_t max_message_bytes = std::size_t(16) << 20;  // one reassembled client message
-  std::size_t max_listens = 10000;                        // per connection
-  std::size_t max_on_disconnect = db::OnDisconnectQuota::kMaxOperations;  // onDisconnect requests per connection
-  std::size_t max_on_disconnect_bytes = db::OnDisconnectQuota::kMaxBytes;  // ... and bytes of their data
-  // Requests taken but not yet answered, per connection: at this many the connection stops reading (it resumes
-  // at half), so a client sending faster than the database answers cannot queue work without bound.
-  std::size_t max_pending_requests = 1000;
+  // Listens, onDisconnect operations and unanswered requests per connection (session/client_session.h).
+  session::SessionLimits limits;
   MemoryBudget* memory_budget = nullptr;  // charged by each message's JSON until it is applied (nullptr = none)
   SessionRegistry* sessions = nullptr;     // where connections are found by session id (`ls`); nullptr = nowhere
+  boost::asio::io_context* io = nullptr;   // runs the credentials' expiry timers (none: noticed on the next frame)
 };
 
 // Where a connection's messages go: frames them for its transport. Thread-safe.
@@ -64,10 +57,10 @@ class Transport {
 
 class ListenSubscriber;
 
-// The end of a connection whose credential ended (db/credential_expiry.h) in this protocol (reference §3.1 `ac`):
+// The end of a connection whose credential ended (identity/credential_expiry.h) in this protocol (reference §3.1 `ac`):
 // `ac` ("expired_token" at the token's expiry, "invalid_token" when its account ended), then the close; the SDK
 // reconnects with a fresh token.
-void end_expired_credential(Transport& transport, const db::CredentialExpiry& expiry);
+void end_expired_credential(Transport& transport, const identity::CredentialExpiry& expiry);
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -87,39 +80,38 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   using Object = boost::json::object;
-  void dispatch(std::int64_t r, std::string_view action, const Object& body);
+  // A request taken from the client: its number, and the size of its message, counted against the session's
+  // request credit until its reply is sent.
+  struct Request {
+    std::int64_t r = 0;
+    std::size_t bytes = 0;
+  };
+  void dispatch(Request r, std::string_view action, const Object& body);
   void protocol_error(const std::string& reason);
 
-  void handle_listen(std::int64_t r, const Object& body);
-  void handle_unlisten(std::int64_t r, const Object& body);
-  void handle_put(std::int64_t r, const Object& body);
-  void handle_merge(std::int64_t r, const Object& body);
-  void handle_get(std::int64_t r, const Object& body);
-  void handle_on_disconnect(std::int64_t r, std::string_view action, const Object& body);
-  void handle_auth(std::int64_t r, std::string_view action, const Object& body);
+  void handle_listen(Request r, const Object& body);
+  void handle_unlisten(Request r, const Object& body);
+  void handle_put(Request r, const Object& body);
+  void handle_merge(Request r, const Object& body);
+  void handle_get(Request r, const Object& body);
+  void handle_on_disconnect(Request r, std::string_view action, const Object& body);
+  void handle_auth(Request r, std::string_view action, const Object& body);
 
   // Replies, in request order (through the writer queue).
-  void reply_later(std::int64_t r, std::string status, boost::json::value data);
-  void reply_error_later(std::int64_t r, const Error& error);
-  void send_reply(std::int64_t r, std::string_view status, const boost::json::value& data);
+  void reply_later(Request r, std::string status, boost::json::value data);
+  void reply_error_later(Request r, const Error& error);
+  void send_reply(Request r, std::string_view status, const boost::json::value& data);
+  // A write's answer: ok, or its error's status and message.
+  void reply_written(Request r, const db::WriteReply& reply);
 
-  db::Database& database_;
   std::shared_ptr<Transport> transport_;
   const FirebaseOptions& options_;
   std::string host_;
   std::string session_id_;
   FrameDecoder decoder_;
   bool closed_ = false;
-  db::Auth auth_;
-  std::shared_ptr<db::CredentialExpiry> expiry_ = std::make_shared<db::CredentialExpiry>();
-  std::map<std::string, std::shared_ptr<ListenSubscriber>> listens_;  // by path + "\n" + query identifier
-  std::mutex on_disconnect_mutex_;  // o/om are stored from database callbacks
-  db::OnDisconnect on_disconnect_;
-  db::OnDisconnectQuota on_disconnect_quota_;
+  std::shared_ptr<session::ClientSession> session_;  // after transport_, which its hooks reach
   MemoryCharge reassembly_charge_;  // the pieces of an unfinished multi-frame message (decoder_)
-  void begin_request();  // a request with an `r` was taken
-  void end_request();    // its reply was sent
-  db::RequestCredit credit_;  // after transport_, which it pauses
 };
 
 // The status string of a core error on the wire (§3.1): permission_denied, datastale, too_big, ...

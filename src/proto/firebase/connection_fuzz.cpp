@@ -58,8 +58,8 @@ struct World {
     database = std::move(*opened);
     options.authenticator = &authenticator;
     options.max_message_bytes = 1 << 16;
-    options.max_listens = 64;
-    options.max_on_disconnect = 64;
+    options.limits.max_listens = 64;
+    options.limits.max_on_disconnect = 64;
   }
   ~World() {
     database->stop();
@@ -106,7 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   world.settle();  // onDisconnect writes issued by the close
   if (++inputs % 256 == 0) {  // keep the tree small
     db::WriteRequest clear;
-    clear.auth = db::Auth::admin_identity();
+    clear.auth = identity::Identity::admin_identity();
     clear.data = nullptr;
     std::promise<void> done;
     world.database->write(std::move(clear), [&](db::WriteReply&&) { done.set_value(); });

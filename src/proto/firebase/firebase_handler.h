@@ -3,6 +3,7 @@
 // SDKs connect to (`connectDatabaseEmulator`), and the long-poll transport /.lp that browsers fall back to (§1.7).
 // Each accepted WebSocket or long-poll session becomes one Connection on the database named by `ns`; a WebSocket
 // with `s=<session id>` upgrades that long-poll session instead.
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,8 @@ class FirebaseHandler {
                                         std::shared_ptr<net::WebSocketConnection> connection);
   // Any request to /.lp (the long-poll transport).
   void handle_long_poll(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
+  // The I/O context that runs the connections' credential expiry timers (the server's, once it exists).
+  void set_io_context(boost::asio::io_context& io) { options_.io = &io; }
   // Ends the long-poll sessions (their onDisconnect writes are queued): at shutdown, before the databases stop.
   void close_long_polls();
 

@@ -43,11 +43,14 @@ std::string render_overwrite(const Path& path, const Node& value, std::optional<
   return out;
 }
 
-ListenSubscriber::ListenSubscriber(std::weak_ptr<Transport> transport, std::shared_ptr<db::CredentialExpiry> expiry,
-                                   Path path, std::optional<std::int64_t> tag,
-                                   std::optional<boost::json::object> wire_query, std::string client_hash)
+ListenSubscriber::ListenSubscriber(std::weak_ptr<Transport> transport,
+                                   const std::shared_ptr<session::ClientSession>& session, std::string key, Path path,
+                                   std::optional<std::int64_t> tag, std::optional<boost::json::object> wire_query,
+                                   std::string client_hash)
     : transport_(std::move(transport)),
-      expiry_(std::move(expiry)),
+      session_(session),
+      credential_(session->credential()),
+      key_(std::move(key)),
       path_(std::move(path)),
       tag_(tag),
       wire_query_(std::move(wire_query)),
@@ -83,11 +86,11 @@ std::shared_ptr<const std::string> ListenSubscriber::render(const sync::ViewEven
 }
 
 std::shared_ptr<Transport> ListenSubscriber::open_transport() {
-  if (!active_.load(std::memory_order_acquire)) return nullptr;
+  if (!active()) return nullptr;
   auto transport = transport_.lock();
   if (!transport) return nullptr;
-  if (expiry_->expired()) {
-    if (expiry_->take_end()) end_expired_credential(*transport, *expiry_);
+  if (credential_->expired()) {
+    if (auto session = session_.lock()) session->credential_ended();
     return nullptr;
   }
   return transport;
@@ -102,7 +105,8 @@ void ListenSubscriber::deliver_all(std::span<const std::shared_ptr<const std::st
 }
 
 void ListenSubscriber::revoked(const std::string& reason) {
-  if (!active_.exchange(false)) return;
+  if (!stop()) return;
+  if (auto session = session_.lock()) session->listen_ended(key_, this);
   if (reason != "permission denied") return;  // the database is closing: the connection ends anyway
   // §3.1 `c`: the query, if any, as an ARRAY (the SDK maps over it).
   std::string out = "{\"t\":\"d\",\"d\":{\"a\":\"c\",\"b\":{\"p\":";
@@ -114,33 +118,6 @@ void ListenSubscriber::revoked(const std::string& reason) {
   }
   out += "}}}";
   if (auto transport = transport_.lock()) transport->send(std::make_shared<const std::string>(std::move(out)));
-}
-
-void ListenSubscriber::on_listen_result(db::Database& database, const Result<sync::Hub::Handle>& handle) {
-  if (!handle) {
-    active_.store(false);
-    return;
-  }
-  bool cancelled = false;
-  {
-    std::lock_guard lock(mutex_);
-    if (active_.load()) {
-      handle_ = *handle;
-    } else {
-      cancelled = true;
-    }
-  }
-  if (cancelled) database.unlisten(*handle);
-}
-
-void ListenSubscriber::cancel(db::Database& database) {
-  std::optional<sync::Hub::Handle> handle;
-  {
-    std::lock_guard lock(mutex_);
-    active_.store(false);
-    handle = std::exchange(handle_, std::nullopt);
-  }
-  if (handle) database.unlisten(*handle);
 }
 
 }  // namespace backside::proto::firebase

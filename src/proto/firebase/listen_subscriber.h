@@ -2,26 +2,24 @@
 // One Firebase listen (`q`) as a hub subscriber: renders view events as `d` (overwrite) and `m` (merge) pushes
 // (reference §3.1-§3.2), with the listen's tag for query listens, and queues them on its connection's transport.
 // Subscribers of one view with the same tag (or both untagged) share the rendered bytes.
-#include <atomic>
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
-#include "db/database.h"
 #include "proto/firebase/connection.h"
-#include "sync/hub.h"
-#include "sync/subscriber.h"
+#include "session/client_session.h"
+#include "session/listen.h"
 
 namespace backside::proto::firebase {
 
-class ListenSubscriber : public sync::Subscriber {
+class ListenSubscriber : public session::SessionSubscriber {
  public:
-  ListenSubscriber(std::weak_ptr<Transport> transport, std::shared_ptr<db::CredentialExpiry> expiry, tree::Path path,
-                   std::optional<std::int64_t> tag, std::optional<boost::json::object> wire_query,
-                   std::string client_hash);
+  // `key`: the listen's key in its session (path and query identifier).
+  ListenSubscriber(std::weak_ptr<Transport> transport, const std::shared_ptr<session::ClientSession>& session,
+                   std::string key, tree::Path path, std::optional<std::int64_t> tag,
+                   std::optional<boost::json::object> wire_query, std::string client_hash);
 
   const std::string& render_key() const override { return render_key_; }
   std::shared_ptr<const std::string> render(const sync::ViewEvent& event) const override;
@@ -29,29 +27,22 @@ class ListenSubscriber : public sync::Subscriber {
   void deliver_all(std::span<const std::shared_ptr<const std::string>> events) override;
   void revoked(const std::string& reason) override;
 
-  // The core's answer to the listen (writer thread).
-  void on_listen_result(db::Database& database, const Result<sync::Hub::Handle>& handle);
-  // Stops deliveries and unsubscribes (now, or as soon as the subscription exists). Any thread.
-  void cancel(db::Database& database);
-
  private:
-  // Where events go, or nullptr when they should not: cancelled, connection gone, or its credential expired (then
-  // the client is told, once).
+  // Where events go, or nullptr when they should not: unlistened, connection gone, or its credential ended (then
+  // the session has the client told, once).
   std::shared_ptr<Transport> open_transport();
 
   // Weak: the connection owns its transport. A subscription the hub still holds must not keep a socket (and its
   // I/O objects) alive after the connection, e.g. past the server's I/O context at shutdown.
   std::weak_ptr<Transport> transport_;
-  std::shared_ptr<db::CredentialExpiry> expiry_;
+  std::weak_ptr<session::ClientSession> session_;
+  std::shared_ptr<identity::CredentialExpiry> credential_;
+  std::string key_;
   tree::Path path_;
   std::optional<std::int64_t> tag_;
   std::optional<boost::json::object> wire_query_;
   std::string client_hash_;
   std::string render_key_;
-
-  std::atomic<bool> active_{true};
-  std::mutex mutex_;
-  std::optional<sync::Hub::Handle> handle_;
 };
 
 // A push message: {"t":"d","d":{"a":<action>,"b":{"p":<path>,"d":<data>[,"t":tag]}}} rendered from a node.

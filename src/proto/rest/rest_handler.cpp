@@ -10,7 +10,7 @@
 #include <map>
 
 #include "db/write_path.h"
-#include "proto/rest/rest_query.h"
+#include "tree/query_params.h"
 #include "proto/rest/sse_subscriber.h"
 #include "tree/hash.h"
 #include "tree/json_codec.h"
@@ -168,7 +168,7 @@ net::HttpResponse error_response(unsigned status, const std::string& message, un
 
 // GET/PUT /.settings/rules.json?ns=NS (reference §5.6): the admin reads or replaces a database's rules.
 void RestHandler::handle_rules_settings(const net::HttpRequest& request, const Call& call, const std::string& ns,
-                                        const db::Auth& auth) {
+                                        const identity::Identity& auth) {
   if (!auth.admin) return call.reply_error(401, "Permission denied: rules need the admin credential");
   const std::string method(request.method_string());
   if (method == "GET") {
@@ -235,7 +235,7 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
   }
   auto identity = options_.authenticator->authenticate(ns, credential);
   if (!identity) return call->reply_error(identity.error());
-  db::Auth auth = std::move(*identity);
+  identity::Identity auth = std::move(*identity);
 
   if (path_text == "/.settings/rules") return handle_rules_settings(request, *call, ns, auth);
 
@@ -284,7 +284,7 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
   db::Database& db = **database;
 
   if (method == "GET") {
-    auto query = parse_rest_query(call->params);
+    auto query = tree::parse_query_params(call->params);
     if (!query) return call->reply_error(query.error());
     const std::string* shallow_param = call->param("shallow");
     bool shallow = shallow_param && *shallow_param == "true";
@@ -299,8 +299,9 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
     std::string accept(request[http::field::accept]);
     if (accept.find("text/event-stream") != std::string::npos) {
       if (location->priority) return call->reply_error(400, "Cannot stream .priority");
-      auto subscriber = std::make_shared<SseSubscriber>(call->exchange, db, call->format);
-      subscriber->start(location->path, std::move(*query), std::move(auth));
+      SseSubscriber::start(call->exchange, db, call->format, location->path, std::move(*query), std::move(auth),
+                           options_.io ? boost::asio::any_io_executor(options_.io->get_executor())
+                                       : boost::asio::any_io_executor());
       return;
     }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The Firebase REST API (reference §5): /<path>.json with GET/PUT/POST/PATCH/DELETE, query parameters, ETags,
 // and Server-Sent Events streaming.
+#include <boost/asio/io_context.hpp>
 #include <string>
 
 #include "auth/authenticator.h"
@@ -14,6 +15,7 @@ struct RestOptions {
   const auth::Authenticator* authenticator = nullptr;  // required
   std::string default_namespace = "default";
   MemoryBudget* memory_budget = nullptr;  // charged by request JSON until it is applied (nullptr = none)
+  boost::asio::io_context* io = nullptr;   // runs the streams' credential expiry timers
 };
 
 struct Call;
@@ -23,10 +25,12 @@ class RestHandler {
   RestHandler(db::Registry& registry, RestOptions options);
   // Handles a request whose path ends in ".json".
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
+  // The I/O context for the streams' credential expiry timers (the server's, once it exists).
+  void set_io_context(boost::asio::io_context& io) { options_.io = &io; }
 
  private:
   void handle_rules_settings(const net::HttpRequest& request, const Call& call, const std::string& ns,
-                             const db::Auth& auth);
+                             const identity::Identity& auth);
 
   db::Registry& registry_;
   RestOptions options_;

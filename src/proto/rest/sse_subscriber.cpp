@@ -30,39 +30,41 @@ void append_event(std::string& out, const char* name, const std::string& path, c
 
 }  // namespace
 
-SseSubscriber::SseSubscriber(std::shared_ptr<net::HttpExchange> exchange, db::Database& database,
-                             tree::Format format)
-    : exchange_(std::move(exchange)),
-      database_(database),
-      format_(format),
-      render_key_(format == tree::Format::export_ ? "sse-export" : "sse") {}
+SseSubscriber::SseSubscriber(std::shared_ptr<net::HttpExchange> exchange, tree::Format format)
+    : exchange_(std::move(exchange)), format_(format), render_key_(format == tree::Format::export_ ? "sse-export" : "sse") {}
 
-void SseSubscriber::start(Path path, std::optional<tree::Query> query, db::Auth auth) {
-  auto self = shared_from_this();
-  // If the account behind the credential ends, the stream ends at once (auth_revoked), from whichever thread ends it.
-  credential_.set(auth, [weak = weak_from_this()] {
-    if (auto self = weak.lock()) self->end_stream_now();
-  });
-  database_.listen(std::move(path), std::move(query), std::move(auth), self,
-                   [self](Result<sync::Hub::Handle> handle) {
-                     if (!handle) {
-                       // Refused before any event: answer as a plain request.
-                       net::HttpResponse response(http::status::unauthorized, 11);
-                       response.set(http::field::content_type, "application/json; charset=utf-8");
-                       response.set(http::field::access_control_allow_origin, "*");
-                       response.body() = "{\"error\":\"Permission denied\"}";
-                       response.prepare_payload();
-                       self->exchange_->reply(std::move(response));
-                       return;
-                     }
-                     bool closed;
-                     {
-                       std::lock_guard lock(self->mutex_);
-                       self->handle_ = *handle;
-                       closed = self->stream_closed_;
-                     }
-                     if (closed) self->database_.unlisten(*handle);
-                   });
+void SseSubscriber::start(std::shared_ptr<net::HttpExchange> exchange, db::Database& database, tree::Format format,
+                          Path path, std::optional<tree::Query> query, identity::Identity identity,
+                          boost::asio::any_io_executor timers) {
+  auto subscriber = std::make_shared<SseSubscriber>(exchange, format);
+  session::SessionLimits limits;
+  limits.max_listens = 1;
+  auto session = session::ClientSession::create(
+      database, limits,
+      session::SessionHooks{.credential_ended =
+                                [weak = std::weak_ptr<SseSubscriber>(subscriber)](const identity::CredentialExpiry&) {
+                                  if (auto self = weak.lock()) self->end_stream_now();
+                                },
+                            .label = "REST stream from " + exchange->remote_address()},
+      std::move(timers));
+  subscriber->session_ = session;
+  subscriber->credential_ = session->credential();
+  session->authenticate(std::move(identity));
+  // The database's answer holds the session until the first delivery has handed it to the stream.
+  Status started = session->listen(
+      "stream", std::move(path), std::move(query), subscriber,
+      [session, subscriber](const Result<sync::Hub::Handle>& handle) {
+        if (handle) return;
+        // Refused before any event: answer as a plain request.
+        net::HttpResponse response(http::status::unauthorized, 11);
+        response.set(http::field::content_type, "application/json; charset=utf-8");
+        response.set(http::field::access_control_allow_origin, "*");
+        response.body() = "{\"error\":\"Permission denied\"}";
+        response.prepare_payload();
+        subscriber->exchange_->reply(std::move(response));
+        session->end();
+      });
+  (void)started;  // one listen on a new session: within its bound
 }
 
 std::shared_ptr<const std::string> SseSubscriber::render(const sync::ViewEvent& event) const {
@@ -99,19 +101,25 @@ std::shared_ptr<const std::string> SseSubscriber::render(const sync::ViewEvent& 
 }
 
 void SseSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
+  if (!active()) return;
   std::shared_ptr<net::EventStream> stream;
   {
     std::lock_guard lock(mutex_);
     stream = stream_;
   }
   if (stream) {
-    // Past the credential's expiry nothing more goes out; the stream's end timer sends auth_revoked.
-    if (credential_.expired()) return;
+    // Past the credential's end nothing more goes out; the session has auth_revoked sent.
+    if (credential_->expired()) {
+      if (auto session = session_.lock()) session->credential_ended();
+      return;
+    }
     stream->send(bytes);
     return;
   }
   // The first delivery is the current value: it opens the stream (without it if the credential ended meanwhile).
-  const bool ended = credential_.expired();
+  auto session = session_.lock();
+  if (!session) return;
+  const bool ended = credential_->expired();
   net::HttpResponse head(http::status::ok, 11);
   head.set(http::field::content_type, "text/event-stream");
   head.set(http::field::cache_control, "no-cache");
@@ -119,24 +127,19 @@ void SseSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
   if (!ended) head.body() = *bytes;
   stream = exchange_->start_stream(std::move(head));
   stream->keep_alive(std::make_shared<const std::string>("event: keep-alive\ndata: null\n\n"), 30);
-  if (const std::int64_t expires_at = credential_.expires_at(); expires_at != 0 && !ended) {
-    stream->end_at(std::chrono::system_clock::time_point(std::chrono::seconds(expires_at)), auth_revoked_event());
-  }
   {
     std::lock_guard lock(mutex_);
     stream_ = stream;
   }
+  // The stream holds the session while it is open; its close ends the session (the listen goes with it).
+  stream->on_closed([session] { session->end(); });
   // Ended before the stream was open, or while it was opening (end_stream_now found no stream): end it now.
-  if (ended || credential_.account_ended()) end_stream_now();
-  std::weak_ptr<SseSubscriber> weak = shared_from_this();
-  stream->on_closed([weak] {
-    if (auto self = weak.lock()) self->on_stream_closed();
-  });
+  if (ended || credential_->account_ended()) end_stream_now();
 }
 
 std::shared_ptr<const std::string> SseSubscriber::auth_revoked_event() const {
   std::string event = "event: auth_revoked\ndata: ";
-  tree::append_string(event, credential_.account_ended() ? credential_.why() : "credential is no longer valid");
+  tree::append_string(event, credential_->account_ended() ? credential_->why() : "credential is no longer valid");
   event += "\n\n";
   return std::make_shared<const std::string>(std::move(event));
 }
@@ -147,10 +150,14 @@ void SseSubscriber::end_stream_now() {
     std::lock_guard lock(mutex_);
     stream = stream_;
   }
-  if (stream) stream->end_at(std::chrono::system_clock::now(), auth_revoked_event());
+  if (!stream || !stop()) return;  // nothing after auth_revoked, and it goes once
+  stream->send(auth_revoked_event());
+  stream->close();
 }
 
 void SseSubscriber::revoked(const std::string& reason) {
+  if (!stop()) return;
+  if (auto session = session_.lock()) session->listen_ended("stream", this);
   std::shared_ptr<net::EventStream> stream;
   {
     std::lock_guard lock(mutex_);
@@ -161,16 +168,6 @@ void SseSubscriber::revoked(const std::string& reason) {
     stream->send(std::make_shared<const std::string>("event: cancel\ndata: \"Permission denied\"\n\n"));
   }
   stream->close();
-}
-
-void SseSubscriber::on_stream_closed() {
-  std::optional<sync::Hub::Handle> handle;
-  {
-    std::lock_guard lock(mutex_);
-    stream_closed_ = true;
-    handle = handle_;
-  }
-  if (handle) database_.unlisten(*handle);
 }
 
 }  // namespace backside::proto::rest

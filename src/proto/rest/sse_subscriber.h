@@ -1,23 +1,30 @@
 #pragma once
-// A REST streaming client (reference §5.5): renders view events as Server-Sent Events `put` / `patch`.
+// A REST streaming client (reference §5.5): one client session with one listen, whose view events are rendered as
+// Server-Sent Events `put` / `patch`. The session gives it its identity and credential expiry: when the credential
+// ends, the stream gets `auth_revoked` and closes.
+#include <boost/asio/any_io_executor.hpp>
 #include <memory>
 #include <mutex>
 #include <optional>
 
-#include "db/credential_expiry.h"
 #include "db/database.h"
 #include "net/http.h"
-#include "sync/subscriber.h"
+#include "session/client_session.h"
+#include "session/listen.h"
 #include "tree/json_codec.h"
 
 namespace backside::proto::rest {
 
-class SseSubscriber : public sync::Subscriber, public std::enable_shared_from_this<SseSubscriber> {
+class SseSubscriber : public session::SessionSubscriber, public std::enable_shared_from_this<SseSubscriber> {
  public:
-  SseSubscriber(std::shared_ptr<net::HttpExchange> exchange, db::Database& database, tree::Format format);
+  // Streams `path` (and `query`) as `identity` to the client of `exchange`. The first delivery opens the stream
+  // with the current value; a listen refused by the rules is answered as a plain request (401). `timers` runs the
+  // credential's expiry timer.
+  static void start(std::shared_ptr<net::HttpExchange> exchange, db::Database& database, tree::Format format,
+                    tree::Path path, std::optional<tree::Query> query, identity::Identity identity,
+                    boost::asio::any_io_executor timers);
 
-  // Starts the subscription; the first delivery opens the stream with the current value.
-  void start(tree::Path path, std::optional<tree::Query> query, db::Auth auth);
+  SseSubscriber(std::shared_ptr<net::HttpExchange> exchange, tree::Format format);
 
   const std::string& render_key() const override { return render_key_; }
   std::shared_ptr<const std::string> render(const sync::ViewEvent& event) const override;
@@ -25,21 +32,19 @@ class SseSubscriber : public sync::Subscriber, public std::enable_shared_from_th
   void revoked(const std::string& reason) override;
 
  private:
-  void on_stream_closed();
-  // At once: auth_revoked, then the end (the credential's account ended). Any thread.
+  // auth_revoked, then the end (the credential ended). Any thread.
   void end_stream_now();
   std::shared_ptr<const std::string> auth_revoked_event() const;
 
   std::shared_ptr<net::HttpExchange> exchange_;
-  db::Database& database_;
   tree::Format format_;
   std::string render_key_;
+  // The stream's session: held by the stream while it is open (its close ends the session), weakly here.
+  std::weak_ptr<session::ClientSession> session_;
+  std::shared_ptr<identity::CredentialExpiry> credential_;
 
   std::mutex mutex_;
   std::shared_ptr<net::EventStream> stream_;  // set on the first delivery
-  std::optional<sync::Hub::Handle> handle_;
-  bool stream_closed_ = false;
-  db::CredentialExpiry credential_;  // when it ends: auth_revoked (the stream's end timer), then the end
 };
 
 }  // namespace backside::proto::rest

@@ -172,7 +172,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (++inputs % 256 == 0) {  // keep the tree small
     if (auto database = world.registry->get("default")) {
       db::WriteRequest clear;
-      clear.auth = db::Auth::admin_identity();
+      clear.auth = identity::Identity::admin_identity();
       clear.data = nullptr;
       std::promise<void> done;
       (*database)->write(std::move(clear), [&](db::WriteReply&&) { done.set_value(); });

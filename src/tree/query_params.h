@@ -7,9 +7,9 @@
 #include "tree/query.h"
 #include "util/result.h"
 
-namespace backside::proto::rest {
+namespace backside::tree {
 
 // `params` holds the decoded query parameters. Returns nullopt when no ordering/filtering was asked for.
-Result<std::optional<tree::Query>> parse_rest_query(const std::map<std::string, std::string>& params);
+Result<std::optional<Query>> parse_query_params(const std::map<std::string, std::string>& params);
 
-}  // namespace backside::proto::rest
+}  // namespace backside::tree

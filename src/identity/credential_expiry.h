@@ -2,8 +2,8 @@
 // When the credential a connection authenticated with ends, what it opened ends — the same rule on every door, each
 // saying it in its own protocol (the REST stream `auth_revoked`, the Firebase protocol `ac`, STOMP an ERROR) and
 // then closing; nothing is delivered after it. A credential ends at its expiry (an ID token's `exp`:
-// Auth::expires_at), or earlier when the account behind it ends (deleted, disabled, sessions revoked:
-// db/account_standing.h). Shared by a connection and its subscribers, which deliver on the database's threads:
+// Identity::expires_at), or earlier when the account behind it ends (deleted, disabled, sessions revoked:
+// identity/account_standing.h). Shared by a connection and its subscribers, which deliver on the database's threads:
 // thread-safe, except set(), which one thread (the connection's) calls.
 #include <atomic>
 #include <chrono>
@@ -13,16 +13,16 @@
 #include <mutex>
 #include <string>
 
-#include "db/auth.h"
+#include "identity/identity.h"
 
-namespace backside::db {
+namespace backside::identity {
 
 class CredentialExpiry {
  public:
   // The credential `auth` from now on (a new credential starts over). `on_account_ended` runs once, on any thread,
   // if the account behind it ends while it is the connection's credential: the door ends the connection from there
   // (take_end), rather than waiting for the client's next frame or the next delivery.
-  void set(const Auth& auth, std::function<void()> on_account_ended = {}) {
+  void set(const Identity& auth, std::function<void()> on_account_ended = {}) {
     watch_.reset();
     std::uint64_t generation;
     {
@@ -48,7 +48,7 @@ class CredentialExpiry {
       if (on_end) on_end();
     });
   }
-  void clear() { set(Auth()); }
+  void clear() { set(Identity()); }
 
   std::int64_t expires_at() const { return expires_at_.load(); }
   bool expired() const {
@@ -81,4 +81,4 @@ class CredentialExpiry {
   AccountStanding::Watch watch_;  // last: unregistered first
 };
 
-}  // namespace backside::db
+}  // namespace backside::identity

@@ -10,7 +10,7 @@
 #include "net/http.h"
 #include "util/result.h"
 
-namespace backside::proto::identity {
+namespace backside::proto::auth_api {
 
 std::int64_t unix_now();
 std::string random_id(std::size_t bytes);  // base64url of random bytes
@@ -41,4 +41,4 @@ std::string invalid_tenant(const Error& error);
 // A user record as the API shows it (no password hash); `tenant` names its database when not the default one.
 boost::json::object public_user(const boost::json::object& user, const std::string& tenant = {});
 
-}  // namespace backside::proto::identity
+}  // namespace backside::proto::auth_api

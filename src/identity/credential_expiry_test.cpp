@@ -1,11 +1,11 @@
-#include "db/credential_expiry.h"
+#include "identity/credential_expiry.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <thread>
 
-namespace backside::db {
+namespace backside::identity {
 namespace {
 
 std::int64_t now() {
@@ -13,8 +13,8 @@ std::int64_t now() {
       .count();
 }
 
-Auth user_auth(std::shared_ptr<AccountStanding> standing, std::int64_t expires_at = 0) {
-  Auth auth = Auth::from_variable({{"uid", "u"}}, expires_at);
+Identity user_auth(std::shared_ptr<AccountStanding> standing, std::int64_t expires_at = 0) {
+  Identity auth = Identity::from_variable({{"uid", "u"}}, expires_at);
   auth.standing = std::move(standing);
   return auth;
 }
@@ -120,4 +120,4 @@ TEST(CredentialExpiry, AnEndRacingTheExpirysDestructionIsSafe) {
 }
 
 }  // namespace
-}  // namespace backside::db
+}  // namespace backside::identity

@@ -1,4 +1,4 @@
-#include "proto/identity/identity_handler.h"
+#include "proto/auth_api/identity_handler.h"
 
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
@@ -8,9 +8,9 @@
 
 #include "auth/custom_tokens.h"
 #include "auth/jwt.h"
-#include "proto/identity/identity_common.h"
+#include "proto/auth_api/identity_common.h"
 
-namespace backside::proto::identity {
+namespace backside::proto::auth_api {
 
 namespace http = boost::beast::http;
 namespace json = boost::json;
@@ -115,7 +115,7 @@ void IdentityHandler::check_password(auth::UserStore& users, const std::string& 
 
 void IdentityHandler::sign_in_with_password(const std::string& database, const std::string& email,
                                             const std::string& password, const std::string& address,
-                                            std::function<void(Result<db::Auth>)> done) {
+                                            std::function<void(Result<identity::Identity>)> done) {
   auto users = directories_.of(database);
   if (!users) return done(users.error());
   check_password(**users, database, email, password, address,
@@ -388,4 +388,4 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
   reply.error(400, "OPERATION_NOT_ALLOWED");
 }
 
-}  // namespace backside::proto::identity
+}  // namespace backside::proto::auth_api

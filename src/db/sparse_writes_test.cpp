@@ -1,4 +1,4 @@
-#include "db/on_disconnect.h"
+#include "db/sparse_writes.h"
 
 #include <gtest/gtest.h>
 
@@ -11,26 +11,26 @@ namespace {
 WritePath at(std::string_view text) { return *parse_write_path(text); }
 boost::json::value js(std::string_view text) { return boost::json::parse(text); }
 
-std::string written(const OnDisconnect& queue) {
-  auto request = queue.to_write(Auth{});
+std::string written(const SparseWrites& queue) {
+  auto request = queue.to_write(identity::Identity{});
   if (!request) return "none";
   std::string op = request->op == WriteRequest::Op::set ? "set " : "update ";
   return op + boost::json::serialize(request->data);
 }
 
-TEST(OnDisconnect, EmptyWritesNothing) {
-  OnDisconnect queue;
+TEST(SparseWrites, EmptyWritesNothing) {
+  SparseWrites queue;
   EXPECT_TRUE(queue.empty());
   EXPECT_EQ(written(queue), "none");
 }
 
-TEST(OnDisconnect, DisjointSetsBecomeOneUpdateAtTheRoot) {
-  OnDisconnect queue;
+TEST(SparseWrites, DisjointSetsBecomeOneUpdateAtTheRoot) {
+  SparseWrites queue;
   queue.set(at("/users/alice/online"), js("false"));
   queue.set(at("/users/alice/last"), js(R"({".sv":"timestamp"})"));
   queue.set(at("/rooms/r1/alice"), js("null"));
   EXPECT_EQ(queue.location_count(), 3u);
-  auto request = queue.to_write(Auth{});
+  auto request = queue.to_write(identity::Identity{});
   ASSERT_TRUE(request);
   EXPECT_EQ(request->op, WriteRequest::Op::update);
   EXPECT_TRUE(request->path.empty());
@@ -38,16 +38,16 @@ TEST(OnDisconnect, DisjointSetsBecomeOneUpdateAtTheRoot) {
                                  "users/alice/online":false})"));
 }
 
-TEST(OnDisconnect, SetAboveReplacesStoredDescendants) {
-  OnDisconnect queue;
+TEST(SparseWrites, SetAboveReplacesStoredDescendants) {
+  SparseWrites queue;
   queue.set(at("/a/b"), js("1"));
   queue.set(at("/a/c/d"), js("2"));
   queue.set(at("/a"), js(R"({"x":1})"));
   EXPECT_EQ(written(queue), R"(update {"a":{"x":1}})");
 }
 
-TEST(OnDisconnect, SetBelowUpdatesInsideTheStoredAncestor) {
-  OnDisconnect queue;
+TEST(SparseWrites, SetBelowUpdatesInsideTheStoredAncestor) {
+  SparseWrites queue;
   queue.set(at("/a"), js(R"({"x":1,"y":2})"));
   queue.set(at("/a/y"), js("null"));
   queue.set(at("/a/z/deep"), js("true"));
@@ -57,15 +57,15 @@ TEST(OnDisconnect, SetBelowUpdatesInsideTheStoredAncestor) {
   EXPECT_EQ(written(queue), R"(update {"a":null})");  // emptied: removes /a at disconnect
 }
 
-TEST(OnDisconnect, SetBelowAStoredLeafTurnsItIntoAnObject) {
-  OnDisconnect queue;
+TEST(SparseWrites, SetBelowAStoredLeafTurnsItIntoAnObject) {
+  SparseWrites queue;
   queue.set(at("/a"), js(R"({".value":"v",".priority":3})"));
   queue.set(at("/a/b"), js("1"));
   EXPECT_EQ(written(queue), R"(update {"a":{".priority":3,"b":1}})");
 }
 
-TEST(OnDisconnect, PriorityLocations) {
-  OnDisconnect queue;
+TEST(SparseWrites, PriorityLocations) {
+  SparseWrites queue;
   queue.set(at("/a/.priority"), js("5"));
   EXPECT_EQ(written(queue), R"(update {"a/.priority":5})");
   queue.set(at("/b"), js("\"x\""));
@@ -73,8 +73,8 @@ TEST(OnDisconnect, PriorityLocations) {
   EXPECT_EQ(written(queue), R"(update {"a/.priority":5,"b":{".value":"x",".priority":2}})");
 }
 
-TEST(OnDisconnect, CancelForgetsAtAndBelow) {
-  OnDisconnect queue;
+TEST(SparseWrites, CancelForgetsAtAndBelow) {
+  SparseWrites queue;
   queue.set(at("/a/b"), js("1"));
   queue.set(at("/a/c"), js("2"));
   queue.set(at("/d"), js("3"));
@@ -84,41 +84,27 @@ TEST(OnDisconnect, CancelForgetsAtAndBelow) {
   EXPECT_TRUE(queue.empty());
 }
 
-TEST(OnDisconnect, CancelBelowAStoredObjectSplitsIt) {
-  OnDisconnect queue;
+TEST(SparseWrites, CancelBelowAStoredObjectSplitsIt) {
+  SparseWrites queue;
   queue.set(at("/a"), js(R"({"x":1,"y":{"z":2},"w":3})"));
   queue.cancel(*tree::Path::parse("/a/y"));
   EXPECT_EQ(written(queue), R"(update {"a/w":3,"a/x":1})");
 }
 
-TEST(OnDisconnect, CancelBelowAStoredLeafKeepsIt) {
-  OnDisconnect queue;
+TEST(SparseWrites, CancelBelowAStoredLeafKeepsIt) {
+  SparseWrites queue;
   queue.set(at("/a"), js("1"));
   queue.cancel(*tree::Path::parse("/a/b"));
   EXPECT_EQ(written(queue), R"(update {"a":1})");
 }
 
-TEST(OnDisconnect, RootEntryIsASetAtTheRoot) {
-  OnDisconnect queue;
+TEST(SparseWrites, RootEntryIsASetAtTheRoot) {
+  SparseWrites queue;
   queue.set(at("/x"), js("1"));
   queue.set(at("/"), js(R"({"k":"v"})"));
   EXPECT_EQ(written(queue), R"(set {"k":"v"})");
   queue.set(at("/k2"), js("2"));
   EXPECT_EQ(written(queue), R"(set {"k":"v","k2":2})");
-}
-
-TEST(OnDisconnectQuota, BoundsOperationsAndBytesAndRefusesWithoutCounting) {
-  OnDisconnectQuota quota(3, 100);
-  EXPECT_TRUE(quota.admit(60).ok());
-  auto too_big = quota.admit(41);
-  ASSERT_FALSE(too_big.ok());
-  EXPECT_EQ(too_big.error().code, ErrorCode::too_large);
-  EXPECT_NE(too_big.error().message.find("100 bytes"), std::string::npos);
-  EXPECT_TRUE(quota.admit(40).ok());  // the refused one counted nothing
-  EXPECT_TRUE(quota.admit(0).ok());
-  auto too_many = quota.admit(0);
-  ASSERT_FALSE(too_many.ok());
-  EXPECT_NE(too_many.error().message.find("limit is 3"), std::string::npos);
 }
 
 }  // namespace

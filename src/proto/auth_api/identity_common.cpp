@@ -1,4 +1,4 @@
-#include "proto/identity/identity_common.h"
+#include "proto/auth_api/identity_common.h"
 
 #include <boost/beast/http/field.hpp>
 #include <boost/json/serialize.hpp>
@@ -7,7 +7,7 @@
 #include "auth/jwt.h"
 #include "util/secure_random.h"
 
-namespace backside::proto::identity {
+namespace backside::proto::auth_api {
 
 namespace http = boost::beast::http;
 namespace json = boost::json;
@@ -79,4 +79,4 @@ json::object public_user(const json::object& user, const std::string& tenant) {
 }
 
 
-}  // namespace backside::proto::identity
+}  // namespace backside::proto::auth_api

@@ -1,4 +1,4 @@
-#include "proto/rest/rest_query.h"
+#include "tree/query_params.h"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/parser.hpp>
@@ -7,10 +7,9 @@
 #include "tree/json_codec.h"
 #include "tree/json_parse.h"
 
-namespace backside::proto::rest {
+namespace backside::tree {
 
 namespace json = boost::json;
-using tree::Query;
 
 namespace {
 
@@ -55,7 +54,7 @@ const std::string* find(const std::map<std::string, std::string>& params, const 
 
 }  // namespace
 
-Result<std::optional<Query>> parse_rest_query(const std::map<std::string, std::string>& params) {
+Result<std::optional<Query>> parse_query_params(const std::map<std::string, std::string>& params) {
   static const char* kFilters[] = {"startAt", "endAt", "equalTo", "startAfter", "endBefore", "limitToFirst",
                                    "limitToLast"};
   const std::string* order_by = find(params, "orderBy");
@@ -154,4 +153,4 @@ Result<std::optional<Query>> parse_rest_query(const std::map<std::string, std::s
   return std::optional<Query>(std::move(query));
 }
 
-}  // namespace backside::proto::rest
+}  // namespace backside::tree

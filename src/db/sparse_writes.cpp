@@ -1,4 +1,4 @@
-#include "db/on_disconnect.h"
+#include "db/sparse_writes.h"
 
 #include <boost/json/object.hpp>
 
@@ -79,7 +79,7 @@ void set_inside_json(json::value& target, const std::vector<std::string>& segmen
   if (!has_data_keys(object)) target = nullptr;
 }
 
-void OnDisconnect::set(const WritePath& location, json::value value) {
+void SparseWrites::set(const WritePath& location, json::value value) {
   std::vector<std::string> segments = segments_of(location);
   Entry* entry = &root_;
   for (std::size_t i = 0; i < segments.size(); ++i) {
@@ -97,7 +97,7 @@ void OnDisconnect::set(const WritePath& location, json::value value) {
   entry->children.clear();
 }
 
-void OnDisconnect::cancel(const tree::Path& path) {
+void SparseWrites::cancel(const tree::Path& path) {
   Entry* entry = &root_;
   for (std::size_t i = 0; i <= path.size(); ++i) {
     if (i == path.size()) {
@@ -124,7 +124,7 @@ void OnDisconnect::cancel(const tree::Path& path) {
   }
 }
 
-void OnDisconnect::collect(const Entry& entry, std::string& path,
+void SparseWrites::collect(const Entry& entry, std::string& path,
                            std::vector<std::pair<std::string, const json::value*>>& out) {
   if (entry.value) {
     out.emplace_back(path, &*entry.value);
@@ -139,16 +139,16 @@ void OnDisconnect::collect(const Entry& entry, std::string& path,
   }
 }
 
-bool OnDisconnect::empty() const { return location_count() == 0; }
+bool SparseWrites::empty() const { return location_count() == 0; }
 
-std::size_t OnDisconnect::location_count() const {
+std::size_t SparseWrites::location_count() const {
   std::vector<std::pair<std::string, const json::value*>> stored;
   std::string path;
   collect(root_, path, stored);
   return stored.size();
 }
 
-std::optional<WriteRequest> OnDisconnect::to_write(Auth auth) const {
+std::optional<WriteRequest> SparseWrites::to_write(identity::Identity auth) const {
   std::vector<std::pair<std::string, const json::value*>> stored;
   std::string path;
   collect(root_, path, stored);
@@ -166,20 +166,6 @@ std::optional<WriteRequest> OnDisconnect::to_write(Auth auth) const {
   for (const auto& [key, value] : stored) update[key] = *value;
   request.data = std::move(update);
   return request;
-}
-
-Status OnDisconnectQuota::admit(std::size_t bytes) {
-  if (operations_ >= max_operations_) {
-    return Error{ErrorCode::too_large, "Too many onDisconnect operations on one connection (the limit is " +
-                                           std::to_string(max_operations_) + ")"};
-  }
-  if (bytes > max_bytes_ - bytes_) {
-    return Error{ErrorCode::too_large, "The onDisconnect operations of one connection would hold more than " +
-                                           std::to_string(max_bytes_) + " bytes of data"};
-  }
-  ++operations_;
-  bytes_ += bytes;
-  return ok_status();
 }
 
 }  // namespace backside::db

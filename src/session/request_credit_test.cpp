@@ -1,10 +1,10 @@
-#include "db/request_credit.h"
+#include "session/request_credit.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace backside::db {
+namespace backside::session {
 namespace {
 
 TEST(RequestCredit, PausesAtTheCountAndResumesAtHalf) {
@@ -40,4 +40,4 @@ TEST(RequestCredit, PausesAtTheBytesWhateverTheCount) {
 }
 
 }  // namespace
-}  // namespace backside::db
+}  // namespace backside::session

@@ -11,7 +11,7 @@
 #include <mutex>
 #include <utility>
 
-namespace backside::db {
+namespace backside::session {
 
 class RequestCredit {
  public:
@@ -61,4 +61,4 @@ class RequestCredit {
   bool paused_ = false;
 };
 
-}  // namespace backside::db
+}  // namespace backside::session

@@ -2,7 +2,7 @@
 // Whether the user account an identity was established for still stands. An ID token is checked against its user
 // when it is presented; a connection that authenticated with it lives on after that. When the account is deleted,
 // disabled or its sessions are revoked, its standing ends, and every connection watching it ends too, on every door
-// (db/credential_expiry.h) — beyond Firebase, which offers servers a revocation check only.
+// (identity/credential_expiry.h) — beyond Firebase, which offers servers a revocation check only.
 // One standing is shared by the sessions of one sign-in (auth/id_tokens.h hands them out). Thread-safe.
 #include <atomic>
 #include <cstdint>
@@ -13,7 +13,7 @@
 #include <string>
 #include <utility>
 
-namespace backside::db {
+namespace backside::identity {
 
 class AccountStanding : public std::enable_shared_from_this<AccountStanding> {
  public:
@@ -99,4 +99,4 @@ class AccountStanding : public std::enable_shared_from_this<AccountStanding> {
   std::map<std::uint64_t, Callback> callbacks_;
 };
 
-}  // namespace backside::db
+}  // namespace backside::identity

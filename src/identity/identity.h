@@ -5,11 +5,11 @@
 #include <cstdint>
 #include <memory>
 
-#include "db/account_standing.h"
+#include "identity/account_standing.h"
 
-namespace backside::db {
+namespace backside::identity {
 
-struct Auth {
+struct Identity {
   bool admin = false;  // the admin credential: bypasses rules
   // The rules' `auth` variable, built once per authentication: {uid, provider, token: <claims>}.
   // nullptr = unauthenticated (rules see `auth == null`).
@@ -23,14 +23,14 @@ struct Auth {
 
   // An identity from verified ID-token claims (Firebase's shape: uid from `user_id`/`sub`/`uid`, provider from
   // `firebase.sign_in_provider`, the claims as `token`); `exp` becomes expires_at.
-  static Auth from_token_claims(const boost::json::object& claims);
+  static Identity from_token_claims(const boost::json::object& claims);
   // An identity whose rules variable is given as is (firebase-admin's databaseAuthVariableOverride).
-  static Auth from_variable(boost::json::object variable, std::int64_t expires_at = 0);
-  static Auth admin_identity() {
-    Auth auth;
+  static Identity from_variable(boost::json::object variable, std::int64_t expires_at = 0);
+  static Identity admin_identity() {
+    Identity auth;
     auth.admin = true;
     return auth;
   }
 };
 
-}  // namespace backside::db
+}  // namespace backside::identity

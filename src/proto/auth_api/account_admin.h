@@ -23,7 +23,7 @@
 #include "auth/user_directories.h"
 #include "net/http.h"
 
-namespace backside::proto::identity {
+namespace backside::proto::auth_api {
 
 class AccountAdmin {
  public:
@@ -46,4 +46,4 @@ class AccountAdmin {
   std::size_t min_password_length_;
 };
 
-}  // namespace backside::proto::identity
+}  // namespace backside::proto::auth_api

@@ -1,10 +1,10 @@
-#include "db/auth.h"
+#include "identity/identity.h"
 
-namespace backside::db {
+namespace backside::identity {
 
 namespace json = boost::json;
 
-Auth Auth::from_token_claims(const json::object& claims) {
+Identity Identity::from_token_claims(const json::object& claims) {
   json::object variable;
   for (const char* name : {"user_id", "sub", "uid"}) {
     if (const json::value* uid = claims.if_contains(name); uid && uid->is_string()) {
@@ -29,11 +29,11 @@ Auth Auth::from_token_claims(const json::object& claims) {
   return from_variable(std::move(variable), expires_at);
 }
 
-Auth Auth::from_variable(json::object variable, std::int64_t expires_at) {
-  Auth auth;
+Identity Identity::from_variable(json::object variable, std::int64_t expires_at) {
+  Identity auth;
   auth.variable = std::make_shared<const json::value>(std::move(variable));
   auth.expires_at = expires_at;
   return auth;
 }
 
-}  // namespace backside::db
+}  // namespace backside::identity

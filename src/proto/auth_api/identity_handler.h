@@ -28,9 +28,9 @@
 #include "auth/attempt_limiter.h"
 #include "auth/user_directories.h"
 #include "net/http.h"
-#include "proto/identity/account_admin.h"
+#include "proto/auth_api/account_admin.h"
 
-namespace backside::proto::identity {
+namespace backside::proto::auth_api {
 
 struct IdentityOptions {
   std::size_t min_password_length = 6;
@@ -53,7 +53,7 @@ class IdentityHandler {
   // lockouts of accounts:signInWithPassword; `done` gets the identity a fresh ID token would carry, on a worker
   // thread (or this one, when refused before hashing).
   void sign_in_with_password(const std::string& database, const std::string& email, const std::string& password,
-                             const std::string& address, std::function<void(Result<db::Auth>)> done);
+                             const std::string& address, std::function<void(Result<identity::Identity>)> done);
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
 
  private:
@@ -75,4 +75,4 @@ class IdentityHandler {
   auth::AttemptLimiter address_sign_ups_;
 };
 
-}  // namespace backside::proto::identity
+}  // namespace backside::proto::auth_api

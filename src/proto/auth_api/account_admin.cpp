@@ -1,4 +1,4 @@
-#include "proto/identity/account_admin.h"
+#include "proto/auth_api/account_admin.h"
 
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
@@ -8,9 +8,9 @@
 #include <charconv>
 
 #include "auth/custom_tokens.h"
-#include "proto/identity/identity_common.h"
+#include "proto/auth_api/identity_common.h"
 
-namespace backside::proto::identity {
+namespace backside::proto::auth_api {
 
 namespace http = boost::beast::http;
 namespace json = boost::json;
@@ -263,4 +263,4 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
   reply.error(404, "NOT_FOUND : " + std::string(action));
 }
 
-}  // namespace backside::proto::identity
+}  // namespace backside::proto::auth_api

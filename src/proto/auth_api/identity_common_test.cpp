@@ -1,4 +1,4 @@
-#include "proto/identity/identity_common.h"
+#include "proto/auth_api/identity_common.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include "auth/user_directories.h"
 #include "db/registry.h"
 
-namespace backside::proto::identity {
+namespace backside::proto::auth_api {
 namespace {
 
 namespace fs = std::filesystem;
@@ -50,4 +50,4 @@ TEST(IdentityCommon, ATenantWhoseDirectoryDoesNotOpenIsAnInvalidTenantId) {
 }
 
 }  // namespace
-}  // namespace backside::proto::identity
+}  // namespace backside::proto::auth_api

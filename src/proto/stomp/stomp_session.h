@@ -1,0 +1,142 @@
+#pragma once
+// One STOMP connection (docs/protocol.md), whatever carries it (raw TCP or WebSocket): STOMP frames in, frames
+// out. CONNECT opens a client session (session/client_session.h) on the database named by `host`; SUBSCRIBE,
+// UNSUBSCRIBE and SEND (with on-disconnect) become that session's listens, writes and onDisconnect operations;
+// BEGIN/COMMIT/ABORT buffer SENDs (proto/stomp/transactions.h). Heart-beats and the CONNECT deadline are the
+// protocol's own and live here.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/authenticator.h"
+#include "db/registry.h"
+#include "proto/stomp/frame.h"
+#include "proto/stomp/transactions.h"
+#include "session/client_session.h"
+#include "util/memory_budget.h"
+
+namespace backside::proto::stomp {
+
+// Where a session writes. Thread-safe (called from I/O and database threads).
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual bool send(std::shared_ptr<const std::string> bytes) = 0;
+  // Flushes what is queued, then closes.
+  virtual void close(std::string reason) = 0;
+  // Runs `fn` where the session's bytes are delivered, after what runs there now.
+  virtual void post(std::function<void()> fn) = 0;
+  virtual const std::string& remote_address() const = 0;
+  // Stops (true) or resumes (false) reading frames (backpressure). Thread-safe, never blocks.
+  virtual void pause_reading(bool paused) = 0;
+};
+
+// Email/password sign-in to a database's users (the Auth API door's): `done` gets the identity, on any thread.
+using PasswordSignIn =
+    std::function<void(const std::string& database, const std::string& email, const std::string& password,
+                       const std::string& address, std::function<void(Result<identity::Identity>)> done)>;
+
+struct StompOptions {
+  std::uint32_t heartbeat_ms = 10000;            // our heart-beat offer both ways (0 = none)
+  std::uint32_t connect_timeout_ms = 10000;      // a connection without CONNECT by then is closed (0 = no deadline)
+  // Listens, onDisconnect operations and unanswered SENDs (count and bytes) per connection.
+  session::SessionLimits limits;
+  std::string default_namespace = "default";     // the database of a CONNECT without `host`
+  boost::asio::io_context* io = nullptr;         // runs the heart-beat and expiry timers; none = neither
+  PasswordSignIn password_sign_in;               // CONNECT login=<email> passcode=<password>; unset = not offered
+  // Server-wide budget charged by partial frames and open transactions (util/memory_budget.h); nullptr = none.
+  MemoryBudget* memory_budget = nullptr;
+};
+
+class StompSubscriber;
+
+class StompSession : public std::enable_shared_from_this<StompSession> {
+ public:
+  StompSession(db::Registry& registry, const auth::Authenticator& authenticator, const StompOptions& options,
+               std::shared_ptr<Transport> transport);
+  ~StompSession();
+
+  // The connection's thread calls these one at a time, in order.
+  void on_bytes(std::string_view data);
+  // A connection must send CONNECT within the deadline, or it is closed: an unauthenticated client cannot hold a
+  // connection (a file descriptor, a session) without ever saying who it is.
+  void start_connect_deadline();
+  void on_closed();
+
+  // For the subscriptions, on the database's threads.
+  void send_bytes(std::shared_ptr<const std::string> bytes);
+  std::uint64_t next_message_id() { return ++message_ids_; }
+  // True (and the client told, once) if the credential has ended.
+  bool credential_ended() { return session_ && session_->credential_ended(); }
+  // Ends a subscription from the server side (refused or revoked by the rules, database closing): a MESSAGE with
+  // `event:cancel` and a `status`, like the REST stream's cancel event; the connection stays open.
+  void cancel_subscription(const StompSubscriber& subscriber, ErrorCode code, const std::string& message);
+
+ private:
+  void handle(const Frame& frame);
+  void connect(const Frame& frame);
+  void finish_connect(const Frame& frame, const std::string& version, db::Database* database,
+                      Result<identity::Identity> identity);
+  void subscribe(const Frame& frame);
+  void unsubscribe(const Frame& frame);
+  void send(const Frame& frame);
+  void begin(const Frame& frame);
+  void commit(const Frame& frame);
+  void abort(const Frame& frame);
+  // on-disconnect (§7): stored in the session, checked as it will run; cancel forgets what is stored below.
+  void store_on_disconnect(const std::string& when, db::WriteRequest request, std::size_t body_bytes,
+                           const std::optional<std::string>& receipt_id);
+
+  void send_frame(Frame frame);
+  // Sends `last` (if any) as the connection's last frame and closes it. Deliveries run on database threads, so the
+  // check and the close are one step: no MESSAGE can slip in after an ERROR.
+  void end_with(std::shared_ptr<const std::string> last, std::string reason);
+  void protocol_error(const std::string& message, const Frame* frame);
+  void receipt(const Frame& frame);
+  // A RECEIPT (if one was asked for) with status ok or the error's status.
+  void send_receipt(const std::optional<std::string>& receipt_id, const std::optional<Error>& error);
+  // The credential's end in this protocol: an ERROR, then the close.
+  void end_for_credential(const identity::CredentialExpiry& credential);
+
+  // Sends an EOL when nothing else went out for `send_every` ms; closes the connection when nothing came in for
+  // twice `expect_every` ms (the spec's tolerance for a late heart-beat). 0 = not negotiated.
+  void start_heartbeats(std::uint64_t send_every, std::uint64_t expect_every);
+  void arm_heartbeat();
+
+  db::Registry& registry_;
+  const auth::Authenticator& authenticator_;
+  const StompOptions& options_;
+  std::shared_ptr<Transport> transport_;
+  std::shared_ptr<session::ClientSession> session_;  // from CONNECT on
+  // The server-wide budget's share of this connection: its partial frame (and its transactions, inside them).
+  MemoryCharge frame_charge_;
+  Transactions transactions_;
+  Decoder decoder_;
+  Version version_ = Version::v1_2;
+  bool connected_ = false;
+  std::atomic<bool> closed_{false};
+  bool connecting_ = false;  // CONNECT's password check is running
+  std::vector<Frame> held_;  // frames received meanwhile
+  static constexpr std::size_t kMaxHeldFrames = 1000;
+  std::atomic<std::uint64_t> message_ids_{0};
+
+  std::atomic<std::int64_t> last_received_ms_{0};
+  std::atomic<std::int64_t> last_sent_ms_{0};
+  std::mutex send_mutex_;       // one sender at a time, and end_with() as one step
+  bool sending_ended_ = false;  // under send_mutex_
+  std::int64_t send_every_ = 0;
+  std::int64_t expect_every_ = 0;
+  std::chrono::milliseconds tick_{1000};
+  std::unique_ptr<boost::asio::steady_timer> heartbeat_timer_;  // only its own handler re-arms it
+  std::unique_ptr<boost::asio::steady_timer> connect_timer_;
+};
+
+}  // namespace backside::proto::stomp

@@ -1,0 +1,38 @@
+#include "proto/stomp/stomp_subscriber.h"
+
+#include "proto/stomp/message.h"
+#include "proto/stomp/stomp_session.h"
+
+namespace backside::proto::stomp {
+
+const std::string& StompSubscriber::render_key() const { return render_key_for(version_); }
+
+std::shared_ptr<const std::string> StompSubscriber::render(const sync::ViewEvent& event) const {
+  return render_message_tail(event, version_);
+}
+
+void StompSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
+  if (!active()) return;
+  auto session = session_.lock();
+  if (!session) return;
+  if (credential_->expired()) {  // nothing after the credential's end; the client is told, once
+    session->credential_ended();
+    return;
+  }
+  auto frame = std::make_shared<std::string>(message_head(id_, session->next_message_id(), destination_, version_));
+  frame->append(*bytes);
+  session->send_bytes(std::move(frame));
+}
+
+void StompSubscriber::revoked(const std::string& reason) {
+  if (!stop()) return;
+  auto session = session_.lock();
+  if (!session) return;
+  if (reason == "permission denied") {
+    session->cancel_subscription(*this, ErrorCode::permission_denied, "Permission denied");
+  } else {
+    session->cancel_subscription(*this, ErrorCode::unavailable, reason);
+  }
+}
+
+}  // namespace backside::proto::stomp

@@ -1,0 +1,229 @@
+#include "session/client_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json/object.hpp>
+#include <chrono>
+
+namespace backside::session {
+
+namespace json = boost::json;
+
+std::shared_ptr<ClientSession> ClientSession::create(db::Database& database, SessionLimits limits,
+                                                     SessionHooks hooks, boost::asio::any_io_executor timers) {
+  return std::shared_ptr<ClientSession>(new ClientSession(database, limits, std::move(hooks), std::move(timers)));
+}
+
+ClientSession::ClientSession(db::Database& database, SessionLimits limits, SessionHooks hooks,
+                             boost::asio::any_io_executor timers)
+    : database_(database),
+      limits_(limits),
+      hooks_(std::move(hooks)),
+      credit_(limits.max_pending_requests, limits.max_pending_bytes, [this](bool paused) {
+        spdlog::debug("{}: {} requests unanswered, reading {}", hooks_.label, paused ? "at their bound" : "half",
+                      paused ? "paused" : "resumed");
+        if (hooks_.pause_reading) hooks_.pause_reading(paused);
+      }) {
+  if (timers) expiry_timer_.emplace(std::move(timers));
+}
+
+ClientSession::~ClientSession() = default;
+
+void ClientSession::authenticate(identity::Identity identity) {
+  // If the account behind the credential ends, the door is told at once, from whichever thread ends it.
+  credential_->set(identity, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->credential_ended();
+  });
+  identity_ = std::move(identity);
+  arm_expiry_timer();
+}
+
+void ClientSession::arm_expiry_timer() {
+  if (!expiry_timer_) return;
+  expiry_timer_->cancel();
+  const std::int64_t expires_at = credential_->expires_at();
+  if (expires_at == 0) return;
+  // The credential's expiry is wall-clock time (a token's `exp`); the wait is measured from now.
+  const auto until = std::chrono::system_clock::time_point(std::chrono::seconds(expires_at)) -
+                     std::chrono::system_clock::now();
+  expiry_timer_->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(until));
+  expiry_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;  // cancelled: a new credential, or the end
+    if (auto self = weak.lock()) self->credential_ended();
+  });
+}
+
+bool ClientSession::credential_ended() {
+  if (!credential_->expired()) return false;
+  if (credential_->take_end() && hooks_.credential_ended) hooks_.credential_ended(*credential_);
+  return true;
+}
+
+void ClientSession::write(db::WriteRequest request, db::WriteCallback done) {
+  request.auth = identity_;
+  database_.write(std::move(request), std::move(done));
+}
+
+void ClientSession::read(tree::Path path, std::optional<tree::Query> query, db::ReadCallback done) {
+  database_.read(std::move(path), std::move(query), identity_, std::move(done));
+}
+
+bool ClientSession::has_listen(const std::string& key) const {
+  std::lock_guard lock(listens_mutex_);
+  return listens_.count(key) != 0;
+}
+
+std::size_t ClientSession::listen_count() const {
+  std::lock_guard lock(listens_mutex_);
+  return listens_.size();
+}
+
+Status ClientSession::listen(std::string key, tree::Path path, std::optional<tree::Query> query,
+                             std::shared_ptr<SessionSubscriber> subscriber, Listen::Done done) {
+  Listen* started;
+  std::unique_ptr<Listen> replaced;
+  {
+    std::lock_guard lock(listens_mutex_);
+    auto existing = listens_.find(key);
+    if (existing != listens_.end()) {
+      replaced = std::move(existing->second);
+      listens_.erase(existing);
+    }
+    if (listens_.size() >= limits_.max_listens) {
+      return Error{ErrorCode::too_large, "Too many listens on one connection (the limit is " +
+                                             std::to_string(limits_.max_listens) + ")"};
+    }
+    auto listen = std::make_unique<Listen>(database_, subscriber);
+    started = listen.get();
+    listens_.emplace(key, std::move(listen));
+  }
+  replaced.reset();  // unsubscribes, outside the lock
+  // A refused listen is forgotten (its key free again) before the door hears of it.
+  started->start(std::move(path), std::move(query), identity_,
+                 [weak = weak_from_this(), key = std::move(key), subscriber = subscriber.get(),
+                  done = std::move(done)](const Result<sync::Hub::Handle>& handle) {
+                   if (!handle) {
+                     if (auto self = weak.lock()) self->listen_ended(key, subscriber);
+                   }
+                   if (done) done(handle);
+                 });
+  return ok_status();
+}
+
+bool ClientSession::unlisten(const std::string& key) {
+  std::unique_ptr<Listen> listen;
+  {
+    std::lock_guard lock(listens_mutex_);
+    auto it = listens_.find(key);
+    if (it == listens_.end()) return false;
+    listen = std::move(it->second);
+    listens_.erase(it);
+  }
+  return true;  // `listen` unsubscribes as it goes
+}
+
+void ClientSession::listen_ended(const std::string& key, const SessionSubscriber* subscriber) {
+  std::unique_ptr<Listen> listen;
+  {
+    std::lock_guard lock(listens_mutex_);
+    auto it = listens_.find(key);
+    if (it == listens_.end() || it->second->subscriber().get() != subscriber) return;
+    listen = std::move(it->second);
+    listens_.erase(it);
+  }
+}
+
+Status ClientSession::on_disconnect_check(db::WriteRequest probe, std::size_t bytes,
+                                          std::function<void(db::SparseWrites&)> store, StatusCallback done) {
+  // Bounded in bytes as well as in count: what is stored stays in memory until the session ends.
+  if (on_disconnect_operations_ >= limits_.max_on_disconnect) {
+    return Error{ErrorCode::too_large, "Too many onDisconnect operations on one connection (the limit is " +
+                                               std::to_string(limits_.max_on_disconnect) + ")"};
+  }
+  if (bytes > limits_.max_on_disconnect_bytes - on_disconnect_bytes_) {
+    return Error{ErrorCode::too_large, "The onDisconnect operations of one connection would hold more than " +
+                                           std::to_string(limits_.max_on_disconnect_bytes) + " bytes of data"};
+  }
+  ++on_disconnect_operations_;
+  on_disconnect_bytes_ += bytes;
+  probe.dry_run = true;
+  probe.auth = identity_;
+  database_.write(std::move(probe), [self = shared_from_this(), store = std::move(store),
+                                     done = std::move(done)](db::WriteReply&& reply) {
+    if (reply.error) return done(*reply.error);
+    {
+      std::lock_guard lock(self->on_disconnect_mutex_);
+      store(self->on_disconnect_);
+    }
+    done(ok_status());
+  });
+  return ok_status();
+}
+
+Status ClientSession::on_disconnect_set(db::WritePath location, json::value value, std::size_t bytes,
+                                        StatusCallback done) {
+  db::WriteRequest probe;
+  probe.op = location.priority ? db::WriteRequest::Op::set_priority : db::WriteRequest::Op::set;
+  probe.path = location.path;
+  probe.data = value;
+  return on_disconnect_check(std::move(probe), bytes,
+                             [location = std::move(location), value = std::move(value)](db::SparseWrites& writes) mutable {
+                        writes.set(location, std::move(value));
+                      },
+                      std::move(done));
+}
+
+Status ClientSession::on_disconnect_update(tree::Path path, json::value children, std::size_t bytes,
+                                           StatusCallback done) {
+  if (!children.is_object()) return invalid("Invalid onDisconnect update: the data must be an object");
+  db::WriteRequest probe;
+  probe.op = db::WriteRequest::Op::update;
+  probe.path = path;
+  probe.data = children;
+  return on_disconnect_check(std::move(probe), bytes,
+                             [path = std::move(path), children = std::move(children)](db::SparseWrites& writes) {
+                        for (const auto& [key, value] : children.get_object()) {
+                          auto relative = db::parse_write_path(std::string_view(key));  // checked by the probe
+                          if (relative) writes.set({path.child(relative->path), relative->priority}, value);
+                        }
+                      },
+                      std::move(done));
+}
+
+void ClientSession::on_disconnect_cancel(tree::Path path, StatusCallback done) {
+  // On the writer queue, so that it comes after every earlier operation has been checked and stored.
+  database_.run([self = shared_from_this(), path = std::move(path), done = std::move(done)](const tree::Node&) {
+    {
+      std::lock_guard lock(self->on_disconnect_mutex_);
+      self->on_disconnect_.cancel(path);
+    }
+    done(ok_status());
+  });
+}
+
+void ClientSession::end() {
+  if (ended_) return;
+  ended_ = true;
+  if (expiry_timer_) expiry_timer_->cancel();
+  std::map<std::string, std::unique_ptr<Listen>> listens;
+  {
+    std::lock_guard lock(listens_mutex_);
+    listens.swap(listens_);
+  }
+  listens.clear();  // unsubscribes each
+  // On the writer queue: every onDisconnect operation still being checked is stored by then.
+  database_.run([self = shared_from_this(), identity = identity_](const tree::Node&) {
+    std::optional<db::WriteRequest> request;
+    {
+      std::lock_guard lock(self->on_disconnect_mutex_);
+      request = self->on_disconnect_.to_write(identity);
+      self->on_disconnect_.clear();
+    }
+    if (!request) return;
+    self->database_.write(std::move(*request), [label = self->hooks_.label](db::WriteReply&& reply) {
+      if (reply.error) spdlog::warn("{}: onDisconnect write failed: {}", label, reply.error->message);
+    });
+  });
+}
+
+}  // namespace backside::session
