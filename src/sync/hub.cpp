@@ -219,7 +219,21 @@ void Hub::unsubscribe(const Handle& handle) {
   }
 }
 
-void Hub::publish(const Change& change, const Node& root, std::vector<PendingDelivery>& out) {
+void Hub::publish(const Change& written, const Node& root, std::vector<PendingDelivery>& out) {
+  // A location whose value the write left as it was changes nothing for any view (removing an absent child, setting
+  // a value again): it is dropped here, once, rather than sent to every view above it.
+  auto unchanged = [&](const WrittenLocation& location) { return node_at(root, location.path) == location.old_value; };
+  std::optional<Change> effective;
+  if (std::any_of(written.locations.begin(), written.locations.end(), unchanged)) {
+    effective.emplace();
+    effective->base = written.base;
+    effective->is_merge = written.is_merge;
+    for (const WrittenLocation& location : written.locations) {
+      if (!unchanged(location)) effective->locations.push_back(location);
+    }
+    if (effective->locations.empty()) return;
+  }
+  const Change& change = effective ? *effective : written;
   // Views at the base and its ancestors...
   TrieNode* node = root_.get();
   for (std::size_t depth = 0;; ++depth) {

@@ -69,6 +69,28 @@ TEST(Hub, InitialValueThenChangesAtBelowAndAbove) {
   EXPECT_EQ(rec->received[2], R"(put /users/bob {"age":3})");
 }
 
+TEST(Hub, AWriteBelowThatChangesNothingSendsNothing) {
+  Hub hub;
+  Node root = json(R"({"obj":{"a":1},"leaf":5})");
+  auto obj = std::make_shared<Recorder>();
+  auto leaf = std::make_shared<Recorder>();
+  auto query = std::make_shared<Recorder>();
+  hub.subscribe(path("/obj"), std::nullopt, obj, root);
+  hub.subscribe(path("/leaf"), std::nullopt, leaf, root);
+  hub.subscribe(path("/obj"), tree::Query::from_wire({{"l", 5}, {"vf", "l"}}).value(), query, root);
+  set(hub, root, "/obj/a", "1");       // the value it has
+  set(hub, root, "/obj/b", "null");    // an absent child removed
+  set(hub, root, "/obj/x/y", "null");  // deeper
+  set(hub, root, "/leaf/below", "null");
+  EXPECT_EQ(obj->received.size(), 1u);
+  EXPECT_EQ(leaf->received.size(), 1u);
+  EXPECT_EQ(query->received.size(), 1u);
+  set(hub, root, "/obj/a", "2");  // and a real change still goes out
+  ASSERT_EQ(obj->received.size(), 2u);
+  EXPECT_EQ(obj->received[1], "put /obj/a 2");
+  EXPECT_EQ(query->received.size(), 2u);
+}
+
 TEST(Hub, OneRenderPerGroupSharedBytes) {
   Hub hub;
   Node root;
