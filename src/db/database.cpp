@@ -144,7 +144,7 @@ void Database::writer_loop() {
   // Subscribers learn that the database closed (their streams end cleanly), and are released now, while their
   // connections' I/O context still exists.
   hub_.for_each_subscription(
-      [](const Path&, const tree::Query*, const sync::SubscriberPtr& s) { s->revoked("database closed"); });
+      [](const Path&, const tree::Query*, const sync::SubscriberPtr& s) { s->revoked(Error{ErrorCode::unavailable, "database closed"}); });
   hub_.clear();
   listening_.clear();
 }
@@ -250,7 +250,7 @@ void Database::revoke_disallowed_listens() {
     sync::SubscriberPtr subscriber = l.subscriber;
     hub_.unsubscribe({it->first.first, subscriber.get()});
     it = listening_.erase(it);
-    subscriber->revoked("permission denied");
+    subscriber->revoked(Error{ErrorCode::permission_denied, "Permission denied"});
   }
 }
 

@@ -194,9 +194,9 @@ class Revocable : public sync::Subscriber {
     return std::make_shared<const std::string>("event");
   }
   void deliver(const std::shared_ptr<const std::string>&) override { ++deliveries; }
-  void revoked(const std::string& reason) override {
+  void revoked(const Error& why) override {
     std::lock_guard lock(mutex);
-    reasons.push_back(reason);
+    reasons.push_back(why.code == ErrorCode::permission_denied ? "permission denied: " + why.message : why.message);
   }
   std::atomic<int> deliveries{0};
   std::mutex mutex;
@@ -230,7 +230,7 @@ TEST(Database, ARulesChangeRevokesListensItNoLongerAllows) {
   EXPECT_TRUE(kept->reasons.empty());
   EXPECT_TRUE(admin->reasons.empty());
   ASSERT_EQ(lost->reasons.size(), 1u);
-  EXPECT_EQ(lost->reasons[0], "permission denied");
+  EXPECT_EQ(lost->reasons[0], "permission denied: Permission denied");
   db->unlisten(*lost_handle);  // a client unlistening a revoked listen is harmless
   const int before = lost->deliveries.load();
   write(*db, WriteRequest::Op::set, "/users/bo", R"({"name":"Bo"})");

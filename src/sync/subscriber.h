@@ -43,8 +43,9 @@ class Subscriber {
   virtual void deliver_all(std::span<const std::shared_ptr<const std::string>> events) {
     for (const auto& bytes : events) deliver(bytes);
   }
-  // The subscription ended from the server side (read no longer allowed, database closing). Writer thread.
-  virtual void revoked(const std::string& /*reason*/) {}
+  // The subscription ended from the server side: `why` is permission_denied (the rules no longer allow the read)
+  // or unavailable (the database is closing). Writer thread.
+  virtual void revoked(const Error& /*why*/) {}
 };
 
 using SubscriberPtr = std::shared_ptr<Subscriber>;

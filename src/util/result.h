@@ -26,7 +26,7 @@ inline Error invalid(std::string message) { return {ErrorCode::invalid_argument,
 
 // Result<T>: holds a T or an Error. Result<void> is Result<std::monostate>.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)

@@ -1,5 +1,7 @@
 #include "proto/auth_api/account_admin.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -243,7 +245,13 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
       if (auto status = users.update(user); !status) {
         return reply.error(400, status.error().message == "EMAIL_EXISTS" ? "EMAIL_EXISTS" : "INTERNAL_ERROR");
       }
-      if (revoke) users.revoke_refresh_tokens(uid);
+      // The account changed; if its other sessions cannot be ended as asked, the caller must not think they were.
+      if (revoke) {
+        if (auto revoked = users.revoke_refresh_tokens(uid); !revoked) {
+          spdlog::error("auth: could not revoke the refresh tokens of {}: {}", uid, revoked.error().message);
+          return reply.error(500, "INTERNAL_ERROR");
+        }
+      }
       reply.json_body(200, json::object{{"kind", "identitytoolkit#SetAccountInfoResponse"}, {"localId", uid}});
     };
     if (password.empty()) return finish(std::move(*user));

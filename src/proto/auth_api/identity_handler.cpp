@@ -327,7 +327,8 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
                                                  user.error().message);
                             }
                             (*user)["lastLoginAt"] = std::to_string(now * 1000);
-                            users.update(*user);
+                            // Informational (the Admin SDK shows it): a sign-in does not fail for it.
+                            (void)users.update(*user);
                             auto signed_in = session(users, database, *user,
                                                      {{"kind", "identitytoolkit#VerifyPasswordResponse"},
                                                       {"registered", true}});
@@ -379,7 +380,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
           user["passwordHash"] = hash;
           user["provider"] = "password";
           user["validSince"] = std::to_string(now);
-          users.revoke_refresh_tokens(text(user, "localId"));
+          if (!users.revoke_refresh_tokens(text(user, "localId"))) return reply.error(500, "INTERNAL_ERROR");
           finish(std::move(user), true);
         });
     if (!queued) reply.error(503, std::string(kPasswordHashesBusy));

@@ -104,10 +104,10 @@ void ListenSubscriber::deliver_all(std::span<const std::shared_ptr<const std::st
   if (auto transport = open_transport()) transport->send_all(events);
 }
 
-void ListenSubscriber::revoked(const std::string& reason) {
+void ListenSubscriber::revoked(const Error& why) {
   if (!stop()) return;
   if (auto session = session_.lock()) session->listen_ended(key_, this);
-  if (reason != "permission denied") return;  // the database is closing: the connection ends anyway
+  if (why.code != ErrorCode::permission_denied) return;  // the database is closing: the connection ends anyway
   // §3.1 `c`: the query, if any, as an ARRAY (the SDK maps over it).
   std::string out = "{\"t\":\"d\",\"d\":{\"a\":\"c\",\"b\":{\"p\":";
   append_wire_path(out, path_);

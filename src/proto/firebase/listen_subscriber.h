@@ -25,7 +25,7 @@ class ListenSubscriber : public session::SessionSubscriber {
   std::shared_ptr<const std::string> render(const sync::ViewEvent& event) const override;
   void deliver(const std::shared_ptr<const std::string>& bytes) override;
   void deliver_all(std::span<const std::shared_ptr<const std::string>> events) override;
-  void revoked(const std::string& reason) override;
+  void revoked(const Error& why) override;
 
  private:
   // Where events go, or nullptr when they should not: unlistened, connection gone, or its credential ended (then

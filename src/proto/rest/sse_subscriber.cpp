@@ -155,7 +155,7 @@ void SseSubscriber::end_stream_now() {
   stream->close();
 }
 
-void SseSubscriber::revoked(const std::string& reason) {
+void SseSubscriber::revoked(const Error& why) {
   if (!stop()) return;
   if (auto session = session_.lock()) session->listen_ended("stream", this);
   std::shared_ptr<net::EventStream> stream;
@@ -164,7 +164,7 @@ void SseSubscriber::revoked(const std::string& reason) {
     stream = stream_;
   }
   if (!stream) return;
-  if (reason == "permission denied") {
+  if (why.code == ErrorCode::permission_denied) {
     stream->send(std::make_shared<const std::string>("event: cancel\ndata: \"Permission denied\"\n\n"));
   }
   stream->close();

@@ -29,7 +29,7 @@ class SseSubscriber : public session::SessionSubscriber, public std::enable_shar
   const std::string& render_key() const override { return render_key_; }
   std::shared_ptr<const std::string> render(const sync::ViewEvent& event) const override;
   void deliver(const std::shared_ptr<const std::string>& bytes) override;
-  void revoked(const std::string& reason) override;
+  void revoked(const Error& why) override;
 
  private:
   // auth_revoked, then the end (the credential ended). Any thread.

@@ -24,15 +24,9 @@ void StompSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
   session->send_bytes(std::move(frame));
 }
 
-void StompSubscriber::revoked(const std::string& reason) {
+void StompSubscriber::revoked(const Error& why) {
   if (!stop()) return;
-  auto session = session_.lock();
-  if (!session) return;
-  if (reason == "permission denied") {
-    session->cancel_subscription(*this, ErrorCode::permission_denied, "Permission denied");
-  } else {
-    session->cancel_subscription(*this, ErrorCode::unavailable, reason);
-  }
+  if (auto session = session_.lock()) session->cancel_subscription(*this, why.code, why.message);
 }
 
 }  // namespace backside::proto::stomp

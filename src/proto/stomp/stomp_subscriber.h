@@ -25,7 +25,7 @@ class StompSubscriber : public session::SessionSubscriber {
   const std::string& render_key() const override;
   std::shared_ptr<const std::string> render(const sync::ViewEvent& event) const override;
   void deliver(const std::shared_ptr<const std::string>& bytes) override;
-  void revoked(const std::string& reason) override;
+  void revoked(const Error& why) override;
 
   const std::string& id() const { return id_; }
   const std::string& destination() const { return destination_; }
