@@ -28,6 +28,8 @@ TEST(Regex, Anchors) {
   EXPECT_FALSE(M("^abc$", "xabc"));
   EXPECT_TRUE(M("c$", "abc"));
   EXPECT_TRUE(M("^$", ""));
+  EXPECT_FALSE(M("^abc$", "abc\n")) << "$ is the end of the text, not of a line";
+  EXPECT_FALSE(M("^abc", "x\nabc"));
 }
 
 TEST(Regex, ClassesAndShorthands) {
