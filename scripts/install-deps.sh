@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 apt_packages=(
   build-essential cmake pkg-config git curl ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  liblmdb-dev lmdb-utils libssl-dev libsodium-dev
+  liblmdb-dev lmdb-utils libssl-dev libsodium-dev libre2-dev
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   nodejs npm python3

@@ -10,10 +10,10 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.h"
-#include "auth/jwt.h"
 #include "auth/password_hasher.h"
 #include "auth/user_directories.h"
 #include "db/registry.h"
+#include "util/base64.h"
 #include "util/secure_random.h"
 
 namespace backside::app {
@@ -75,7 +75,7 @@ int manage_users(const Config& config, const UsersCommand& command) {
     if (uid.empty()) {
       std::string raw(16, '\0');
       secure_random_bytes(raw.data(), raw.size());
-      uid = auth::base64url_encode(raw);
+      uid = base64url_encode(raw);
     }
     if (uid.size() > 128 || users.find_by_uid(uid)) {
       spdlog::error("uid \"{}\" is too long or taken", uid);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "auth/jwt.h"
+#include "util/base64.h"
 #include "util/secure_random.h"
 
 namespace backside::auth {

@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "auth/jwt.h"
+#include "util/base64.h"
 
 namespace backside::auth {
 

@@ -3,8 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "auth/jwt.h"
 #include "gtest/gtest.h"
+#include "util/base64.h"
 
 namespace backside::auth {
 namespace {

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "auth/jwt.h"
+#include "util/base64.h"
 
 namespace backside::auth {
 

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "auth/jwt.h"
+#include "util/base64.h"
 
 namespace backside::auth {
 namespace {

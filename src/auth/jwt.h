@@ -1,5 +1,6 @@
 #pragma once
-// JSON Web Token structure (RFC 7519): header.payload.signature, each part base64url.
+// JSON Web Token structure (RFC 7519): header.payload.signature, each part base64url (util/base64.h; decoding
+// also takes the standard alphabet and padding).
 #include <boost/json/object.hpp>
 #include <string>
 #include <string_view>
@@ -7,10 +8,6 @@
 #include "util/result.h"
 
 namespace backside::auth {
-
-std::string base64url_encode(std::string_view bytes);
-// Accepts the URL-safe and the standard alphabet, with or without padding.
-Result<std::string> base64url_decode(std::string_view text);
 
 struct Jwt {
   boost::json::object header;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -39,6 +40,25 @@ TEST(PasswordHasher, RefusesWorkPastItsBoundAndGivesNewPasswordsHalf) {
   EXPECT_EQ(hasher.pending(), 0u);
   EXPECT_EQ(finished.load(), 4);
   EXPECT_TRUE(hasher.verify("not a hash", "pw", [](bool) {})) << "room again once the work is done";
+}
+
+TEST(PasswordHasher, DestructionFinishesQueuedWorkAndJoins) {
+  auto hasher = std::make_unique<PasswordHasher>(/*threads=*/1, /*max_pending=*/8);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> finished{0};
+  ASSERT_TRUE(hasher->verify("not a hash", "pw", [&](bool) {
+    released.wait();
+    ++finished;
+  }));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(hasher->verify("not a hash", "pw", [&](bool) { ++finished; }));
+  // Destroyed while three jobs wait behind a blocked one: the destructor returns only once all four ran.
+  std::thread destroyer([&] { hasher.reset(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(finished.load(), 0);
+  release.set_value();
+  destroyer.join();
+  EXPECT_EQ(finished.load(), 4);
 }
 
 }  // namespace

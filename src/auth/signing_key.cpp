@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "auth/jwt.h"
+#include "util/base64.h"
 
 namespace backside::auth {
 

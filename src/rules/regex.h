@@ -1,34 +1,32 @@
 #pragma once
-// The regular expressions of the rules' `matches()` (reference §6.3: an ECMAScript subset). Compiled once at rules
-// load into a Pike VM program: matching simulates all threads in lockstep, so time is O(input × program) and no
-// pattern can drive it into exponential backtracking. Backreferences are not part of the subset and are rejected.
-#include <bitset>
-#include <string>
+// The regular expressions of the rules' `matches()` (reference §6.3: an ECMAScript subset). At rules load the
+// pattern is checked against that subset (anything else, e.g. backreferences or lookaround, is refused with the
+// offset of the offending character) and translated to RE2 syntax with JavaScript's meaning of `.` and `\s`.
+// RE2 matches UTF-8 characters in time linear in the input, with bounded memory, whatever the pattern.
+#include <cstddef>
+#include <memory>
 #include <string_view>
-#include <vector>
 
 #include "util/result.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace backside::rules {
 
 class Regex {
  public:
-  // Parses `pattern`; errors name the offset of the offending character.
+  static constexpr std::size_t kMaxPatternBytes = 4096;
+
+  // Parses `pattern` (the text between the slashes); errors name the offset of the offending character.
   static Result<Regex> compile(std::string_view pattern, bool ignore_case);
 
-  // True if the pattern matches anywhere in `text` (JavaScript RegExp.test semantics; bytes, not code points).
+  // True if the pattern matches anywhere in `text` (JavaScript RegExp.test semantics, on UTF-8 characters).
   bool search(std::string_view text) const;
 
-  struct Instruction {
-    enum class Op { byte_set, split, jump, line_begin, line_end, match };
-    Op op = Op::match;
-    std::bitset<256> bytes;  // byte_set: accepted bytes
-    int x = 0;               // split/jump target
-    int y = 0;               // split second target
-  };
-
  private:
-  std::vector<Instruction> program_;
+  std::shared_ptr<const re2::RE2> re_;  // shared: compiled once, matched from any thread (RE2 is thread-safe)
 };
 
 }  // namespace backside::rules

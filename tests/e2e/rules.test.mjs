@@ -39,7 +39,10 @@ const USER_RULES = `{
       ".read": "auth != null && query.orderByChild == 'owner' && query.equalTo == auth.uid",
       ".write": "auth != null"
     },
-    "admins_only": { ".read": "auth.token.admin == true", ".write": "auth.token.admin == true" }
+    "admins_only": { ".read": "auth.token.admin == true", ".write": "auth.token.admin == true" },
+    // matches() counts characters, not UTF-8 bytes; /i ignores case.
+    "names": { "$id": { ".read": true, ".write": true, ".validate": "newData.val().matches(/^.{1,10}$/)" } },
+    "cities": { "$id": { ".write": true, ".validate": "newData.val().matches(/^(istanbul|izmir)$/i)" } }
   }
 }`;
 
@@ -178,6 +181,21 @@ describe('rules through every door (--rules FILE)', () => {
     // The admin token bypasses every rule.
     assert.equal((await rest('/users', { auth: token })).status, 200);
     assert.equal((await rest('/elsewhere', { auth: token, method: 'PUT', body: 1 })).status, 200);
+  });
+
+  test('REST: matches() counts characters of multi-byte UTF-8 text', async () => {
+    const name = 'Ğüşçöıé'; // seven letters, fourteen bytes
+    assert.equal(Buffer.byteLength(name), 14);
+    const accepted = await rest('/names/a', { method: 'PUT', body: name });
+    assert.equal(accepted.status, 200, accepted.body);
+    assert.equal((await rest('/names/a', {})).json, name);
+    const eleven = 'Ğüşçöıéğüşç';
+    assert.equal([...eleven].length, 11);
+    assert.equal((await rest('/names/b', { method: 'PUT', body: eleven })).status, 401);
+    assert.equal((await rest('/names/c', { method: 'PUT', body: 'x'.repeat(11) })).status, 401);
+    assert.equal((await rest('/names/b', {})).json, null);
+    assert.equal((await rest('/cities/a', { method: 'PUT', body: 'IzMir' })).status, 200);
+    assert.equal((await rest('/cities/b', { method: 'PUT', body: 'ankara' })).status, 401);
   });
 
   test('query-based rules: REST and the SDK may read only the query the rules allow', async () => {

@@ -4,7 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <chrono>
 
-#include "auth/jwt.h"
+#include "util/base64.h"
 #include "util/secure_random.h"
 
 namespace backside::proto::auth_api {
@@ -20,7 +20,7 @@ std::int64_t unix_now() {
 std::string random_id(std::size_t bytes) {
   std::string raw(bytes, '\0');
   secure_random_bytes(raw.data(), raw.size());
-  return auth::base64url_encode(raw);
+  return base64url_encode(raw);
 }
 
 std::string invalid_tenant(const Error& error) {

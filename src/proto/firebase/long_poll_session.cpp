@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "proto/firebase/frame_codec.h"
+#include "util/base64.h"
 #include "util/log_throttle.h"
 #include "util/secure_random.h"
 
@@ -27,31 +28,6 @@ std::string random_token(std::size_t length) {
 
 std::shared_ptr<const std::string> control_message(std::string_view type) {
   return std::make_shared<const std::string>("{\"t\":\"c\",\"d\":{\"t\":\"" + std::string(type) + "\",\"d\":{}}}");
-}
-
-// The SDK's base64: web-safe alphabet (-_), padded with '.' (also accepts the standard alphabet and '=').
-bool decode_base64(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size() / 4 * 3 + 3);
-  unsigned buffer = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-' || c == '+') v = 62;
-    else if (c == '_' || c == '/') v = 63;
-    else if (c == '.' || c == '=') break;
-    else return false;
-    buffer = (buffer << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
-    }
-  }
-  return true;
 }
 
 std::optional<std::uint64_t> to_number(const std::string& text) {
@@ -297,10 +273,11 @@ bool LongPollSession::take_segment(std::uint64_t number, std::uint64_t total, st
     message_ += node.mapped().second;
     if (message_.size() > max_base64) return false;
     if (--message_left_ == 0) {
-      std::string decoded;
-      if (!decode_base64(message_, decoded)) return false;
+      // The SDK's base64: web-safe alphabet, padded with '.' (the standard alphabet and '=' are accepted too).
+      auto decoded = base64_decode(message_, ".=");
+      if (!decoded) return false;
       message_.clear();
-      deliver(std::move(decoded));
+      deliver(std::move(*decoded));
       if (finished_ || input_switched_) return true;
     }
   }
