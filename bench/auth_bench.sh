@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Authentication cost (issue 6), on one server without --dev, a database whose rules require a signed-in user:
+# Authentication cost, on one server without --dev, a database whose rules require a signed-in user:
 #  1. Reads with a user's ID token against reads with the admin token, side by side: a verified ID token is cached
 #     for its lifetime, so a burst with one token costs one RSA signature check (the unit test
 #     IdTokens.ABurstWithOneTokenCostsOneSignatureCheck counts them) and should cost about what the admin token does.

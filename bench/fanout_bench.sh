@@ -141,7 +141,7 @@ section="$work/section.md"
     echo "![fan-out p99 latency against N](img/fanout-latency.png)"
     echo
   fi
-  echo "Target (issue 3): at N = 10,000, at least 1,000,000 deliveries/s with p99 under 50 ms."
+  echo "Target: at N = 10,000, at least 1,000,000 deliveries/s with p99 under 50 ms."
   echo "<!-- end fanout -->"
 } >"$section"
 

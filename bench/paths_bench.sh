@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Many paths (issue 7, workload 3): N subscribers, each listening on its own path, and one writer writing to random
+# Many paths: N subscribers, each listening on its own path, and one writer writing to random
 # ones of those paths (each write is delivered to one subscriber), over the Firebase protocol for Backside
 # (durability fsync and none) and the npm firebase-server, and over Redis pub/sub (a channel per path) as the
 # reference; build/backside-loadgen fanout --distinct. Two modes: a fixed rate and full speed (at most $window writes

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Query listeners (issue 7, workload 6): N listeners of limitToLast(10) (orderByKey) on a list of $children children,
+# Query listeners: N listeners of limitToLast(10) (orderByKey) on a list of $children children,
 # under churn: one writer adds new last children, each of which enters every listener's window while the oldest
 # child leaves it (the server keeps each window live). Firebase protocol, build/backside-loadgen fanout
 # --limit-to-last 10; Backside with durability fsync and none. Two modes: a fixed rate and full speed.

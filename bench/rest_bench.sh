@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Core benchmarks (issue 2): durable REST writes, GET latency on a 1M-leaf tree, start-up with 1M leaves.
+# Core benchmarks: durable REST writes, GET latency on a 1M-leaf tree, start-up with 1M leaves.
 # Usage: bench/rest_bench.sh [--quick]   (--quick: seconds, smaller tree, writes build/benchmarks-quick.md)
 # Needs build/backside and wrk (scripts/install-deps.sh --bench). Every number is the median of 3 runs.
 set -euo pipefail

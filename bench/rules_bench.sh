@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Security rules cost (issue 5): durable REST writes with a realistic rules file (bench/realistic.rules.json: 20
+# Security rules cost: durable REST writes with a realistic rules file (bench/realistic.rules.json: 20
 # rules; each write passes `auth.uid == $uid` and four .validate rules) against the same writes on a database with
 # open rules, side by side on one server, alternating, 3 runs each. Target: rules >= 80% of open.
 # Usage: bench/rules_bench.sh [--quick]   (writes docs/benchmarks-rules.md, or build/benchmarks-rules-quick.md)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every benchmark workload, one after the other (issue 7): each script measures its workload side by side with
+# Every benchmark workload, one after the other: each script measures its workload side by side with
 # its peers and writes its section of docs/benchmarks.md (rules and auth: their own pages), plots included.
 #   rest_bench          durable REST writes (64 connections), GET on a 1M-leaf tree, start-up with 1M leaves
 #   writes_bench        durable writes over the Firebase protocol and STOMP (64 clients), firebase-server beside

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak (issue 13): a production-configured server (rules, admin token, a 256 MiB memory budget) under mixed load
+# Soak: a production-configured server (rules, admin token, a 256 MiB memory budget) under mixed load
 # for M minutes — Firebase-protocol and REST writers, a STOMP fan-out to 100 readers — while bench/soak_hostile.mjs
 # keeps up slow readers, silent connections and oversized or stalled requests, and an admin client records every
 # write the server acknowledged. The server's RSS is sampled every 10 s. Afterwards the server is SIGKILLed,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# STOMP fan-out (issue 4): one writer and N subscribers of one destination over STOMP 1.2 on raw TCP, Backside's
+# STOMP fan-out: one writer and N subscribers of one destination over STOMP 1.2 on raw TCP, Backside's
 # STOMP door side by side with RabbitMQ's STOMP plugin (Debian's rabbitmq-server, a topic destination), the
 # reference. Backside twice: durability fsync (the default: a write reaches subscribers once it is on disk) and
 # durability none (what RabbitMQ's topic messages have: nothing is persisted), so that the comparison is also made

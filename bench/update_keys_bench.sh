@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Multi-path update size (issue 13, class 7): one REST PATCH of N keys under rules that every key passes
+# Multi-path update size: one REST PATCH of N keys under rules that every key passes
 # (.write and .validate per key, looking at data, newData and newData's parent), against a production-configured
 # server (rules file and admin token, no --dev). The time is the whole request: upload, parse, rules, commit.
 # Usage: bench/update_keys_bench.sh [N...]   (default 1000 10000 48000; prints a markdown table)

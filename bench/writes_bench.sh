@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Durable writes over every door (issue 7, workload 1; bench/rest_bench.sh also drives REST with wrk): 64 clients,
+# Durable writes over every door (bench/rest_bench.sh also drives REST with wrk): 64 clients,
 # each writing to its own path one value at a time (the next once the previous is acknowledged — for Backside, once
 # it is on disk), over the Firebase protocol (WebSocket), STOMP 1.2 (TCP and WebSocket, SEND with a receipt) and
 # REST (PUT on a keep-alive connection), driven by build/backside-loadgen writes. Side by side in one run: Backside with durability fsync (the default) and none,
@@ -75,7 +75,7 @@ median of $runs (min–max). Latency: from the write's send to its acknowledgeme
 |---|---|---|---|---|---|
 ${rows%$'\n'}
 
-Target (issue 7): at least 20,000 durable writes/s.
+Target: at least 20,000 durable writes/s.
 <!-- end writes -->
 MD
 )

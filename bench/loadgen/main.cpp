@@ -1,4 +1,4 @@
-// backside-loadgen: the load generator behind bench/*.sh (issue 7). Workloads:
+// backside-loadgen: the load generator behind bench/*.sh. Workloads:
 //
 //   fanout  one writer, N subscribers of one path. Each written value carries its sequence number and the
 //           writer's send time ({"seq":n,"ts":ns,"pad":"..."}), so every delivery yields a write-to-delivery

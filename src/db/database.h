@@ -1,5 +1,5 @@
 #pragma once
-// A Database is one namespace's tree with its single writer thread (DESIGN principle 2): every write, read and
+// A Database is one namespace's tree with its single writer thread (docs/architecture.md): every write, read and
 // subscription runs on that thread in arrival order. Writes accepted in one turn are committed to the store in one
 // transaction (group commit); only then are their events delivered and their writers answered (principle 3).
 #include <boost/json/value.hpp>
@@ -67,7 +67,7 @@ using ReadCallback = std::function<void(const Error* error, const tree::Node& va
 using ListenCallback = std::function<void(Result<sync::Hub::Handle>)>;
 
 // A database's security rules: the text as given (comments kept, for GET /.settings/rules.json) and its
-// compiled form. Rules are not filters: they decide whole reads, listens and writes (reference §6).
+// compiled form. Rules are not filters: they decide whole reads, listens and writes.
 struct ActiveRules {
   std::string text;
   std::shared_ptr<const rules::Rules> compiled;

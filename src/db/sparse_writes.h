@@ -1,6 +1,6 @@
 #pragma once
 // Writes composed location by location and applied as one: a sparse tree of locations, each holding the raw JSON to
-// set there (the SDK's SparseSnapshotTree). A client session's onDisconnect writes (reference §3.6) and a STOMP
+// set there (the SDK's SparseSnapshotTree). A client session's onDisconnect writes and a STOMP
 // transaction's SENDs are kept in one. Server values stay unresolved until the write runs, so {".sv":"timestamp"}
 // of an onDisconnect write is the time of the disconnect.
 //

@@ -1,6 +1,6 @@
 #pragma once
-// The outgoing items of one connection, oldest first. Unlike std::deque, which keeps a 512-byte block even when
-// empty, it holds no memory while empty and little after (idle connections are most connections: issue 3's memory
+// The outgoing items of one connection, oldest first. Unlike std::deque, which keeps a 512-byte block even when empty,
+// it holds no memory while empty and little after (idle connections are most connections: the idle-connection memory
 // target), and reuses its storage while busy. Not thread-safe: the session guards it.
 #include <cstddef>
 #include <memory>

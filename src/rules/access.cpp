@@ -1,4 +1,4 @@
-// can_read / check_write: which rule nodes apply to a location and how their results combine (reference §6.4).
+// can_read / check_write: which rule nodes apply to a location and how their results combine.
 #include "rules/evaluator.h"
 #include "rules/rules.h"
 

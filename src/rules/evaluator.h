@@ -1,5 +1,5 @@
 #pragma once
-// Evaluates a compiled rule against the data of one request (reference §6.3). Runtime errors (null member
+// Evaluates a compiled rule against the data of one request. Runtime errors (null member
 // access, wrong types, a missing parent) make the rule false; only a boolean `true` grants.
 #include <boost/json/value.hpp>
 #include <string>

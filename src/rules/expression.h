@@ -1,5 +1,5 @@
 #pragma once
-// A rule expression (reference §6.2): lexed, parsed and type-checked once at rules load into this tree, which
+// A rule expression: lexed, parsed and type-checked once at rules load into this tree, which
 // the evaluator walks per request.
 #include <memory>
 #include <string>

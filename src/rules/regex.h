@@ -1,5 +1,5 @@
 #pragma once
-// The regular expressions of the rules' `matches()` (reference §6.3: an ECMAScript subset). At rules load the
+// The regular expressions of the rules' `matches()` (an ECMAScript subset). At rules load the
 // pattern is checked against that subset (anything else, e.g. backreferences or lookaround, is refused with the
 // offset of the offending character) and translated to RE2 syntax with JavaScript's meaning of `.` and `\s`.
 // RE2 matches UTF-8 characters in time linear in the input, with bounded memory, whatever the pattern.

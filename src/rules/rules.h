@@ -1,5 +1,5 @@
 #pragma once
-// Firebase security rules (reference §6): a rules file is parsed, and every expression compiled and type-checked,
+// Firebase security rules (docs/security.md): a rules file is parsed, and every expression compiled and type-checked,
 // once per load; reads and writes are then checked against the compiled tree.
 #include <map>
 #include <memory>
@@ -50,7 +50,7 @@ class Rules {
   RuleNode root_;
 };
 
-// The query of a read, as the rules' `query` variable sees it (reference §6.3). A missing bound is null.
+// The query of a read, as the rules' `query` variable sees it. A missing bound is null.
 struct QueryInfo {
   bool order_by_key = false;
   bool order_by_priority = false;

@@ -1,5 +1,5 @@
 #pragma once
-// What a client session means, once for every door (DESIGN "Client sessions"): who it is (its identity and when its
+// What a client session means, once for every door (docs/architecture.md): who it is (its identity and when its
 // credential ends, on one timer), what it listens to (listens by a door-chosen key, each unsubscribed when
 // dropped), what it asked to write when it ends (onDisconnect: one sparse set of writes, checked when asked for and
 // bounded in count and bytes), and how much of its work may wait in the core (request credit, in requests and
@@ -103,7 +103,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // under `key`. Any thread.
   void listen_ended(const std::string& key, const SessionSubscriber* subscriber);
 
-  // --- onDisconnect (reference §3.6) ---
+  // --- onDisconnect ---
   // Each is checked now as the write it will become (keys, depth, server values, the rules for this identity: a dry
   // run), so that a bad or forbidden operation fails when asked for, not silently at the end. Checks and cancels go
   // through the database's queue, so they are ordered with each other and with end(). `bytes`: the size of the

@@ -1,7 +1,7 @@
 #pragma once
 // What a view delivers to its subscribers. A front door implements Subscriber: it renders a ViewEvent into its
 // protocol's bytes and queues them on its connection. Subscribers of one view that share a render key receive the
-// same bytes, rendered once (DESIGN principle 4).
+// same bytes, rendered once (serialize once, send many).
 #include <memory>
 #include <span>
 #include <string>

@@ -1,5 +1,6 @@
 #pragma once
-// The Firebase SDK's node hash (reference §3.3): base64(SHA-1(canonical string)), "" for null.
+// The Firebase SDK's node hash (what a listen's `h` and a REST ETag carry): base64(SHA-1(canonical string)), "" for
+// null.
 #include <string>
 
 #include "tree/node.h"

@@ -11,7 +11,7 @@ Node J(std::string_view json) { return parse_json(json).value(); }
 // Expected values below were computed independently as base64(SHA-1(S)) of the §3.3 string S.
 
 TEST(NodeHash, ReferenceVectors) {
-  // Both observed from SDK 12.19.0 (reference §3.3, §7).
+  // Both observed from SDK 12.19.0 (§7).
   EXPECT_EQ(node_hash(J("10")), "+r5aI9HvKKagELki8SYKBk0q7D4=");
   EXPECT_EQ(node_hash(J(R"({"9":2.5,"10":true,"a":"x","n":{"deep":{"s":"é"}},"b":{".value":1,".priority":5},)"
                         R"("z":{"k":-0.5,".priority":"p"}})")),

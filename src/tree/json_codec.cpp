@@ -41,8 +41,8 @@ const Node* child_of(const Node* node, std::string_view key) {
   return it == children->end() ? nullptr : it->second.get();
 }
 
-// JSON -> normalized Node (reference §4.2, §3.5). `depth` is the number of path segments of the location being
-// built; `existing` is the current data there (only consulted to resolve increments).
+// JSON -> normalized Node (Firebase's JSON forms and server values). `depth` is the number of path segments of the
+// location being built; `existing` is the current data there (only consulted to resolve increments).
 class Normalizer {
  public:
   explicit Normalizer(const ParseOptions& options) : options_(options) {}
@@ -145,7 +145,7 @@ class Normalizer {
     return Node(std::move(children));
   }
 
-  // {".sv": spec} -> its value now (reference §3.5).
+  // {".sv": spec} -> its value now.
   Result<Node> resolve(const json::value& spec, const Node* existing) {
     if (options_.server_values == nullptr) return invalid("Server values are not allowed here");
     if (spec.is_string() && spec.get_string() == "timestamp") return Node(Node::Leaf(options_.server_values->now_ms));

@@ -1,6 +1,6 @@
 #pragma once
-// JSON <-> Node. Input follows reference §4.2 (".value", ".priority", ".sv", arrays, nulls); output is the export
-// format (with priorities) or the plain format (no priorities; integer-keyed objects rendered as arrays).
+// JSON <-> Node. Input follows Firebase's JSON forms (".value", ".priority", ".sv", arrays, nulls); output is the
+// export format (with priorities) or the plain format (no priorities; integer-keyed objects rendered as arrays).
 #include <boost/json/value.hpp>
 #include <string>
 #include <string_view>

@@ -1,5 +1,5 @@
 #pragma once
-// The Firebase data node (reference §4.2): null | leaf (bool/number/string) | children, each with an optional
+// The Firebase data node: null | leaf (bool/number/string) | children, each with an optional
 // priority. A Node in a tree is always normalized: no null children, no empty objects, no priority on null.
 #include <map>
 #include <memory>

@@ -1,5 +1,5 @@
 #pragma once
-// Firebase key order ("nameCompare", reference §4.3) and string order by UTF-16 code units.
+// Firebase key order (the SDK's "nameCompare") and string order by UTF-16 code units.
 #include <string_view>
 
 namespace backside::tree {

@@ -1,5 +1,5 @@
 #pragma once
-// Paths and keys of the Firebase data model (reference §4.1).
+// Paths and keys of the Firebase data model.
 #include <string>
 #include <string_view>
 #include <vector>

@@ -1,5 +1,5 @@
 #pragma once
-// Push IDs (reference §4.4): 8 timestamp chars + 12 random chars, monotonic within one generator.
+// Push IDs: 8 timestamp chars + 12 random chars, monotonic within one generator.
 #include <cstdint>
 #include <mutex>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// Query evaluation (reference §4.5, §2.1): an index, a [start, end] window and an optional limit over the
+// Query evaluation: an index, a [start, end] window and an optional limit over the
 // children of a node.
 #include <boost/json/object.hpp>
 #include <optional>
@@ -34,7 +34,7 @@ struct Query {
   // is positive, a child index has a non-empty path. For front doors that build queries themselves.
   Status validate() const;
 
-  // The Firebase wire query object `q` (§2.1) <-> Query. Errors are specific.
+  // The Firebase wire query object `q` <-> Query. Errors are specific.
   static Result<Query> from_wire(const boost::json::object& q);
   boost::json::object to_wire() const;
   // A canonical string identifying the query (equal queries give equal strings); "" for loads_all_data with

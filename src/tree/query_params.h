@@ -1,5 +1,5 @@
 #pragma once
-// REST query parameters (reference §5.2) -> a core Query.
+// REST query parameters (docs/rest.md; STOMP's query headers map onto them) -> a core Query.
 #include <map>
 #include <optional>
 #include <string>

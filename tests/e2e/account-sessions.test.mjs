@@ -1,4 +1,4 @@
-// Live sessions of an account that ends (issue 13, class 12): when a user is deleted, disabled or its sessions are
+// Live sessions of an account that ends: when a user is deleted, disabled or its sessions are
 // revoked, the connections that authenticated with its ID tokens end at once on every door — the Firebase protocol
 // (`ac` invalid_token; the official SDK then loses its listens), STOMP (an ERROR frame), REST streaming
 // (`auth_revoked`) — and nothing written afterwards reaches them. Changes made by `backside users` from another

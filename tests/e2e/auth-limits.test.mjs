@@ -1,4 +1,4 @@
-// Auth under a hostile client (issue 13, classes 8 and 12): password guesses sent in parallel cannot pass the
+// Auth under a hostile client: password guesses sent in parallel cannot pass the
 // lockout, sign-ups are limited per address, password hashes in flight are bounded server-wide, and the ID tokens of
 // a deleted, disabled or revoked user are refused. Production configuration: no --dev, rules, the admin token.
 import { test } from 'node:test';

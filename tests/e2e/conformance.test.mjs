@@ -1,4 +1,4 @@
-// The cross-door conformance suite (issue 14): every case in tests/conformance/*.case runs once through each door —
+// The cross-door conformance suite: every case in tests/conformance/*.case runs once through each door —
 // REST + SSE (fetch, eventsource), the Firebase protocol (the official Firebase JS SDK) and STOMP (@stomp/stompjs
 // over WebSocket) — each run a subtest of its own ("conformance/listens.case: <title> [stomp]"), on a database
 // (namespace) of its own, against ONE server. The format is in tests/conformance/README.md; the doors are the

@@ -1,4 +1,4 @@
-// Damaged files on disk (issue 13, class 10), through the real server and the real CLI: a write-ahead log with a
+// Damaged files on disk, through the real server and the real CLI: a write-ahead log with a
 // flipped byte in the middle and a truncated data.mdb are refused with the file and what is wrong, the other
 // databases still serve, nothing is overwritten, and `backside check` names the damage. A damaged default
 // database stops the start-up with a message (docs/reliability.md).

@@ -1,4 +1,4 @@
-// Who creates databases (issue 13, class 6): outside --dev only the admin (a write or a rules deploy), the
+// Who creates databases: outside --dev only the admin (a write or a rules deploy), the
 // `databases` option and the default namespace do. A request naming an unknown database gets a clear error in its
 // door's form (REST, Firebase WebSocket and long-poll, STOMP, Auth API) and leaves nothing under <data_dir>/db.
 import { describe, test, before, after } from 'node:test';

@@ -1,4 +1,4 @@
-// Memory a denied client controls (issue 13, class 4): a write its .write rules refuse whatever the data is gets
+// Memory a denied client controls: a write its .write rules refuse whatever the data is gets
 // its answer before the data is expanded into a tree (the tree costs ~100x the JSON's bytes: a 16 MB array of
 // numbers took the server to 1.8 GB before it answered 401). Against a production-configured server (rules file
 // and admin token, no --dev), through REST, STOMP and the Firebase SDK; the server's peak RSS (VmHWM) shows it.

@@ -1,5 +1,5 @@
 // The Firebase SDK's browser build in headless Chromium (Debian's chromium, driven by playwright-core): the
-// long-poll transport /.lp (reference §1.7), its upgrade to WebSocket, and plain WebSocket. The page
+// long-poll transport /.lp, its upgrade to WebSocket, and plain WebSocket. The page
 // (fixtures/firebase-browser.html) and the SDK's files come from a small HTTP server run by this test.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

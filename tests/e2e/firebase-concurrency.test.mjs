@@ -1,5 +1,5 @@
 // Concurrency with the real SDK: many clients running transactions and increments on one counter end exactly right
-// (hash compare-and-set with datastale retries, reference §3.4; increment server values, §3.5).
+// (hash compare-and-set with datastale retries; increment server values).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -1,4 +1,4 @@
-// onDisconnect (reference §3.6) with the real SDK: operations queued by a client run when its connection closes
+// onDisconnect with the real SDK: operations queued by a client run when its connection closes
 // (the app is deleted, or the client process is SIGKILLed), server values resolved then; cancel forgets them; the
 // Firebase presence pattern works.
 import { describe, test, before, after } from 'node:test';

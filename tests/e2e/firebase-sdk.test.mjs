@@ -1,5 +1,5 @@
 // The unmodified Firebase JS SDK (firebase@12.19.0, modular API) against backside over WebSocket /.ws
-// (reference §1-§4): writes, reads, listeners, queries, transactions, server values, REST interplay, several
+//: writes, reads, listeners, queries, transactions, server values, REST interplay, several
 // databases, multi-megabyte values, and firebase-admin.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// A reconnecting Firebase client names its previous session (`ls=<the s of its last handshake>`, reference §1.1) on
+// A reconnecting Firebase client names its previous session (`ls=<the s of its last handshake>`) on
 // its new WebSocket or long-poll connection; the server ends that old session at once: its listens go and its
 // onDisconnect writes run, rather than when the abandoned transport times out. Production configuration.
 import { test } from 'node:test';

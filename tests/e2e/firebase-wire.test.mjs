@@ -1,4 +1,4 @@
-// The Firebase wire protocol at the frame level (reference §1-§3), with a raw WebSocket: handshake, ping/pong,
+// The Firebase wire protocol at the frame level, with a raw WebSocket: handshake, ping/pong,
 // ordering of pushes and replies, tags, unlisten, get, auth, frame splitting both ways, and bad input (malformed
 // frames, unknown actions, invalid paths, oversized messages) answered with a clear status or a clean close while
 // the server and other clients carry on.

@@ -1,4 +1,4 @@
-// A full disk (issue 13, class 9), on a real filesystem: the data dir lives on a small tmpfs that the test mounts
+// A full disk, on a real filesystem: the data dir lives on a small tmpfs that the test mounts
 // (root only; skipped otherwise) and fills. A write the disk refuses is answered with an error by each door (REST
 // 503 JSON, STOMP RECEIPT/ERROR with `unavailable`), is never visible, not even after a restart; reads keep
 // working; writes are taken again by themselves once space returns. The Firebase SDK's set() is rejected with

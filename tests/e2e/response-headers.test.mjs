@@ -1,4 +1,4 @@
-// Header values built from input are validated or encoded (issue 13, class 3): ?download= (RFC 6266), the CORS
+// Header values built from input are validated or encoded: ?download= (RFC 6266), the CORS
 // preflight's echo, and STOMP headers that quote client text (a raw LF or NUL would forge headers or frames).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

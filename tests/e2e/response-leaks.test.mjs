@@ -1,4 +1,4 @@
-// Replies never carry tree data past .read (issue 13, class 2): a client that may write but not read /secret learns
+// Replies never carry tree data past .read: a client that may write but not read /secret learns
 // nothing of its value from an echo, an ETag, a failed precondition or a receipt, through REST (curl), the
 // Firebase protocol (raw WebSocket) and STOMP (raw TCP). Production configuration: rules from a file, no --dev.
 import { describe, test, before, after } from 'node:test';

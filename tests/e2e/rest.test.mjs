@@ -1,4 +1,4 @@
-// REST API end to end (reference §4, §5): a real backside process driven by the real curl binary.
+// REST API end to end (§5): a real backside process driven by the real curl binary.
 //
 // Requests are described with GET/PUT/POST/PATCH/DELETE(...) and executed by `run(steps)`: one curl process
 // performs the steps strictly in order (starting a process costs tens of ms here), then every step's expectation

@@ -1,4 +1,4 @@
-// Work one request can cause (issue 13, classes 1 and 7), against a production-configured server (rules file and
+// Work one request can cause, against a production-configured server (rules file and
 // admin token, no --dev): an update of max_update_keys keys is checked per key in well under a second's work, and
 // one key more is refused in each door's form with nothing written; rules whose expression trees are too deep to
 // evaluate are refused at deploy time, with the place; absurdly deep request JSON is an error, not a crash.

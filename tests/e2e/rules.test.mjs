@@ -1,4 +1,4 @@
-// Security rules enforced on every front door (issue 5): secure by default, the admin credential, --dev, --rules,
+// Security rules enforced on every front door: secure by default, the admin credential, --dev, --rules,
 // GET/PUT /.settings/rules.json, `backside rules check`, and the rules themselves through curl (REST), eventsource
 // (streaming) and the Firebase JS SDK.
 import { describe, test, before, after } from 'node:test';

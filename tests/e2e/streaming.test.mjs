@@ -1,4 +1,4 @@
-// Streaming (Server-Sent Events, reference §5.5) end to end: a real backside process, the published
+// Streaming (Server-Sent Events) end to end: a real backside process, the published
 // `eventsource` v3 client, raw sockets for what a well-behaved client cannot do (never reading).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

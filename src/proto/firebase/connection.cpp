@@ -274,7 +274,7 @@ void Connection::handle_listen(Request r, const Object& body) {
   std::string hash;
   if (const json::value* h = body.if_contains("h"); h && h->is_string()) hash = h->get_string();
 
-  // One listen per path and query: listening again replaces it (§2.1).
+  // One listen per path and query: listening again replaces it, as the SDK expects.
   std::string key = path->to_string() + "\n" + (query ? query->identifier() : std::string());
   auto subscriber =
       std::make_shared<ListenSubscriber>(transport_, session_, key, *path, tag, std::move(wire_query), hash);

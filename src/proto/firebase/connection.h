@@ -1,8 +1,9 @@
 #pragma once
-// One Firebase Realtime Database client connection (reference §1-§3), independent of its transport (WebSocket
-// now, long-poll later): the handshake, control messages, and the requests of §2 translated into core calls.
+// One Firebase Realtime Database client connection, independent of its transport (WebSocket now, long-poll later): the
+// handshake, control messages, and the requests (listen, put, merge, get, onDisconnect, auth) translated into calls on
+// its client session (session/client_session.h).
 //
-// Ordering (§1.5): requests are taken in arrival order and every reply goes through the database's writer queue
+// Ordering: requests are taken in arrival order and every reply goes through the database's writer queue
 // (write/read/listen callbacks, or Database::run for requests answered locally), so replies leave in request
 // order, and the pushes a request causes (delivered by the writer before it answers) go before its reply.
 #include <boost/asio/io_context.hpp>
@@ -57,7 +58,7 @@ class Transport {
 
 class ListenSubscriber;
 
-// The end of a connection whose credential ended (identity/credential_expiry.h) in this protocol (reference §3.1 `ac`):
+// The end of a connection whose credential ended (identity/credential_expiry.h) in this protocol (the `ac` push):
 // `ac` ("expired_token" at the token's expiry, "invalid_token" when its account ended), then the close; the SDK
 // reconnects with a fresh token.
 void end_expired_credential(Transport& transport, const identity::CredentialExpiry& expiry);
@@ -114,7 +115,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   MemoryCharge reassembly_charge_;  // the pieces of an unfinished multi-frame message (decoder_)
 };
 
-// The status string of a core error on the wire (§3.1): permission_denied, datastale, too_big, ...
+// The status string of a core error on the wire: permission_denied, datastale, too_big, ...
 std::string status_of(const Error& error);
 
 }  // namespace backside::proto::firebase

@@ -1,4 +1,4 @@
-// The Firebase door's translation: wire messages in, core calls, wire messages out (reference §1-§3), driven through
+// The Firebase door's translation: wire messages in, core calls, wire messages out, driven through
 // a Connection on a real database with a transport that records what it is given.
 #include "proto/firebase/connection.h"
 

@@ -47,7 +47,8 @@ class WebSocketEndpoint : public net::WebSocketEndpoint {
   std::shared_ptr<Connection> connection_;
 };
 
-// A connection that cannot be served (bad namespace): the client is told why and stops reconnecting (§1.4 `s`).
+// A connection that cannot be served (bad namespace): the client is told why and stops reconnecting (the `s` control
+// message).
 class RefusedEndpoint : public net::WebSocketEndpoint {
  public:
   RefusedEndpoint(std::shared_ptr<net::WebSocketConnection> socket, std::string reason)
@@ -91,8 +92,8 @@ void FirebaseHandler::end_replaced_session(const std::string& id) {
 net::WebSocketAccept FirebaseHandler::accept_websocket(const net::HttpRequest& request,
                                                        std::shared_ptr<net::WebSocketConnection> socket) {
   std::string ns = options_.default_namespace;
-  std::string upgrade_of;  // `s`: the long-poll session this WebSocket upgrades (§1.7)
-  std::string replaces;    // `ls`: the session this client had before (§1.1)
+  std::string upgrade_of;  // `s`: the long-poll session this WebSocket upgrades
+  std::string replaces;    // `ls`: the session this client had before
   if (auto url = boost::urls::parse_origin_form(request.target())) {
     for (auto param : url->params()) {
       if (param.key == "ns" && !param.value.empty()) ns = param.value;

@@ -1,6 +1,6 @@
 #pragma once
-// The Firebase Realtime Database front door (reference §1-§3): the WebSocket endpoint /.ws that the official
-// SDKs connect to (`connectDatabaseEmulator`), and the long-poll transport /.lp that browsers fall back to (§1.7).
+// The Firebase Realtime Database front door: the WebSocket endpoint /.ws that the official
+// SDKs connect to (`connectDatabaseEmulator`), and the long-poll transport /.lp that browsers fall back to.
 // Each accepted WebSocket or long-poll session becomes one Connection on the database named by `ns`; a WebSocket
 // with `s=<session id>` upgrades that long-poll session instead.
 #include <boost/asio/io_context.hpp>

@@ -1,5 +1,6 @@
 #pragma once
-// Firebase Realtime Database framing over WebSocket text frames (reference §1.2).
+// Firebase Realtime Database framing over WebSocket text frames: a long message is preceded by a frame holding its
+// count of pieces.
 //
 // Server -> client: a message longer than kMaxFrameBytes is sent as a frame holding the decimal piece count, then
 // the pieces (split on UTF-8 character boundaries, so every frame is valid UTF-8). The SDK treats ANY frame of at

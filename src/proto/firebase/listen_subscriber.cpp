@@ -14,7 +14,7 @@ namespace {
 
 const Node kNull;
 
-// Push paths carry no leading slash (§1.6): "a/b", the root is "".
+// Push paths carry no leading slash: "a/b", the root is "".
 void append_wire_path(std::string& out, const Path& path) {
   std::string text;
   for (const auto& segment : path.segments()) {
@@ -108,7 +108,7 @@ void ListenSubscriber::revoked(const Error& why) {
   if (!stop()) return;
   if (auto session = session_.lock()) session->listen_ended(key_, this);
   if (why.code != ErrorCode::permission_denied) return;  // the database is closing: the connection ends anyway
-  // §3.1 `c`: the query, if any, as an ARRAY (the SDK maps over it).
+  // `c` (listen revoked): the query, if any, as an ARRAY (the SDK maps over it).
   std::string out = "{\"t\":\"d\",\"d\":{\"a\":\"c\",\"b\":{\"p\":";
   append_wire_path(out, path_);
   if (wire_query_) {

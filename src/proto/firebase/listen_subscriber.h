@@ -1,6 +1,6 @@
 #pragma once
 // One Firebase listen (`q`) as a hub subscriber: renders view events as `d` (overwrite) and `m` (merge) pushes
-// (reference §3.1-§3.2), with the listen's tag for query listens, and queues them on its connection's transport.
+// with the listen's tag for query listens, and queues them on its connection's transport.
 // Subscribers of one view with the same tag (or both untagged) share the rendered bytes.
 #include <boost/json/object.hpp>
 #include <cstdint>

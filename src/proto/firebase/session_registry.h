@@ -1,6 +1,6 @@
 #pragma once
 // The live Firebase protocol connections by their session id (the `s` of the handshake), so that a reconnecting
-// client that names its previous session (`ls=<id>` on the new WebSocket or long-poll connection, reference §1.1)
+// client that names its previous session (`ls=<id>` on the new WebSocket or long-poll connection)
 // ends it: its listens go and its onDisconnect writes run now, not when the abandoned transport times out — as the
 // SDK expects ("disconnect old session on new connection"). A session id is random and sent only to its client,
 // so naming one is proof enough. Thread-safe.

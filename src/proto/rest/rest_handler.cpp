@@ -166,7 +166,7 @@ net::HttpResponse error_response(unsigned status, const std::string& message, un
   return response;
 }
 
-// GET/PUT /.settings/rules.json?ns=NS (reference §5.6): the admin reads or replaces a database's rules.
+// GET/PUT /.settings/rules.json?ns=NS (docs/rest.md): the admin reads or replaces a database's rules.
 void RestHandler::handle_rules_settings(const net::HttpRequest& request, const Call& call, const std::string& ns,
                                         const identity::Identity& auth) {
   if (!auth.admin) return call.reply_error(401, "Permission denied: rules need the admin credential");

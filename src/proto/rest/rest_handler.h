@@ -1,5 +1,5 @@
 #pragma once
-// The Firebase REST API (reference §5): /<path>.json with GET/PUT/POST/PATCH/DELETE, query parameters, ETags,
+// The Firebase REST API (docs/rest.md): /<path>.json with GET/PUT/POST/PATCH/DELETE, query parameters, ETags,
 // and Server-Sent Events streaming.
 #include <boost/asio/io_context.hpp>
 #include <string>

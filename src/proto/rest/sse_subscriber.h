@@ -1,7 +1,7 @@
 #pragma once
-// A REST streaming client (reference §5.5): one client session with one listen, whose view events are rendered as
-// Server-Sent Events `put` / `patch`. The session gives it its identity and credential expiry: when the credential
-// ends, the stream gets `auth_revoked` and closes.
+// A REST streaming client (docs/rest.md, "Streaming"): one client session with one listen, whose view events are
+// rendered as Server-Sent Events `put` / `patch`. The session gives it its identity and credential expiry: when the
+// credential ends, the stream gets `auth_revoked` and closes.
 #include <boost/asio/any_io_executor.hpp>
 #include <memory>
 #include <mutex>

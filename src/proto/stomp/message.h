@@ -1,5 +1,5 @@
 #pragma once
-// MESSAGE frames for subscriptions (docs/protocol.md, "MESSAGE"). Serialize once, send many (DESIGN principle 4):
+// MESSAGE frames for subscriptions (docs/protocol.md, "MESSAGE"). Serialize once, send many:
 // a MESSAGE is split into
 //   - a per-subscriber HEAD: the command line and the headers that differ per subscriber (`subscription`,
 //     `message-id`, `destination`), a few dozen bytes built in deliver();

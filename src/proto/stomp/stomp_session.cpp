@@ -37,7 +37,7 @@ std::int64_t steady_ms() {
       .count();
 }
 
-// Query headers (§5): the REST query parameters under STOMP names, with the same meaning and checks.
+// Query headers (docs/protocol.md §5): the REST query parameters under STOMP names, with the same meaning and checks.
 Result<std::optional<tree::Query>> query_of(const Frame& frame) {
   static const std::pair<const char*, const char*> kNames[] = {
       {"start-at", "startAt"},         {"end-at", "endAt"},          {"equal-to", "equalTo"},
@@ -382,7 +382,8 @@ void StompSession::send(const Frame& frame) {
   const std::optional<std::string> receipt_id = receipt_of(frame);
   db::WriteRequest request;
   std::string method = frame.header("method") ? *frame.header("method") : "set";
-  // on-disconnect:set|update|remove|cancel names the operation to store instead of applying it now (§7).
+  // on-disconnect:set|update|remove|cancel names the operation to store instead of applying it now (docs/protocol.md
+  // §7).
   const std::string* when = frame.header("on-disconnect");
   std::optional<Error> refused;
   if (when) {

@@ -91,7 +91,8 @@ class StompSession : public std::enable_shared_from_this<StompSession> {
   void begin(const Frame& frame);
   void commit(const Frame& frame);
   void abort(const Frame& frame);
-  // on-disconnect (§7): stored in the session, checked as it will run; cancel forgets what is stored below.
+  // on-disconnect (docs/protocol.md §7): stored in the session, checked as it will run; cancel forgets what is stored
+  // below.
   void store_on_disconnect(const std::string& when, db::WriteRequest request, std::size_t body_bytes,
                            const std::optional<std::string>& receipt_id);
 

@@ -1,5 +1,5 @@
 // End-to-end support for the Firebase front door: unmodified Firebase JS SDK clients (modular API) pointed at a
-// backside server with connectDatabaseEmulator, a raw WebSocket speaking the wire protocol (reference §1-§3), and
+// backside server with connectDatabaseEmulator, a raw WebSocket speaking the wire protocol, and
 // small promise helpers for listeners.
 import { initializeApp, deleteApp } from 'firebase/app';
 import { getDatabase, connectDatabaseEmulator, onValue } from 'firebase/database';

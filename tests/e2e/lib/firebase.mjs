@@ -81,7 +81,7 @@ function hashNode(node) {
   return crypto.createHash('sha1').update(text, 'utf8').digest('base64');
 }
 
-/** The reference §3.3 hash of an export-format JSON value ("" for null). */
+/** The Firebase node hash of an export-format JSON value ("" for null). */
 export function firebaseHash(exportJson) {
   return hashNode(normalize(exportJson));
 }

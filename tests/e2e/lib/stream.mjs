@@ -1,5 +1,5 @@
 // Streaming (Server-Sent Events) clients for the tests: the published `eventsource` v3 client, plus a tiny
-// local cache that applies put/patch events the way a Firebase REST streaming client does (reference §5.5).
+// local cache that applies put/patch events the way a Firebase REST streaming client does.
 import { EventSource } from 'eventsource';
 
 export const STREAM_EVENTS = ['put', 'patch', 'keep-alive', 'cancel', 'auth_revoked'];
