@@ -13,6 +13,7 @@
 #include "store/write_ahead_log.h"
 #include "tree/hash.h"
 #include "tree/json_codec.h"
+#include "util/temp_dir.h"
 
 namespace backside::db {
 namespace {
@@ -20,19 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using tree::Node;
 using tree::Path;
-
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("backside-db-test-" + std::to_string(rd()) + std::to_string(rd()));
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 std::unique_ptr<Database> open_db(const TempDir& dir,
                                   const char* rules = R"({"rules": {".read": true, ".write": true}})") {

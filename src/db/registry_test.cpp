@@ -1,4 +1,5 @@
 #include "db/registry.h"
+#include "util/temp_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -10,20 +11,6 @@ namespace backside::db {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("backside-registry-test-" + std::to_string(rd()) + std::to_string(rd()));
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string str() const { return path_.string(); }
-  fs::path path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 RegistryOptions options_in(const TempDir& dir, bool create_on_first_use) {
   RegistryOptions options;

@@ -10,6 +10,7 @@
 #include "db/database.h"
 #include "db/registry.h"
 #include "tree/json_codec.h"
+#include "util/temp_dir.h"
 
 namespace backside::db {
 namespace {
@@ -17,19 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 using tree::Path;
 using Op = WriteRequest::Op;
-
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("backside-write-reply-test-" + std::to_string(rd()) + std::to_string(rd()));
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 constexpr const char* kWriteOnlySecret = R"({"rules": {"secret": {".read": false, ".write": true},
                                                        "open": {".read": true, ".write": true}}})";

@@ -15,25 +15,13 @@
 #include "db/registry.h"
 #include "store/store.h"
 #include "tree/json_codec.h"
+#include "util/temp_dir.h"
 
 namespace backside::session {
 namespace {
 
 namespace fs = std::filesystem;
 using tree::Path;
-
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("backside-session-test-" + std::to_string(rd()) + std::to_string(rd()));
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 // A database whose rules let `auth.uid == "owner"` write /private and anyone read everything and write elsewhere.
 std::unique_ptr<db::Database> open_db(const TempDir& dir) {
