@@ -10,6 +10,8 @@
 #include "app/http_router.h"
 #include "auth/authenticator.h"
 #include "auth/id_tokens.h"
+#include "auth/password_hasher.h"
+#include "auth/password_sign_in.h"
 #include "auth/signing_key.h"
 #include "auth/user_directories.h"
 #include "db/registry.h"
@@ -204,25 +206,31 @@ bool App::start() {
                                  .memory_budget = &memory_budget});
   proto::auth_api::IdentityOptions identity_options;
   identity_options.accept_unsigned_custom_tokens = config.dev;
-  identity_options.per_account = {.max_attempts = config.auth_max_failed_sign_ins,
-                                  .window_seconds = config.auth_failure_window_seconds};
-  identity_options.per_address = {.max_attempts = config.auth_max_failed_sign_ins_per_address,
-                                  .window_seconds = config.auth_failure_window_seconds};
   identity_options.sign_ups_per_address = {.max_attempts = config.auth_max_sign_ups_per_address,
                                            .window_seconds = config.auth_sign_up_window_seconds};
-  identity_options.max_pending_password_hashes = config.auth_max_pending_password_hashes;
   user_directories_ = std::make_unique<auth::UserDirectories>(
       config.default_namespace, [registry = registry_.get()](const std::string& name) { return registry->users_directory(name); });
   // ID tokens of deleted, disabled or revoked users are refused on every door, and the connections that presented
   // them end: at once for changes made through this server, within a second for `backside users` beside it.
   id_tokens_->check_users_in(user_directories_.get());
   account_sweeper_ = std::make_unique<auth::AccountSweeper>(id_tokens_->standings(), std::chrono::seconds(1));
+  // One hasher for every password the server checks or stores, so that its bound on the hashes in flight is
+  // server-wide; one sign-in (and its lockouts) for every door that takes a password.
+  password_hasher_ = std::make_unique<auth::PasswordHasher>(2, config.auth_max_pending_password_hashes);
+  password_sign_in_ = std::make_unique<auth::PasswordSignIn>(
+      *user_directories_, *password_hasher_, *id_tokens_,
+      auth::PasswordSignInOptions{.per_account = {.max_attempts = config.auth_max_failed_sign_ins,
+                                                  .window_seconds = config.auth_failure_window_seconds},
+                                  .per_address = {.max_attempts = config.auth_max_failed_sign_ins_per_address,
+                                                  .window_seconds = config.auth_failure_window_seconds}});
   identity_ = std::make_unique<proto::auth_api::IdentityHandler>(*user_directories_, *id_tokens_, *signing_key_,
-                                                               authenticator, identity_options);
-  stomp_->set_password_sign_in([identity = identity_.get()](const std::string& database, const std::string& email,
-                                                             const std::string& password, const std::string& address,
-                                                             std::function<void(Result<identity::Identity>)> done) {
-    identity->sign_in_with_password(database, email, password, address, std::move(done));
+                                                               authenticator, *password_hasher_,
+                                                               *password_sign_in_, identity_options);
+  stomp_->set_password_sign_in([sign_in = password_sign_in_.get()](
+                                   const std::string& database, const std::string& email,
+                                   const std::string& password, const std::string& address,
+                                   std::function<void(Result<identity::Identity>)> done) {
+    sign_in->sign_in(database, email, password, address, std::move(done));
   });
   router_ = std::make_unique<HttpRouter>(*rest_, *firebase_, *stomp_, *identity_);
   net::ServerOptions server_options;

@@ -18,6 +18,8 @@ class IdTokens;
 class SigningKey;
 class UserDirectories;
 class AccountSweeper;
+class PasswordHasher;
+class PasswordSignIn;
 }  // namespace auth
 namespace db {
 class Registry;
@@ -78,9 +80,13 @@ class App {
   std::unique_ptr<proto::stomp::StompHandler> stomp_;
   std::unique_ptr<auth::UserDirectories> user_directories_;
   std::unique_ptr<auth::AccountSweeper> account_sweeper_;  // after the directories it reaches: stops first
+  std::unique_ptr<auth::PasswordSignIn> password_sign_in_;  // the Auth API's and STOMP's
   std::unique_ptr<proto::auth_api::IdentityHandler> identity_;
   std::unique_ptr<HttpRouter> router_;
   std::unique_ptr<net::Server> server_;
+  // Last, so destroyed first: it finishes the hashes queued on it when it goes, and their callbacks reach the
+  // sign-in, the doors and the server's I/O context above.
+  std::unique_ptr<auth::PasswordHasher> password_hasher_;
   boost::asio::ip::tcp::endpoint http_endpoint_;
   std::optional<boost::asio::ip::tcp::endpoint> stomp_endpoint_;
   bool running_ = false;

@@ -35,13 +35,28 @@ std::optional<std::int64_t> integer(const json::object& claims, const char* name
   return std::nullopt;
 }
 
+std::string text(const json::object& o, const char* name) {
+  const json::value* v = o.if_contains(name);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
 }  // namespace
 
-std::optional<std::string_view> why_user_refuses_token(const json::object& user, std::int64_t auth_time) {
-  if (const json::value* disabled = user.if_contains("disabled"); disabled && disabled->is_bool() &&
-                                                                   disabled->get_bool()) {
-    return "USER_DISABLED";
+TokenSubject token_subject_of(const json::object& user, const std::string& tenant, std::int64_t now) {
+  TokenSubject subject;
+  subject.uid = text(user, "localId");
+  subject.email = text(user, "email");
+  subject.sign_in_provider = text(user, "provider");
+  subject.tenant = tenant;
+  subject.auth_time = now;
+  if (const json::value* claims = user.if_contains("customClaims"); claims && claims->is_object()) {
+    subject.custom_claims = claims->get_object();
   }
+  return subject;
+}
+
+std::optional<std::string_view> why_user_refuses_token(const json::object& user, std::int64_t auth_time) {
+  if (user_disabled(user)) return "USER_DISABLED";
   if (auto valid_since = integer(user, "validSince"); valid_since && auth_time < *valid_since) return "TOKEN_EXPIRED";
   return std::nullopt;
 }

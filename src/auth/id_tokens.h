@@ -47,6 +47,9 @@ struct TokenSubject {
   boost::json::object custom_claims;
 };
 
+// Whom an ID token for `user` (a UserStore record) of the directory `tenant` names, signed in at `now`.
+TokenSubject token_subject_of(const boost::json::object& user, const std::string& tenant, std::int64_t now);
+
 // A verified ID token: who, and which database's user.
 struct VerifiedToken {
   identity::Identity identity;

@@ -9,10 +9,16 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace backside::auth {
+
+// What a client is told (the Auth API answers it with status 503) when the bound is reached; Firebase's code,
+// which the SDK maps to auth/too-many-requests.
+inline constexpr std::string_view kPasswordHashesBusy =
+    "TOO_MANY_ATTEMPTS_TRY_LATER : The server is busy checking passwords. Please try again shortly.";
 
 class PasswordHasher {
  public:

@@ -40,6 +40,11 @@ std::string normalize_email(const std::string& email) {
   return out;
 }
 
+bool user_disabled(const json::object& user) {
+  const json::value* disabled = user.if_contains("disabled");
+  return disabled && disabled->is_bool() && disabled->get_bool();
+}
+
 Result<std::unique_ptr<UserStore>> UserStore::open(const std::string& directory) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);

@@ -76,5 +76,7 @@ class UserStore {
 };
 
 std::string normalize_email(const std::string& email);
+// Whether a user record is disabled (its `disabled` is true): it signs in no more, and its tokens are refused.
+bool user_disabled(const boost::json::object& user);
 
 }  // namespace backside::auth

@@ -170,7 +170,7 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
       user["passwordHash"] = hash;
       create(std::move(user));
     });
-    if (!queued) reply.error(503, std::string(kPasswordHashesBusy));
+    if (!queued) reply.error(503, std::string(auth::kPasswordHashesBusy));
     return;
   }
 
@@ -265,7 +265,7 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
       user["provider"] = "password";
       finish(std::move(user));
     });
-    if (!queued) reply.error(503, std::string(kPasswordHashesBusy));
+    if (!queued) reply.error(503, std::string(auth::kPasswordHashesBusy));
     return;
   }
   reply.error(404, "NOT_FOUND : " + std::string(action));

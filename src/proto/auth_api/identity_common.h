@@ -28,11 +28,6 @@ struct Reply {
   void error(unsigned status, const std::string& message) const;
 };
 
-// What the client is told (status 503) when the server-wide bound on password hashes is reached
-// (auth::PasswordHasher); the SDK maps it to auth/too-many-requests.
-constexpr std::string_view kPasswordHashesBusy =
-    "TOO_MANY_ATTEMPTS_TRY_LATER : The server is busy checking passwords. Please try again shortly.";
-
 // What the client is told when the user directory its tenant names does not open (UserDirectories::of fails):
 // `INVALID_TENANT_ID` for a name that is no database name (invalid_argument, from Registry::get), else
 // `INVALID_TENANT_ID : <why>` (say, one database too many). Status 400 either way.

@@ -20,29 +20,8 @@ namespace {
 constexpr std::string_view kAccounts = "/identitytoolkit.googleapis.com/v1/accounts:";
 constexpr std::string_view kToken = "/securetoken.googleapis.com/v1/token";
 constexpr std::string_view kJwks = "/.well-known/jwks.json";
-constexpr std::string_view kTooManyAttempts =
-    "TOO_MANY_ATTEMPTS_TRY_LATER : Too many unsuccessful login attempts. Please try again later.";
 constexpr std::string_view kTooManySignUps =
     "TOO_MANY_ATTEMPTS_TRY_LATER : Too many accounts were created from this address. Please try again later.";
-
-// Whom an ID token for `user` of the directory `tenant` names.
-auth::TokenSubject subject_of(const json::object& user, const std::string& tenant, std::int64_t now) {
-  auth::TokenSubject subject;
-  subject.uid = text(user, "localId");
-  subject.email = text(user, "email");
-  subject.sign_in_provider = text(user, "provider");
-  subject.tenant = tenant;
-  subject.auth_time = now;
-  if (const json::value* claims = user.if_contains("customClaims"); claims && claims->is_object()) {
-    subject.custom_claims = claims->get_object();
-  }
-  return subject;
-}
-
-bool disabled(const json::object& user) {
-  const json::value* d = user.if_contains("disabled");
-  return d && d->is_bool() && d->get_bool();
-}
 
 // Refresh tokens name their database after the random part ("<random>.<database>"), so that the token endpoint,
 // which gets nothing else, finds the directory; only the directory's stored hash makes one valid. Tokens of
@@ -57,86 +36,15 @@ std::string tenant_of_refresh_token(const std::string& token) {
 
 IdentityHandler::IdentityHandler(auth::UserDirectories& directories, const auth::IdTokens& tokens,
                                  const auth::SigningKey& key, const auth::Authenticator& authenticator,
-                                 IdentityOptions options)
+                                 auth::PasswordHasher& hasher, auth::PasswordSignIn& sign_in, IdentityOptions options)
     : directories_(directories),
       tokens_(tokens),
       key_(key),
       options_(options),
-      hasher_(2, options.max_pending_password_hashes),
+      hasher_(hasher),
+      sign_in_(sign_in),
       admin_(directories, hasher_, authenticator, key, options.min_password_length),
-      account_failures_(options.per_account),
-      address_failures_(options.per_address),
       address_sign_ups_(options.sign_ups_per_address) {}
-
-void IdentityHandler::check_password(auth::UserStore& users, const std::string& database, const std::string& email,
-                                     const std::string& password, const std::string& address,
-                                     std::function<void(Result<json::object>)> done) {
-  const std::int64_t now = unix_now();
-  const std::string account = database + "/" + auth::normalize_email(email);  // lockouts are per directory
-  auto refused = [](std::string_view code) { return Error{ErrorCode::invalid_token, std::string(code)}; };
-  // Each attempt takes its place in both limits now, before its hash, and keeps it until the outcome is known.
-  if (!account_failures_.reserve(account, now)) return done(refused(kTooManyAttempts));
-  if (!address_failures_.reserve(address, now)) {
-    account_failures_.release(account);
-    return done(refused(kTooManyAttempts));
-  }
-  auto release = [this, account, address] {
-    account_failures_.release(account);
-    address_failures_.release(address);
-  };
-  auto user = users.find_by_email(email);
-  if (!user) {
-    account_failures_.release(account);
-    address_failures_.count(address, now);
-    return done(refused("EMAIL_NOT_FOUND"));
-  }
-  if (disabled(*user)) {
-    release();
-    return done(refused("USER_DISABLED"));
-  }
-  const std::string hash = text(*user, "passwordHash");
-  auto on_verified = std::make_shared<std::function<void(Result<json::object>)>>(std::move(done));
-  const bool queued = hasher_.verify(hash, password, [this, user = std::move(*user), now, account, address, refused,
-                                                      on_verified](bool matches) mutable {
-    if (!matches) {
-      account_failures_.count(account, now);
-      address_failures_.count(address, now);
-      return (*on_verified)(refused("INVALID_PASSWORD"));
-    }
-    account_failures_.succeeded(account);
-    address_failures_.release(address);
-    (*on_verified)(std::move(user));
-  });
-  if (!queued) {
-    release();
-    (*on_verified)(Error{ErrorCode::unavailable, std::string(kPasswordHashesBusy)});
-  }
-}
-
-void IdentityHandler::sign_in_with_password(const std::string& database, const std::string& email,
-                                            const std::string& password, const std::string& address,
-                                            std::function<void(Result<identity::Identity>)> done) {
-  auto users = directories_.of(database);
-  if (!users) return done(users.error());
-  check_password(**users, database, email, password, address,
-                 [this, database, done = std::move(done)](Result<json::object> user) {
-                   if (!user) {
-                     const std::string& code = user.error().message;
-                     // Which of email and password was wrong is not for a STOMP client to learn.
-                     const bool credentials = code == "EMAIL_NOT_FOUND" || code == "INVALID_PASSWORD";
-                     return done(Error{user.error().code, credentials ? "INVALID_LOGIN_CREDENTIALS" : code});
-                   }
-                   // The identity a fresh ID token would carry (same claims, same expiry).
-                   const std::int64_t now = unix_now();
-                   auto token = tokens_.mint(subject_of(*user, directories_.tenant_of_database(database), now), now);
-                   if (!token) return done(token.error());
-                   auto verified = tokens_.verify(database, *token);
-                   if (!verified) {
-                     return done(Error{ErrorCode::internal, "a freshly minted ID token was not recognized"});
-                   }
-                   done(std::move(*verified));
-                 });
-}
 
 bool IdentityHandler::handles(std::string_view path) {
   return path.substr(0, kAccounts.size()) == kAccounts || path == kToken || path == kJwks ||
@@ -173,7 +81,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
   // does), so refreshing adds nothing to the store and a refresh racing a revocation cannot hand out a live token.
   auto session = [this, now](auth::UserStore& users, const std::string& database, const json::object& user,
                              json::object out, const std::string& refresh_token = {}) -> Result<json::object> {
-    const auth::TokenSubject subject = subject_of(user, directories_.tenant_of_database(database), now);
+    const auth::TokenSubject subject = auth::token_subject_of(user, directories_.tenant_of_database(database), now);
     auto id_token = tokens_.mint(subject, now);
     if (!id_token) return id_token.error();
     std::string refresh = refresh_token;
@@ -201,7 +109,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     auto user = (*users)->find_by_uid(*uid);
     if (!user) return reply.error(400, "USER_NOT_FOUND");
     // Firebase's answers, on which the Auth SDK signs the user out (USER_DISABLED, TOKEN_EXPIRED).
-    if (disabled(*user)) return reply.error(400, "USER_DISABLED");
+    if (auth::user_disabled(*user)) return reply.error(400, "USER_DISABLED");
     if (owner->revoked) return reply.error(400, "TOKEN_EXPIRED");
     auto signed_in = session(**users, token_database, *user, {}, refresh_token);
     if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
@@ -281,7 +189,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     });
     if (!queued) {
       address_sign_ups_.release(address);
-      return reply.error(503, std::string(kPasswordHashesBusy));
+      return reply.error(503, std::string(auth::kPasswordHashesBusy));
     }
     address_sign_ups_.count(address, now);
     return;
@@ -300,7 +208,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
                           {"disabled", false},
                           {"provider", "custom"}};
       if (auto status = users.create(*user); !status) return reply.error(500, "INTERNAL_ERROR");
-    } else if (disabled(*user)) {
+    } else if (auth::user_disabled(*user)) {
       return reply.error(400, "USER_DISABLED");
     }
     // This session's tokens: signed in by "custom", with the token's claims over the user's own.
@@ -320,7 +228,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     const std::string password = text(body, "password");
     if (!valid_email(email)) return reply.error(400, "INVALID_EMAIL");
     if (password.empty()) return reply.error(400, "MISSING_PASSWORD");
-    return check_password(users, database, email, password, reply.exchange->remote_address(),
+    return sign_in_.check(database, email, password, reply.exchange->remote_address(),
                           [reply, &users, database, session, now](Result<json::object> user) {
                             if (!user) {
                               return reply.error(user.error().code == ErrorCode::unavailable ? 503 : 400,
@@ -383,7 +291,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
           if (!users.revoke_refresh_tokens(text(user, "localId"))) return reply.error(500, "INTERNAL_ERROR");
           finish(std::move(user), true);
         });
-    if (!queued) reply.error(503, std::string(kPasswordHashesBusy));
+    if (!queued) reply.error(503, std::string(auth::kPasswordHashesBusy));
     return;
   }
   reply.error(400, "OPERATION_NOT_ALLOWED");

@@ -15,17 +15,17 @@
 // refresh token act in the directory that issued it.
 // Errors use Firebase's JSON shape {"error":{"code":400,"message":"EMAIL_EXISTS","errors":[...]}}, which the SDK
 // maps to its auth/... codes. Passwords are hashed off the I/O threads and never logged.
-// Limits (docs/security.md): wrong passwords per account and per client address (each guess holds its place from
-// before its hash until its outcome, so parallel guesses cannot pass the limit), sign-ups (email or anonymous) per
-// address, and the password hashes in flight server-wide (auth::PasswordHasher).
-#include <functional>
+// Limits (docs/security.md): wrong passwords per account and per client address (auth::PasswordSignIn, shared with
+// the other doors that take passwords), sign-ups (email or anonymous) per address, and the password hashes in
+// flight server-wide (auth::PasswordHasher, shared by the sign-in, the sign-ups and the admin's accounts).
 #include <memory>
 #include <string_view>
 
 #include "auth/authenticator.h"
 #include "auth/id_tokens.h"
-#include "auth/password_hasher.h"
 #include "auth/attempt_limiter.h"
+#include "auth/password_hasher.h"
+#include "auth/password_sign_in.h"
 #include "auth/user_directories.h"
 #include "net/http.h"
 #include "proto/auth_api/account_admin.h"
@@ -35,43 +35,29 @@ namespace backside::proto::auth_api {
 struct IdentityOptions {
   std::size_t min_password_length = 6;
   bool accept_unsigned_custom_tokens = false;  // --dev: firebase-admin's emulator-mode (alg none) custom tokens
-  // Password sign-in lockouts (TOO_MANY_ATTEMPTS_TRY_LATER, the SDK's auth/too-many-requests).
-  auth::AttemptLimiter::Options per_account{.max_attempts = 10, .window_seconds = 300};
-  auth::AttemptLimiter::Options per_address{.max_attempts = 100, .window_seconds = 300};
   // Accounts created (email/password or anonymous) per client address within the window.
   auth::AttemptLimiter::Options sign_ups_per_address{.max_attempts = 20, .window_seconds = 300};
-  std::size_t max_pending_password_hashes = 64;  // server-wide, waiting or running
 };
 
 class IdentityHandler {
  public:
+  // `hasher` (new passwords' hashes) and `sign_in` (accounts:signInWithPassword) are the server's, shared with the
+  // other doors; all the references outlive the handler.
   IdentityHandler(auth::UserDirectories& directories, const auth::IdTokens& tokens, const auth::SigningKey& key,
-                  const auth::Authenticator& authenticator, IdentityOptions options = {});
+                  const auth::Authenticator& authenticator, auth::PasswordHasher& hasher,
+                  auth::PasswordSignIn& sign_in, IdentityOptions options = {});
 
   static bool handles(std::string_view path);
-  // Email/password sign-in to `database` for the other doors (STOMP CONNECT login/passcode): the checks and
-  // lockouts of accounts:signInWithPassword; `done` gets the identity a fresh ID token would carry, on a worker
-  // thread (or this one, when refused before hashing).
-  void sign_in_with_password(const std::string& database, const std::string& email, const std::string& password,
-                             const std::string& address, std::function<void(Result<identity::Identity>)> done);
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
 
  private:
-  // The password check shared by both sign-ins: lockouts, lookup, disabled, then the hash off this thread. `done`
-  // gets the user, or the Firebase error code (TOO_MANY_ATTEMPTS_TRY_LATER..., EMAIL_NOT_FOUND, USER_DISABLED,
-  // INVALID_PASSWORD) as the error's message; ErrorCode::unavailable when the hashes in flight are at their bound.
-  void check_password(auth::UserStore& users, const std::string& database, const std::string& email,
-                      const std::string& password, const std::string& address,
-                      std::function<void(Result<boost::json::object>)> done);
-
   auth::UserDirectories& directories_;
   const auth::IdTokens& tokens_;
   const auth::SigningKey& key_;
   IdentityOptions options_;
-  auth::PasswordHasher hasher_;
+  auth::PasswordHasher& hasher_;
+  auth::PasswordSignIn& sign_in_;
   AccountAdmin admin_;
-  auth::AttemptLimiter account_failures_;
-  auth::AttemptLimiter address_failures_;
   auth::AttemptLimiter address_sign_ups_;
 };
 

@@ -10,7 +10,7 @@
 #include "db/registry.h"
 #include "net/http.h"
 #include "proto/firebase/connection.h"
-#include "proto/firebase/long_poll_session.h"
+#include "proto/firebase/long_poll_sessions.h"
 
 namespace backside::proto::firebase {
 
@@ -24,9 +24,11 @@ class FirebaseHandler {
                                         std::shared_ptr<net::WebSocketConnection> connection);
   // Any request to /.lp (the long-poll transport).
   void handle_long_poll(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange);
-  // The I/O context that runs the connections' credential expiry timers (the server's, once it exists).
+  // The I/O context that runs the connections' credential expiry timers and the long-poll sessions' hold and
+  // idle timers (the server's, once it exists; before the first request).
   void set_io_context(boost::asio::io_context& io) { options_.io = &io; }
-  // Ends the long-poll sessions (their onDisconnect writes are queued): at shutdown, before the databases stop.
+  // Ends the long-poll sessions (their onDisconnect writes are queued) and stops their timers: at shutdown, before
+  // the databases stop and before the I/O context does.
   void close_long_polls();
 
  private:

@@ -39,7 +39,8 @@ class Transport {
   virtual void pause_reading(bool paused) = 0;
 };
 
-// Email/password sign-in to a database's users (the Auth API door's): `done` gets the identity, on any thread.
+// Email/password sign-in to a database's users (auth::PasswordSignIn, which the app wires in): `done` gets the
+// identity, on any thread.
 using PasswordSignIn =
     std::function<void(const std::string& database, const std::string& email, const std::string& password,
                        const std::string& address, std::function<void(Result<identity::Identity>)> done)>;
