@@ -15,6 +15,7 @@
 #include <sstream>
 #include <utility>
 
+#include "net/event_stream_session.h"
 #include "net/websocket_session.h"
 
 namespace backside::net {
@@ -115,9 +116,7 @@ HttpSession::HttpSession(asio::ip::tcp::socket socket, HttpHandler& handler, con
       sessions_(std::move(sessions)),
       header_charge_(options.memory_budget, MemoryBudget::Use::request_header),
       body_charge_(options.memory_budget, MemoryBudget::Use::request_body),
-      response_charge_(options.memory_budget, MemoryBudget::Use::response),
-      stream_charge_(options.memory_budget, MemoryBudget::Use::outbound_queue),
-      keep_alive_timer_(stream_.get_executor()) {
+      response_charge_(options.memory_budget, MemoryBudget::Use::response) {
   beast::error_code ec;
   auto endpoint = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_address_ = endpoint.address().to_string();
@@ -263,12 +262,8 @@ void HttpSession::upgrade_to_websocket(HttpRequest&& request) {
     return fail_request(http::status::not_found, "Not found: no WebSocket endpoint at " + path);
   }
   // The socket (and any bytes already read past the request) now belong to the WebSocket session.
-  {
-    std::lock_guard lock(mutex_);
-    handed_off_ = true;
-    closed_ = true;
-  }
-  keep_alive_timer_.cancel();
+  handed_off_ = true;
+  closed_ = true;
   sessions_->remove(this);
   connection->connection_slot = std::move(connection_slot);
   connection->run(std::move(stream_), std::move(buffer_), std::move(request), std::move(accepted));
@@ -343,156 +338,40 @@ std::shared_ptr<EventStream> HttpSession::start_stream(HttpResponse&& head) {
   head.version(11);  // as write_response
   std::ostringstream header;
   header << head.base();
-  auto first = std::make_shared<const std::string>(header.str() + head.body());
-  {
-    std::lock_guard lock(mutex_);
-    streaming_ = true;
-    // The budget may drop this stream, its queue being the largest, when others need room (under its lock: post).
-    stream_charge_.enrol([weak = weak_from_this(), executor = stream_.get_executor()] {
-      asio::post(executor, [weak] {
-        if (auto self = weak.lock()) self->finish("slow reader: dropped to make room in the memory budget");
-      });
-    });
-    queued_bytes_ += first->size();
-    stream_charge_.resize(queued_bytes_);  // the head is small and starts the stream: charged, never refused
-    queue_.push_front(std::move(first));  // the head goes before any event queued meanwhile
-    writing_ = true;
-  }
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-    self->body_charge_.release();  // the handler has answered: it is done with the request
-    self->stream_.expires_never();
-    self->watch_for_peer_close();
-    self->write_next();
-  });
-  return shared_from_this();
+  // The stream exists (and takes sends, which wait behind its head) before it has the socket: the hand-off is on
+  // this connection's strand, and this may be any thread.
+  auto stream = std::make_shared<EventStreamSession>(stream_.get_executor(), options_, sessions_, remote_address_);
+  stream->begin(std::make_shared<const std::string>(header.str() + head.body()));
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), stream] { self->hand_off_stream(stream); });
+  return stream;
 }
 
-void HttpSession::watch_for_peer_close() {
-  // A stream's client sends nothing more; a read completes only when it goes away.
-  stream_.socket().async_read_some(asio::buffer(peer_byte_buffer_),
-                                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                     if (ec) return self->finish("client closed the stream");
-                                     self->watch_for_peer_close();
-                                   });
-}
-
-bool HttpSession::send(std::shared_ptr<const std::string> bytes) {
-  std::lock_guard lock(mutex_);
-  if (closed_ || close_when_drained_) return false;
-  // One message larger than the bound is let through when nothing is waiting: only falling behind drops.
-  const bool was_idle = queued_bytes_ == 0;
-  queued_bytes_ += bytes->size();
-  queue_.push_back(std::move(bytes));
-  const bool over_bound = !was_idle && queued_bytes_ > options_.max_stream_queue_bytes;
-  if (over_bound || !stream_charge_.resize(queued_bytes_)) {
-    close_when_drained_ = true;
-    queue_.clear();
-    stream_charge_.release();
-    asio::post(stream_.get_executor(), [self = shared_from_this(), over_bound] {
-      // Over the budget is logged by the budget itself, rate-limited.
-      if (over_bound) {
-        spdlog::warn("dropping stream to {}: it fell more than {} bytes behind", self->remote_address_,
-                     self->options_.max_stream_queue_bytes);
-      }
-      self->finish(over_bound ? "slow reader" : "slow reader: the server's memory budget for queued output is spent");
-    });
-    return false;
-  }
-  sent_since_keep_alive_ = true;
-  if (!writing_) {
-    writing_ = true;
-    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->write_next(); });
-  }
-  return true;
-}
-
-void HttpSession::write_next() {
-  std::vector<std::shared_ptr<const std::string>> batch;
-  {
-    std::lock_guard lock(mutex_);
-    if (closed_) return;
-    if (queue_.empty()) {
-      writing_ = false;
-      if (close_when_drained_) {
-        asio::post(stream_.get_executor(), [self = shared_from_this()] { self->finish("closed by server"); });
-      }
-      return;
-    }
-    while (!queue_.empty() && batch.size() < 64) {
-      batch.push_back(queue_.pop_front());
-    }
-  }
-  std::vector<asio::const_buffer> buffers;
-  buffers.reserve(batch.size());
-  for (const auto& b : batch) buffers.emplace_back(b->data(), b->size());
-  asio::async_write(stream_.socket(), buffers,
-                    [self = shared_from_this(), batch = std::move(batch)](beast::error_code ec, std::size_t n) {
-                      if (ec) return self->finish("write failed");
-                      {
-                        std::lock_guard lock(self->mutex_);
-                        self->queued_bytes_ -= std::min(self->queued_bytes_, n);
-                        if (!self->close_when_drained_) self->stream_charge_.shrink_to(self->queued_bytes_);
-                      }
-                      self->write_next();
-                    });
-}
-
-void HttpSession::close() {
-  std::lock_guard lock(mutex_);
-  if (closed_ || close_when_drained_) return;
-  close_when_drained_ = true;
-  if (!writing_) {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->finish("closed by server"); });
-  }
-}
-
-void HttpSession::on_closed(std::function<void()> callback) {
-  std::lock_guard lock(mutex_);
-  if (closed_) {
-    asio::post(stream_.get_executor(), std::move(callback));
-  } else {
-    on_closed_ = std::move(callback);
-  }
-}
-
-void HttpSession::keep_alive(std::shared_ptr<const std::string> bytes, int interval_seconds) {
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), bytes = std::move(bytes), interval_seconds] {
-    self->keep_alive_bytes_ = bytes;
-    self->keep_alive_seconds_ = interval_seconds;
-    self->arm_keep_alive();
-  });
-}
-
-void HttpSession::arm_keep_alive() {
-  if (closed_ || !keep_alive_bytes_) return;
-  keep_alive_timer_.expires_after(std::chrono::seconds(keep_alive_seconds_));
-  keep_alive_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (ec) return;
-    self->send(self->keep_alive_bytes_);
-    self->arm_keep_alive();
-  });
+void HttpSession::hand_off_stream(const std::shared_ptr<EventStreamSession>& stream) {
+  body_charge_.release();  // the handler has answered: it is done with the request
+  // The socket (closed if this connection already ended: then so does the stream) belongs to the stream from now
+  // on. Whatever the client sent past its request is dropped: it may not pipeline behind a stream.
+  const bool was_closed = closed_;
+  handed_off_ = true;
+  closed_ = true;
+  parser_.reset();
+  buffer_.clear();
+  buffer_.shrink_to_fit();
+  if (!was_closed) sessions_->remove(this);
+  stream->connection_slot = std::move(connection_slot);
+  stream->run(stream_.release_socket());
 }
 
 void HttpSession::finish(const char* reason) {
-  std::function<void()> callback;
-  {
-    std::lock_guard lock(mutex_);
-    if (closed_ || handed_off_) return;
-    closed_ = true;
-    queue_.clear();
-    stream_charge_.release();
-    callback = std::move(on_closed_);
-  }
+  if (closed_ || handed_off_) return;
+  closed_ = true;
   body_charge_.release();
   response_charge_.release();
   spdlog::debug("connection from {} ended: {}", remote_address_, reason);
   beast::error_code ec;
-  keep_alive_timer_.cancel();
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   stream_.socket().close(ec);
   connection_slot.release();
   sessions_->remove(this);
-  if (callback) callback();
 }
 
 void SessionSet::add(const std::shared_ptr<Session>& session) {

@@ -1,7 +1,7 @@
 #pragma once
-// One HTTP connection: reads requests one at a time, hands each to the handler, writes its reply; or, once the
-// handler starts a stream, becomes a one-way event stream with a bounded write queue.
-#include <boost/asio/steady_timer.hpp>
+// One HTTP connection: reads requests one at a time, hands each to the handler, writes its reply. A connection
+// that becomes something else hands its socket over: to a WebSocketSession on an upgrade, to an EventStreamSession
+// when the handler starts a stream (net/event_stream_session.h).
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -13,15 +13,15 @@
 
 #include "net/connection_limiter.h"
 #include "net/http.h"
-#include "net/message_queue.h"
 #include "net/server.h"
 #include "util/memory_budget.h"
 
 namespace backside::net {
 
 class SessionSet;
+class EventStreamSession;
 
-// Anything the server must close at shutdown (HTTP sessions, WebSocket sessions).
+// Anything the server must close at shutdown (HTTP sessions, WebSocket, TCP and event stream sessions).
 class Session {
  public:
   virtual ~Session() = default;
@@ -29,14 +29,11 @@ class Session {
   virtual void shutdown() = 0;
 
   // The connection's place under the server's connection caps: set by the listener before start, moved along when
-  // an HTTP connection becomes a WebSocket, released (on the strand) when the socket is closed.
+  // an HTTP connection becomes a WebSocket or an event stream, released (on the strand) when the socket is closed.
   ConnectionSlot connection_slot;
 };
 
-class HttpSession : public Session,
-                    public HttpExchange,
-                    public EventStream,
-                    public std::enable_shared_from_this<HttpSession> {
+class HttpSession : public Session, public HttpExchange, public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(boost::asio::ip::tcp::socket socket, HttpHandler& handler, const ServerOptions& options,
               std::shared_ptr<SessionSet> sessions);
@@ -50,12 +47,6 @@ class HttpSession : public Session,
   std::shared_ptr<EventStream> start_stream(HttpResponse&& head) override;
   const std::string& remote_address() const override { return remote_address_; }
 
-  // EventStream
-  bool send(std::shared_ptr<const std::string> bytes) override;
-  void close() override;
-  void on_closed(std::function<void()> callback) override;
-  void keep_alive(std::shared_ptr<const std::string> bytes, int interval_seconds) override;
-
  private:
   void read_request();
   void on_header(boost::beast::error_code ec);
@@ -68,11 +59,9 @@ class HttpSession : public Session,
   void linger_then_finish();
   void discard_input();
   void parse_header();  // reads until the request's head is complete, charging its bytes
-  void watch_for_peer_close();
-  void write_next();  // on the strand
-  void arm_keep_alive();
-  void finish(const char* reason);  // on the strand: close the socket and fire on_closed once
+  void finish(const char* reason);  // on the strand: close the socket
   void upgrade_to_websocket(HttpRequest&& request);  // on the strand
+  void hand_off_stream(const std::shared_ptr<EventStreamSession>& stream);  // on the strand
 
   boost::beast::tcp_stream stream_;
   HttpHandler& handler_;
@@ -85,30 +74,16 @@ class HttpSession : public Session,
   unsigned request_version_ = 11;  // of the request being answered: 10 or 11
   bool head_request_ = false;      // the request being answered is a HEAD: its answer has no body
   std::atomic<bool> answered_{false};  // reply(), start_stream() or an error answer was given to this request
-  bool handed_off_ = false;  // the socket now belongs to a WebSocketSession
+  bool handed_off_ = false;  // the socket now belongs to a WebSocketSession or an EventStreamSession
+  bool closed_ = false;      // the socket is closed or handed off
   bool linger_ = false;      // the answer was an error: the client may still be sending a body we did not read
   std::size_t discarded_bytes_ = 0;
-  // The server-wide budget's share of this connection: the request body being read (until the answer is written),
-  // the response being written, and the event stream's queue.
+  // The server-wide budget's share of this connection: the request body being read (until the answer is written)
+  // and the response being written.
   MemoryCharge header_charge_;  // the bytes of an unfinished request head
   MemoryCharge body_charge_;
   MemoryCharge response_charge_;
-  MemoryCharge stream_charge_;  // guarded by mutex_
-
-  // Streaming state. The queue is shared with writer threads, hence the mutex.
-  std::mutex mutex_;
-  MessageQueue queue_;
-  std::size_t queued_bytes_ = 0;
-  bool writing_ = false;
-  bool streaming_ = false;
-  bool closed_ = false;
-  bool close_when_drained_ = false;
-  std::function<void()> on_closed_;
-  std::shared_ptr<const std::string> keep_alive_bytes_;
-  int keep_alive_seconds_ = 0;
-  bool sent_since_keep_alive_ = false;
-  boost::asio::steady_timer keep_alive_timer_;
-  char peer_byte_buffer_[256];
+  char peer_byte_buffer_[256];  // what an answered client still sends, discarded
 };
 
 // The live sessions of a server, so that shutdown can close them.

@@ -210,6 +210,7 @@ Result<tcp::endpoint> Server::listen_stream(std::uint16_t port, StreamHandler& h
 
 void Server::start() {
   std::size_t count = options_.io_threads ? options_.io_threads : std::max(1u, std::thread::hardware_concurrency());
+  work_.emplace(io_.get_executor());
   for (std::size_t i = 0; i < count; ++i) threads_.emplace_back([this] { run_io_thread(); });
 }
 
@@ -252,6 +253,7 @@ void Server::stop() {
   guard->async_wait([this, guard](boost::system::error_code) { io_.stop(); });
   for (auto& t : threads_) t.join();
   threads_.clear();
+  work_.reset();
 }
 
 }  // namespace backside::net

@@ -1,6 +1,7 @@
 #pragma once
 // The network server: a listener on the HTTP port (and on raw protocol ports), and the I/O threads that run every
 // session.
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <mutex>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,6 +69,9 @@ class Server {
   std::shared_ptr<Listener> listener_;
   std::vector<std::shared_ptr<Listener>> stream_listeners_;
   std::vector<std::thread> threads_;
+  // Keeps the I/O threads running from start() to stop(), also when no connection has an operation pending (closing
+  // the acceptors can take the last one before the sessions' shutdowns are queued).
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::atomic<std::size_t> handler_exceptions_{0};
   std::mutex exception_log_mutex_;
   std::chrono::steady_clock::time_point last_exception_log_{};
