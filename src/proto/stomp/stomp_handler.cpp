@@ -167,6 +167,13 @@ class Session : public std::enable_shared_from_this<Session> {
     last_sent_ms_ = steady_ms();
     transport_->send(std::move(bytes));
   }
+  // A MESSAGE: this subscription's head, then the body shared by every subscriber of the view (principle 4).
+  void send_message(std::string head, const std::shared_ptr<const std::string>& body) {
+    std::lock_guard lock(send_mutex_);
+    if (sending_ended_) return;
+    last_sent_ms_ = steady_ms();
+    transport_->send(std::move(head), body);
+  }
   // Sends `last` (if any) as the connection's last frame and closes it. Deliveries run on database threads, so the
   // check and the close are one step: no MESSAGE can slip in after an ERROR.
   void end_with(std::shared_ptr<const std::string> last, std::string reason) {
@@ -823,9 +830,7 @@ void StompSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
   if (!active) return;
   auto session = session_.lock();
   if (!session || session->end_if_credential_expired()) return;
-  auto frame = std::make_shared<std::string>(message_head(id_, session->next_message_id(), destination_, version_));
-  frame->append(*bytes);
-  session->send_bytes(std::move(frame));
+  session->send_message(message_head(id_, session->next_message_id(), destination_, version_), bytes);
 }
 
 class WebSocketTransport : public Transport {
@@ -833,6 +838,9 @@ class WebSocketTransport : public Transport {
   explicit WebSocketTransport(std::shared_ptr<net::WebSocketConnection> connection)
       : connection_(std::move(connection)) {}
   bool send(std::shared_ptr<const std::string> bytes) override { return connection_->send(std::move(bytes)); }
+  bool send(std::string head, std::shared_ptr<const std::string> body) override {
+    return connection_->send(std::move(head), std::move(body));
+  }
   void close(std::string reason) override { connection_->close(1000, std::move(reason)); }
   void post(std::function<void()> fn) override { connection_->post(std::move(fn)); }
   const std::string& remote_address() const override { return connection_->remote_address(); }
@@ -846,6 +854,9 @@ class TcpTransport : public Transport {
  public:
   explicit TcpTransport(std::shared_ptr<net::StreamConnection> connection) : connection_(std::move(connection)) {}
   bool send(std::shared_ptr<const std::string> bytes) override { return connection_->send(std::move(bytes)); }
+  bool send(std::string head, std::shared_ptr<const std::string> body) override {
+    return connection_->send(std::move(head), std::move(body));
+  }
   void close(std::string reason) override { connection_->close(std::move(reason)); }
   void post(std::function<void()> fn) override { connection_->post(std::move(fn)); }
   const std::string& remote_address() const override { return connection_->remote_address(); }

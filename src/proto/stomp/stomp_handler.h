@@ -20,6 +20,8 @@ class Transport {
  public:
   virtual ~Transport() = default;
   virtual bool send(std::shared_ptr<const std::string> bytes) = 0;
+  // One frame: `head` (this connection's own) then `body` (shared with other connections; not copied).
+  virtual bool send(std::string head, std::shared_ptr<const std::string> body) = 0;
   // Flushes what is queued, then closes.
   virtual void close(std::string reason) = 0;
   // Runs `fn` where the session's bytes are delivered, after what runs there now.
