@@ -51,6 +51,10 @@ class WebSocketConnection {
   // call order, one write at a time. Returns false if the connection is closed or closing; when the queued bytes
   // exceed ServerOptions::max_stream_queue_bytes the connection is dropped (logged) and send returns false.
   virtual bool send(std::shared_ptr<const std::string> message) = 0;
+  // Queues one message made of `head` and then `body`, as send() does, without joining them: `head` is this
+  // connection's own (a few bytes: a STOMP MESSAGE's subscription and message-id), `body` is shared with the other
+  // connections it goes to and is not copied. The queued bytes counted against the bound include the head.
+  virtual bool send(std::string head, std::shared_ptr<const std::string> body) = 0;
   // Queues several messages with nothing from other threads between them (the frames of one split message).
   virtual bool send_all(std::span<const std::shared_ptr<const std::string>> messages) = 0;
   // Sends what is already queued, then a close frame with `code` (RFC 6455 §7.4, e.g. 1000 normal, 1002 protocol
@@ -70,6 +74,9 @@ class StreamConnection {
  public:
   virtual ~StreamConnection() = default;
   virtual bool send(std::shared_ptr<const std::string> bytes) = 0;
+  // Queues `head` and then `body`, without joining them: `head` is this connection's own (see WebSocketConnection),
+  // `body` is shared with other connections and is not copied.
+  virtual bool send(std::string head, std::shared_ptr<const std::string> body) = 0;
   // Sends what is queued, then closes the connection.
   virtual void close(std::string reason) = 0;
   // Runs `fn` where this connection's bytes are delivered (its strand), after what is running there now.

@@ -12,7 +12,25 @@ namespace backside::net {
 namespace {
 
 std::size_t frame_size(const OutgoingFrame& frame) {
-  return frame.header_size + (frame.payload ? frame.payload->size() : 0);
+  return frame.header_size + frame.head.size() + (frame.payload ? frame.payload->size() : 0);
+}
+
+// The iovecs (at most 3) of what is left of `frame` after its first `skip` bytes (skip < frame_size(frame)); returns
+// how many were written to `iov`.
+std::size_t frame_iovecs(OutgoingFrame& frame, std::size_t skip, iovec* iov) {
+  std::size_t count = 0;
+  const auto add = [&](void* data, std::size_t size) {
+    if (skip >= size) {
+      skip -= size;
+      return;
+    }
+    iov[count++] = {static_cast<char*>(data) + skip, size - skip};
+    skip = 0;
+  };
+  add(frame.header.data(), frame.header_size);
+  add(frame.head.data(), frame.head.size());
+  if (frame.payload) add(const_cast<char*>(frame.payload->data()), frame.payload->size());
+  return count;
 }
 
 // One non-blocking gather write; the bytes written, 0 if the socket is full, -errno on failure.
@@ -45,13 +63,8 @@ SocketWriter::Outcome SocketWriter::push(OutgoingFrame frame) {
   }
   if (fd_ >= 0 && !waiting_ && queue_.empty()) {
     // The common case of a fan-out: nothing queued, so the frame goes out now, from this thread, without a copy.
-    iovec iov[2];
-    std::size_t count = 0;
-    if (frame.header_size) iov[count++] = {frame.header.data(), frame.header_size};
-    if (frame.payload && !frame.payload->empty()) {
-      iov[count++] = {const_cast<char*>(frame.payload->data()), frame.payload->size()};
-    }
-    const long written = send_iovecs(fd_, iov, count);
+    iovec iov[3];
+    const long written = send_iovecs(fd_, iov, frame_iovecs(frame, 0, iov));
     if (written < 0) {
       error_ = static_cast<int>(-written);
       return Outcome::failed;
@@ -170,26 +183,12 @@ bool SocketWriter::closing() const {
 }
 
 SocketWriter::Outcome SocketWriter::flush_locked() {
-  constexpr std::size_t kMaxIovecs = 128;
+  constexpr std::size_t kMaxIovecs = 192;  // 64 frames of three parts (IOV_MAX is 1024)
   while (!queue_.empty()) {
     iovec iov[kMaxIovecs];
     std::size_t count = 0;
-    std::size_t skip = front_written_;
-    for (std::size_t i = 0; i < queue_.size() && count + 2 <= kMaxIovecs; ++i) {
-      OutgoingFrame& frame = queue_[i];
-      if (skip < frame.header_size) {
-        iov[count++] = {frame.header.data() + skip, frame.header_size - skip};
-        skip = 0;
-      } else {
-        skip -= frame.header_size;
-      }
-      const std::size_t payload_size = frame.payload ? frame.payload->size() : 0;
-      if (skip < payload_size) {
-        iov[count++] = {const_cast<char*>(frame.payload->data()) + skip, payload_size - skip};
-        skip = 0;
-      } else {
-        skip -= payload_size;
-      }
+    for (std::size_t i = 0; i < queue_.size() && count + 3 <= kMaxIovecs; ++i) {
+      count += frame_iovecs(queue_[i], i == 0 ? front_written_ : 0, iov + count);
     }
     const long written = send_iovecs(fd_, iov, count);
     if (written < 0) {

@@ -1,17 +1,19 @@
 #pragma once
 // The outgoing side of one connection: a bounded queue of frames written straight to the socket. A frame is a small
-// header (the WebSocket frame header; none on raw TCP) and a payload shared with every other connection it goes to.
+// header (the WebSocket frame header; none on raw TCP), an optional head of this connection's own (a STOMP MESSAGE's
+// subscription and message-id headers) and a payload shared with every other connection it goes to. The three parts
+// go out in one gather write, never joined into one buffer: a fan-out copies no payload per connection.
 //
 // Why not one asynchronous write per message: in a fan-out one event goes to thousands of connections, and each of
 // them was a posted handler, a composed write operation and a completion. Here the thread that sends (a database's
 // committer, usually) writes the frame with one non-blocking sendmsg when the connection has nothing queued. Frames
 // queue in two cases: inside a SendBatch (util/send_batch.h: the owner joins the batch and calls flush() at its end,
 // so the events of one turn go out in one write), and when the socket is full (the owner waits until it is
-// writable, then calls resume()). Queued frames go out in gather writes of up to 64 frames. A reader that falls more
-// than the bound behind is dropped, never buffered without limit. What is queued is also charged to the server-wide
-// memory budget (util/memory_budget.h), at full size per connection even when the payload is shared; a queue the
-// budget cannot take is dropped the same way, as a slow client, and when the budget is full the largest queues are
-// the ones it takes back first (enrol_for_eviction).
+// writable, then calls resume()). Queued frames go out in gather writes of 64 frames or more (192 parts). A reader
+// that falls more than the bound behind is dropped, never buffered without limit. What is queued (headers, heads
+// and payloads) is also charged to the server-wide memory budget (util/memory_budget.h), at full size per
+// connection even when the payload is shared; a queue the budget cannot take is dropped the same way, as a slow
+// client, and when the budget is full the largest queues are the ones it takes back first (enrol_for_eviction).
 //
 // Thread-safe. The owner keeps the socket open until stop() has returned.
 #include <array>
@@ -28,8 +30,12 @@
 
 namespace backside::net {
 
+// Written in this order: header, head, payload. A WebSocket header's length covers head and payload (one frame).
 struct OutgoingFrame {
-  std::shared_ptr<const std::string> payload;
+  std::shared_ptr<const std::string> payload;  // shared; may be null (empty)
+  // This connection's own bytes before the payload, usually none. A std::string: the head is rendered into one
+  // string anyway and moved here, and a frame that is written at once (the common case) never copies it.
+  std::string head;
   std::uint8_t header_size = 0;
   std::array<std::uint8_t, 10> header{};
 };

@@ -36,6 +36,17 @@ void TcpSession::pause_reading(bool paused) {
 bool TcpSession::send(std::shared_ptr<const std::string> bytes) {
   OutgoingFrame frame;
   frame.payload = std::move(bytes);
+  return push(std::move(frame));
+}
+
+bool TcpSession::send(std::string head, std::shared_ptr<const std::string> body) {
+  OutgoingFrame frame;
+  frame.head = std::move(head);
+  frame.payload = std::move(body);
+  return push(std::move(frame));
+}
+
+bool TcpSession::push(OutgoingFrame frame) {
   const SocketWriter::Outcome outcome = writer_.push(std::move(frame));
   act(outcome);
   return sent(outcome);

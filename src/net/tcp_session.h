@@ -20,6 +20,7 @@ class TcpSession : public SocketSession, public StreamConnection {
 
   // StreamConnection
   bool send(std::shared_ptr<const std::string> bytes) override;
+  bool send(std::string head, std::shared_ptr<const std::string> body) override;
   void close(std::string reason) override;
   void post(std::function<void()> fn) override;
   const std::string& remote_address() const override { return remote_address_; }
@@ -30,6 +31,7 @@ class TcpSession : public SocketSession, public StreamConnection {
 
  private:
   std::shared_ptr<TcpSession> self() { return std::static_pointer_cast<TcpSession>(shared_from_this()); }
+  bool push(OutgoingFrame frame);
   void on_bytes(std::string_view bytes) override;
   void on_end_of_stream() override { finish("closed by the client"); }
   void on_drained() override { finish(close_reason_); }

@@ -44,6 +44,16 @@ std::size_t encode_frame_header(WebSocketOpcode opcode, std::size_t payload_size
   return 10;
 }
 
+OutgoingFrame make_websocket_frame(WebSocketOpcode opcode, std::shared_ptr<const std::string> payload,
+                                   std::string head) {
+  OutgoingFrame frame;
+  const std::size_t size = head.size() + (payload ? payload->size() : 0);
+  frame.header_size = static_cast<std::uint8_t>(encode_frame_header(opcode, size, frame.header.data()));
+  frame.head = std::move(head);
+  frame.payload = std::move(payload);
+  return frame;
+}
+
 std::string close_frame_payload(std::uint16_t code, std::string_view reason) {
   std::string payload;
   payload.push_back(static_cast<char>(code >> 8));

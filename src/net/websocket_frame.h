@@ -8,9 +8,12 @@
 // fragments. Every violation becomes an error event carrying the close code to answer with.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "net/socket_writer.h"
 
 namespace backside::net {
 
@@ -28,6 +31,11 @@ constexpr std::size_t kMaxFrameHeaderBytes = 10;
 // Writes the header of a final, unmasked (server-to-client) frame with a payload of `payload_size` bytes into `out`;
 // returns its length: 2, 4 or 10 bytes.
 std::size_t encode_frame_header(WebSocketOpcode opcode, std::size_t payload_size, std::uint8_t* out);
+
+// A final, unmasked frame for a SocketWriter whose payload is `head` (this connection's own bytes, may be empty) then
+// `payload` (shared, may be null): one frame, its header's length covering both.
+OutgoingFrame make_websocket_frame(WebSocketOpcode opcode, std::shared_ptr<const std::string> payload,
+                                   std::string head = {});
 
 // The payload of a close frame: the code, big-endian, then the reason cut to 123 bytes (a control frame's payload is
 // at most 125) at a UTF-8 character boundary.

@@ -22,13 +22,6 @@ const std::shared_ptr<const std::string>& no_payload() {
   return empty;
 }
 
-OutgoingFrame make_frame(WebSocketOpcode opcode, std::shared_ptr<const std::string> payload) {
-  OutgoingFrame frame;
-  frame.header_size = static_cast<std::uint8_t>(encode_frame_header(opcode, payload->size(), frame.header.data()));
-  frame.payload = std::move(payload);
-  return frame;
-}
-
 }  // namespace
 
 WebSocketSession::WebSocketSession(asio::any_io_executor strand, const ServerOptions& options,
@@ -133,7 +126,7 @@ void WebSocketSession::handle(WebSocketFrameReader::Event& event) {
       if (close_sent_) return finish("closed by the server");
       // The answer echoes the peer's code (none if it gave none).
       if (event.code == 1005) {
-        act(writer_.close(make_frame(WebSocketOpcode::close, no_payload())));
+        act(writer_.close(make_websocket_frame(WebSocketOpcode::close, no_payload())));
       } else {
         start_close(event.code, "");
       }
@@ -148,10 +141,17 @@ bool WebSocketSession::send(std::shared_ptr<const std::string> message) {
   return send_frame(WebSocketOpcode::text, std::move(message));
 }
 
+bool WebSocketSession::send(std::string head, std::shared_ptr<const std::string> body) {
+  const SocketWriter::Outcome outcome =
+      writer_.push(make_websocket_frame(WebSocketOpcode::text, std::move(body), std::move(head)));
+  act(outcome);
+  return sent(outcome);
+}
+
 bool WebSocketSession::send_all(std::span<const std::shared_ptr<const std::string>> messages) {
   thread_local std::vector<OutgoingFrame> frames;  // reused: a fan-out calls this once per subscriber
   frames.clear();
-  for (const auto& message : messages) frames.push_back(make_frame(WebSocketOpcode::text, message));
+  for (const auto& message : messages) frames.push_back(make_websocket_frame(WebSocketOpcode::text, message));
   const SocketWriter::Outcome outcome = writer_.push_all(frames);
   frames.clear();
   act(outcome);
@@ -159,7 +159,7 @@ bool WebSocketSession::send_all(std::span<const std::shared_ptr<const std::strin
 }
 
 bool WebSocketSession::send_frame(WebSocketOpcode opcode, std::shared_ptr<const std::string> payload) {
-  const SocketWriter::Outcome outcome = writer_.push(make_frame(opcode, std::move(payload)));
+  const SocketWriter::Outcome outcome = writer_.push(make_websocket_frame(opcode, std::move(payload)));
   act(outcome);
   return sent(outcome);
 }
@@ -167,8 +167,8 @@ bool WebSocketSession::send_frame(WebSocketOpcode opcode, std::shared_ptr<const 
 void WebSocketSession::close(std::uint16_t code, std::string reason) { start_close(code, reason); }
 
 void WebSocketSession::start_close(std::uint16_t code, std::string_view reason) {
-  act(writer_.close(make_frame(WebSocketOpcode::close,
-                               std::make_shared<const std::string>(close_frame_payload(code, reason)))));
+  act(writer_.close(make_websocket_frame(WebSocketOpcode::close,
+                                         std::make_shared<const std::string>(close_frame_payload(code, reason)))));
 }
 
 void WebSocketSession::shutdown() { close(1001, "server shutting down"); }

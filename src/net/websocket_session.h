@@ -42,6 +42,7 @@ class WebSocketSession : public SocketSession, public WebSocketConnection {
 
   // WebSocketConnection
   bool send(std::shared_ptr<const std::string> message) override;
+  bool send(std::string head, std::shared_ptr<const std::string> body) override;
   bool send_all(std::span<const std::shared_ptr<const std::string>> messages) override;
   void close(std::uint16_t code, std::string reason) override;
   const std::string& remote_address() const override { return remote_address_; }

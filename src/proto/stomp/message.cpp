@@ -72,7 +72,9 @@ std::shared_ptr<const std::string> render_message_tail(const sync::ViewEvent& ev
 
 std::string message_head(std::string_view subscription, std::uint64_t message_id, std::string_view destination,
                          Version version) {
-  std::string out = "MESSAGE\n";
+  std::string out;
+  out.reserve(72 + subscription.size() + destination.size());  // one allocation when nothing needs escaping
+  out += "MESSAGE\n";
   header(out, "subscription", subscription, version);
   header(out, "message-id", std::to_string(message_id), version);
   header(out, "destination", destination, version);

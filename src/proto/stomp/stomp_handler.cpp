@@ -15,6 +15,9 @@ class WebSocketTransport : public Transport {
   explicit WebSocketTransport(std::shared_ptr<net::WebSocketConnection> connection)
       : connection_(std::move(connection)) {}
   bool send(std::shared_ptr<const std::string> bytes) override { return connection_->send(std::move(bytes)); }
+  bool send(std::string head, std::shared_ptr<const std::string> body) override {
+    return connection_->send(std::move(head), std::move(body));
+  }
   void close(std::string reason) override { connection_->close(1000, std::move(reason)); }
   void post(std::function<void()> fn) override { connection_->post(std::move(fn)); }
   const std::string& remote_address() const override { return connection_->remote_address(); }
@@ -28,6 +31,9 @@ class TcpTransport : public Transport {
  public:
   explicit TcpTransport(std::shared_ptr<net::StreamConnection> connection) : connection_(std::move(connection)) {}
   bool send(std::shared_ptr<const std::string> bytes) override { return connection_->send(std::move(bytes)); }
+  bool send(std::string head, std::shared_ptr<const std::string> body) override {
+    return connection_->send(std::move(head), std::move(body));
+  }
   void close(std::string reason) override { connection_->close(std::move(reason)); }
   void post(std::function<void()> fn) override { connection_->post(std::move(fn)); }
   const std::string& remote_address() const override { return connection_->remote_address(); }

@@ -134,6 +134,13 @@ void StompSession::send_bytes(std::shared_ptr<const std::string> bytes) {
   transport_->send(std::move(bytes));
 }
 
+void StompSession::send_message(std::string head, const std::shared_ptr<const std::string>& body) {
+  std::lock_guard lock(send_mutex_);
+  if (sending_ended_) return;
+  last_sent_ms_ = steady_ms();
+  transport_->send(std::move(head), body);
+}
+
 void StompSession::end_with(std::shared_ptr<const std::string> last, std::string reason) {
   std::lock_guard lock(send_mutex_);
   if (sending_ended_) return;

@@ -30,6 +30,8 @@ class Transport {
  public:
   virtual ~Transport() = default;
   virtual bool send(std::shared_ptr<const std::string> bytes) = 0;
+  // One frame: `head` (this connection's own) then `body` (shared with other connections; not copied).
+  virtual bool send(std::string head, std::shared_ptr<const std::string> body) = 0;
   // Flushes what is queued, then closes.
   virtual void close(std::string reason) = 0;
   // Runs `fn` where the session's bytes are delivered, after what runs there now.
@@ -74,6 +76,8 @@ class StompSession : public std::enable_shared_from_this<StompSession> {
 
   // For the subscriptions, on the database's threads.
   void send_bytes(std::shared_ptr<const std::string> bytes);
+  // A MESSAGE: its subscription's head, then the body shared by every subscriber of the view.
+  void send_message(std::string head, const std::shared_ptr<const std::string>& body);
   std::uint64_t next_message_id() { return ++message_ids_; }
   // True (and the client told, once) if the credential has ended.
   bool credential_ended() { return session_ && session_->credential_ended(); }

@@ -59,6 +59,9 @@ class CheckingConnection : public net::StreamConnection {
     }
     return true;
   }
+  bool send(std::string head, std::shared_ptr<const std::string> body) override {
+    return send(std::make_shared<const std::string>(head + *body));  // checked as the bytes the peer reads
+  }
   void close(std::string) override {
     std::lock_guard lock(mutex_);
     closed_ = true;

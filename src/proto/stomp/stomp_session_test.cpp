@@ -26,6 +26,9 @@ class RecordingTransport : public Transport {
     for (auto& frame : frames) frames_.push_back(std::move(frame));
     return true;
   }
+  bool send(std::string head, std::shared_ptr<const std::string> body) override {
+    return send(std::make_shared<const std::string>(head + *body));  // as the peer reads it
+  }
   void close(std::string reason) override {
     std::lock_guard lock(mutex_);
     closed_ = reason;

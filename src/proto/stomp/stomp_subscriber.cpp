@@ -19,9 +19,7 @@ void StompSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
     session->credential_ended();
     return;
   }
-  auto frame = std::make_shared<std::string>(message_head(id_, session->next_message_id(), destination_, version_));
-  frame->append(*bytes);
-  session->send_bytes(std::move(frame));
+  session->send_message(message_head(id_, session->next_message_id(), destination_, version_), bytes);
 }
 
 void StompSubscriber::revoked(const Error& why) {
