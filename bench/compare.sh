@@ -4,6 +4,7 @@
 # a time each) over the Firebase protocol, STOMP and REST. Both binaries are driven by the same load generator;
 # runs alternate A, B, A, B... so that the machine's noise falls on both; medians of $runs.
 # Usage: bench/compare.sh BEFORE_BINARY AFTER_BINARY [runs]   (prints a Markdown table; writes nothing)
+# COMPARE_WORKLOADS="fanout-firebase-1000 writes-rest" measures only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { echo "usage: $0 BEFORE_BINARY AFTER_BINARY [runs]" >&2; exit 2; }
@@ -16,6 +17,7 @@ duration=3; payload=64
 # workload -> the loadgen command for it (after --port); "fanout-<proto>-<n>" or "writes-<proto>"
 workloads=(fanout-firebase-100 fanout-firebase-1000 fanout-stomp-100 fanout-stomp-1000
            writes-firebase writes-stomp writes-rest)
+[ -n "${COMPARE_WORKLOADS:-}" ] && read -r -a workloads <<<"$COMPARE_WORKLOADS"  # a subset, e.g. "fanout-stomp-1000"
 declare -A results
 for run in $(seq 1 "$runs"); do
   for which in before after; do
