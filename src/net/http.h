@@ -42,49 +42,44 @@ class HttpExchange {
   virtual const std::string& remote_address() const = 0;
 };
 
-// The server side of one accepted WebSocket, as a front door sees it. Thread-safe: send() and close() may be called
-// from any thread (e.g. a database's writer thread), including before the upgrade has completed (frames wait).
-class WebSocketConnection {
+// A connection a front door talks over, whatever carries it (a raw TCP stream, a WebSocket: one message per send).
+// Thread-safe: sends and close() may be called from any thread (e.g. a database's writer thread), including before
+// the connection is fully set up (what is sent waits).
+class Connection {
  public:
-  virtual ~WebSocketConnection() = default;
-  // Queues one message (one WebSocket data frame, text unless the endpoint asked for binary). Messages go out in
-  // call order, one write at a time. Returns false if the connection is closed or closing; when the queued bytes
-  // exceed ServerOptions::max_stream_queue_bytes the connection is dropped (logged) and send returns false.
-  virtual bool send(std::shared_ptr<const std::string> message) = 0;
-  // Queues one message made of `head` and then `body`, as send() does, without joining them: `head` is this
-  // connection's own (a few bytes: a STOMP MESSAGE's subscription and message-id), `body` is shared with the other
-  // connections it goes to and is not copied. The queued bytes counted against the bound include the head.
+  virtual ~Connection() = default;
+  // Queues bytes (on a WebSocket: one data frame, text unless the endpoint asked for binary). They go out in call
+  // order, one write at a time. Returns false if the connection is closed or closing; when the queued bytes exceed
+  // ServerOptions::max_stream_queue_bytes the connection is dropped (logged) and send returns false.
+  virtual bool send(std::shared_ptr<const std::string> bytes) = 0;
+  // Queues `head` and then `body` as one send, without joining them: `head` is this connection's own (a few bytes: a
+  // STOMP MESSAGE's subscription and message-id), `body` is shared with the other connections it goes to and is not
+  // copied. The queued bytes counted against the bound include the head.
   virtual bool send(std::string head, std::shared_ptr<const std::string> body) = 0;
+  // Sends what is queued, then closes the connection (a WebSocket with close code 1000 and `reason`).
+  virtual void close(std::string reason) = 0;
+  // Runs `fn` where this connection's bytes are delivered (its strand), after what is running there now.
+  virtual void post(std::function<void()> fn) = 0;
+  virtual const std::string& remote_address() const = 0;
+  // Stops (true) or resumes (false) reading from the peer: backpressure for a front door that has too many of its
+  // requests still unanswered. Thread-safe; what was already read is still delivered.
+  virtual void pause_reading(bool paused) = 0;
+};
+
+// The server side of one accepted WebSocket, as a front door sees it.
+class WebSocketConnection : public Connection {
+ public:
+  using Connection::close;
   // Queues several messages with nothing from other threads between them (the frames of one split message).
   virtual bool send_all(std::span<const std::shared_ptr<const std::string>> messages) = 0;
   // Sends what is already queued, then a close frame with `code` (RFC 6455 §7.4, e.g. 1000 normal, 1002 protocol
   // error, 1008 policy, 1009 too big) and `reason` (truncated to 123 bytes), then ends the connection.
   virtual void close(std::uint16_t code, std::string reason) = 0;
-  // Runs `fn` where this connection's messages are delivered (its strand), after what is running there now.
-  virtual void post(std::function<void()> fn) = 0;
-  virtual const std::string& remote_address() const = 0;
-  // Stops (true) or resumes (false) reading messages from the peer: backpressure for a front door that has too
-  // many of its requests still unanswered. Thread-safe; messages already read are still delivered.
-  virtual void pause_reading(bool paused) = 0;
+  void close(std::string reason) override { close(1000, std::move(reason)); }
 };
 
-// A raw TCP connection on a protocol port (STOMP): bytes in, bytes out. Thread-safe like WebSocketConnection:
-// sends go out in call order, one write at a time, from a queue bounded by ServerOptions::max_stream_queue_bytes.
-class StreamConnection {
- public:
-  virtual ~StreamConnection() = default;
-  virtual bool send(std::shared_ptr<const std::string> bytes) = 0;
-  // Queues `head` and then `body`, without joining them: `head` is this connection's own (see WebSocketConnection),
-  // `body` is shared with other connections and is not copied.
-  virtual bool send(std::string head, std::shared_ptr<const std::string> body) = 0;
-  // Sends what is queued, then closes the connection.
-  virtual void close(std::string reason) = 0;
-  // Runs `fn` where this connection's bytes are delivered (its strand), after what is running there now.
-  virtual void post(std::function<void()> fn) = 0;
-  virtual const std::string& remote_address() const = 0;
-  // Stops (true) or resumes (false) reading from the peer (backpressure). Thread-safe.
-  virtual void pause_reading(bool paused) = 0;
-};
+// A raw TCP connection on a protocol port (STOMP): bytes in, bytes out.
+class StreamConnection : public Connection {};
 
 // What a front door plugs into an accepted raw connection: on_bytes for each chunk read (any framing is the door's
 // job), then on_close exactly once. Called on the connection's strand, one call at a time.

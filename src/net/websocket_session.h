@@ -44,6 +44,7 @@ class WebSocketSession : public SocketSession, public WebSocketConnection {
   bool send(std::shared_ptr<const std::string> message) override;
   bool send(std::string head, std::shared_ptr<const std::string> body) override;
   bool send_all(std::span<const std::shared_ptr<const std::string>> messages) override;
+  using WebSocketConnection::close;
   void close(std::uint16_t code, std::string reason) override;
   const std::string& remote_address() const override { return remote_address_; }
   void pause_reading(bool paused) override;

@@ -9,47 +9,16 @@ namespace backside::proto::stomp {
 
 namespace {
 
-// The two carriers of a STOMP session: a WebSocket (/stomp) and a raw TCP connection (--stomp-port).
-class WebSocketTransport : public Transport {
- public:
-  explicit WebSocketTransport(std::shared_ptr<net::WebSocketConnection> connection)
-      : connection_(std::move(connection)) {}
-  bool send(std::shared_ptr<const std::string> bytes) override { return connection_->send(std::move(bytes)); }
-  bool send(std::string head, std::shared_ptr<const std::string> body) override {
-    return connection_->send(std::move(head), std::move(body));
-  }
-  void close(std::string reason) override { connection_->close(1000, std::move(reason)); }
-  void post(std::function<void()> fn) override { connection_->post(std::move(fn)); }
-  const std::string& remote_address() const override { return connection_->remote_address(); }
-  void pause_reading(bool paused) override { connection_->pause_reading(paused); }
-
- private:
-  std::shared_ptr<net::WebSocketConnection> connection_;
-};
-
-class TcpTransport : public Transport {
- public:
-  explicit TcpTransport(std::shared_ptr<net::StreamConnection> connection) : connection_(std::move(connection)) {}
-  bool send(std::shared_ptr<const std::string> bytes) override { return connection_->send(std::move(bytes)); }
-  bool send(std::string head, std::shared_ptr<const std::string> body) override {
-    return connection_->send(std::move(head), std::move(body));
-  }
-  void close(std::string reason) override { connection_->close(std::move(reason)); }
-  void post(std::function<void()> fn) override { connection_->post(std::move(fn)); }
-  const std::string& remote_address() const override { return connection_->remote_address(); }
-  void pause_reading(bool paused) override { connection_->pause_reading(paused); }
-
- private:
-  std::shared_ptr<net::StreamConnection> connection_;
-};
-
+// A STOMP session's endpoint on each of its carriers: a raw TCP connection (--stomp-port) and a WebSocket (/stomp).
+// The connection owns its endpoint, the endpoint its session, and the session its connection: the endpoint drops
+// the session when the connection closes.
 class TcpStomp : public net::StreamEndpoint {
  public:
   explicit TcpStomp(std::shared_ptr<StompSession> session) : session_(std::move(session)) {}
   void on_bytes(std::string_view bytes) override { session_->on_bytes(bytes); }
   void on_close() override {
     session_->on_closed();
-    session_.reset();  // breaks connection -> endpoint -> session -> transport -> connection
+    session_.reset();
   }
 
  private:
@@ -62,7 +31,7 @@ class WebSocketStomp : public net::WebSocketEndpoint {
   void on_message(std::string&& message) override { session_->on_bytes(message); }
   void on_close() override {
     session_->on_closed();
-    session_.reset();  // breaks connection -> endpoint -> session -> transport -> connection
+    session_.reset();
   }
 
  private:
@@ -72,8 +41,7 @@ class WebSocketStomp : public net::WebSocketEndpoint {
 }  // namespace
 
 std::shared_ptr<net::StreamEndpoint> StompHandler::accept_stream(std::shared_ptr<net::StreamConnection> connection) {
-  auto transport = std::make_shared<TcpTransport>(std::move(connection));
-  auto session = std::make_shared<StompSession>(registry_, authenticator_, options_, std::move(transport));
+  auto session = std::make_shared<StompSession>(registry_, authenticator_, options_, connection);
   session->start_connect_deadline();
   return std::make_shared<TcpStomp>(std::move(session));
 }
@@ -93,8 +61,7 @@ net::WebSocketAccept StompHandler::accept_websocket(const net::HttpRequest& requ
       break;
     }
   }
-  auto transport = std::make_shared<WebSocketTransport>(std::move(connection));
-  auto session = std::make_shared<StompSession>(registry_, authenticator_, options_, std::move(transport));
+  auto session = std::make_shared<StompSession>(registry_, authenticator_, options_, connection);
   session->start_connect_deadline();
   net::WebSocketAccept accept;
   accept.endpoint = std::make_shared<WebSocketStomp>(std::move(session));

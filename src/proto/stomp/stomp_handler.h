@@ -1,6 +1,6 @@
 #pragma once
 // The STOMP front door (docs/protocol.md): accepts STOMP over raw TCP (--stomp-port) and over WebSocket at /stomp,
-// and runs one StompSession (proto/stomp/stomp_session.h) per connection, through a small Transport for each.
+// and runs one StompSession (proto/stomp/stomp_session.h) on each net::Connection.
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>

@@ -62,11 +62,12 @@ std::optional<std::string> receipt_of(const Frame& frame) {
 }  // namespace
 
 StompSession::StompSession(db::Registry& registry, const auth::Authenticator& authenticator,
-                           const StompOptions& options, std::shared_ptr<Transport> transport)
+                           const StompOptions& options, std::shared_ptr<net::Connection> connection)
     : registry_(registry),
       authenticator_(authenticator),
       options_(options),
-      transport_(std::move(transport)),
+      connection_(std::move(connection)),
+      remote_address_(connection_->remote_address()),
       frame_charge_(options.memory_budget, MemoryBudget::Use::incoming_frame),
       transactions_(options.memory_budget) {
   last_received_ms_ = last_sent_ms_ = steady_ms();
@@ -105,10 +106,10 @@ void StompSession::start_connect_deadline() {
   connect_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (!self || ec) return;
-    self->transport_->post([self] {
+    self->connection_->post([self] {
       if (self->closed_ || self->connected_ || self->connecting_) return;
       spdlog::info("stomp: closing a connection from {} that sent no CONNECT within {} ms",
-                   self->transport_->remote_address(), self->options_.connect_timeout_ms);
+                   self->remote_address_, self->options_.connect_timeout_ms);
       self->protocol_error("no CONNECT frame within " + std::to_string(self->options_.connect_timeout_ms) + " ms",
                            nullptr);
     });
@@ -131,26 +132,26 @@ void StompSession::send_bytes(std::shared_ptr<const std::string> bytes) {
   std::lock_guard lock(send_mutex_);
   if (sending_ended_) return;  // after the last frame (an ERROR, a DISCONNECT's receipt) nothing goes out
   last_sent_ms_ = steady_ms();
-  transport_->send(std::move(bytes));
+  connection_->send(std::move(bytes));
 }
 
 void StompSession::send_message(std::string head, const std::shared_ptr<const std::string>& body) {
   std::lock_guard lock(send_mutex_);
   if (sending_ended_) return;
   last_sent_ms_ = steady_ms();
-  transport_->send(std::move(head), body);
+  connection_->send(std::move(head), body);
 }
 
 void StompSession::end_with(std::shared_ptr<const std::string> last, std::string reason) {
   std::lock_guard lock(send_mutex_);
   if (sending_ended_) return;
   sending_ended_ = true;
-  if (last) transport_->send(std::move(last));
-  transport_->close(std::move(reason));
+  if (last) connection_->send(std::move(last));
+  connection_->close(std::move(reason));
 }
 
 void StompSession::end_for_credential(const identity::CredentialExpiry& credential) {
-  transport_->post([self = shared_from_this(), account = credential.account_ended(), why = credential.why()] {
+  connection_->post([self = shared_from_this(), account = credential.account_ended(), why = credential.why()] {
     self->protocol_error(account ? "authentication revoked: " + why + " Reconnect with a valid credential."
                                  : "authentication expired: the credential is no longer valid; reconnect with a "
                                    "fresh token",
@@ -275,9 +276,9 @@ void StompSession::connect(const Frame& frame) {
   if (login && passcode && login->find('@') != std::string::npos && options_.password_sign_in) {
     connecting_ = true;
     auto self = shared_from_this();
-    options_.password_sign_in(host, *login, *passcode, transport_->remote_address(),
+    options_.password_sign_in(host, *login, *passcode, remote_address_,
                               [self, frame, version, database = *database](Result<identity::Identity> identity) mutable {
-                                self->transport_->post([self, frame = std::move(frame), version, database,
+                                self->connection_->post([self, frame = std::move(frame), version, database,
                                                         identity = std::move(identity)]() mutable {
                                   self->finish_connect(frame, version, database, std::move(identity));
                                 });
@@ -296,14 +297,14 @@ void StompSession::finish_connect(const Frame& frame, const std::string& version
   session_ = session::ClientSession::create(
       *database, options_.limits,
       session::SessionHooks{
-          .pause_reading = [transport = std::weak_ptr<Transport>(transport_)](
-                               bool paused) { if (auto open = transport.lock()) open->pause_reading(paused); },
+          .pause_reading = [connection = std::weak_ptr<net::Connection>(connection_)](
+                               bool paused) { if (auto open = connection.lock()) open->pause_reading(paused); },
           // The session ends at its credential's end (expiry or account), on its connection's thread.
           .credential_ended =
               [weak = weak_from_this()](const identity::CredentialExpiry& credential) {
                 if (auto self = weak.lock()) self->end_for_credential(credential);
               },
-          .label = "stomp connection from " + transport_->remote_address()},
+          .label = "stomp connection from " + remote_address_},
       options_.io ? boost::asio::any_io_executor(options_.io->get_executor()) : boost::asio::any_io_executor());
   session_->authenticate(std::move(*identity));
   connected_ = true;

@@ -1,5 +1,5 @@
 #pragma once
-// One STOMP connection (docs/protocol.md), whatever carries it (raw TCP or WebSocket): STOMP frames in, frames
+// One STOMP connection (docs/protocol.md), whatever carries it (raw TCP or WebSocket: a net::Connection): STOMP frames in, frames
 // out. CONNECT opens a client session (session/client_session.h) on the database named by `host`; SUBSCRIBE,
 // UNSUBSCRIBE and SEND (with on-disconnect) become that session's listens, writes and onDisconnect operations;
 // BEGIN/COMMIT/ABORT buffer SENDs (proto/stomp/transactions.h). Heart-beats and the CONNECT deadline are the
@@ -18,28 +18,13 @@
 
 #include "auth/authenticator.h"
 #include "db/registry.h"
+#include "net/http.h"
 #include "proto/stomp/frame.h"
 #include "proto/stomp/transactions.h"
 #include "session/client_session.h"
 #include "util/memory_budget.h"
 
 namespace backside::proto::stomp {
-
-// Where a session writes. Thread-safe (called from I/O and database threads).
-class Transport {
- public:
-  virtual ~Transport() = default;
-  virtual bool send(std::shared_ptr<const std::string> bytes) = 0;
-  // One frame: `head` (this connection's own) then `body` (shared with other connections; not copied).
-  virtual bool send(std::string head, std::shared_ptr<const std::string> body) = 0;
-  // Flushes what is queued, then closes.
-  virtual void close(std::string reason) = 0;
-  // Runs `fn` where the session's bytes are delivered, after what runs there now.
-  virtual void post(std::function<void()> fn) = 0;
-  virtual const std::string& remote_address() const = 0;
-  // Stops (true) or resumes (false) reading frames (backpressure). Thread-safe, never blocks.
-  virtual void pause_reading(bool paused) = 0;
-};
 
 // Email/password sign-in to a database's users (auth::PasswordSignIn, which the app wires in): `done` gets the
 // identity, on any thread.
@@ -63,8 +48,10 @@ class StompSubscriber;
 
 class StompSession : public std::enable_shared_from_this<StompSession> {
  public:
+  // `connection` carries the session (raw TCP or a WebSocket). It owns the session's endpoint, which drops the session
+  // when the connection closes (the connection is kept alive by its session while it is open).
   StompSession(db::Registry& registry, const auth::Authenticator& authenticator, const StompOptions& options,
-               std::shared_ptr<Transport> transport);
+               std::shared_ptr<net::Connection> connection);
   ~StompSession();
 
   // The connection's thread calls these one at a time, in order.
@@ -120,7 +107,8 @@ class StompSession : public std::enable_shared_from_this<StompSession> {
   db::Registry& registry_;
   const auth::Authenticator& authenticator_;
   const StompOptions& options_;
-  std::shared_ptr<Transport> transport_;
+  std::shared_ptr<net::Connection> connection_;
+  const std::string remote_address_;
   std::shared_ptr<session::ClientSession> session_;  // from CONNECT on
   // The server-wide budget's share of this connection: its partial frame (and its transactions, inside them).
   MemoryCharge frame_charge_;

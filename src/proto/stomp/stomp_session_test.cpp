@@ -17,7 +17,7 @@
 namespace backside::proto::stomp {
 namespace {
 
-class RecordingTransport : public Transport {
+class RecordingTransport : public net::StreamConnection {
  public:
   bool send(std::shared_ptr<const std::string> bytes) override {
     std::lock_guard lock(mutex_);
