@@ -12,6 +12,7 @@
 #include "auth/custom_tokens.h"
 #include "auth/signing_key.h"
 #include "db/registry.h"
+#include "util/unix_time.h"
 
 namespace backside::app {
 
@@ -41,8 +42,7 @@ int create_custom_token(const Config& config, const std::string& database, const
     spdlog::error("{}", key.error().message);
     return 1;
   }
-  const auto now =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now = unix_seconds();
   // A token for another database's user names it as its tenant (as firebase-admin's authForTenant does).
   const std::string tenant = database == config.default_namespace ? std::string() : database;
   auto token = auth::mint_custom_token(**key, uid, claims, now, tenant);

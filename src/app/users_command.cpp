@@ -15,6 +15,7 @@
 #include "db/registry.h"
 #include "util/base64.h"
 #include "util/secure_random.h"
+#include "util/unix_time.h"
 
 namespace backside::app {
 
@@ -68,9 +69,7 @@ int manage_users(const Config& config, const UsersCommand& command) {
       spdlog::error("users add needs --email (and a password: --password-stdin or --password)");
       return 2;
     }
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now = unix_millis();
     std::string uid = command.uid;
     if (uid.empty()) {
       std::string raw(16, '\0');

@@ -11,15 +11,11 @@
 #include "auth/jwt.h"
 #include "util/base64.h"
 #include "util/secure_random.h"
+#include "util/unix_time.h"
 
 namespace backside::auth {
 
 namespace {
-
-std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Error invalid_token(std::string message) { return Error{ErrorCode::invalid_token, std::move(message)}; }
 
@@ -46,7 +42,7 @@ Result<identity::Identity> Authenticator::authenticate(std::string_view database
     if (auto verified = verifier->verify(database, credential)) {
       if (!*verified) return std::move(*verified);
       const identity::Identity& auth = **verified;
-      if (auth.expires_at != 0 && auth.expires_at <= now_seconds()) return invalid_token("Auth token is expired.");
+      if (auth.expires_at != 0 && auth.expires_at <= unix_seconds()) return invalid_token("Auth token is expired.");
       return std::move(*verified);
     }
   }

@@ -5,17 +5,13 @@
 
 #include "auth/jwt.h"
 #include "util/base64.h"
+#include "util/unix_time.h"
 
 namespace backside::auth {
 
 namespace json = boost::json;
 
 namespace {
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Error invalid_token(std::string message) { return Error{ErrorCode::invalid_token, std::move(message)}; }
 
@@ -144,7 +140,7 @@ Result<std::uint64_t> IdTokens::check_user(const VerifiedToken& token) const {
 }
 
 std::optional<Result<VerifiedToken>> IdTokens::verify_any(std::string_view token, bool check_user_too) const {
-  const std::int64_t now = unix_now();
+  const std::int64_t now = unix_seconds();
   const bool consult_users = check_user_too && directories_ != nullptr;
   std::optional<Cached> cached;
   {

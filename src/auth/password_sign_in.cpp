@@ -1,4 +1,5 @@
 #include "auth/password_sign_in.h"
+#include "util/unix_time.h"
 
 #include <chrono>
 #include <memory>
@@ -8,11 +9,6 @@ namespace backside::auth {
 namespace json = boost::json;
 
 namespace {
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string text(const json::object& o, const char* name) {
   const json::value* v = o.if_contains(name);
@@ -35,7 +31,7 @@ void PasswordSignIn::check(const std::string& database, const std::string& email
                            const std::string& address, std::function<void(Result<json::object>)> done) {
   auto users = directories_.of(database);
   if (!users) return done(users.error());
-  const std::int64_t now = unix_now();
+  const std::int64_t now = unix_seconds();
   const std::string account = database + "/" + normalize_email(email);  // lockouts are per directory
   // Each attempt takes its place in both limits now, before its hash, and keeps it until the outcome is known.
   if (!account_failures_.reserve(account, now)) return done(refused(kTooManySignInAttempts));
@@ -87,7 +83,7 @@ void PasswordSignIn::sign_in(const std::string& database, const std::string& ema
       return done(Error{user.error().code, credentials ? "INVALID_LOGIN_CREDENTIALS" : code});
     }
     // The identity a fresh ID token would carry (same claims, same expiry): minted and verified as one.
-    const std::int64_t now = unix_now();
+    const std::int64_t now = unix_seconds();
     auto token = tokens_.mint(token_subject_of(*user, directories_.tenant_of_database(database), now), now);
     if (!token) return done(token.error());
     auto verified = tokens_.verify(database, *token);

@@ -14,6 +14,7 @@
 #include "tree/json_codec.h"
 #include "util/excerpt.h"
 #include "util/send_batch.h"
+#include "util/unix_time.h"
 
 namespace backside::db {
 
@@ -21,11 +22,6 @@ using tree::Node;
 using tree::Path;
 
 namespace {
-
-double now_ms() {
-  using namespace std::chrono;
-  return static_cast<double>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-}
 
 // One location a write replaces, with its new (normalized, resolved) value.
 struct Assignment {
@@ -177,7 +173,7 @@ void Database::read(Path path, std::optional<tree::Query> query, identity::Ident
              const ReadCallback& done = *shared_done;
              if (Status shown = readable(); !shown) return done(&shown.error(), Node());
              const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
-             if (!rules::can_read(*rules_->compiled, path, root_, auth, now_ms(), query ? &info : nullptr)) {
+             if (!rules::can_read(*rules_->compiled, path, root_, auth, static_cast<double>(unix_millis()), query ? &info : nullptr)) {
                return done(&kPermissionDenied, Node());
              }
              const Node* at = root_.find(path);
@@ -198,7 +194,7 @@ void Database::listen(Path path, std::optional<tree::Query> query, identity::Ide
                                  subscriber = std::move(subscriber), shared_done]() mutable {
                            if (Status shown = readable(); !shown) return (*shared_done)(shown.error());
                            const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
-                           if (!rules::can_read(*rules_->compiled, path, root_, auth, now_ms(),
+                           if (!rules::can_read(*rules_->compiled, path, root_, auth, static_cast<double>(unix_millis()),
                                                 query ? &info : nullptr)) {
                              return (*shared_done)(kPermissionDenied);
                            }
@@ -235,7 +231,7 @@ ActiveRulesPtr Database::rules() const {
 }
 
 void Database::revoke_disallowed_listens() {
-  const double now = now_ms();
+  const double now = static_cast<double>(unix_millis());
   for (auto it = listening_.begin(); it != listening_.end();) {
     const Listening& l = it->second;
     if (l.auth.admin) {
@@ -295,7 +291,7 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
   };
   // While the store refuses commits, a write is refused before it touches the tree.
   if (Status ready = writable(); !ready) return fail(ready.error());
-  tree::ServerValues server_values{now_ms()};
+  tree::ServerValues server_values{static_cast<double>(unix_millis())};
   auto parse_at = [&](const Path& at, const boost::json::value& json) {
     return tree::from_json(json, {.base_depth = at.size(), .server_values = &server_values,
                                   .existing = root_.find(at)});

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "identity/identity.h"
+#include "util/unix_time.h"
 
 namespace backside::identity {
 
@@ -54,8 +55,7 @@ class CredentialExpiry {
   bool expired() const {
     if (state_->account_ended.load()) return true;
     const std::int64_t at = expires_at_.load();
-    return at != 0 && std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count() >= at;
+    return at != 0 && unix_seconds() >= at;
   }
   // True once the account ended (as opposed to the credential's expiry).
   bool account_ended() const { return state_->account_ended.load(); }

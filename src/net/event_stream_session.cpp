@@ -34,7 +34,7 @@ void EventStreamSession::run(asio::ip::tcp::socket socket) {
     return;
   }
   socket_ = std::move(socket);
-  sessions_->add(shared_from_this());
+  own_until_finished();
   if (!socket_.is_open()) return finish("the connection ended before the stream began");
   act(writer_.start(socket_.native_handle()));
   read_next();

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -160,6 +161,14 @@ class EventStreamSessionTest : public ::testing::Test {
     stream->on_closed([&closed] { ++closed; });
     return stream;
   }
+  // How most tests begin: a client (client_) whose request got a stream (stream_), its on_closed calls counted in
+  // closed_.
+  void open_stream(int receive_buffer = 0) {
+    client_.emplace(endpoint_, receive_buffer);
+    exchange_ = request_stream(*client_);
+    ASSERT_TRUE(exchange_);
+    stream_ = start(*exchange_, closed_);
+  }
   static std::shared_ptr<const std::string> bytes(std::string text) {
     return std::make_shared<const std::string>(std::move(text));
   }
@@ -169,94 +178,82 @@ class EventStreamSessionTest : public ::testing::Test {
   KeepingHandler handler_;
   std::unique_ptr<Server> server_;
   asio::ip::tcp::endpoint endpoint_;
+  std::optional<Client> client_;
+  std::shared_ptr<HttpExchange> exchange_;
+  std::atomic<int> closed_{0};
+  std::shared_ptr<EventStream> stream_;
 };
 
 TEST_F(EventStreamSessionTest, TheHeadAndEventsArriveInOrderAndCloseEndsTheStreamAfterThem) {
   start_server();
-  Client client(endpoint_);
-  auto exchange = request_stream(client);
-  ASSERT_TRUE(exchange);
-  std::atomic<int> closed{0};
+  ASSERT_NO_FATAL_FAILURE(open_stream());
   // Sent at once after start_stream, from this thread: most of them before the socket is handed over.
-  auto stream = start(*exchange, closed);
   std::string expected = std::string(kHead) + "event: first\n\n";
   for (int i = 0; i < 200; ++i) {
     std::string event = "event: put\ndata: " + std::to_string(i) + "\n\n";
-    EXPECT_TRUE(stream->send(bytes(event)));
+    EXPECT_TRUE(stream_->send(bytes(event)));
     expected += event;
   }
-  stream->close();
-  EXPECT_FALSE(stream->send(bytes("event: late\n\n")));  // closing: refused
-  ASSERT_TRUE(client.read_to_end()) << client.received;
-  EXPECT_EQ(client.received, expected);
-  ASSERT_TRUE(eventually([&] { return closed == 1; }));
+  stream_->close();
+  EXPECT_FALSE(stream_->send(bytes("event: late\n\n")));  // closing: refused
+  ASSERT_TRUE(client_->read_to_end()) << client_->received;
+  EXPECT_EQ(client_->received, expected);
+  ASSERT_TRUE(eventually([&] { return closed_ == 1; }));
 }
 
 TEST_F(EventStreamSessionTest, CloseWritesWhatTheSocketCouldNotTakeYetBeforeEnding) {
   options_.max_stream_queue_bytes = std::size_t(64) << 20;
   start_server();
-  Client client(endpoint_, 4096);
-  auto exchange = request_stream(client);
-  ASSERT_TRUE(exchange);
-  std::atomic<int> closed{0};
-  auto stream = start(*exchange, closed);
+  ASSERT_NO_FATAL_FAILURE(open_stream(4096));
   // 32 MiB the client does not read yet: far more than the sockets' buffers take, so most of it is queued.
   const auto chunk = bytes(std::string(64 * 1024, 'x'));
-  for (int i = 0; i < 512; ++i) ASSERT_TRUE(stream->send(chunk));
-  stream->close();
+  for (int i = 0; i < 512; ++i) ASSERT_TRUE(stream_->send(chunk));
+  stream_->close();
   std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(closed, 0) << "the stream ended with its queue unwritten";
-  ASSERT_TRUE(client.read_to_end());
+  EXPECT_EQ(closed_, 0) << "the stream ended with its queue unwritten";
+  ASSERT_TRUE(client_->read_to_end());
   const std::size_t head_size = std::string(kHead).size() + std::string("event: first\n\n").size();
-  EXPECT_EQ(client.received.size(), head_size + 512 * chunk->size());
-  ASSERT_TRUE(eventually([&] { return closed == 1; }));
+  EXPECT_EQ(client_->received.size(), head_size + 512 * chunk->size());
+  ASSERT_TRUE(eventually([&] { return closed_ == 1; }));
 }
 
 TEST_F(EventStreamSessionTest, AClientThatDoesNotReadIsDroppedAtTheQueueBound) {
   options_.memory_budget = &budget_;
   options_.max_stream_queue_bytes = 256 * 1024;
   start_server();
-  Client client(endpoint_, 4096);
-  auto exchange = request_stream(client);
-  ASSERT_TRUE(exchange);
-  std::atomic<int> closed{0};
-  auto stream = start(*exchange, closed);
+  ASSERT_NO_FATAL_FAILURE(open_stream(4096));
   const auto chunk = bytes(std::string(64 * 1024, 'y'));
   std::size_t most_charged = 0;
   std::size_t sent = 0;
   for (; sent < 4000; ++sent) {
-    if (!stream->send(chunk)) break;
+    if (!stream_->send(chunk)) break;
     most_charged = std::max(most_charged, budget_.used());
   }
   EXPECT_LT(sent, 4000u) << "never dropped";
   EXPECT_GT(most_charged, 0u) << "the queue was not charged to the memory budget";
   EXPECT_LE(most_charged, options_.max_stream_queue_bytes + chunk->size());
-  ASSERT_TRUE(eventually([&] { return closed == 1; }));
+  ASSERT_TRUE(eventually([&] { return closed_ == 1; }));
   EXPECT_TRUE(eventually([&] { return budget_.used() == 0; })) << budget_.used();
-  EXPECT_FALSE(stream->send(chunk));
-  ASSERT_TRUE(client.read_to_end());
-  EXPECT_LT(client.received.size(), sent * chunk->size());
+  EXPECT_FALSE(stream_->send(chunk));
+  ASSERT_TRUE(client_->read_to_end());
+  EXPECT_LT(client_->received.size(), sent * chunk->size());
   std::this_thread::sleep_for(50ms);
-  EXPECT_EQ(closed, 1);
+  EXPECT_EQ(closed_, 1);
 }
 
 TEST_F(EventStreamSessionTest, OnClosedRunsOnceWhenTheClientGoes) {
   start_server();
-  Client client(endpoint_);
-  auto exchange = request_stream(client);
-  ASSERT_TRUE(exchange);
-  std::atomic<int> closed{0};
-  auto stream = start(*exchange, closed);
-  ASSERT_TRUE(client.read_until("event: first\n\n"));
-  client.close();
-  ASSERT_TRUE(eventually([&] { return closed == 1; }));
-  EXPECT_FALSE(stream->send(bytes("event: after\n\n")));
-  stream->close();
+  ASSERT_NO_FATAL_FAILURE(open_stream());
+  ASSERT_TRUE(client_->read_until("event: first\n\n"));
+  client_->close();
+  ASSERT_TRUE(eventually([&] { return closed_ == 1; }));
+  EXPECT_FALSE(stream_->send(bytes("event: after\n\n")));
+  stream_->close();
   std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(closed, 1);
+  EXPECT_EQ(closed_, 1);
   // Asked for after the end, on_closed still runs.
   std::atomic<int> late{0};
-  stream->on_closed([&late] { ++late; });
+  stream_->on_closed([&late] { ++late; });
   ASSERT_TRUE(eventually([&] { return late == 1; }));
 }
 
@@ -276,54 +273,42 @@ TEST_F(EventStreamSessionTest, AStreamStartedAfterTheClientLeftEnds) {
 
 TEST_F(EventStreamSessionTest, KeepAliveBytesGoOutWhenTheStreamIsIdleOnly) {
   start_server();
-  Client client(endpoint_);
-  auto exchange = request_stream(client);
-  ASSERT_TRUE(exchange);
-  std::atomic<int> closed{0};
-  auto stream = start(*exchange, closed);
-  stream->keep_alive(bytes(": keep-alive\n\n"), 1);
+  ASSERT_NO_FATAL_FAILURE(open_stream());
+  stream_->keep_alive(bytes(": keep-alive\n\n"), 1);
   // Busy (an event every 100 ms) for 2.5 s: no keep-alive.
   for (int i = 0; i < 25; ++i) {
-    ASSERT_TRUE(stream->send(bytes("event: tick\n\n")));
+    ASSERT_TRUE(stream_->send(bytes("event: tick\n\n")));
     std::this_thread::sleep_for(100ms);
   }
-  client.read_for(50ms);
-  EXPECT_EQ(client.received.find(": keep-alive"), std::string::npos) << client.received;
+  client_->read_for(50ms);
+  EXPECT_EQ(client_->received.find(": keep-alive"), std::string::npos) << client_->received;
   // Idle: one within about two intervals.
-  ASSERT_TRUE(client.read_until(": keep-alive\n\n")) << client.received;
-  EXPECT_TRUE(client.received.starts_with(std::string(kHead) + "event: first\n\nevent: tick\n\n"));
-  EXPECT_EQ(closed, 0);
+  ASSERT_TRUE(client_->read_until(": keep-alive\n\n")) << client_->received;
+  EXPECT_TRUE(client_->received.starts_with(std::string(kHead) + "event: first\n\nevent: tick\n\n"));
+  EXPECT_EQ(closed_, 0);
 }
 
 TEST_F(EventStreamSessionTest, WhatTheClientSendsOnAStreamIsDiscarded) {
   start_server();
-  Client client(endpoint_);
-  auto exchange = request_stream(client);
-  ASSERT_TRUE(exchange);
-  std::atomic<int> closed{0};
-  auto stream = start(*exchange, closed);
-  ASSERT_TRUE(client.read_until("event: first\n\n"));
-  client.write(std::string(kRequest) + "and some more bytes");
+  ASSERT_NO_FATAL_FAILURE(open_stream());
+  ASSERT_TRUE(client_->read_until("event: first\n\n"));
+  client_->write(std::string(kRequest) + "and some more bytes");
   std::this_thread::sleep_for(100ms);
-  ASSERT_TRUE(stream->send(bytes("event: after\n\n")));
-  ASSERT_TRUE(client.read_until("event: after\n\n")) << client.received;
+  ASSERT_TRUE(stream_->send(bytes("event: after\n\n")));
+  ASSERT_TRUE(client_->read_until("event: after\n\n")) << client_->received;
   EXPECT_EQ(handler_.requests(), 1);  // nothing of it was read as a request
-  EXPECT_EQ(closed, 0);
+  EXPECT_EQ(closed_, 0);
 }
 
 TEST_F(EventStreamSessionTest, ServerShutdownEndsStreamsAfterWhatIsQueued) {
   start_server();
-  Client client(endpoint_);
-  auto exchange = request_stream(client);
-  ASSERT_TRUE(exchange);
-  std::atomic<int> closed{0};
-  auto stream = start(*exchange, closed);
-  ASSERT_TRUE(client.read_until("event: first\n\n"));
-  ASSERT_TRUE(stream->send(bytes("event: last\n\n")));
+  ASSERT_NO_FATAL_FAILURE(open_stream());
+  ASSERT_TRUE(client_->read_until("event: first\n\n"));
+  ASSERT_TRUE(stream_->send(bytes("event: last\n\n")));
   server_->close_connections();
-  ASSERT_TRUE(client.read_to_end());
-  EXPECT_EQ(client.received, std::string(kHead) + "event: first\n\nevent: last\n\n");
-  ASSERT_TRUE(eventually([&] { return closed == 1; }));
+  ASSERT_TRUE(client_->read_to_end());
+  EXPECT_EQ(client_->received, std::string(kHead) + "event: first\n\nevent: last\n\n");
+  ASSERT_TRUE(eventually([&] { return closed_ == 1; }));
 }
 
 TEST_F(EventStreamSessionTest, AStreamStartedAfterShutdownEnds) {
@@ -342,20 +327,16 @@ TEST_F(EventStreamSessionTest, AStreamStartedAfterShutdownEnds) {
 TEST_F(EventStreamSessionTest, AStreamHoldsItsConnectionSlotUntilItEnds) {
   options_.connection_limits.max_connections = 1;
   start_server();
-  Client client(endpoint_);
-  auto exchange = request_stream(client);
-  ASSERT_TRUE(exchange);
-  std::atomic<int> closed{0};
-  auto stream = start(*exchange, closed);
-  ASSERT_TRUE(client.read_until("event: first\n\n"));
+  ASSERT_NO_FATAL_FAILURE(open_stream());
+  ASSERT_TRUE(client_->read_until("event: first\n\n"));
   {
     Client refused(endpoint_);
     ASSERT_TRUE(refused.read_to_end());
     EXPECT_TRUE(refused.received.starts_with("HTTP/1.1 503 ")) << refused.received;
   }
-  stream->close();
-  ASSERT_TRUE(client.read_to_end());
-  ASSERT_TRUE(eventually([&] { return closed == 1; }));
+  stream_->close();
+  ASSERT_TRUE(client_->read_to_end());
+  ASSERT_TRUE(eventually([&] { return closed_ == 1; }));
   Client admitted(endpoint_);
   EXPECT_TRUE(request_stream(admitted)) << "the stream's slot was not given back";
   EXPECT_EQ(handler_.requests(), 2);

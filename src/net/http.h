@@ -11,6 +11,7 @@
 #include <string>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace backside::net {
 
@@ -116,6 +117,11 @@ struct WebSocketAccept {
   // Largest incoming message accepted; a larger one closes the connection with 1009. 0 = the server's default
   // (ServerOptions::max_websocket_message_bytes).
   std::size_t max_message_bytes = 0;
+  // The door's own splitting of long outgoing messages into several WebSocket messages (Firebase sends a piece
+  // count, then the pieces): a message (send, send_all) longer than split_above bytes goes out as the messages `split` returns, with
+  // nothing else between them. Applies to what is sent from on_open on.
+  std::size_t split_above = SIZE_MAX;
+  std::function<std::vector<std::shared_ptr<const std::string>>(const std::shared_ptr<const std::string>&)> split;
 };
 
 class HttpHandler {

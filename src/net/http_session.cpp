@@ -125,7 +125,7 @@ HttpSession::HttpSession(asio::ip::tcp::socket socket, HttpHandler& handler, con
 HttpSession::~HttpSession() = default;
 
 void HttpSession::start() {
-  sessions_->add(shared_from_this());
+  sessions_->track(shared_from_this());
   asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
 }
 
@@ -264,7 +264,7 @@ void HttpSession::upgrade_to_websocket(HttpRequest&& request) {
   // The socket (and any bytes already read past the request) now belong to the WebSocket session.
   handed_off_ = true;
   closed_ = true;
-  sessions_->remove(this);
+  (void)sessions_->remove(this);  // tracked, not owned
   connection->connection_slot = std::move(connection_slot);
   connection->run(std::move(stream_), std::move(buffer_), std::move(request), std::move(accepted));
 }
@@ -356,7 +356,7 @@ void HttpSession::hand_off_stream(const std::shared_ptr<EventStreamSession>& str
   parser_.reset();
   buffer_.clear();
   buffer_.shrink_to_fit();
-  if (!was_closed) sessions_->remove(this);
+  if (!was_closed) (void)sessions_->remove(this);  // tracked, not owned
   stream->connection_slot = std::move(connection_slot);
   stream->run(stream_.release_socket());
 }
@@ -371,28 +371,47 @@ void HttpSession::finish(const char* reason) {
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   stream_.socket().close(ec);
   connection_slot.release();
-  sessions_->remove(this);
+  (void)sessions_->remove(this);  // tracked, not owned
 }
 
-void SessionSet::add(const std::shared_ptr<Session>& session) {
+void SessionSet::track(const std::shared_ptr<Session>& session) {
   std::lock_guard lock(mutex_);
-  sessions_.emplace(session.get(), session);
+  sessions_.emplace(session.get(), Entry{session, nullptr});
 }
 
-void SessionSet::remove(const Session* session) {
+void SessionSet::own(std::shared_ptr<Session> session) {
   std::lock_guard lock(mutex_);
-  sessions_.erase(session);
+  const Session* key = session.get();
+  sessions_.emplace(key, Entry{session, std::move(session)});
+}
+
+std::shared_ptr<Session> SessionSet::remove(const Session* session) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return nullptr;
+  std::shared_ptr<Session> owned = std::move(it->second.owned);
+  sessions_.erase(it);
+  return owned;
 }
 
 void SessionSet::shutdown_all() {
   std::vector<std::shared_ptr<Session>> live;
   {
     std::lock_guard lock(mutex_);
-    for (auto& [raw, weak] : sessions_) {
-      if (auto session = weak.lock()) live.push_back(std::move(session));
+    for (auto& [raw, entry] : sessions_) {
+      if (auto session = entry.session.lock()) live.push_back(std::move(session));
     }
   }
   for (auto& session : live) session->shutdown();
+}
+
+void SessionSet::release_all() {
+  std::unordered_map<const Session*, Entry> released;
+  {
+    std::lock_guard lock(mutex_);
+    released.swap(sessions_);
+  }
+  // Destroyed here, outside the lock: a session's end may reach this set again.
 }
 
 }  // namespace backside::net

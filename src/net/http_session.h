@@ -86,16 +86,27 @@ class HttpSession : public Session, public HttpExchange, public std::enable_shar
   char peer_byte_buffer_[256];  // what an answered client still sends, discarded
 };
 
-// The live sessions of a server, so that shutdown can close them.
+// The live sessions of a server, so that shutdown can close them. A socket session (WebSocket, TCP, event stream)
+// is also owned here, from its start until its socket is closed: front doors hold their connection weakly, and a
+// connection with no operation pending (reading paused for backpressure, nothing to write) must still live. An
+// HTTP session is only tracked: its pending operations and the handler holding its exchange keep it.
 class SessionSet {
  public:
-  void add(const std::shared_ptr<Session>& session);
-  void remove(const Session* session);
+  void track(const std::shared_ptr<Session>& session);
+  void own(std::shared_ptr<Session> session);
+  // Forgets `session`. Returns it if it was owned: the caller keeps it until it is done with `session`.
+  [[nodiscard]] std::shared_ptr<Session> remove(const Session* session);
   void shutdown_all();
+  // After the I/O threads have stopped: drops the sessions still owned, so that they go before the I/O context.
+  void release_all();
 
  private:
+  struct Entry {
+    std::weak_ptr<Session> session;
+    std::shared_ptr<Session> owned;  // null for a tracked session
+  };
   std::mutex mutex_;
-  std::unordered_map<const Session*, std::weak_ptr<Session>> sessions_;
+  std::unordered_map<const Session*, Entry> sessions_;
 };
 
 }  // namespace backside::net

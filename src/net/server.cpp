@@ -74,6 +74,9 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
     sessions_->shutdown_all();
   }
 
+  // After the I/O threads stopped: the sessions still open go now, while the I/O context they use still exists.
+  void release_sessions() { sessions_->release_all(); }
+
  private:
   // Out of file descriptors (EMFILE, ENFILE) and similar: back off briefly and try again, serving the connections
   // we have meanwhile. Logged once per incident (whichever port fails first), not on every retry (every 100 ms) nor
@@ -246,14 +249,17 @@ void Server::close_connections() {
 }
 
 void Server::stop() {
-  if (threads_.empty()) return;
-  close_connections();
-  // Give sessions a moment to flush their final bytes, then stop the loop.
-  auto guard = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
-  guard->async_wait([this, guard](boost::system::error_code) { io_.stop(); });
-  for (auto& t : threads_) t.join();
-  threads_.clear();
-  work_.reset();
+  if (!threads_.empty()) {
+    close_connections();
+    // Give sessions a moment to flush their final bytes, then stop the loop.
+    auto guard = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
+    guard->async_wait([this, guard](boost::system::error_code) { io_.stop(); });
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    work_.reset();
+  }
+  if (listener_) listener_->release_sessions();
+  for (auto& listener : stream_listeners_) listener->release_sessions();
 }
 
 }  // namespace backside::net

@@ -51,7 +51,7 @@ class Server {
   void start();
   // Stops accepting and closes every connection (their close handlers run on the I/O threads, which keep going).
   void close_connections();
-  // close_connections(), then stops and joins the I/O threads.
+  // close_connections(), then stops and joins the I/O threads, then drops the connections still open.
   void stop();
   boost::asio::io_context& io_context() { return io_; }
 

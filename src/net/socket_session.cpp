@@ -129,8 +129,14 @@ void SocketSession::finish(std::string reason) {
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   connection_slot.release();
-  sessions_->remove(this);
+  std::shared_ptr<Session> owned = sessions_->remove(this);
   on_finished();
+  // The last reference may be this one: the session goes in a handler of its own, never under its caller's feet.
+  if (owned) asio::post(strand_, [owned = std::move(owned)] {});
+}
+
+void SocketSession::own_until_finished() {
+  if (!finished_) sessions_->own(shared_from_this());
 }
 
 }  // namespace backside::net

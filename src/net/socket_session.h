@@ -45,6 +45,8 @@ class SocketSession : public Session, public SendBatch::Member, public std::enab
   void act(SocketWriter::Outcome outcome);
   // Whether a push queued (or wrote) what it was given.
   static bool sent(SocketWriter::Outcome outcome);
+  // Strand: the server's session set owns this session from now until finish() (net/http_session.h says why).
+  void own_until_finished();
   // Strand: ends the connection once — stops the writer, closes the socket, then on_finished(reason).
   void finish(std::string reason);
 

@@ -13,7 +13,7 @@ TcpSession::TcpSession(tcp::socket socket, const ServerOptions& options, std::sh
 TcpSession::~TcpSession() = default;
 
 void TcpSession::start(StreamHandler& handler) {
-  sessions_->add(shared_from_this());
+  own_until_finished();
   enable_eviction();
   endpoint_ = handler.accept_stream(self());
   if (!endpoint_) return finish("refused");

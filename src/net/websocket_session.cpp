@@ -38,8 +38,10 @@ void WebSocketSession::run(beast::tcp_stream stream, beast::flat_buffer buffer, 
                            WebSocketAccept accepted) {
   endpoint_ = std::move(accepted.endpoint);
   if (accepted.max_message_bytes) reader_ = WebSocketFrameReader(accepted.max_message_bytes);
+  split_above_ = accepted.split ? accepted.split_above : SIZE_MAX;
+  split_ = std::move(accepted.split);
   early_bytes_ = beast::buffers_to_string(buffer.data());
-  sessions_->add(self());
+  own_until_finished();
   stream.expires_never();
 
   handshake_.emplace(std::move(stream));
@@ -138,6 +140,7 @@ void WebSocketSession::handle(WebSocketFrameReader::Event& event) {
 }
 
 bool WebSocketSession::send(std::shared_ptr<const std::string> message) {
+  if (message->size() > split_above_) return send_all(std::span(&message, 1));
   return send_frame(WebSocketOpcode::text, std::move(message));
 }
 
@@ -151,7 +154,13 @@ bool WebSocketSession::send(std::string head, std::shared_ptr<const std::string>
 bool WebSocketSession::send_all(std::span<const std::shared_ptr<const std::string>> messages) {
   thread_local std::vector<OutgoingFrame> frames;  // reused: a fan-out calls this once per subscriber
   frames.clear();
-  for (const auto& message : messages) frames.push_back(make_websocket_frame(WebSocketOpcode::text, message));
+  for (const auto& message : messages) {
+    if (message->size() <= split_above_) {
+      frames.push_back(make_websocket_frame(WebSocketOpcode::text, message));
+      continue;
+    }
+    for (auto& piece : split_(message)) frames.push_back(make_websocket_frame(WebSocketOpcode::text, std::move(piece)));
+  }
   const SocketWriter::Outcome outcome = writer_.push_all(frames);
   frames.clear();
   act(outcome);

@@ -76,7 +76,10 @@ class WebSocketSession : public SocketSession, public WebSocketConnection {
   std::string early_bytes_;  // read by the HTTP parser past the upgrade request
   WebSocketFrameReader reader_;
   MemoryCharge read_charge_;  // the server-wide budget's share of what reader_ buffers
-  std::shared_ptr<WebSocketEndpoint> endpoint_;  // released after on_close (breaks endpoint <-> session cycles)
+  std::shared_ptr<WebSocketEndpoint> endpoint_;  // released after on_close
+  // The endpoint's splitting of long messages (WebSocketAccept), set by run() before anything is sent.
+  std::size_t split_above_ = SIZE_MAX;
+  std::function<std::vector<std::shared_ptr<const std::string>>(const std::shared_ptr<const std::string>&)> split_;
 
   // Strand state.
   bool open_ = false;         // the upgrade completed

@@ -11,6 +11,7 @@
 
 #include "auth/custom_tokens.h"
 #include "proto/auth_api/identity_common.h"
+#include "util/unix_time.h"
 
 namespace backside::proto::auth_api {
 
@@ -130,7 +131,7 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
   json::value parsed = request.body().empty() ? json::value(json::object()) : json::parse(request.body(), ec);
   if (ec || !parsed.is_object()) return reply.error(400, "INVALID_ARGUMENT : the body must be a JSON object");
   json::object body = std::move(parsed.get_object());
-  const std::int64_t now = unix_now();
+  const std::int64_t now = unix_seconds();
 
   if (action == "accounts") {  // createUser
     json::object user{{"localId", body.contains("localId") ? text(body, "localId") : random_id(21)},
@@ -212,7 +213,7 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
     // revokeRefreshTokens (firebase-admin sends validSince = now in seconds): the user's refresh tokens are revoked,
     // and the ID tokens of sessions begun before validSince are refused from now on (auth/id_tokens.h).
     bool revoke = body.contains("validSince");
-    if (revoke) (*user)["validSince"] = std::to_string(valid_since(body.at("validSince"), unix_now()));
+    if (revoke) (*user)["validSince"] = std::to_string(valid_since(body.at("validSince"), unix_seconds()));
     // A disabled user's sessions end (ID tokens refused, refreshing answers USER_DISABLED); its refresh tokens work
     // again once it is enabled, as in Firebase.
     if (const json::value* disable = body.if_contains("disableUser"); disable && disable->is_bool()) {
@@ -239,7 +240,7 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
       (*user)["email"] = auth::normalize_email(email);
     }
     const std::string password = text(body, "password");
-    if (!password.empty()) (*user)["validSince"] = std::to_string(unix_now());  // as Firebase: other sessions end
+    if (!password.empty()) (*user)["validSince"] = std::to_string(unix_seconds());  // as Firebase: other sessions end
     revoke = revoke || !password.empty();
     auto finish = [reply, &users, uid, revoke](json::object user) {
       if (auto status = users.update(user); !status) {

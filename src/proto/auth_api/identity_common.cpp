@@ -6,16 +6,12 @@
 
 #include "util/base64.h"
 #include "util/secure_random.h"
+#include "util/unix_time.h"
 
 namespace backside::proto::auth_api {
 
 namespace http = boost::beast::http;
 namespace json = boost::json;
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string random_id(std::size_t bytes) {
   std::string raw(bytes, '\0');

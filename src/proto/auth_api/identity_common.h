@@ -12,7 +12,6 @@
 
 namespace backside::proto::auth_api {
 
-std::int64_t unix_now();
 std::string random_id(std::size_t bytes);  // base64url of random bytes
 std::string text(const boost::json::object& o, const char* name);  // a string member, or ""
 bool valid_email(const std::string& email);

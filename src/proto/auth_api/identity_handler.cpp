@@ -9,6 +9,7 @@
 #include "auth/custom_tokens.h"
 #include "auth/jwt.h"
 #include "proto/auth_api/identity_common.h"
+#include "util/unix_time.h"
 
 namespace backside::proto::auth_api {
 
@@ -74,7 +75,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     body = std::move(parsed.get_object());
   }
 
-  const std::int64_t now = unix_now();
+  const std::int64_t now = unix_seconds();
   // The directory the request addresses: its tenant's database, or the default one.
   std::string database = directories_.database_of_tenant(text(body, "tenantId"));
   // Signs `user` of `database` in: an ID token and a refresh token. A refresh keeps its refresh token (as Firebase

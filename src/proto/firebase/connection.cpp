@@ -14,6 +14,7 @@
 #include "tree/query.h"
 #include "util/secure_random.h"
 #include "util/budgeted_json_storage.h"
+#include "util/unix_time.h"
 
 namespace backside::proto::firebase {
 
@@ -22,11 +23,6 @@ using tree::Node;
 using tree::Path;
 
 namespace {
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string random_session_id() {
   return secure_random_string(32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
@@ -90,9 +86,9 @@ std::string status_of(const Error& error) {
   return "internal_error";
 }
 
-Connection::Connection(db::Database& database, std::shared_ptr<Transport> transport, const FirebaseOptions& options,
-                       std::string host)
-    : transport_(std::move(transport)),
+Connection::Connection(db::Database& database, const std::shared_ptr<net::WebSocketConnection>& socket,
+                       const FirebaseOptions& options, std::string host)
+    : socket_(socket),
       options_(options),
       host_(std::move(host)),
       session_id_(random_session_id()),
@@ -100,11 +96,11 @@ Connection::Connection(db::Database& database, std::shared_ptr<Transport> transp
       session_(session::ClientSession::create(
           database, options.limits,
           session::SessionHooks{
-              .pause_reading = [transport = std::weak_ptr<Transport>(transport_)](
-                                   bool paused) { if (auto open = transport.lock()) open->pause_reading(paused); },
+              .pause_reading = [socket = socket_](
+                                   bool paused) { if (auto open = socket.lock()) open->pause_reading(paused); },
               .credential_ended =
-                  [transport = std::weak_ptr<Transport>(transport_)](const identity::CredentialExpiry& credential) {
-                    if (auto open = transport.lock()) end_expired_credential(*open, credential);
+                  [socket = socket_](const identity::CredentialExpiry& credential) {
+                    if (auto open = socket.lock()) end_expired_credential(*open, credential);
                   },
               .label = "firebase connection " + session_id_},
           options.io ? boost::asio::any_io_executor(options.io->get_executor()) : boost::asio::any_io_executor())),
@@ -112,25 +108,33 @@ Connection::Connection(db::Database& database, std::shared_ptr<Transport> transp
 
 Connection::~Connection() = default;
 
+void Connection::send_message(std::shared_ptr<const std::string> message) {
+  if (auto socket = socket_.lock()) socket->send(std::move(message));
+}
+
+void Connection::close_socket(std::uint16_t code, std::string reason) {
+  if (auto socket = socket_.lock()) socket->close(code, std::move(reason));
+}
+
 void Connection::open() {
   json::object handshake;
-  handshake["ts"] = now_ms();
+  handshake["ts"] = unix_millis();
   handshake["v"] = "5";
   handshake["h"] = host_;
   handshake["s"] = session_id_;
-  transport_->send(control("h", handshake));
+  send_message(control("h", handshake));
   if (options_.sessions) options_.sessions->add(session_id_, weak_from_this());
 }
 
 void Connection::end_replaced() {
   spdlog::info("firebase connection {}: replaced by a new connection of its client (ls)", session_id_);
-  transport_->close(1000, "replaced by a new connection of the same client");
+  close_socket(1000, "replaced by a new connection of the same client");
 }
 
 void Connection::protocol_error(const std::string& reason) {
   spdlog::info("firebase connection {}: protocol error: {}", session_id_, reason);
-  transport_->send(control("e", json::value(reason)));
-  transport_->close(1002, reason);
+  send_message(control("e", json::value(reason)));
+  close_socket(1002, reason);
   closed_ = true;
 }
 
@@ -139,8 +143,8 @@ void Connection::on_frame(std::string&& frame) {
   auto message = decoder_.feed(std::move(frame));
   if (!message) {
     spdlog::info("firebase connection {}: {}", session_id_, message.error().message);
-    transport_->send(control("e", json::value(message.error().message)));
-    transport_->close(1009, message.error().message);
+    send_message(control("e", json::value(message.error().message)));
+    close_socket(1009, message.error().message);
     closed_ = true;
     return;
   }
@@ -150,23 +154,23 @@ void Connection::on_frame(std::string&& frame) {
     decoder_.abandon();
     reassembly_charge_.release();
     const std::string reason = "the server has no memory left for incoming messages (max_buffered_bytes); try again later";
-    transport_->send(control("e", json::value(reason)));
-    transport_->close(1008, reason);
+    send_message(control("e", json::value(reason)));
+    close_socket(1008, reason);
     closed_ = true;
     return;
   }
   if (*message) on_message(**message);
 }
 
-void end_expired_credential(Transport& transport, const identity::CredentialExpiry& expiry) {
+void end_expired_credential(net::WebSocketConnection& socket, const identity::CredentialExpiry& expiry) {
   // `invalid_token` when the account ended: the SDK then refreshes its token rather than retrying the same one, and
   // the Auth SDK finds the account disabled or gone.
   const bool account = expiry.account_ended();
   const json::object revoked{{"t", "d"},
                              {"d", {{"a", "ac"}, {"b", {{"s", account ? "invalid_token" : "expired_token"},
                                                         {"d", expiry.why()}}}}}};
-  transport.send(std::make_shared<const std::string>(json::serialize(revoked)));
-  transport.close(1000, account ? "auth revoked" : "auth token expired");
+  socket.send(std::make_shared<const std::string>(json::serialize(revoked)));
+  socket.close(1000, account ? "auth revoked" : "auth token expired");
 }
 
 void Connection::on_message(std::string_view text) {
@@ -192,7 +196,7 @@ void Connection::on_message(std::string_view text) {
   if (type->get_string() == "c") {
     const json::value* control_type = inner.if_contains("t");
     if (control_type && control_type->is_string() && control_type->get_string() == "p") {
-      transport_->send(control("o", json::object()));
+      send_message(control("o", json::object()));
     }
     // Other control messages (switch-ack "a", end-transmission "n") concern transport upgrades: nothing to do.
     return;
@@ -234,7 +238,7 @@ void Connection::send_reply(Request r, std::string_view status, const json::valu
   out += ",\"d\":";
   out += json::serialize(data);
   out += "}}}";
-  transport_->send(std::make_shared<const std::string>(std::move(out)));
+  send_message(std::make_shared<const std::string>(std::move(out)));
   session_->end_request(r.bytes);
 }
 
@@ -277,7 +281,7 @@ void Connection::handle_listen(Request r, const Object& body) {
   // One listen per path and query: listening again replaces it, as the SDK expects.
   std::string key = path->to_string() + "\n" + (query ? query->identifier() : std::string());
   auto subscriber =
-      std::make_shared<ListenSubscriber>(transport_, session_, key, *path, tag, std::move(wire_query), hash);
+      std::make_shared<ListenSubscriber>(socket_, session_, key, *path, tag, std::move(wire_query), hash);
   Status started = session_->listen(std::move(key), std::move(*path), std::move(query), std::move(subscriber),
                                     [self = shared_from_this(), r](const Result<sync::Hub::Handle>& handle) {
                                       if (!handle) {
@@ -346,7 +350,7 @@ void Connection::handle_get(Request r, const Object& body) {
     out += ",\"b\":{\"s\":\"ok\",\"d\":";
     tree::append_json(out, value, {.format = tree::Format::export_});
     out += "}}}";
-    self->transport_->send(std::make_shared<const std::string>(std::move(out)));
+    self->send_message(std::make_shared<const std::string>(std::move(out)));
     self->session_->end_request(r.bytes);
   });
 }
@@ -391,7 +395,7 @@ void Connection::handle_auth(Request r, std::string_view action, const Object& b
       auth = identity::Identity::from_variable(authvar->get_object());
     }
   }
-  const std::int64_t expires = auth.expires_at != 0 ? auth.expires_at : now_ms() / 1000 + 3600;
+  const std::int64_t expires = auth.expires_at != 0 ? auth.expires_at : unix_millis() / 1000 + 3600;
   json::object reply;
   reply["auth"] = auth.variable ? *auth.variable : json::value(nullptr);
   if (auth.admin) reply["admin"] = true;

@@ -1,5 +1,5 @@
 #pragma once
-// One Firebase Realtime Database client connection, independent of its transport (WebSocket now, long-poll later): the
+// One Firebase Realtime Database client connection, on a WebSocket or a long-poll session alike: the
 // handshake, control messages, and the requests (listen, put, merge, get, onDisconnect, auth) translated into calls on
 // its client session (session/client_session.h).
 //
@@ -12,12 +12,12 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
 
 #include "auth/authenticator.h"
 #include "db/database.h"
 #include "identity/credential_expiry.h"
+#include "net/http.h"
 #include "session/client_session.h"
 #include "proto/firebase/frame_codec.h"
 #include "proto/firebase/session_registry.h"
@@ -37,41 +37,24 @@ struct FirebaseOptions {
   boost::asio::io_context* io = nullptr;   // runs the credentials' expiry timers (none: noticed on the next frame)
 };
 
-// Where a connection's messages go: frames them for its transport. Thread-safe.
-class Transport {
- public:
-  virtual ~Transport() = default;
-  // Sends one complete message (JSON text). False if the transport is closed.
-  virtual bool send(const std::shared_ptr<const std::string>& message) = 0;
-  // Sends several messages in order.
-  virtual bool send_all(std::span<const std::shared_ptr<const std::string>> messages) {
-    for (const auto& message : messages) {
-      if (!send(message)) return false;
-    }
-    return true;
-  }
-  // Ends the connection after what is queued (code: a WebSocket close code).
-  virtual void close(std::uint16_t code, const std::string& reason) = 0;
-  // Backpressure: stop/resume taking messages from the client (a no-op where the transport bounds itself).
-  virtual void pause_reading(bool /*paused*/) {}
-};
-
 class ListenSubscriber;
 
 // The end of a connection whose credential ended (identity/credential_expiry.h) in this protocol (the `ac` push):
 // `ac` ("expired_token" at the token's expiry, "invalid_token" when its account ended), then the close; the SDK
 // reconnects with a fresh token.
-void end_expired_credential(Transport& transport, const identity::CredentialExpiry& expiry);
+void end_expired_credential(net::WebSocketConnection& socket, const identity::CredentialExpiry& expiry);
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(db::Database& database, std::shared_ptr<Transport> transport, const FirebaseOptions& options,
-             std::string host);
+  // `socket`: where the connection's messages go, a WebSocket or a long-poll session (long_poll_session.h). Held
+  // weakly: the socket owns its endpoint, which owns this connection.
+  Connection(db::Database& database, const std::shared_ptr<net::WebSocketConnection>& socket,
+             const FirebaseOptions& options, std::string host);
   ~Connection();
 
   const std::string& session_id() const { return session_id_; }
 
-  // The transport's thread calls these one at a time, in order.
+  // The socket's thread calls these one at a time, in order.
   void open();                            // sends the handshake
   void on_frame(std::string&& frame);     // one WebSocket frame (count frames and pieces reassembled here)
   void on_message(std::string_view text);  // one complete message
@@ -89,6 +72,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
   void dispatch(Request r, std::string_view action, const Object& body);
   void protocol_error(const std::string& reason);
+  // What goes to the socket (nothing once it is gone).
+  void send_message(std::shared_ptr<const std::string> message);
+  void close_socket(std::uint16_t code, std::string reason);
 
   void handle_listen(Request r, const Object& body);
   void handle_unlisten(Request r, const Object& body);
@@ -105,13 +91,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // A write's answer: ok, or its error's status and message.
   void reply_written(Request r, const db::WriteReply& reply);
 
-  std::shared_ptr<Transport> transport_;
+  std::weak_ptr<net::WebSocketConnection> socket_;
   const FirebaseOptions& options_;
   std::string host_;
   std::string session_id_;
   FrameDecoder decoder_;
   bool closed_ = false;
-  std::shared_ptr<session::ClientSession> session_;  // after transport_, which its hooks reach
+  std::shared_ptr<session::ClientSession> session_;  // after socket_, which its hooks reach
   MemoryCharge reassembly_charge_;  // the pieces of an unfinished multi-frame message (decoder_)
 };
 

@@ -23,9 +23,10 @@ namespace {
 
 using namespace backside;
 
-class CheckingTransport : public proto::firebase::Transport {
+// The connection's socket: checks that everything the connection sends is a JSON object.
+class CheckingSocket : public net::WebSocketConnection {
  public:
-  bool send(const std::shared_ptr<const std::string>& message) override {
+  bool send(std::shared_ptr<const std::string> message) override {
     boost::system::error_code ec;
     boost::json::value value = boost::json::parse(*message, ec);
     if (ec || !value.is_object()) {
@@ -34,7 +35,21 @@ class CheckingTransport : public proto::firebase::Transport {
     }
     return true;
   }
-  void close(std::uint16_t, const std::string&) override {}
+  bool send(std::string head, std::shared_ptr<const std::string> body) override {
+    return send(std::make_shared<const std::string>(head + *body));
+  }
+  bool send_all(std::span<const std::shared_ptr<const std::string>> messages) override {
+    for (const auto& message : messages) send(message);
+    return true;
+  }
+  using net::WebSocketConnection::close;
+  void close(std::uint16_t, std::string) override {}
+  void post(std::function<void()> fn) override { fn(); }
+  const std::string& remote_address() const override { return address_; }
+  void pause_reading(bool) override {}
+
+ private:
+  const std::string address_ = "127.0.0.1";
 };
 
 struct World {
@@ -91,8 +106,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   World& world = the_world();
   static unsigned inputs = 0;
-  auto connection = std::make_shared<proto::firebase::Connection>(
-      *world.database, std::make_shared<CheckingTransport>(), world.options, "localhost");
+  auto socket = std::make_shared<CheckingSocket>();  // held here: the connection holds it weakly
+  auto connection = std::make_shared<proto::firebase::Connection>(*world.database, socket, world.options, "localhost");
   connection->open();
   std::string_view input(reinterpret_cast<const char*>(data), size);
   while (!input.empty()) {

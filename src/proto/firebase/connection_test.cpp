@@ -22,14 +22,25 @@ namespace {
 
 namespace json = boost::json;
 
-class RecordingTransport : public Transport {
+// The connection's socket: records what the connection sends.
+class RecordingSocket : public net::WebSocketConnection {
  public:
-  bool send(const std::shared_ptr<const std::string>& message) override {
+  bool send(std::shared_ptr<const std::string> message) override {
     std::lock_guard lock(mutex_);
     messages_.push_back(json::parse(*message));
     return true;
   }
-  void close(std::uint16_t code, const std::string& reason) override {
+  bool send(std::string head, std::shared_ptr<const std::string> body) override {
+    return send(std::make_shared<const std::string>(head + *body));
+  }
+  bool send_all(std::span<const std::shared_ptr<const std::string>> messages) override {
+    for (const auto& message : messages) send(message);
+    return true;
+  }
+  void post(std::function<void()> fn) override { fn(); }
+  const std::string& remote_address() const override { return address_; }
+  using net::WebSocketConnection::close;
+  void close(std::uint16_t code, std::string reason) override {
     std::lock_guard lock(mutex_);
     close_code_ = code;
     close_reason_ = reason;
@@ -57,6 +68,7 @@ class RecordingTransport : public Transport {
   std::uint16_t close_code_ = 0;
   std::string close_reason_;
   std::vector<bool> pauses_;
+  const std::string address_ = "127.0.0.1";
 };
 
 class FirebaseConnection : public ::testing::Test {
@@ -73,8 +85,8 @@ class FirebaseConnection : public ::testing::Test {
     ASSERT_TRUE(opened.ok());
     database_ = std::move(*opened);
     options_.authenticator = &authenticator_;
-    transport_ = std::make_shared<RecordingTransport>();
-    connection_ = std::make_shared<Connection>(*database_, transport_, options_, "localhost");
+    socket_ = std::make_shared<RecordingSocket>();
+    connection_ = std::make_shared<Connection>(*database_, socket_, options_, "localhost");
     connection_->open();
   }
   void TearDown() override {
@@ -96,7 +108,7 @@ class FirebaseConnection : public ::testing::Test {
   json::object reply(std::int64_t r) {
     for (int attempt = 0; attempt < 200; ++attempt) {
       settle();
-      for (const auto& message : transport_->messages()) {
+      for (const auto& message : socket_->messages()) {
         const auto& d = message.at("d").as_object();
         if (message.at("t") == "d" && d.contains("r") && d.at("r").to_number<std::int64_t>() == r) {
           return d.at("b").as_object();
@@ -110,7 +122,7 @@ class FirebaseConnection : public ::testing::Test {
   // The data pushes (`d` actions) received so far, as "path=data".
   std::vector<std::string> pushes() {
     std::vector<std::string> out;
-    for (const auto& message : transport_->messages()) {
+    for (const auto& message : socket_->messages()) {
       const auto& d = message.at("d").as_object();
       if (message.at("t") == "d" && d.contains("a") && (d.at("a") == "d" || d.at("a") == "m")) {
         const auto& b = d.at("b").as_object();
@@ -124,12 +136,12 @@ class FirebaseConnection : public ::testing::Test {
   std::unique_ptr<db::Database> database_;
   auth::Authenticator authenticator_{{.admin_token = "test-admin-token-0123456789", .dev = true}};
   FirebaseOptions options_;
-  std::shared_ptr<RecordingTransport> transport_;
+  std::shared_ptr<RecordingSocket> socket_;
   std::shared_ptr<Connection> connection_;
 };
 
 TEST_F(FirebaseConnection, OpensWithTheHandshake) {
-  auto first = transport_->messages().at(0).as_object();
+  auto first = socket_->messages().at(0).as_object();
   EXPECT_EQ(first.at("t"), "c");
   const auto& handshake = first.at("d").as_object().at("d").as_object();
   EXPECT_EQ(handshake.at("v"), "5");
@@ -180,16 +192,16 @@ TEST_F(FirebaseConnection, BadRequestsAreAnsweredAndMalformedMessagesEndTheConne
   EXPECT_EQ(reply(2).at("s"), "invalid_request");
   send(R"({"t":"d","d":{"r":3,"a":"auth","b":{"cred":"not a token"}}})");
   EXPECT_EQ(reply(3).at("s"), "invalid_token");
-  EXPECT_EQ(transport_->close_code(), 0);
+  EXPECT_EQ(socket_->close_code(), 0);
   send("not json");
-  EXPECT_EQ(transport_->close_code(), 1002);
-  const auto last = transport_->messages().back().as_object();
+  EXPECT_EQ(socket_->close_code(), 1002);
+  const auto last = socket_->messages().back().as_object();
   EXPECT_EQ(last.at("d").as_object().at("t"), "e");
 }
 
 TEST_F(FirebaseConnection, TooManyUnansweredRequestsPauseReading) {
   options_.limits.max_pending_requests = 4;
-  auto connection = std::make_shared<Connection>(*database_, transport_, options_, "localhost");
+  auto connection = std::make_shared<Connection>(*database_, socket_, options_, "localhost");
   // Hold the writer so that nothing is answered while the requests arrive.
   std::promise<void> release;
   auto released = release.get_future().share();
@@ -197,10 +209,10 @@ TEST_F(FirebaseConnection, TooManyUnansweredRequestsPauseReading) {
   for (int r = 1; r <= 4; ++r) {
     connection->on_message(R"({"t":"d","d":{"r":)" + std::to_string(r) + R"(,"a":"g","b":{"p":"/open"}}})");
   }
-  EXPECT_EQ(transport_->pauses(), std::vector<bool>{true});
+  EXPECT_EQ(socket_->pauses(), std::vector<bool>{true});
   release.set_value();
   settle();
-  EXPECT_EQ(transport_->pauses(), (std::vector<bool>{true, false}));
+  EXPECT_EQ(socket_->pauses(), (std::vector<bool>{true, false}));
   connection->on_close();
 }
 

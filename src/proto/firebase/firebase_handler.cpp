@@ -5,36 +5,10 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
-#include <mutex>
 
 namespace backside::proto::firebase {
 
 namespace {
-
-// Frames a connection's messages onto its WebSocket. The frames of one split message go out together even when
-// several threads send (the I/O strand answering, database committers pushing and replying).
-class WebSocketTransport : public Transport {
- public:
-  explicit WebSocketTransport(std::shared_ptr<net::WebSocketConnection> socket) : socket_(std::move(socket)) {}
-
-  bool send(const std::shared_ptr<const std::string>& message) override {
-    if (message->size() <= kMaxFrameBytes) return socket_->send(message);
-    return socket_->send_all(split_message(message));
-  }
-
-  bool send_all(std::span<const std::shared_ptr<const std::string>> messages) override {
-    for (const auto& message : messages) {
-      if (message->size() > kMaxFrameBytes) return Transport::send_all(messages);  // some need splitting
-    }
-    return socket_->send_all(messages);
-  }
-
-  void close(std::uint16_t code, const std::string& reason) override { socket_->close(code, reason); }
-  void pause_reading(bool paused) override { socket_->pause_reading(paused); }
-
- private:
-  std::shared_ptr<net::WebSocketConnection> socket_;
-};
 
 class WebSocketEndpoint : public net::WebSocketEndpoint {
  public:
@@ -51,19 +25,21 @@ class WebSocketEndpoint : public net::WebSocketEndpoint {
 // message).
 class RefusedEndpoint : public net::WebSocketEndpoint {
  public:
-  RefusedEndpoint(std::shared_ptr<net::WebSocketConnection> socket, std::string reason)
-      : socket_(std::move(socket)), reason_(std::move(reason)) {}
+  RefusedEndpoint(const std::shared_ptr<net::WebSocketConnection>& socket, std::string reason)
+      : socket_(socket), reason_(std::move(reason)) {}
   void on_open() override {
+    auto socket = socket_.lock();
+    if (!socket) return;
     std::string message = "{\"t\":\"c\",\"d\":{\"t\":\"s\",\"d\":" + boost::json::serialize(boost::json::value(reason_)) +
                           "}}";
-    socket_->send(std::make_shared<const std::string>(std::move(message)));
-    socket_->close(1008, reason_);
+    socket->send(std::make_shared<const std::string>(std::move(message)));
+    socket->close(1008, reason_);
   }
   void on_message(std::string&&) override {}
-  void on_close() override { socket_.reset(); }
+  void on_close() override {}
 
  private:
-  std::shared_ptr<net::WebSocketConnection> socket_;
+  std::weak_ptr<net::WebSocketConnection> socket_;  // the socket owns this endpoint
   std::string reason_;
 };
 
@@ -103,22 +79,18 @@ net::WebSocketAccept FirebaseHandler::accept_websocket(const net::HttpRequest& r
   }
   if (!upgrade_of.empty()) return long_polls_->accept_upgrade(upgrade_of, std::move(socket));
   end_replaced_session(replaces);
-  net::WebSocketAccept accepted;
   // The SDK splits its messages into frames of 16384 UTF-16 code units (at most 3 UTF-8 bytes each); other
   // clients may send whole messages. Either way a message is bounded by max_message_bytes.
-  accepted.max_message_bytes = options_.max_message_bytes;
   auto database = registry_.get(ns);
   if (!database) {
     spdlog::info("firebase connection from {} refused: {}", socket->remote_address(), database.error().message);
-    accepted.endpoint = std::make_shared<RefusedEndpoint>(socket, "Cannot open database \"" + ns +
-                                                                      "\": " + database.error().message);
-    return accepted;
+    return firebase_websocket(
+        std::make_shared<RefusedEndpoint>(socket, "Cannot open database \"" + ns + "\": " + database.error().message),
+        options_.max_message_bytes);
   }
   std::string host(request[boost::beast::http::field::host]);
-  auto transport = std::make_shared<WebSocketTransport>(std::move(socket));
-  auto connection = std::make_shared<Connection>(**database, std::move(transport), options_, std::move(host));
-  accepted.endpoint = std::make_shared<WebSocketEndpoint>(std::move(connection));
-  return accepted;
+  auto connection = std::make_shared<Connection>(**database, socket, options_, std::move(host));
+  return firebase_websocket(std::make_shared<WebSocketEndpoint>(std::move(connection)), options_.max_message_bytes);
 }
 
 }  // namespace backside::proto::firebase

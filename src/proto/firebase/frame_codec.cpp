@@ -32,6 +32,16 @@ std::vector<std::shared_ptr<const std::string>> split_message(const std::shared_
   return frames;
 }
 
+net::WebSocketAccept firebase_websocket(std::shared_ptr<net::WebSocketEndpoint> endpoint,
+                                        std::size_t max_message_bytes) {
+  net::WebSocketAccept accepted;
+  accepted.endpoint = std::move(endpoint);
+  accepted.max_message_bytes = max_message_bytes;
+  accepted.split_above = kMaxFrameBytes;
+  accepted.split = [](const std::shared_ptr<const std::string>& message) { return split_message(message); };
+  return accepted;
+}
+
 Result<std::optional<std::string>> FrameDecoder::feed(std::string&& frame) {
   if (expected_ > 0) {
     if (pending_.size() + frame.size() > max_message_bytes_) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "net/http.h"
 #include "util/result.h"
 
 namespace backside::proto::firebase {
@@ -24,6 +25,11 @@ inline constexpr std::size_t kMaxFrameBytes = 16384;
 // The frames carrying `message`: the message itself when it fits, else the count frame and the pieces.
 std::vector<std::shared_ptr<const std::string>> split_message(const std::shared_ptr<const std::string>& message,
                                                              std::size_t max_frame_bytes = kMaxFrameBytes);
+
+// How every Firebase WebSocket is accepted: incoming messages bounded by max_message_bytes, outgoing ones split as
+// above.
+net::WebSocketAccept firebase_websocket(std::shared_ptr<net::WebSocketEndpoint> endpoint,
+                                        std::size_t max_message_bytes);
 
 // Reassembles incoming frames into messages, bounded by max_message_bytes.
 class FrameDecoder {

@@ -43,11 +43,11 @@ std::string render_overwrite(const Path& path, const Node& value, std::optional<
   return out;
 }
 
-ListenSubscriber::ListenSubscriber(std::weak_ptr<Transport> transport,
+ListenSubscriber::ListenSubscriber(std::weak_ptr<net::WebSocketConnection> socket,
                                    const std::shared_ptr<session::ClientSession>& session, std::string key, Path path,
                                    std::optional<std::int64_t> tag, std::optional<boost::json::object> wire_query,
                                    std::string client_hash)
-    : transport_(std::move(transport)),
+    : socket_(std::move(socket)),
       session_(session),
       credential_(session->credential()),
       key_(std::move(key)),
@@ -85,23 +85,23 @@ std::shared_ptr<const std::string> ListenSubscriber::render(const sync::ViewEven
   return out;
 }
 
-std::shared_ptr<Transport> ListenSubscriber::open_transport() {
+std::shared_ptr<net::WebSocketConnection> ListenSubscriber::open_socket() {
   if (!active()) return nullptr;
-  auto transport = transport_.lock();
-  if (!transport) return nullptr;
+  auto socket = socket_.lock();
+  if (!socket) return nullptr;
   if (credential_->expired()) {
     if (auto session = session_.lock()) session->credential_ended();
     return nullptr;
   }
-  return transport;
+  return socket;
 }
 
 void ListenSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
-  if (auto transport = open_transport()) transport->send(bytes);
+  if (auto socket = open_socket()) socket->send(bytes);
 }
 
 void ListenSubscriber::deliver_all(std::span<const std::shared_ptr<const std::string>> events) {
-  if (auto transport = open_transport()) transport->send_all(events);
+  if (auto socket = open_socket()) socket->send_all(events);
 }
 
 void ListenSubscriber::revoked(const Error& why) {
@@ -117,7 +117,7 @@ void ListenSubscriber::revoked(const Error& why) {
     out += ']';
   }
   out += "}}}";
-  if (auto transport = transport_.lock()) transport->send(std::make_shared<const std::string>(std::move(out)));
+  if (auto socket = socket_.lock()) socket->send(std::make_shared<const std::string>(std::move(out)));
 }
 
 }  // namespace backside::proto::firebase

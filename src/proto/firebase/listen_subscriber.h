@@ -1,6 +1,6 @@
 #pragma once
 // One Firebase listen (`q`) as a hub subscriber: renders view events as `d` (overwrite) and `m` (merge) pushes
-// with the listen's tag for query listens, and queues them on its connection's transport.
+// with the listen's tag for query listens, and queues them on its connection's socket.
 // Subscribers of one view with the same tag (or both untagged) share the rendered bytes.
 #include <boost/json/object.hpp>
 #include <cstdint>
@@ -17,7 +17,7 @@ namespace backside::proto::firebase {
 class ListenSubscriber : public session::SessionSubscriber {
  public:
   // `key`: the listen's key in its session (path and query identifier).
-  ListenSubscriber(std::weak_ptr<Transport> transport, const std::shared_ptr<session::ClientSession>& session,
+  ListenSubscriber(std::weak_ptr<net::WebSocketConnection> socket, const std::shared_ptr<session::ClientSession>& session,
                    std::string key, tree::Path path, std::optional<std::int64_t> tag,
                    std::optional<boost::json::object> wire_query, std::string client_hash);
 
@@ -30,11 +30,11 @@ class ListenSubscriber : public session::SessionSubscriber {
  private:
   // Where events go, or nullptr when they should not: unlistened, connection gone, or its credential ended (then
   // the session has the client told, once).
-  std::shared_ptr<Transport> open_transport();
+  std::shared_ptr<net::WebSocketConnection> open_socket();
 
-  // Weak: the connection owns its transport. A subscription the hub still holds must not keep a socket (and its
-  // I/O objects) alive after the connection, e.g. past the server's I/O context at shutdown.
-  std::weak_ptr<Transport> transport_;
+  // Weak: a subscription the hub still holds must not keep a socket (and its I/O objects) alive after the
+  // connection, e.g. past the server's I/O context at shutdown.
+  std::weak_ptr<net::WebSocketConnection> socket_;
   std::weak_ptr<session::ClientSession> session_;
   std::shared_ptr<identity::CredentialExpiry> credential_;
   std::string key_;

@@ -29,10 +29,17 @@ LongPollSession::LongPollSession(std::string id, std::string password, std::stri
 
 LongPollSession::~LongPollSession() = default;
 
-std::string LongPollSession::start(std::shared_ptr<Connection> connection, const std::string& callback_id) {
+std::string LongPollSession::start(std::shared_ptr<firebase::Connection> connection, const std::string& callback_id) {
   std::lock_guard in(in_mutex_);
   connection_ = std::move(connection);
   connection_session_id_ = connection_->session_id();
+  // When the server's memory budget needs room, it may take back the largest outbound queues: this session's too,
+  // which then ends as a slow reader.
+  queue_charge_.enrol([weak = weak_from_this(), executor = executor_] {
+    boost::asio::post(executor, [weak] {  // under the budget's lock: only post
+      if (auto self = weak.lock()) self->drop_evicted();
+    });
+  });
   connection_->open();  // the handshake, into the queue
   std::lock_guard out(out_mutex_);
   std::string body = long_poll::start_script(callback_id, id_, password_, queue_);
@@ -44,19 +51,33 @@ std::string LongPollSession::start(std::shared_ptr<Connection> connection, const
   return body;
 }
 
-bool LongPollSession::send(const std::shared_ptr<const std::string>& message) {
+bool LongPollSession::send(std::string head, std::shared_ptr<const std::string> body) {
+  head += *body;
+  return send(std::make_shared<const std::string>(std::move(head)));
+}
+
+bool LongPollSession::send_all(std::span<const std::shared_ptr<const std::string>> messages) {
+  for (const auto& message : messages) {
+    if (!send(message)) return false;
+  }
+  return true;
+}
+
+void LongPollSession::post(std::function<void()> fn) {
+  boost::asio::post(executor_, [self = shared_from_this(), fn = std::move(fn)] {
+    std::lock_guard in(self->in_mutex_);
+    fn();
+  });
+}
+
+bool LongPollSession::send(std::shared_ptr<const std::string> message) {
   std::optional<Reply> reply;
   bool dropped = false;
   bool over_bound = false;
   {
     std::lock_guard out(out_mutex_);
     if (output_switched_) {
-      if (!websocket_) return false;
-      if (message->size() <= kMaxFrameBytes) return websocket_->send(message);
-      for (auto& frame : split_message(message)) {
-        if (!websocket_->send(std::move(frame))) return false;
-      }
-      return true;
+      return websocket_ && websocket_->send(std::move(message));  // split there if long (firebase_websocket)
     }
     if (closing_ || finish_wanted_) return false;
     queued_bytes_ += message->size();
@@ -65,10 +86,7 @@ bool LongPollSession::send(const std::shared_ptr<const std::string>& message) {
     over_bound = queued_bytes_ > options_.max_queue_bytes;
     if (over_bound || !queue_charge_.resize(queued_bytes_)) {
       dropped = true;
-      queue_.clear();
-      queued_bytes_ = 0;
-      queue_charge_.release();
-      reply = close_locked("it fell too far behind");
+      reply = drop_queue_locked();
     } else {
       reply = release_held_locked();
     }
@@ -85,7 +103,7 @@ bool LongPollSession::send(const std::shared_ptr<const std::string>& message) {
   return true;
 }
 
-void LongPollSession::close(std::uint16_t code, const std::string& reason) {
+void LongPollSession::close(std::uint16_t code, std::string reason) {
   std::optional<Reply> reply;
   {
     std::lock_guard out(out_mutex_);
@@ -104,6 +122,27 @@ std::optional<LongPollSession::Reply> LongPollSession::close_locked(const std::s
   closing_ = true;
   finish_wanted_ = true;
   return release_held_locked();
+}
+
+std::optional<LongPollSession::Reply> LongPollSession::drop_queue_locked() {
+  queue_.clear();
+  queued_bytes_ = 0;
+  queue_charge_.release();
+  return close_locked("it fell too far behind");
+}
+
+void LongPollSession::drop_evicted() {
+  std::optional<Reply> reply;
+  {
+    std::lock_guard out(out_mutex_);
+    if (closing_ || output_switched_) return;  // ending anyway, or its output is the WebSocket's now
+    reply = drop_queue_locked();
+  }
+  if (reply) reply->exchange->reply(std::move(reply->response));
+  // The budget logs its evictions (rate-limited); a crowd of them must not flood the log from here.
+  spdlog::debug("firebase long-poll session {}: dropped, its queue being the largest, to make room in the memory "
+                "budget", id_);
+  finish();
 }
 
 std::optional<LongPollSession::Reply> LongPollSession::release_held_locked() {
@@ -366,7 +405,7 @@ void LongPollSession::finish_later() {
 }
 
 void LongPollSession::finish() {
-  std::shared_ptr<Connection> connection;
+  std::shared_ptr<firebase::Connection> connection;
   {
     std::lock_guard in(in_mutex_);
     if (finished_) return;

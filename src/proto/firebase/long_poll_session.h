@@ -1,7 +1,7 @@
 #pragma once
 // One session of the Firebase long-poll transport /.lp (the SDK's BrowserPollConnection) and its
-// upgrade to a WebSocket. A LongPollSession is one more Transport under the same Connection that serves WebSockets:
-// it turns the JSONP polls into the connection's input and output, and, when the browser upgrades
+// upgrade to a WebSocket. A LongPollSession is one more net::WebSocketConnection under the same Connection that serves
+// WebSockets: it turns the JSONP polls into the connection's input and output, and, when the browser upgrades
 // (/.ws?s=<session id>), moves the connection's output onto the WebSocket while the connection (listens, auth,
 // onDisconnect) stays. The wire format is long_poll_codec.h; the registry of sessions is long_poll_sessions.h.
 //
@@ -50,7 +50,7 @@ struct LongPollOptions {
   MemoryBudget* memory_budget = nullptr;
 };
 
-class LongPollSession : public Transport, public std::enable_shared_from_this<LongPollSession> {
+class LongPollSession : public net::WebSocketConnection, public std::enable_shared_from_this<LongPollSession> {
  public:
   // Runs (once or more, on any thread) when the registry should forget the session's long-poll id: the session
   // ended, or it moved to a WebSocket and its late polls stopped.
@@ -63,12 +63,11 @@ class LongPollSession : public Transport, public std::enable_shared_from_this<Lo
 
   const std::string& id() const { return id_; }
   const std::string& password() const { return password_; }
-  const std::string& address() const { return address_; }  // the client's, as counted per address
   // The handshake's session id (`s`), which an upgrade names; set by start().
   const std::string& connection_session_id() const { return connection_session_id_; }
 
   // Opens `connection` (its handshake) and returns the body of response 0; the idle timer starts.
-  std::string start(std::shared_ptr<Connection> connection, const std::string& callback_id);
+  std::string start(std::shared_ptr<firebase::Connection> connection, const std::string& callback_id);
   // One poll: its segments go to the connection, then it is held or answered.
   void poll(const long_poll::QueryParams& params, unsigned version, bool keep_alive,
             std::shared_ptr<net::HttpExchange> exchange);
@@ -84,9 +83,19 @@ class LongPollSession : public Transport, public std::enable_shared_from_this<Lo
   void websocket_frame(const std::shared_ptr<net::WebSocketConnection>& socket, std::string&& frame);
   void websocket_closed(const std::shared_ptr<net::WebSocketConnection>& socket);
 
-  // Transport (the connection's output): queued for the next poll, or sent on the WebSocket once upgraded.
-  bool send(const std::shared_ptr<const std::string>& message) override;
-  void close(std::uint16_t code, const std::string& reason) override;
+  // net::WebSocketConnection, the connection's output: queued for the next poll, or sent on the WebSocket once
+  // upgraded.
+  bool send(std::shared_ptr<const std::string> message) override;
+  bool send(std::string head, std::shared_ptr<const std::string> body) override;
+  bool send_all(std::span<const std::shared_ptr<const std::string>> messages) override;
+  using net::WebSocketConnection::close;
+  void close(std::uint16_t code, std::string reason) override;
+  // Runs `fn` where the connection's input is delivered: on the executor, under the input lock.
+  void post(std::function<void()> fn) override;
+  const std::string& remote_address() const override { return address_; }  // the client's, as counted per address
+  // Never paused: a long-poll client's requests come in its polls, each bounded by the request size, and at most
+  // max_pending_segments of them wait here.
+  void pause_reading(bool /*paused*/) override {}
 
  private:
   struct Poll {
@@ -107,12 +116,16 @@ class LongPollSession : public Transport, public std::enable_shared_from_this<Lo
   std::optional<Reply> answer_locked(Poll&& poll);
   std::optional<Reply> release_held_locked();
   std::optional<Reply> close_locked(const std::string& reason);
+  // Empties the queue and ends the long-poll channel: the client fell too far behind.
+  std::optional<Reply> drop_queue_locked();
   void arm_hold_timer_locked();
   void arm_idle_timer_locked(std::chrono::steady_clock::time_point due);
   void stop_timers_locked();
   // Timer expiries (on the executor).
   void hold_expired();
   void idle_expired();
+  // The memory budget took the queue back (on the executor): the session ends.
+  void drop_evicted();
   // finish() on the executor, outside whatever call wants the session to end (the connection's own, a delivery).
   void finish_later();
   // Runs the connection's close once (onDisconnect), stops the timers and has the registry forget the session.
@@ -128,7 +141,7 @@ class LongPollSession : public Transport, public std::enable_shared_from_this<Lo
   const Forget forget_;
 
   std::mutex in_mutex_;  // the connection's input, one call at a time; taken before out_mutex_, never after
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<firebase::Connection> connection_;
   LongPollReassembler segments_;
   MemoryCharge input_charge_;      // segments_, charged to the server's memory budget
   bool input_switched_ = false;    // the client's `n` arrived: input now comes from the WebSocket

@@ -21,36 +21,40 @@ std::string more_refused(std::size_t suppressed) {
   return suppressed ? "; " + std::to_string(suppressed) + " more refused since the last such line" : "";
 }
 
-// The WebSocket of an upgrade: hands its open, frames and close to the session it names.
+// The WebSocket of an upgrade: hands its open, frames and close to the session it names. The socket owns this
+// endpoint, which holds it weakly; while bound, the session holds the socket (until websocket_closed).
 class UpgradeEndpoint : public net::WebSocketEndpoint {
  public:
-  UpgradeEndpoint(std::shared_ptr<LongPollSession> session, std::shared_ptr<net::WebSocketConnection> socket)
-      : session_(std::move(session)), socket_(std::move(socket)) {}
+  UpgradeEndpoint(std::shared_ptr<LongPollSession> session, const std::shared_ptr<net::WebSocketConnection>& socket)
+      : session_(std::move(session)), socket_(socket) {}
   void on_open() override {
-    if (!session_->bind_websocket(socket_)) socket_->close(1008, "This long-poll session cannot be upgraded");
+    auto socket = socket_.lock();
+    if (socket && !session_->bind_websocket(socket)) socket->close(1008, "This long-poll session cannot be upgraded");
   }
-  void on_message(std::string&& message) override { session_->websocket_frame(socket_, std::move(message)); }
+  void on_message(std::string&& message) override {
+    if (auto socket = socket_.lock()) session_->websocket_frame(socket, std::move(message));
+  }
   void on_close() override {
-    session_->websocket_closed(socket_);
-    session_.reset();
-    socket_.reset();
+    if (auto socket = socket_.lock()) session_->websocket_closed(socket);
   }
 
  private:
   std::shared_ptr<LongPollSession> session_;
-  std::shared_ptr<net::WebSocketConnection> socket_;
+  std::weak_ptr<net::WebSocketConnection> socket_;
 };
 
 // The WebSocket of an upgrade that names no session: closed once open.
 class ClosingEndpoint : public net::WebSocketEndpoint {
  public:
-  explicit ClosingEndpoint(std::shared_ptr<net::WebSocketConnection> socket) : socket_(std::move(socket)) {}
-  void on_open() override { socket_->close(1008, "Unknown long-poll session"); }
+  explicit ClosingEndpoint(const std::shared_ptr<net::WebSocketConnection>& socket) : socket_(socket) {}
+  void on_open() override {
+    if (auto socket = socket_.lock()) socket->close(1008, "Unknown long-poll session");
+  }
   void on_message(std::string&&) override {}
-  void on_close() override { socket_.reset(); }
+  void on_close() override {}
 
  private:
-  std::shared_ptr<net::WebSocketConnection> socket_;
+  std::weak_ptr<net::WebSocketConnection> socket_;
 };
 
 }  // namespace
@@ -67,7 +71,7 @@ void LongPollSessions::forget(const LongPollSession& session) {
   std::lock_guard lock(mutex_);
   if (auto it = sessions_.find(session.id()); it != sessions_.end() && it->second.get() == &session) {
     sessions_.erase(it);
-    per_address_.remove(session.address());
+    per_address_.remove(session.remote_address());
   }
   if (auto it = by_connection_.find(session.connection_session_id()); it != by_connection_.end()) {
     auto held = it->second.lock();
@@ -224,15 +228,12 @@ net::WebSocketAccept LongPollSessions::accept_upgrade(const std::string& session
     std::lock_guard lock(mutex_);
     if (auto it = by_connection_.find(session_id); it != by_connection_.end()) session = it->second.lock();
   }
-  net::WebSocketAccept accepted;
-  accepted.max_message_bytes = firebase_.max_message_bytes;
   if (!session) {
     spdlog::info("firebase upgrade from {} refused: no long-poll session {}", socket->remote_address(), session_id);
-    accepted.endpoint = std::make_shared<ClosingEndpoint>(std::move(socket));
-    return accepted;
+    return firebase_websocket(std::make_shared<ClosingEndpoint>(socket), firebase_.max_message_bytes);
   }
-  accepted.endpoint = std::make_shared<UpgradeEndpoint>(std::move(session), std::move(socket));
-  return accepted;
+  return firebase_websocket(std::make_shared<UpgradeEndpoint>(std::move(session), socket),
+                            firebase_.max_message_bytes);
 }
 
 }  // namespace backside::proto::firebase

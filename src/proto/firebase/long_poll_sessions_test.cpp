@@ -135,6 +135,18 @@ class LongPollSessionsTest : public ::testing::Test {
     return value.get_future().get();
   }
 
+  // Sets `key` of database "lp" to the string `value`, as another client would; returns once its pushes are queued.
+  void put_directly(const std::string& key, std::string value) {
+    auto database = registry_->get("lp");
+    ASSERT_TRUE(database);
+    db::WriteRequest write;
+    write.path = *tree::Path::parse("/" + key);
+    write.data = boost::json::value(std::move(value));
+    std::promise<void> done;
+    (*database)->write(std::move(write), [&](db::WriteReply&&) { done.set_value(); });
+    done.get_future().wait();
+  }
+
   bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds within = 5s) {
     const auto deadline = std::chrono::steady_clock::now() + within;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -150,6 +162,7 @@ class LongPollSessionsTest : public ::testing::Test {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
   FirebaseOptions firebase_;
+  MemoryBudget budget_{64 * 1024};  // for a test that sets it in the options; outlives the sessions
   std::unique_ptr<LongPollSessions> sessions_;
   std::thread io_thread_;
 };
@@ -289,6 +302,41 @@ TEST_F(LongPollSessionsTest, AMalformedSegmentEndsTheSession) {
     auto late = poll(session);
     return body_of(late) == "pLPCommand('close');";
   }));
+}
+
+TEST_F(LongPollSessionsTest, TheMemoryBudgetTakesBackTheLargestQueueWhenAnotherNeedsRoom) {
+  make_sessions({.hold_time = 10s, .idle_time = 10s, .memory_budget = &budget_});
+  MemoryBudget& budget = budget_;
+  Started slow = start("10.0.0.1");
+  Started reading = start("10.0.0.2");
+  auto registered = send(slow, kOnDisconnectSet, 0);
+  ASSERT_EQ(body_of(registered), "pRTLPCB(1,[" + kOk + "]);");
+  // A listen's answer may come in two polls (the value, then the ok): polled until the ok came.
+  auto listen = [&](const Started& session, const std::string& message, int segment, const std::string& ok) {
+    auto answer = send(session, message, segment);
+    std::string bodies = body_of(answer);
+    for (int polls = 0; polls < 3 && bodies.find(ok) == std::string::npos; ++polls) {
+      auto next = poll(session);
+      bodies += body_of(next);
+    }
+    return bodies.find(ok) != std::string::npos;
+  };
+  ASSERT_TRUE(listen(slow, R"({"t":"d","d":{"r":2,"a":"q","b":{"p":"/a","h":""}}})", 1, R"("r":2,"b":{"s":"ok")"));
+  ASSERT_TRUE(listen(reading, R"({"t":"d","d":{"r":1,"a":"q","b":{"p":"/b","h":""}}})", 0, R"("r":1,"b":{"s":"ok")"));
+  // 40 KB wait for the slow session, which does not poll; then 30 KB for the other do not fit beside them.
+  put_directly("a", std::string(40000, 'x'));
+  EXPECT_GT(budget.used(), 40000u);
+  EXPECT_EQ(budget.evictions(), 0u);
+  put_directly("b", std::string(30000, 'y'));
+  EXPECT_EQ(budget.evictions(), 1u);
+  EXPECT_LT(budget.used(), 40000u) << "the slow session's queue was not given back";
+  // The slow session ended (its onDisconnect write ran); the other got its push.
+  EXPECT_TRUE(eventually([&] { return value_at("gone") == "\"bye\""; }));
+  auto late = poll(slow);
+  EXPECT_NE(body_of(late).find("pLPCommand('close'"), std::string::npos);
+  auto pushed = poll(reading);
+  EXPECT_NE(body_of(pushed).find(std::string(30000, 'y')), std::string::npos);
+  EXPECT_LT(budget.used(), 1000u) << "the queues' bytes were not given back";
 }
 
 TEST_F(LongPollSessionsTest, BadStartsAreRefused) {

@@ -10,16 +10,12 @@ namespace backside::proto::stomp {
 namespace {
 
 // A STOMP session's endpoint on each of its carriers: a raw TCP connection (--stomp-port) and a WebSocket (/stomp).
-// The connection owns its endpoint, the endpoint its session, and the session its connection: the endpoint drops
-// the session when the connection closes.
+// The connection owns its endpoint and the endpoint its session; the session holds the connection weakly.
 class TcpStomp : public net::StreamEndpoint {
  public:
   explicit TcpStomp(std::shared_ptr<StompSession> session) : session_(std::move(session)) {}
   void on_bytes(std::string_view bytes) override { session_->on_bytes(bytes); }
-  void on_close() override {
-    session_->on_closed();
-    session_.reset();
-  }
+  void on_close() override { session_->on_closed(); }
 
  private:
   std::shared_ptr<StompSession> session_;
@@ -29,10 +25,7 @@ class WebSocketStomp : public net::WebSocketEndpoint {
  public:
   explicit WebSocketStomp(std::shared_ptr<StompSession> session) : session_(std::move(session)) {}
   void on_message(std::string&& message) override { session_->on_bytes(message); }
-  void on_close() override {
-    session_->on_closed();
-    session_.reset();
-  }
+  void on_close() override { session_->on_closed(); }
 
  private:
   std::shared_ptr<StompSession> session_;

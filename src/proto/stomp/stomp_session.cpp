@@ -66,8 +66,8 @@ StompSession::StompSession(db::Registry& registry, const auth::Authenticator& au
     : registry_(registry),
       authenticator_(authenticator),
       options_(options),
-      connection_(std::move(connection)),
-      remote_address_(connection_->remote_address()),
+      connection_(connection),
+      remote_address_(connection->remote_address()),
       frame_charge_(options.memory_budget, MemoryBudget::Use::incoming_frame),
       transactions_(options.memory_budget) {
   last_received_ms_ = last_sent_ms_ = steady_ms();
@@ -106,7 +106,9 @@ void StompSession::start_connect_deadline() {
   connect_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (!self || ec) return;
-    self->connection_->post([self] {
+    auto connection = self->connection_.lock();
+    if (!connection) return;
+    connection->post([self] {
       if (self->closed_ || self->connected_ || self->connecting_) return;
       spdlog::info("stomp: closing a connection from {} that sent no CONNECT within {} ms",
                    self->remote_address_, self->options_.connect_timeout_ms);
@@ -132,26 +134,30 @@ void StompSession::send_bytes(std::shared_ptr<const std::string> bytes) {
   std::lock_guard lock(send_mutex_);
   if (sending_ended_) return;  // after the last frame (an ERROR, a DISCONNECT's receipt) nothing goes out
   last_sent_ms_ = steady_ms();
-  connection_->send(std::move(bytes));
+  if (auto connection = connection_.lock()) connection->send(std::move(bytes));
 }
 
 void StompSession::send_message(std::string head, const std::shared_ptr<const std::string>& body) {
   std::lock_guard lock(send_mutex_);
   if (sending_ended_) return;
   last_sent_ms_ = steady_ms();
-  connection_->send(std::move(head), body);
+  if (auto connection = connection_.lock()) connection->send(std::move(head), body);
 }
 
 void StompSession::end_with(std::shared_ptr<const std::string> last, std::string reason) {
   std::lock_guard lock(send_mutex_);
   if (sending_ended_) return;
   sending_ended_ = true;
-  if (last) connection_->send(std::move(last));
-  connection_->close(std::move(reason));
+  auto connection = connection_.lock();
+  if (!connection) return;
+  if (last) connection->send(std::move(last));
+  connection->close(std::move(reason));
 }
 
 void StompSession::end_for_credential(const identity::CredentialExpiry& credential) {
-  connection_->post([self = shared_from_this(), account = credential.account_ended(), why = credential.why()] {
+  auto connection = connection_.lock();
+  if (!connection) return;
+  connection->post([self = shared_from_this(), account = credential.account_ended(), why = credential.why()] {
     self->protocol_error(account ? "authentication revoked: " + why + " Reconnect with a valid credential."
                                  : "authentication expired: the credential is no longer valid; reconnect with a "
                                    "fresh token",
@@ -278,7 +284,9 @@ void StompSession::connect(const Frame& frame) {
     auto self = shared_from_this();
     options_.password_sign_in(host, *login, *passcode, remote_address_,
                               [self, frame, version, database = *database](Result<identity::Identity> identity) mutable {
-                                self->connection_->post([self, frame = std::move(frame), version, database,
+                                auto connection = self->connection_.lock();
+                                if (!connection) return;
+                                connection->post([self, frame = std::move(frame), version, database,
                                                         identity = std::move(identity)]() mutable {
                                   self->finish_connect(frame, version, database, std::move(identity));
                                 });
@@ -297,7 +305,7 @@ void StompSession::finish_connect(const Frame& frame, const std::string& version
   session_ = session::ClientSession::create(
       *database, options_.limits,
       session::SessionHooks{
-          .pause_reading = [connection = std::weak_ptr<net::Connection>(connection_)](
+          .pause_reading = [connection = connection_](
                                bool paused) { if (auto open = connection.lock()) open->pause_reading(paused); },
           // The session ends at its credential's end (expiry or account), on its connection's thread.
           .credential_ended =

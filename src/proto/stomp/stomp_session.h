@@ -107,7 +107,9 @@ class StompSession : public std::enable_shared_from_this<StompSession> {
   db::Registry& registry_;
   const auth::Authenticator& authenticator_;
   const StompOptions& options_;
-  std::shared_ptr<net::Connection> connection_;
+  // Weak: the connection owns its endpoint, which owns this session (the server's session set keeps the
+  // connection until it closes).
+  std::weak_ptr<net::Connection> connection_;
   const std::string remote_address_;
   std::shared_ptr<session::ClientSession> session_;  // from CONNECT on
   // The server-wide budget's share of this connection: its partial frame (and its transactions, inside them).
