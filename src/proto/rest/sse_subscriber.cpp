@@ -103,11 +103,14 @@ std::shared_ptr<const std::string> SseSubscriber::render(const sync::ViewEvent& 
 void SseSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
   if (!active()) return;
   std::shared_ptr<net::EventStream> stream;
+  bool started = false;
   {
     std::lock_guard lock(mutex_);
-    stream = stream_;
+    started = started_;
+    stream = stream_.lock();
   }
-  if (stream) {
+  if (started) {
+    if (!stream) return;  // closed
     // Past the credential's end nothing more goes out; the session has auth_revoked sent.
     if (credential_->expired()) {
       if (auto session = session_.lock()) session->credential_ended();
@@ -129,6 +132,7 @@ void SseSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
   stream->keep_alive(std::make_shared<const std::string>("event: keep-alive\ndata: null\n\n"), 30);
   {
     std::lock_guard lock(mutex_);
+    started_ = true;
     stream_ = stream;
   }
   // The stream holds the session while it is open; its close ends the session (the listen goes with it).
@@ -148,7 +152,7 @@ void SseSubscriber::end_stream_now() {
   std::shared_ptr<net::EventStream> stream;
   {
     std::lock_guard lock(mutex_);
-    stream = stream_;
+    stream = stream_.lock();
   }
   if (!stream || !stop()) return;  // nothing after auth_revoked, and it goes once
   stream->send(auth_revoked_event());
@@ -161,7 +165,7 @@ void SseSubscriber::revoked(const Error& why) {
   std::shared_ptr<net::EventStream> stream;
   {
     std::lock_guard lock(mutex_);
-    stream = stream_;
+    stream = stream_.lock();
   }
   if (!stream) return;
   if (why.code == ErrorCode::permission_denied) {

@@ -44,7 +44,9 @@ class SseSubscriber : public session::SessionSubscriber, public std::enable_shar
   std::shared_ptr<identity::CredentialExpiry> credential_;
 
   std::mutex mutex_;
-  std::shared_ptr<net::EventStream> stream_;  // set on the first delivery
+  bool started_ = false;  // the first delivery opened the stream
+  // Weak: the server owns the stream until it closes, and the stream holds the session, which holds this.
+  std::weak_ptr<net::EventStream> stream_;
 };
 
 }  // namespace backside::proto::rest
