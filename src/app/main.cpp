@@ -18,7 +18,10 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("backside"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
-  CLI::App cli{"Backside: a self-hosted realtime database (Firebase-compatible REST and streaming)."};
+  CLI::App cli{
+      "Backside: a self-hosted realtime database. It speaks the Firebase Realtime Database protocol (WebSocket and "
+      "long-poll, for the unmodified Firebase SDKs), the Firebase REST API with streaming (Server-Sent Events), "
+      "STOMP 1.2 over TCP and WebSocket, and the Firebase Auth API."};
   cli.require_subcommand(1);
   std::string config_file;
   std::map<std::string, std::optional<std::string>> flags;

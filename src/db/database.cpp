@@ -393,6 +393,14 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
     }
   }
 
+  if (request.size_limit) {
+    std::vector<Path> locations;
+    for (const auto& a : assignments) locations.push_back(a.path);
+    if (Status within = check_write_size(*request.size_limit, root_, locations); !within) {
+      return fail(within.error());
+    }
+  }
+
   if (request.dry_run) return stage_ack(done, std::move(reply));
 
   if (request.if_hash) {

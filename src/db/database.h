@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "db/write_size_limit.h"
 #include "identity/identity.h"
 #include "rules/rules.h"
 #include "store/store.h"
@@ -41,6 +42,9 @@ struct WriteRequest {
   bool want_written = false;            // fill WriteReply::written (REST echoes it)
   bool want_hash = false;               // fill WriteReply::new_hash (REST ETag)
   bool dry_run = false;                 // check only (data, keys, rules) and change nothing: onDisconnect registration
+  // REST writeSizeLimit: a write larger than this (what it sends plus what it replaces or removes) is refused
+  // after the rules have allowed it, and changes nothing.
+  std::optional<WriteSizeLimit> size_limit;
 };
 
 // What a write answers carries data from the tree only where the writer may read (.read rules): a client allowed

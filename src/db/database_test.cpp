@@ -162,6 +162,62 @@ TEST(Database, DryRunChecksEverythingAndChangesNothing) {
   EXPECT_EQ(read(*db, "/"), "null");
 }
 
+TEST(Database, AWriteOverItsSizeLimitIsRefusedAndChangesNothing) {
+  TempDir dir;
+  auto db = open_db(dir, kOwnedRules);
+  using Op = WriteRequest::Op;
+  auto limited = [&](Op op, const char* at, const char* json, std::size_t max_bytes, std::size_t sent_bytes,
+                     identity::Identity auth = identity::Identity::admin_identity()) {
+    WriteRequest request;
+    request.op = op;
+    request.path = *Path::parse(at);
+    request.data = boost::json::parse(json);
+    request.auth = std::move(auth);
+    request.size_limit = WriteSizeLimit{max_bytes, sent_bytes};
+    std::promise<WriteReply> done;
+    db->write(std::move(request), [&](WriteReply&& reply) { done.set_value(std::move(reply)); });
+    return done.get_future().get();
+  };
+  auto expect_too_big = [](const WriteReply& reply) {
+    ASSERT_TRUE(reply.error);
+    EXPECT_EQ(reply.error->code, ErrorCode::invalid_argument);
+    EXPECT_EQ(reply.error->message, kWriteTooBig);
+  };
+  const char* kUsers = R"({"al":{"name":"Al","n":1},"bo":{"name":"Bo","n":2}})";
+  ASSERT_FALSE(write(*db, Op::set, "/users", kUsers).error);
+  const std::string users = read(*db, "/users", tree::Format::export_);
+  const std::size_t size = users.size();  // what a delete of /users removes, as export JSON
+
+  // A delete weighs what it removes.
+  expect_too_big(limited(Op::set, "/users", "null", size - 1, 0));
+  EXPECT_EQ(read(*db, "/users", tree::Format::export_), users);
+  EXPECT_FALSE(limited(Op::set, "/users", "null", size, 0).error);
+  EXPECT_EQ(read(*db, "/"), "null");
+
+  // A set weighs what it sends plus what it replaces.
+  ASSERT_FALSE(write(*db, Op::set, "/users", kUsers).error);
+  expect_too_big(limited(Op::set, "/users", R"({"cy":{"name":"Cy"}})", size + 9, 10));
+  EXPECT_EQ(read(*db, "/users", tree::Format::export_), users);
+  EXPECT_FALSE(limited(Op::set, "/users", R"({"cy":{"name":"Cy"}})", size + 10, 10).error);
+  EXPECT_EQ(read(*db, "/users"), R"({"cy":{"name":"Cy"}})");
+
+  // An update weighs each location it replaces: here "Cy" (4 bytes) and nothing at /users/dy.
+  expect_too_big(limited(Op::update, "/users", R"({"cy/name":null,"dy/name":"Dy"})", 4 + 29, 30));
+  EXPECT_EQ(read(*db, "/users"), R"({"cy":{"name":"Cy"}})");
+  EXPECT_FALSE(limited(Op::update, "/users", R"({"cy/name":null,"dy/name":"Dy"})", 4 + 30, 30).error);
+  EXPECT_EQ(read(*db, "/users"), R"({"dy":{"name":"Dy"}})");
+
+  // What is sent alone can be too much; a push replaces nothing.
+  expect_too_big(limited(Op::push, "/list", R"("v")", 2, 3));
+  EXPECT_FALSE(limited(Op::push, "/list", R"("v")", 3, 3).error);
+
+  // The rules answer first: a writer they refuse learns nothing of the size of what is there.
+  const WriteReply denied = limited(Op::set, "/users/dy", "null", 0, 0, user("al"));
+  ASSERT_TRUE(denied.error);
+  EXPECT_EQ(denied.error->code, ErrorCode::permission_denied);
+  EXPECT_EQ(read(*db, "/users"), R"({"dy":{"name":"Dy"}})");
+}
+
 TEST(Database, RulesDecideReadsAndHashMismatchesDoNotLeak) {
   TempDir dir;
   auto db = open_db(dir, kOwnedRules);

@@ -13,12 +13,18 @@ namespace json = boost::json;
 
 namespace {
 
-// Parses `text` as one JSON value, optionally followed by `,` and a JSON string key name (`startAt=2,"k2"`).
+// Parses `text` as one JSON value, optionally followed by `,` and a JSON string key name (`startAt=2,"k2"`). With
+// `text_values`, text that is neither is the string it spells.
 Result<std::pair<json::value, std::optional<std::string>>> parse_bound_text(const std::string& name,
-                                                                           const std::string& text) {
-  auto bad = [&] {
+                                                                           const std::string& text,
+                                                                           bool text_values) {
+  auto not_a_bound = [&] {
     return invalid(name + " must be a JSON primitive, optionally followed by a comma and a JSON string key, got: " +
                    text);
+  };
+  auto text_or_error = [&]() -> Result<std::pair<json::value, std::optional<std::string>>> {
+    if (text_values) return std::make_pair(json::value(json::string(text)), std::optional<std::string>());
+    return not_a_bound();
   };
   // The value ends at the top-level comma that precedes a JSON string key, if any.
   json::value value;
@@ -27,21 +33,21 @@ Result<std::pair<json::value, std::optional<std::string>>> parse_bound_text(cons
   value = tree::parse_json_value(text, ec);
   if (ec) {
     std::size_t comma = text.rfind(",\"");
-    if (comma == std::string::npos) return bad();
+    if (comma == std::string::npos) return text_or_error();
     used = comma;
     value = tree::parse_json_value(std::string_view(text).substr(0, comma), ec);
-    if (ec) return bad();
+    if (ec) return text_or_error();
   }
-  if (value.is_object() || value.is_array()) return bad();
+  if (value.is_object() || value.is_array()) return not_a_bound();
   std::optional<std::string> key;
   std::string_view rest(text.data() + used, text.size() - used);
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
   if (!rest.empty()) {
-    if (rest.front() != ',') return bad();
+    if (rest.front() != ',') return text_or_error();
     rest.remove_prefix(1);
     boost::system::error_code key_ec;
     json::value key_value = json::parse(rest, key_ec);
-    if (key_ec || !key_value.is_string()) return bad();
+    if (key_ec || !key_value.is_string()) return text_or_error();
     key = std::string(key_value.get_string());
   }
   return std::make_pair(std::move(value), std::move(key));
@@ -54,25 +60,32 @@ const std::string* find(const std::map<std::string, std::string>& params, const 
 
 }  // namespace
 
-Result<std::optional<Query>> parse_query_params(const std::map<std::string, std::string>& params) {
+Result<std::optional<Query>> parse_query_params(const std::map<std::string, std::string>& params,
+                                                const QueryParamsOptions& options) {
   static const char* kFilters[] = {"startAt", "endAt", "equalTo", "startAfter", "endBefore", "limitToFirst",
                                    "limitToLast"};
   const std::string* order_by = find(params, "orderBy");
   bool any_filter = false;
   for (const char* f : kFilters) any_filter = any_filter || find(params, f);
   if (!order_by) {
-    if (any_filter) return invalid("orderBy must be defined when other query parameters are defined");
-    return std::optional<Query>();
+    if (!any_filter) return std::optional<Query>();
+    if (!options.default_order) return invalid("orderBy must be defined when other query parameters are defined");
   }
 
   Query query;
-  boost::system::error_code ec;
-  json::value order = json::parse(*order_by, ec);
-  if (ec || !order.is_string()) {
-    return invalid("orderBy must be a valid JSON encoded path, e.g. orderBy=\"$key\" (URL-encoded), got: " +
-                   *order_by);
+  std::string index = "$priority";
+  if (order_by) {
+    boost::system::error_code ec;
+    json::value order = json::parse(*order_by, ec);
+    if (!ec && order.is_string()) {
+      index = order.get_string();
+    } else if (options.text_values) {
+      index = *order_by;
+    } else {
+      return invalid("orderBy must be a valid JSON encoded path, e.g. orderBy=\"$key\" (URL-encoded), got: " +
+                     *order_by);
+    }
   }
-  std::string index(order.get_string());
   if (index == "$key") {
     query.index = Query::Index::key;
   } else if (index == "$value") {
@@ -88,7 +101,7 @@ Result<std::optional<Query>> parse_query_params(const std::map<std::string, std:
   bool key_index = query.index == Query::Index::key;
 
   auto make_bound = [&](const char* name, bool inclusive, std::string_view sentinel) -> Result<Query::Bound> {
-    auto parsed = parse_bound_text(name, *find(params, name));
+    auto parsed = parse_bound_text(name, *find(params, name), options.text_values);
     if (!parsed) return parsed.error();
     auto& [value, key] = *parsed;
     if (key_index && !value.is_string()) return invalid(std::string(name) + " must be a string when orderBy is \"$key\"");

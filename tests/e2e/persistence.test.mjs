@@ -429,6 +429,16 @@ test('--help lists the commands and every option with its environment variable',
   const top = await runBackside(['--help']);
   assert.equal(top.code, 0);
   for (const command of ['serve', 'export', 'import']) assert.match(top.stdout, new RegExp(`\\b${command}\\b`));
+  // What the server speaks: every front door.
+  const about = top.stdout.replace(/\s+/g, ' ');
+  for (const door of [
+    'Firebase Realtime Database protocol (WebSocket and long-poll',
+    'Firebase REST API with streaming (Server-Sent Events)',
+    'STOMP 1.2 over TCP and WebSocket',
+    'Firebase Auth API',
+  ]) {
+    assert.ok(about.includes(door), `--help names ${door}: ${top.stdout.slice(0, 400)}`);
+  }
   const serve = await runBackside(['serve', '--help']);
   assert.equal(serve.code, 0);
   const options = [

@@ -350,7 +350,7 @@ describe('REST API through curl', { concurrency: 6 }, () => {
     assert.equal(Object.keys(responses[5].json)[0].length, 20);
   });
 
-  test('shallow=true truncates children to true; primitives as is; shallow with a query → 400', async () => {
+  test('shallow=true truncates children to true; primitives as is', async () => {
     await run([
       [SEED('/m/shallow.json', { a: 1, b: { c: { d: 2 } }, e: 'text', f: [1, 2] }), ok],
       [GET('/m/shallow.json?shallow=true'), { a: true, b: true, e: true, f: true }],
@@ -358,9 +358,60 @@ describe('REST API through curl', { concurrency: 6 }, () => {
       [GET('/m/shallow/e.json?shallow=true'), 'text'],
       [GET('/m/shallow/a.json?shallow=true'), 1],
       [GET('/m/shallow/none.json?shallow=true'), null],
-      [GET(`/m/shallow.json?shallow=true&orderBy=${J('$key')}`), error(400)],
-      [GET(`/m/shallow.json?shallow=true&orderBy=${J('$key')}&limitToFirst=1`), error(400)],
-      [GET(`/m/shallow.json?shallow=true&orderBy=${J('$value')}&startAt=1`), error(400)],
+      [GET('/m/shallow.json?shallow=false'), { a: 1, b: { c: { d: 2 } }, e: 'text', f: [1, 2] }],
+      [GET('/m/shallow.json?shallow=yes'), error(400, 'shallow must be true or false')],
+    ]);
+  });
+
+  test('shallow=true with a query: the query selects the children, then they are rendered shallow', async () => {
+    // By "n": e (missing) < b (1) < c (2) < a (3) < d (5); "group" as the Emulator UI filters it.
+    const data = {
+      a: { n: 3, group: 'chest', deep: { x: 1 } },
+      b: { n: 1, group: 'legs' },
+      c: { n: 2, group: 'chest' },
+      d: { n: 5, group: 'back' },
+      e: { group: 'legs' },
+    };
+    const keys = (...k) => (k.length ? Object.fromEntries(k.map((key) => [key, true])) : null);
+    const cases = [
+      [`orderBy=${J('$key')}&limitToFirst=2`, keys('a', 'b')],
+      [`orderBy=${J('$key')}&limitToLast=2`, keys('d', 'e')],
+      [`orderBy=${J('$key')}&startAt=${J('b')}&endAt=${J('c')}`, keys('b', 'c')],
+      [`orderBy=${J('$key')}`, keys('a', 'b', 'c', 'd', 'e')],
+      [`orderBy=${J('n')}&limitToFirst=2`, keys('e', 'b')],
+      [`orderBy=${J('n')}&startAt=2`, keys('c', 'a', 'd')],
+      [`orderBy=${J('n')}&endAt=2`, keys('e', 'b', 'c')],
+      [`orderBy=${J('n')}&startAt=2&endAt=3`, keys('c', 'a')],
+      [`orderBy=${J('n')}&equalTo=5`, keys('d')],
+      [`orderBy=${J('n')}&startAfter=1&limitToFirst=1`, keys('c')],
+      [`orderBy=${J('group')}&equalTo=${J('chest')}`, keys('a', 'c')],
+      [`orderBy=${J('n')}&equalTo=4`, keys()],
+      // The Emulator UI's form: orderBy and bounds as text unless they are JSON.
+      [`orderBy=group&equalTo=chest`, keys('a', 'c')],
+      [`orderBy=n&startAt=2&limitToFirst=2`, keys('c', 'a')],
+      [`orderBy=group&endAt=chest`, keys('a', 'c', 'd')],
+    ];
+    await run([
+      [SEED('/m/sq.json', data), ok],
+      ...cases.map(([params, expected]) => [GET(`/m/sq.json?shallow=true&${params}`), expected]),
+      // Without orderBy: the default order, by priority, then key (the SDK's limitToFirst(n)).
+      [SEED('/m/sp.json', { x: { '.value': 1, '.priority': 3 }, y: { '.value': 2, '.priority': 1 }, z: { w: 1, '.priority': 2 } }), ok],
+      [GET('/m/sp.json?shallow=true&limitToFirst=2'), keys('y', 'z')],
+      [GET('/m/sp.json?shallow=true&limitToLast=1'), keys('x')],
+      [GET('/m/sp.json?shallow=true&startAt=2'), keys('z', 'x')],
+      [GET('/m/sq.json?shallow=true&limitToFirst=50'), keys('a', 'b', 'c', 'd', 'e')],
+      // A leaf or an absent location: null, as any query.
+      [GET(`/m/sq/a/n.json?shallow=true&orderBy=${J('$key')}&limitToFirst=1`), null],
+      [GET('/m/none.json?shallow=true&limitToFirst=1'), null],
+      // Still refused: both limits, an object bound, an invalid child path, queries on .priority.
+      [GET('/m/sq.json?shallow=true&limitToFirst=1&limitToLast=1'), error(400, 'limitToFirst and limitToLast cannot both be set')],
+      [GET(`/m/sq.json?shallow=true&orderBy=n&startAt=${E('{"a":1}')}`), error(400, /^startAt must be a JSON primitive/)],
+      [GET('/m/sq.json?shallow=true&orderBy=a.b'), error(400, /^orderBy is not a valid child path/)],
+      [GET('/m/sq/.priority.json?shallow=true&limitToFirst=1'), error(400, 'Queries are not supported on .priority')],
+      // Without shallow, queries stay Firebase's: orderBy needed, values JSON.
+      [GET('/m/sq.json?limitToFirst=2'), error(400, 'orderBy must be defined when other query parameters are defined')],
+      [GET('/m/sq.json?orderBy=group&equalTo=chest'), error(400, /^orderBy must be a valid JSON encoded path/)],
+      [GET(`/m/sq.json?orderBy=${J('group')}&equalTo=chest`), error(400, /^equalTo must be a JSON primitive/)],
     ]);
   });
 

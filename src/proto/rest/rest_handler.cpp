@@ -10,8 +10,11 @@
 #include <map>
 
 #include "db/write_path.h"
-#include "tree/query_params.h"
+#include "proto/rest/read_timeout.h"
+#include "proto/rest/reply_deadline.h"
 #include "proto/rest/sse_subscriber.h"
+#include "proto/rest/write_size_limit.h"
+#include "tree/query_params.h"
 #include "tree/hash.h"
 #include "tree/json_codec.h"
 #include "tree/json_parse.h"
@@ -82,12 +85,14 @@ struct Call {
     if (etag) response.set(http::field::etag, *etag);
     exchange->reply(std::move(response));
   }
-  void reply_error(unsigned status, const std::string& message) const {
+  net::HttpResponse error_reply(unsigned status, const std::string& message) const {
     auto response = error_response(status, message, version);
     response.keep_alive(keep_alive);
-    exchange->reply(std::move(response));
+    return response;
   }
-  void reply_error(const Error& error) const { reply_error(status_for(error.code), error.message); }
+  net::HttpResponse error_reply(const Error& error) const { return error_reply(status_for(error.code), error.message); }
+  void reply_error(unsigned status, const std::string& message) const { exchange->reply(error_reply(status, message)); }
+  void reply_error(const Error& error) const { exchange->reply(error_reply(error)); }
   const std::string* param(const char* name) const {
     auto it = params.find(name);
     return it == params.end() ? nullptr : &it->second;
@@ -118,7 +123,7 @@ std::string content_disposition(const std::string& name) {
 }
 
 // Renders a read: plain/export, shallow, JSONP callback, download.
-void reply_read(const Call& call, const Node& value, bool shallow, const std::string* etag) {
+net::HttpResponse read_response(const Call& call, const Node& value, bool shallow, const std::string* etag) {
   std::string body = shallow ? tree::to_shallow_json(value, call.pretty)
                              : tree::to_json(value, {.format = call.format, .pretty = call.pretty});
   std::string content_type = "application/json; charset=utf-8";
@@ -132,7 +137,7 @@ void reply_read(const Call& call, const Node& value, bool shallow, const std::st
   if (const std::string* download = call.param("download")) {
     response.set(http::field::content_disposition, content_disposition(*download));
   }
-  call.exchange->reply(std::move(response));
+  return response;
 }
 
 bool valid_callback_name(const std::string& name) {
@@ -276,6 +281,20 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
   if (const std::string* download = call->param("download"); download && !valid_download_name(*download)) {
     return call->reply_error(400, "download must be a file name of 1 to 255 bytes without control characters");
   }
+  // timeout bounds reads, writeSizeLimit writes; either is checked on every request, so a mistyped value is never
+  // silently ignored.
+  std::optional<ReadTimeout> timeout;
+  if (const std::string* text = call->param("timeout")) {
+    auto parsed = parse_read_timeout(*text);
+    if (!parsed) return call->reply_error(parsed.error());
+    timeout = std::move(*parsed);
+  }
+  std::optional<std::size_t> max_write_bytes;
+  if (const std::string* text = call->param("writeSizeLimit")) {
+    auto parsed = parse_write_size_limit(*text);
+    if (!parsed) return call->reply_error(parsed.error());
+    max_write_bytes = *parsed;
+  }
 
   // Outside --dev only the admin brings a database into existence, by writing to it (as `PUT /.json?ns=NS` seeds one).
   const bool creates = auth.admin && (method == "PUT" || method == "PATCH" || method == "POST");
@@ -283,38 +302,56 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
   if (!database) return call->reply_error(database.error());
   db::Database& db = **database;
 
+  const boost::asio::any_io_executor timers =
+      options_.io ? boost::asio::any_io_executor(options_.io->get_executor()) : boost::asio::any_io_executor();
   if (method == "GET") {
-    auto query = tree::parse_query_params(call->params);
-    if (!query) return call->reply_error(query.error());
     const std::string* shallow_param = call->param("shallow");
     bool shallow = shallow_param && *shallow_param == "true";
     if (shallow_param && *shallow_param != "true" && *shallow_param != "false") {
       return call->reply_error(400, "shallow must be true or false");
     }
-    if (shallow && *query) return call->reply_error(400, "shallow cannot be combined with orderBy or other filters");
+    const bool stream = std::string_view(request[http::field::accept]).find("text/event-stream") != std::string::npos;
+    // Shallow reads take a query, beyond Firebase, which refuses the pair: the Firebase Emulator UI's data viewer
+    // lists a location's keys with shallow=true and the viewer's query, in the form it builds (limitToFirst without
+    // orderBy for the SDK's default order, orderBy and bounds as text unless they are JSON). The query selects the
+    // children, then they are rendered shallow.
+    const bool listing = shallow && !stream;
+    auto query = tree::parse_query_params(call->params, {.default_order = listing, .text_values = listing});
+    if (!query) return call->reply_error(query.error());
     if (location->priority && (*query || shallow)) {
       return call->reply_error(400, "Queries are not supported on .priority");
     }
 
-    std::string accept(request[http::field::accept]);
-    if (accept.find("text/event-stream") != std::string::npos) {
+    if (stream) {
       if (location->priority) return call->reply_error(400, "Cannot stream .priority");
       SseSubscriber::start(call->exchange, db, call->format, location->path, std::move(*query), std::move(auth),
-                           options_.io ? boost::asio::any_io_executor(options_.io->get_executor())
-                                       : boost::asio::any_io_executor());
+                           timers, std::move(timeout));
       return;
     }
 
+    // With a timeout, the read is answered by whichever comes first: its value or the timeout's error.
+    std::shared_ptr<ReplyDeadline> deadline;
+    if (timeout) {
+      deadline = ReplyDeadline::start(timers, timeout->duration, [call, message = timeout->expired_message()] {
+        call->reply_error(400, message);
+      });
+    }
     bool want_etag = request["X-Firebase-ETag"] == "true";
     bool priority = location->priority;
     db.read(location->path, std::move(*query), std::move(auth),
-            [call, shallow, want_etag, priority](const Error* error, const Node& value) {
-              if (error) return call->reply_error(*error);
-              if (priority) {
-                return call->reply_json(200, tree::priority_to_json(value.priority()));
+            [call, shallow, want_etag, priority, deadline](const Error* error, const Node& value) {
+              if (deadline && !deadline->in_time()) return;  // answered by the timeout: nothing to render
+              net::HttpResponse response;
+              if (error) {
+                response = call->error_reply(*error);
+              } else if (priority) {
+                response = call->json_response(200, tree::priority_to_json(value.priority()));
+              } else {
+                std::string etag = want_etag ? etag_of(tree::node_hash(value)) : std::string();
+                response = read_response(*call, value, shallow, want_etag ? &etag : nullptr);
               }
-              std::string etag = want_etag ? etag_of(tree::node_hash(value)) : std::string();
-              reply_read(*call, value, shallow, want_etag ? &etag : nullptr);
+              if (deadline && !deadline->take()) return;  // the rendering took the time that was left
+              call->exchange->reply(std::move(response));
             });
     return;
   }
@@ -322,8 +359,14 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
   db::WriteRequest write;
   write.path = location->path;
   write.auth = std::move(auth);
-  if (method == "PUT" || method == "POST" || method == "PATCH") {
+  const bool sends_data = method == "PUT" || method == "POST" || method == "PATCH";
+  if (max_write_bytes) write.size_limit = db::WriteSizeLimit{*max_write_bytes, sends_data ? request.body().size() : 0};
+  if (sends_data) {
     if (request.body().empty()) return call->reply_error(400, kInvalidJson);
+    // What the write sends may be over its writeSizeLimit alone: refused before the body is parsed.
+    if (write.size_limit && write.size_limit->sent_bytes > write.size_limit->max_bytes) {
+      return call->reply_error(400, std::string(db::kWriteTooBig));
+    }
     boost::system::error_code ec;
     json::parse_options options;
     options.max_depth = tree::kMaxDepth + 8;

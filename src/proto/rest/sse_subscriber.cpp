@@ -3,6 +3,8 @@
 #include <boost/beast/http/field.hpp>
 #include <chrono>
 
+#include "proto/rest/rest_handler.h"
+
 namespace backside::proto::rest {
 
 namespace http = boost::beast::http;
@@ -35,8 +37,9 @@ SseSubscriber::SseSubscriber(std::shared_ptr<net::HttpExchange> exchange, tree::
 
 void SseSubscriber::start(std::shared_ptr<net::HttpExchange> exchange, db::Database& database, tree::Format format,
                           Path path, std::optional<tree::Query> query, identity::Identity identity,
-                          boost::asio::any_io_executor timers) {
+                          boost::asio::any_io_executor timers, std::optional<ReadTimeout> timeout) {
   auto subscriber = std::make_shared<SseSubscriber>(exchange, format);
+  const boost::asio::any_io_executor deadline_timers = timers;
   session::SessionLimits limits;
   limits.max_listens = 1;
   auto session = session::ClientSession::create(
@@ -50,11 +53,22 @@ void SseSubscriber::start(std::shared_ptr<net::HttpExchange> exchange, db::Datab
   subscriber->session_ = session;
   subscriber->credential_ = session->credential();
   session->authenticate(std::move(identity));
+  if (timeout) {
+    subscriber->deadline_ = ReplyDeadline::start(
+        deadline_timers, timeout->duration,
+        [exchange, message = timeout->expired_message(), weak_subscriber = std::weak_ptr<SseSubscriber>(subscriber),
+         weak_session = std::weak_ptr<session::ClientSession>(session)] {
+          exchange->reply(error_response(400, message));
+          if (auto self = weak_subscriber.lock()) self->stop();  // its first delivery, if it comes, opens nothing
+          if (auto ending = weak_session.lock()) ending->end();
+        });
+  }
   // The database's answer holds the session until the first delivery has handed it to the stream.
   Status started = session->listen(
       "stream", std::move(path), std::move(query), subscriber,
       [session, subscriber](const Result<sync::Hub::Handle>& handle) {
         if (handle) return;
+        if (subscriber->deadline_ && !subscriber->deadline_->take()) return;  // the timeout has answered
         // Refused before any event: answer as a plain request.
         net::HttpResponse response(http::status::unauthorized, 11);
         response.set(http::field::content_type, "application/json; charset=utf-8");
@@ -122,6 +136,7 @@ void SseSubscriber::deliver(const std::shared_ptr<const std::string>& bytes) {
   // The first delivery is the current value: it opens the stream (without it if the credential ended meanwhile).
   auto session = session_.lock();
   if (!session) return;
+  if (deadline_ && !deadline_->take()) return;  // too late: the timeout has answered (and ends the session)
   const bool ended = credential_->expired();
   net::HttpResponse head(http::status::ok, 11);
   head.set(http::field::content_type, "text/event-stream");

@@ -9,6 +9,8 @@
 
 #include "db/database.h"
 #include "net/http.h"
+#include "proto/rest/read_timeout.h"
+#include "proto/rest/reply_deadline.h"
 #include "session/client_session.h"
 #include "session/listen.h"
 #include "tree/json_codec.h"
@@ -18,11 +20,12 @@ namespace backside::proto::rest {
 class SseSubscriber : public session::SessionSubscriber, public std::enable_shared_from_this<SseSubscriber> {
  public:
   // Streams `path` (and `query`) as `identity` to the client of `exchange`. The first delivery opens the stream
-  // with the current value; a listen refused by the rules is answered as a plain request (401). `timers` runs the
-  // credential's expiry timer.
+  // with the current value; a listen refused by the rules is answered as a plain request (401). With a `timeout`,
+  // a stream not open by then is answered with the timeout's error (400) instead. `timers` runs the credential's
+  // expiry timer and the timeout's.
   static void start(std::shared_ptr<net::HttpExchange> exchange, db::Database& database, tree::Format format,
                     tree::Path path, std::optional<tree::Query> query, identity::Identity identity,
-                    boost::asio::any_io_executor timers);
+                    boost::asio::any_io_executor timers, std::optional<ReadTimeout> timeout = std::nullopt);
 
   SseSubscriber(std::shared_ptr<net::HttpExchange> exchange, tree::Format format);
 
@@ -42,6 +45,9 @@ class SseSubscriber : public session::SessionSubscriber, public std::enable_shar
   // The stream's session: held by the stream while it is open (its close ends the session), weakly here.
   std::weak_ptr<session::ClientSession> session_;
   std::shared_ptr<identity::CredentialExpiry> credential_;
+
+  // With a timeout: the stream's opening (or its refusal) takes the answer from it. Set before the listen starts.
+  std::shared_ptr<ReplyDeadline> deadline_;
 
   std::mutex mutex_;
   bool started_ = false;  // the first delivery opened the stream
