@@ -123,7 +123,7 @@ test('rules are enforced and a listener sees every write, in order, across doors
   }));
   const server = await startOnPostgres(t, 'rules-listen', { args: ['--rules', rulesFile] });
   await put(server, '/public/n.json', 1);
-  await put(server, '/public/n.json', 'not a number', { expect: 400 });
+  await put(server, '/public/n.json', 'not a number', { expect: 401 });  // .validate refuses as permission denied
   await put(server, '/private.json', 'no', { expect: 401 });
 
   const listener = sdkClient(server, { ns: 'rules-listen', t });
