@@ -39,8 +39,8 @@ class Registry {
   // Names: 1-100 of [A-Za-z0-9_-].
   Result<Database*> get(const std::string& name);
   Result<Database*> create(const std::string& name);
-  // Opens every database already present in the data directory (start-up). A damaged database (store::
-  // store refuses it: ErrorCode::internal) is logged and skipped, the others open; get() and create()
+  // Opens every database already present in the data directory (start-up). A damaged database (its store
+  // refuses it: ErrorCode::internal) is logged and skipped, the others open; get() and create()
   // of it then answer ErrorCode::unavailable with the damage until the server restarts. Fails only when the
   // data directory cannot be read.
   Status open_existing();

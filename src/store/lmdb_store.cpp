@@ -147,8 +147,9 @@ class LmdbStore final : public Store {
   Status apply_transaction(const WriteBatch& batch);
   // Calls `row` with every row (encoded path, row value) of a snapshot, in encoded-path order.
   Status for_each_row(const std::function<Status(std::string_view, std::string_view)>& row) const;
-  // load() beside a live writer: LMDB's snapshot with the log's records applied on top.
+  // The durable tree: LMDB after a checkpoint (or LMDB with the log overlaid, when a checkpoint cannot be made).
   Result<tree::Node> load_tree();
+  // load() beside a live writer: LMDB's snapshot with the log's records applied on top.
   Result<tree::Node> load_read_only();
   // LMDB's rows with `wal`'s records applied on top, in memory: the durable tree without writing anything.
   Result<tree::Node> load_overlaid(const WriteAheadLog& wal) const;
