@@ -8,6 +8,7 @@ Status create_postgresql_schema(PgConnection& connection) {
   // Paths and values are bytea: bytea compares bytewise, which is the key order the tree builder needs.
   static const std::string kSchema = R"SQL(
 BEGIN;
+SET LOCAL client_min_messages = warning;  -- no "already exists, skipping" notice on every open
 SELECT pg_advisory_xact_lock(7243526172);  -- any fixed key: "the Backside schema"
 CREATE TABLE IF NOT EXISTS backside_databases (
   name text PRIMARY KEY,

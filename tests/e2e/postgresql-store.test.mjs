@@ -16,6 +16,7 @@ const script = path.join(repoRoot, 'scripts', 'postgres.sh');
 let pgDir = null;
 let storeUrl = null;
 let skipReason = null;
+let stopped = false;
 
 before(async () => {
   pgDir = makeTempDir('backside-e2e-postgresql-');
@@ -26,10 +27,23 @@ before(async () => {
   }
   assert.equal(started.status, 0, `scripts/postgres.sh start: ${started.stdout}${started.stderr}`);
   storeUrl = started.stdout.trim().split('\n').pop();
+  // Should this process end without running after() (a crash, a signal), the server still goes: SIGQUIT is
+  // PostgreSQL's immediate shutdown, sent to the postmaster's pid from its data directory.
+  const postmaster = Number(fs.readFileSync(path.join(pgDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  process.on('exit', () => {
+    if (stopped) return;  // its pid may belong to another process by now
+    try {
+      process.kill(postmaster, 'SIGQUIT');
+    } catch {
+      // already gone
+    }
+  });
 });
 
 after(() => {
-  if (pgDir && storeUrl) spawnSync(script, ['stop', pgDir], { encoding: 'utf8' });
+  if (!pgDir || !storeUrl) return;
+  const result = spawnSync(script, ['stop', pgDir], { encoding: 'utf8' });
+  stopped = result.status === 0;
 });
 
 /** A server of its own on the shared store, default database `ns`. */
