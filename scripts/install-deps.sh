@@ -9,11 +9,13 @@ apt_packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   liblmdb-dev lmdb-utils libssl-dev libsodium-dev libre2-dev
   libspdlog-dev libfmt-dev libcli11-dev
+  libpq-dev librabbitmq-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   nodejs npm python3
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
-  apt_packages+=(python3-stomp wrk lmdb-utils chromium clang libclang-rt-14-dev redis-server rabbitmq-server)
+  apt_packages+=(python3-stomp wrk lmdb-utils chromium clang libclang-rt-14-dev redis-server rabbitmq-server
+                postgresql)
 fi
 if [ "${1:-}" = "--bench" ]; then  # the full benchmarks (bench/*.sh without --quick): plots
   apt_packages+=(gnuplot-nox)
@@ -33,8 +35,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  # Debian starts a daemon package's service on install (redis-server, rabbitmq-server); the benchmarks start their
-  # own instances on loopback and stop them by pid, so keep the system ones from starting.
+  # Debian starts a daemon package's service on install (redis-server, rabbitmq-server, postgresql); the tests and
+  # benchmarks start their own instances on loopback (scripts/postgres.sh) and stop them by pid, so keep the system
+  # ones from starting.
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
     $SUDO chmod +x /usr/sbin/policy-rc.d

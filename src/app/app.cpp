@@ -14,7 +14,9 @@
 #include "auth/password_sign_in.h"
 #include "auth/signing_key.h"
 #include "auth/user_directories.h"
+#include "app/node_id.h"
 #include "db/registry.h"
+#include "store/store_factory.h"
 #include "net/fd_limit.h"
 #include "net/server.h"
 #include "proto/firebase/firebase_handler.h"
@@ -127,6 +129,16 @@ bool App::start() {
   registry_options.max_databases = config.max_databases;
   registry_options.create_on_first_use = config.dev;  // production: only the admin and `databases` create
   registry_options.max_update_keys = config.max_update_keys;
+  registry_options.store = config.store;
+  if (!store::is_embedded_store(config.store)) {
+    auto node_id = load_or_create_node_id(config.data_dir);
+    if (!node_id) {
+      spdlog::error("{}", node_id.error().message);
+      return false;
+    }
+    registry_options.node_id = *node_id;
+    spdlog::info("the databases' trees are kept in PostgreSQL (the store option); this node is {}", *node_id);
+  }
   if (config.durability == "none") {
     registry_options.durability = store::Durability::none;
     spdlog::warn("DURABILITY IS OFF (durability=none): acknowledged writes can be lost on a crash or power loss. "

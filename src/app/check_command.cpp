@@ -31,7 +31,7 @@ std::vector<std::string> check_database(const fs::path& directory, std::size_t& 
   } else if (auto root = (*store)->load(); !root) {
     problems.push_back(root.error().message);
   } else {
-    leaves = root->leaf_count();
+    leaves = root->root.leaf_count();
   }
   const fs::path rules = directory / "rules.json";
   std::error_code ec;

@@ -12,6 +12,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "db/registry.h"
+#include "store/store_factory.h"
 
 namespace backside::app {
 
@@ -27,6 +28,8 @@ const std::vector<OptionInfo>& config_options() {
                                    "(default 10000; 0 = no deadline)"},
       {"data_dir", "directory of the databases (default ./backside-data)"},
       {"durability", "fsync (default: a write is acknowledged once on disk) or none (benchmarks only)"},
+      {"store", "where the databases' trees are kept: lmdb (default: files in data_dir) or "
+                "postgresql://USER@HOST:PORT/DB (PostgreSQL, the shared store of a cluster; docs/cluster.md)"},
       {"default_namespace", "database used when a request names none (default \"default\")"},
       {"max_body_bytes", "largest accepted request body in bytes (default 268435456)"},
       {"max_stream_queue_bytes", "bytes a stream may fall behind before it is dropped (default 16777216)"},
@@ -107,6 +110,9 @@ Status set_option(Config& config, const std::string& name, const std::string& va
       return invalid("Invalid value for durability: \"" + value + "\" (use fsync or none)");
     }
     config.durability = value;
+  } else if (name == "store") {
+    if (Status valid = store::check_store_option(value); !valid) return valid;
+    config.store = value;
   } else if (name == "default_namespace") {
     config.default_namespace = value;
   } else if (name == "max_body_bytes") {

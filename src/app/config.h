@@ -18,6 +18,7 @@ struct Config {
   std::uint32_t stomp_connect_timeout_ms = 10000;  // no CONNECT by then: the connection is closed
   std::string data_dir = "./backside-data";
   std::string durability = "fsync";  // or "none" (benchmarks only)
+  std::string store = "lmdb";        // or postgresql://USER@HOST:PORT/DB: the shared store (docs/cluster.md)
   std::string default_namespace = "default";
   std::uint64_t max_body_bytes = std::uint64_t(256) << 20;
   std::uint64_t max_stream_queue_bytes = std::uint64_t(16) << 20;

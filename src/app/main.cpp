@@ -10,6 +10,7 @@
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "store/store_factory.h"
 
 using namespace backside;
 
@@ -131,6 +132,12 @@ int main(int argc, char** argv) {
     if (password_stdin) std::getline(std::cin, users.password);
     users.database = ns;
     return app::manage_users(config, users);
+  }
+  // export, check and import read and write the embedded store's files; with PostgreSQL they would see no tree.
+  if (!store::is_embedded_store(config.store)) {
+    spdlog::error("export, import and check work on the embedded store (store lmdb); with a postgresql:// store use "
+                  "REST (GET or PUT /.json with the admin token) or PostgreSQL's own tools");
+    return 2;
   }
   if (*export_command) return app::export_database(config, ns);
   if (*check_command) return app::check_data_dir(config);

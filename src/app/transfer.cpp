@@ -70,7 +70,7 @@ int export_database(const Config& config, const std::string& ns) {
     spdlog::error("{}", root.error().message);
     return 1;
   }
-  std::string out = tree::to_json(*root, {.format = tree::Format::export_});
+  std::string out = tree::to_json(root->root, {.format = tree::Format::export_});
   out += '\n';
   std::fwrite(out.data(), 1, out.size(), stdout);
   return std::fflush(stdout) == 0 ? 0 : 1;

@@ -40,10 +40,10 @@ Node priority_echo(const Node& node) {
 }  // namespace
 
 Result<std::unique_ptr<Database>> Database::open(DatabaseOptions options) {
-  auto root = options.store->load();
-  if (!root) return root.error();
+  auto loaded = options.store->load();
+  if (!loaded) return loaded.error();
   return std::unique_ptr<Database>(
-      new Database(options.name, std::move(options.store), std::move(*root), std::move(options.rules),
+      new Database(options.name, std::move(options.store), std::move(loaded->root), std::move(options.rules),
                    options.max_update_keys, options.store_retry_interval));
 }
 
@@ -522,7 +522,7 @@ bool Database::reload() {
                   name_, reloaded.error().message);
     return false;
   }
-  root_ = std::move(*reloaded);
+  root_ = std::move(reloaded->root);
   // Subscribers never got the refused changes' events: query windows follow the tree back without events.
   hub_.rebase(root_);
   tree_stale_ = false;
@@ -604,7 +604,7 @@ void Database::committer_loop() {
     if (failed_before) {
       failure = Error{ErrorCode::unavailable, "Storage failure: an earlier commit failed"};
     } else if (!turn.batch.empty()) {
-      if (Status committed = store_->commit(turn.batch); !committed) {
+      if (auto committed = store_->commit(turn.batch); !committed) {
         spdlog::error("database {}: commit failed: {}", name_, committed.error().message);
         failure = Error{ErrorCode::unavailable, "Storage failure: " + committed.error().message};
       }

@@ -13,7 +13,9 @@ namespace backside::db {
 
 namespace fs = std::filesystem;
 
-Registry::Registry(RegistryOptions options) : options_(std::move(options)) {}
+Registry::Registry(RegistryOptions options)
+    : options_(std::move(options)),
+      stores_({.store = options_.store, .durability = options_.durability, .node_id = options_.node_id}) {}
 
 Registry::~Registry() { stop_all(); }
 
@@ -56,10 +58,17 @@ Result<Database*> Registry::open(const std::string& name, Missing missing) {
   auto discard_new = [&] {
     if (!existed) fs::remove_all(directory, ec);
   };
-  store::LmdbOptions store_options;
-  store_options.directory = directory.string();
-  store_options.durability = options_.durability;
-  auto store = store::open_lmdb_store(store_options);
+  // The directory holds the database's rules and users whichever store keeps its tree (the embedded one puts its
+  // files there too).
+  std::error_code create_error;
+  if (!existed && fs::create_directories(directory, create_error)) {
+    fs::permissions(directory, fs::perms::owner_all, create_error);
+  }
+  if (create_error) {
+    discard_new();
+    return Error{ErrorCode::unavailable, "Cannot create " + directory.string() + ": " + create_error.message()};
+  }
+  auto store = stores_.open(name, directory.string());
   if (!store) {
     discard_new();
     // Damage is kept as found (for the operator and `backside check`): not opened again by later requests.

@@ -8,6 +8,7 @@
 
 #include "db/database.h"
 #include "store/store.h"
+#include "store/store_factory.h"
 
 namespace backside::db {
 
@@ -16,6 +17,10 @@ struct RegistryOptions {
   // The rules of a database that has none of its own: closed (only the admin) by default, open with --dev.
   ActiveRulesPtr default_rules;
   store::Durability durability = store::Durability::fsync;
+  // Where trees live: "lmdb" (files in each database's directory) or a postgresql:// URL (store/store_factory.h);
+  // node_id names this node to the shared store's leases.
+  std::string store = "lmdb";
+  std::string node_id;
   std::size_t max_databases = 100;  // bounded: a client naming random namespaces cannot exhaust the server
   // true (--dev, as the emulator): any valid name opens a database, creating it on first use. false (production):
   // get() opens only databases that exist; create() (the admin, the `databases` option) makes new ones.
@@ -34,8 +39,8 @@ class Registry {
   // Names: 1-100 of [A-Za-z0-9_-].
   Result<Database*> get(const std::string& name);
   Result<Database*> create(const std::string& name);
-  // Opens every database already present in the data directory (start-up). A damaged database (store::
-  // open_lmdb_store refuses it: ErrorCode::internal) is logged and skipped, the others open; get() and create()
+  // Opens every database already present in the data directory (start-up). A damaged database (its store
+  // refuses it: ErrorCode::internal) is logged and skipped, the others open; get() and create()
   // of it then answer ErrorCode::unavailable with the damage until the server restarts. Fails only when the
   // data directory cannot be read.
   Status open_existing();
@@ -64,6 +69,7 @@ class Registry {
   ActiveRulesPtr stored_rules(const std::string& name) const;  // default_rules if none stored
 
   RegistryOptions options_;
+  store::StoreFactory stores_;
   mutable std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Database>> databases_;
   std::map<std::string, std::string> damaged_;  // refused at open: never retried, never written

@@ -129,8 +129,13 @@ class LmdbStore final : public Store {
     if (options_.durability == Durability::none) mdb_env_sync(env_.get(), 1);
   }
 
-  Result<tree::Node> load() override;
-  Status commit(const WriteBatch& batch) override;
+  Result<Snapshot> load() override;
+  Result<std::uint64_t> commit(const WriteBatch& batch) override;
+  Result<std::vector<SequencedBatch>> changes_since(std::uint64_t, std::size_t) override {
+    return Error{ErrorCode::unavailable, "store " + options_.directory +
+                                             ": the embedded store keeps no change log (one node has no replica to "
+                                             "catch up; a cluster uses --store postgresql://...)"};
+  }
   Status probe() override;
   std::optional<Error> refusing_commits() const override { return checkpoint_failure_; }
   // Applies the log's records to LMDB in one transaction, syncs it, empties the log. On failure commits are
@@ -142,6 +147,8 @@ class LmdbStore final : public Store {
   Status apply_transaction(const WriteBatch& batch);
   // Calls `row` with every row (encoded path, row value) of a snapshot, in encoded-path order.
   Status for_each_row(const std::function<Status(std::string_view, std::string_view)>& row) const;
+  // The durable tree: LMDB after a checkpoint (or LMDB with the log overlaid, when a checkpoint cannot be made).
+  Result<tree::Node> load_tree();
   // load() beside a live writer: LMDB's snapshot with the log's records applied on top.
   Result<tree::Node> load_read_only();
   // LMDB's rows with `wal`'s records applied on top, in memory: the durable tree without writing anything.
@@ -163,9 +170,18 @@ class LmdbStore final : public Store {
   std::unique_ptr<WriteAheadLog> wal_;
   std::optional<Error> checkpoint_failure_;
   LmdbOptions options_;
+  // One node has no replicas: the sequence counts this process's commits (0 at open) and is not persisted, which
+  // keeps the files exactly as they were.
+  std::uint64_t sequence_ = 0;
 };
 
-Result<tree::Node> LmdbStore::load() {
+Result<Snapshot> LmdbStore::load() {
+  auto root = load_tree();
+  if (!root) return root.error();
+  return Snapshot{std::move(*root), sequence_};
+}
+
+Result<tree::Node> LmdbStore::load_tree() {
   if (options_.read_only) return load_read_only();
   // Without room for a checkpoint (a full disk), the tree is still LMDB plus the log: read, not written.
   if (Status checkpointed = checkpoint(); !checkpointed) return load_overlaid(*wal_);
@@ -281,18 +297,21 @@ Status LmdbStore::for_each_row(const std::function<Status(std::string_view, std:
   return ok_status();
 }
 
-Status LmdbStore::commit(const WriteBatch& batch) {
+Result<std::uint64_t> LmdbStore::commit(const WriteBatch& batch) {
   if (options_.read_only) return Error{ErrorCode::internal, "store " + options_.directory + " is open read-only"};
-  if (batch.empty()) return ok_status();
-  if (options_.durability == Durability::none) return apply_transaction(batch);
+  if (batch.empty()) return sequence_;
+  if (options_.durability == Durability::none) {
+    if (Status applied = apply_transaction(batch); !applied) return applied.error();
+    return ++sequence_;
+  }
   // After a failed checkpoint (LMDB full, disk full), commits are refused until one succeeds: what the log holds
   // was acknowledged and is kept, and the log does not grow without bound.
   if (checkpoint_failure_) {
-    if (Status retried = checkpoint(); !retried) return retried;
+    if (Status retried = checkpoint(); !retried) return retried.error();
   }
-  if (Status logged = wal_->append(batch); !logged) return logged;  // the log is as it was
+  if (Status logged = wal_->append(batch); !logged) return logged.error();  // the log is as it was
   if (wal_->record_bytes() >= options_.checkpoint_bytes) (void)checkpoint();
-  return ok_status();  // durable in the log whatever the checkpoint did
+  return ++sequence_;  // durable in the log whatever the checkpoint did
 }
 
 Status LmdbStore::probe() {

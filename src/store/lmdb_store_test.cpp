@@ -67,14 +67,14 @@ std::unique_ptr<Store> open_store(const std::string& directory, Durability durab
 void replace(Store& store, std::string_view at, const Node& value) {
   WriteBatch batch;
   batch.replace_subtree(path(at), value);
-  const Status committed = store.commit(batch);
+  const Result<std::uint64_t> committed = store.commit(batch);
   ASSERT_TRUE(committed.ok()) << committed.error().message;
 }
 
 Node load(Store& store) {
-  Result<Node> loaded = store.load();
+  Result<Snapshot> loaded = store.load();
   EXPECT_TRUE(loaded.ok()) << loaded.error().message;
-  return loaded.ok() ? std::move(loaded).value() : Node();
+  return loaded.ok() ? std::move(loaded).value().root : Node();
 }
 
 #define EXPECT_TREE_EQ(actual, expected)                                                              \
@@ -111,6 +111,31 @@ TEST(LmdbStore, EmptyStoreLoadsNull) {
   auto store = open_store(dir.str());
   ASSERT_TRUE(store);
   EXPECT_TRUE(load(*store).is_null());
+}
+
+// One node keeps no change log: the sequence counts this open's commits, and catch-up is refused with a reason.
+TEST(LmdbStore, SequenceCountsCommitsSinceOpen) {
+  TempDir dir;
+  {
+    auto store = open_store(dir.str());
+    ASSERT_TRUE(store);
+    WriteBatch batch;
+    batch.replace_subtree(path("/a"), leaf(1.0));
+    EXPECT_EQ(*store->commit(batch), 1u);
+    EXPECT_EQ(*store->commit(batch), 2u);
+    EXPECT_EQ(*store->commit(WriteBatch()), 2u);
+    EXPECT_EQ(store->load()->sequence, 2u);
+    auto changes = store->changes_since(0, 10);
+    ASSERT_FALSE(changes.ok());
+    EXPECT_EQ(changes.error().code, ErrorCode::unavailable);
+    EXPECT_NE(changes.error().message.find("no change log"), std::string::npos) << changes.error().message;
+  }
+  auto reopened = open_store(dir.str());
+  ASSERT_TRUE(reopened);
+  Result<Snapshot> loaded = reopened->load();
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->sequence, 0u);
+  EXPECT_TREE_EQ(loaded->root, object({{"a", leaf(1.0)}}));
 }
 
 TEST(LmdbStore, CreatesMissingDirectoriesPrivately) {
@@ -276,7 +301,7 @@ TEST(LmdbStore, FailedCommitAppliesNothing) {
   WriteBatch batch;
   batch.replace_subtree(path("/kept"), Node());
   for (int i = 0; i < 64; ++i) batch.replace_subtree(path("/big" + std::to_string(i)), leaf(std::string(100000, 'b')));
-  const Status committed = store->commit(batch);
+  const Result<std::uint64_t> committed = store->commit(batch);
   ASSERT_FALSE(committed.ok());
   EXPECT_EQ(committed.error().code, ErrorCode::unavailable);
   EXPECT_NE(committed.error().message.find("MDB_MAP_FULL"), std::string::npos) << committed.error().message;
@@ -401,7 +426,7 @@ TEST(LmdbStore, AFailedCheckpointRefusesCommitsAndLosesNothing) {
     ASSERT_TRUE(store->commit(batch).ok());
     WriteBatch later;
     later.replace_subtree(path("/later"), leaf(2.0));
-    const Status refused = store->commit(later);
+    const Result<std::uint64_t> refused = store->commit(later);
     ASSERT_FALSE(refused.ok());
     EXPECT_NE(refused.error().message.find("MDB_MAP_FULL"), std::string::npos) << refused.error().message;
   }
@@ -443,7 +468,7 @@ TEST(LmdbStore, ACommitRefusedByTheDiskIsNotVisibleAndTheStoreRecovers) {
       inject_fault(c.point, c.error, c.count);
       WriteBatch refused;
       refused.replace_subtree(path("/refused"), leaf(std::string(2000, 'r')));
-      const Status committed = store->commit(refused);
+      const Result<std::uint64_t> committed = store->commit(refused);
       ASSERT_FALSE(committed.ok());
       EXPECT_EQ(committed.error().code, ErrorCode::unavailable);
       EXPECT_NE(committed.error().message.find(std::strerror(c.error)), std::string::npos) << committed.error().message;
@@ -721,8 +746,8 @@ TEST(LmdbStore, CorruptRowsAreErrors) {
     write_raw_rows(dir.str(), rows);
     auto store = open_store(dir.str());
     ASSERT_TRUE(store) << name;
-    Result<Node> loaded = store->load();
-    ASSERT_FALSE(loaded.ok()) << name << ": " << describe(loaded.value());
+    Result<Snapshot> loaded = store->load();
+    ASSERT_FALSE(loaded.ok()) << name << ": " << describe(loaded.value().root);
     EXPECT_EQ(loaded.error().code, ErrorCode::internal) << name;
     EXPECT_NE(loaded.error().message.find("corrupt"), std::string::npos) << name << ": " << loaded.error().message;
   }
@@ -839,7 +864,7 @@ TEST(LmdbStore, RandomBatchesMatchAnInMemoryModel) {
     for (int round = 0; round < 400; ++round) {
       WriteBatch batch;
       for (int i = 0, changes = 1 + round % 4; i < changes; ++i) workload.add_change(model, batch);
-      const Status committed = store->commit(batch);
+      const Result<std::uint64_t> committed = store->commit(batch);
       ASSERT_TRUE(committed.ok()) << committed.error().message;
       const Node loaded = load(*store);
       ASSERT_TRUE(loaded == model) << "seed " << seed << " round " << round << "\n"

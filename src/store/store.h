@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tree/node.h"
 #include "util/result.h"
@@ -42,14 +43,33 @@ class WriteBatch {
   std::vector<Op> ops_;
 };
 
+// The durable tree and the sequence of the last batch in it.
+struct Snapshot {
+  tree::Node root;
+  std::uint64_t sequence = 0;
+};
+
+// A committed batch and its sequence (catch-up of a replica: docs/cluster.md).
+struct SequencedBatch {
+  std::uint64_t sequence = 0;
+  WriteBatch batch;
+};
+
+// One database's persisted tree. Every batch it commits gets the next sequence number (1, 2, ...), so that the
+// committed history is one ordered log that replicas can apply in order and catch up on.
 class Store {
  public:
   virtual ~Store() = default;
-  // Reads the whole persisted tree.
-  virtual Result<tree::Node> load() = 0;
-  // Applies the batch atomically; with Durability::fsync, returns only once it is on disk. On failure nothing of
-  // the batch is applied and load() returns what was durable before it (without writing anything).
-  virtual Status commit(const WriteBatch& batch) = 0;
+  // Reads the whole persisted tree and its sequence. Later commits continue from that sequence.
+  virtual Result<Snapshot> load() = 0;
+  // Applies the batch atomically as the next sequence, which it returns; with Durability::fsync, returns only once
+  // it is durable. On failure nothing of the batch is applied and load() returns what was durable before it. An
+  // empty batch commits nothing and returns the current sequence.
+  virtual Result<std::uint64_t> commit(const WriteBatch& batch) = 0;
+  // The committed batches after `sequence`, in order, at most `max_batches` of them. ErrorCode::not_found when
+  // some of them are no longer kept (the caller loads a snapshot instead); ErrorCode::unavailable when the store
+  // keeps no change log (the embedded store) or cannot be read now.
+  virtual Result<std::vector<SequencedBatch>> changes_since(std::uint64_t sequence, std::size_t max_batches) = 0;
   // Whether a commit could succeed now (after a failure: the disk has room again, I/O works). Cheap, changes no
   // data; a store that cannot tell answers ok (the next commit is the test).
   virtual Status probe() { return ok_status(); }

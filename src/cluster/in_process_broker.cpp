@@ -1,0 +1,45 @@
+#include "cluster/in_process_broker.h"
+
+namespace backside::cluster {
+
+class InProcessBroker::InProcessSubscription final : public Subscription {
+ public:
+  InProcessSubscription(InProcessBroker& broker, std::shared_ptr<Entry> entry)
+      : broker_(broker), entry_(std::move(entry)) {}
+  ~InProcessSubscription() override {
+    std::lock_guard lock(broker_.delivery_mutex_);
+    entry_->cancelled = true;
+    for (auto it = broker_.subscribers_.begin(); it != broker_.subscribers_.end(); ++it) {
+      if (it->second == entry_) {
+        broker_.subscribers_.erase(it);
+        break;
+      }
+    }
+  }
+
+ private:
+  InProcessBroker& broker_;
+  std::shared_ptr<Entry> entry_;
+};
+
+Status InProcessBroker::publish(PublishedBatchPtr batch) {
+  std::lock_guard lock(delivery_mutex_);
+  // A handler may end its own (or another) subscription while it runs: deliver to a copy of the list and skip
+  // entries ended meanwhile.
+  std::vector<std::shared_ptr<Entry>> recipients;
+  auto [begin, end] = subscribers_.equal_range(batch->database);
+  for (auto it = begin; it != end; ++it) recipients.push_back(it->second);
+  for (const auto& entry : recipients) {
+    if (!entry->cancelled) entry->handler(batch);
+  }
+  return ok_status();
+}
+
+std::unique_ptr<Subscription> InProcessBroker::subscribe(const std::string& database, BatchHandler handler) {
+  auto entry = std::make_shared<Entry>(Entry{std::move(handler)});
+  std::lock_guard lock(delivery_mutex_);
+  subscribers_.emplace(database, entry);
+  return std::make_unique<InProcessSubscription>(*this, std::move(entry));
+}
+
+}  // namespace backside::cluster

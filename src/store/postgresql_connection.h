@@ -1,0 +1,89 @@
+#pragma once
+// Internal to the store module: one libpq connection with typed errors. Every failure is a value (never an
+// exception or an abort): a lost connection or a server that is shutting down, out of disk or out of connections is
+// ErrorCode::unavailable, anything else the server refuses is ErrorCode::internal; messages name the statement's
+// purpose and carry PostgreSQL's own text. A broken connection is re-established by the next ensure_connected().
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.h"
+
+struct pg_conn;
+struct pg_result;
+
+namespace backside::store {
+
+// A statement parameter: text (integers, names) or binary (bytea), or NULL.
+struct PgParam {
+  static PgParam text(std::string_view value) { return {value, false}; }
+  static PgParam bytes(std::string_view value) { return {value, true}; }
+  std::string_view value;
+  bool binary = false;
+};
+
+// The rows of a finished statement. Binary results give bytea columns as their raw bytes.
+class PgResult {
+ public:
+  explicit PgResult(pg_result* result);
+  PgResult(PgResult&&) noexcept;
+  PgResult& operator=(PgResult&&) noexcept;
+  ~PgResult();
+  int rows() const;
+  bool is_null(int row, int column) const;
+  std::string_view value(int row, int column) const;
+  // A bigint column of a text result.
+  Result<std::int64_t> integer(int row, int column) const;
+
+ private:
+  pg_result* result_;
+};
+
+class PgConnection {
+ public:
+  // `url`: a libpq connection URI (postgresql://USER@HOST:PORT/DB). `session_setup` runs after every (re)connect.
+  PgConnection(std::string url, std::string session_setup);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // Connects if there is no usable connection (first use, or after the server or the network dropped it).
+  Status ensure_connected();
+  // Whether a connection is up now (no attempt to connect).
+  bool connected() const;
+  // One or more statements without parameters (BEGIN, COMMIT, DDL), results discarded.
+  Status execute(std::string_view what, const std::string& sql);
+  // One statement with parameters ($1, $2, ...); binary_result: columns in binary format.
+  Result<PgResult> query(std::string_view what, const std::string& sql, std::initializer_list<PgParam> params,
+                         bool binary_result = false);
+  // One statement whose rows are passed to `row` one at a time as they arrive (libpq's single-row mode), so that
+  // memory holds one row however many there are. Binary format. `row` failing stops the read (the statement is
+  // then cancelled and its rest discarded).
+  Status for_each_row(std::string_view what, const std::string& sql, std::initializer_list<PgParam> params,
+                      const std::function<Status(const PgResult& row)>& row);
+  // After a failed statement inside a transaction: ROLLBACK if the connection still works (errors ignored: a
+  // connection that fails here is dropped and the server ends the transaction itself).
+  void rollback();
+  // The connection URL without its password, for messages.
+  std::string describe() const;
+
+ private:
+  Error failure(std::string_view what, pg_result* result);  // drops a lost connection
+  void drop();
+
+  std::string url_;
+  std::string session_setup_;
+  pg_conn* conn_ = nullptr;
+};
+
+// True for postgresql:// and postgres:// URLs.
+bool is_postgresql_url(std::string_view value);
+// Checks that libpq can parse `url` (without connecting); the error names what is wrong.
+Status check_postgresql_url(const std::string& url);
+
+}  // namespace backside::store

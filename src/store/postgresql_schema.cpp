@@ -1,0 +1,37 @@
+#include "store/postgresql_schema.h"
+
+namespace backside::store {
+
+Status create_postgresql_schema(PgConnection& connection) {
+  // One row per database holds both its sequence and its lease, so that a commit (sequence + 1 while the epoch is
+  // its owner's) and a takeover (epoch + 1) lock the same row and PostgreSQL orders them (docs/cluster.md).
+  // Paths and values are bytea: bytea compares bytewise, which is the key order the tree builder needs.
+  static const std::string kSchema = R"SQL(
+BEGIN;
+SET LOCAL client_min_messages = warning;  -- no "already exists, skipping" notice on every open
+SELECT pg_advisory_xact_lock(7243526172);  -- any fixed key: "the Backside schema"
+CREATE TABLE IF NOT EXISTS backside_databases (
+  name text PRIMARY KEY,
+  seq bigint NOT NULL DEFAULT 0,
+  owner text,
+  epoch bigint NOT NULL DEFAULT 0,
+  lease_expires timestamptz
+);
+CREATE TABLE IF NOT EXISTS backside_leaves (
+  db text NOT NULL,
+  path bytea NOT NULL,
+  value bytea NOT NULL,
+  PRIMARY KEY (db, path)
+);
+CREATE TABLE IF NOT EXISTS backside_changes (
+  db text NOT NULL,
+  seq bigint NOT NULL,
+  batch bytea NOT NULL,
+  PRIMARY KEY (db, seq)
+);
+COMMIT;
+)SQL";
+  return connection.execute("creating the schema", kSchema);
+}
+
+}  // namespace backside::store

@@ -1,0 +1,351 @@
+#include "store/postgresql_store.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "store/postgresql_bytea_array.h"
+#include "store/postgresql_connection.h"
+#include "store/postgresql_schema.h"
+#include "store/tree_builder.h"
+#include "store/write_ahead_log.h"  // encode_batch / decode_batch: the change log's records are the WAL's payloads
+
+namespace backside::store {
+namespace {
+
+// An int8 column of a binary result: 8 bytes, network byte order.
+Result<std::int64_t> binary_int8(std::string_view bytes) {
+  if (bytes.size() != 8) return Error{ErrorCode::internal, "PostgreSQL returned a bigint of " + std::to_string(bytes.size()) + " bytes"};
+  std::uint64_t value = 0;
+  for (char c : bytes) value = (value << 8) | static_cast<unsigned char>(c);
+  return static_cast<std::int64_t>(value);
+}
+
+// The smallest key greater than every key that starts with `prefix` (an encoded path, which ends with 0x00).
+std::string prefix_end(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  if (!end.empty()) end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
+}
+
+class PostgresqlStore final : public Store {
+ public:
+  PostgresqlStore(PostgresqlOptions options, std::unique_ptr<PgConnection> connection, std::int64_t epoch,
+                  std::uint64_t sequence)
+      : options_(std::move(options)),
+        connection_(std::move(connection)),
+        epoch_(std::to_string(epoch)),
+        lease_seconds_(std::to_string(options_.lease_duration.count())),
+        sequence_(sequence) {}
+  PostgresqlStore(const PostgresqlStore&) = delete;
+  PostgresqlStore& operator=(const PostgresqlStore&) = delete;
+  ~PostgresqlStore() override { release_lease(); }
+
+  Result<Snapshot> load() override;
+  Result<std::uint64_t> commit(const WriteBatch& batch) override;
+  Result<std::vector<SequencedBatch>> changes_since(std::uint64_t sequence, std::size_t max_batches) override;
+  Status probe() override;
+
+ private:
+  // Inside the commit's transaction: the batch's operations, in order.
+  Status apply(const WriteBatch& batch);
+  Status erase_range(std::string_view prefix);
+  Status erase_exact(std::string_view key);
+  Status put_rows(ByteaArray& paths, ByteaArray& values);
+  // Why the fenced update matched no row: another node's epoch, or a sequence this store did not expect.
+  Error fenced();
+  // A clean stop: the lease ends now, so another node may take the database at once.
+  void release_lease();
+  std::string where() const { return "database \"" + options_.database + "\" in " + connection_->describe(); }
+
+  PostgresqlOptions options_;
+  std::unique_ptr<PgConnection> connection_;
+  const std::string epoch_;
+  const std::string lease_seconds_;
+  std::uint64_t sequence_;  // of the last batch loaded or committed
+};
+
+Result<Snapshot> PostgresqlStore::load() {
+  if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
+  // The sequence and the rows from one snapshot: the tree is exactly the one at that sequence.
+  if (Status begun = connection_->execute("starting a read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      !begun) {
+    return begun.error();
+  }
+  auto finish = [&](Error error) -> Error {
+    connection_->rollback();
+    return error;
+  };
+  auto row = connection_->query("reading the sequence", "SELECT seq FROM backside_databases WHERE name = $1",
+                                {PgParam::text(options_.database)});
+  if (!row) return finish(row.error());
+  std::uint64_t sequence = 0;
+  if (row->rows() == 1) {
+    auto value = row->integer(0, 0);
+    if (!value) return finish(value.error());
+    sequence = static_cast<std::uint64_t>(*value);
+  }
+  TreeBuilder builder;
+  Status read = connection_->for_each_row(
+      "reading the tree", "SELECT path, value FROM backside_leaves WHERE db = $1 ORDER BY path",
+      {PgParam::text(options_.database)},
+      [&](const PgResult& leaf) { return builder.add(leaf.value(0, 0), leaf.value(0, 1)); });
+  if (!read) return finish(read.error());
+  if (Status ended = connection_->execute("ending a read", "COMMIT"); !ended) return finish(ended.error());
+  auto root = builder.finish();
+  if (!root) return Error{root.error().code, where() + ": " + root.error().message};
+  sequence_ = sequence;
+  return Snapshot{std::move(*root), sequence};
+}
+
+Result<std::uint64_t> PostgresqlStore::commit(const WriteBatch& batch) {
+  if (batch.empty()) return sequence_;
+  if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
+  if (Status begun = connection_->execute("starting a commit", "BEGIN"); !begun) return begun.error();
+  auto fail = [&](Error error) -> Error {
+    connection_->rollback();
+    return error;
+  };
+  // Fencing: the sequence advances only while the lease is still ours (owner and epoch) and nothing else committed
+  // (the expected sequence). The row stays locked until COMMIT, so a takeover waits for this commit or fences it.
+  const std::string expected = std::to_string(sequence_);
+  auto advanced = connection_->query(
+      "advancing the sequence",
+      "UPDATE backside_databases SET seq = seq + 1, lease_expires = now() + make_interval(secs => $4) "
+      "WHERE name = $1 AND owner = $2 AND epoch = $3 AND seq = $5 RETURNING seq",
+      {PgParam::text(options_.database), PgParam::text(options_.node_id), PgParam::text(epoch_),
+       PgParam::text(lease_seconds_), PgParam::text(expected)});
+  if (!advanced) return fail(advanced.error());
+  if (advanced->rows() != 1) {
+    connection_->rollback();
+    return fenced();
+  }
+  const std::uint64_t sequence = sequence_ + 1;
+  const std::string sequence_text = std::to_string(sequence);
+  if (Status applied = apply(batch); !applied) return fail(applied.error());
+  const std::string record = encode_batch(batch);
+  if (auto logged = connection_->query("appending to the change log",
+                                       "INSERT INTO backside_changes (db, seq, batch) VALUES ($1, $2, $3)",
+                                       {PgParam::text(options_.database), PgParam::text(sequence_text),
+                                        PgParam::bytes(record)});
+      !logged) {
+    return fail(logged.error());
+  }
+  // Trimmed once every trim_every sequences rather than on every commit.
+  if (options_.trim_every != 0 && sequence % options_.trim_every == 0 && sequence > options_.change_retention) {
+    const std::string oldest_kept = std::to_string(sequence - options_.change_retention);
+    if (auto trimmed = connection_->query("trimming the change log",
+                                          "DELETE FROM backside_changes WHERE db = $1 AND seq < $2",
+                                          {PgParam::text(options_.database), PgParam::text(oldest_kept)});
+        !trimmed) {
+      return fail(trimmed.error());
+    }
+  }
+  // A COMMIT that gets no answer (the connection dropped) may or may not have happened: it is reported as a
+  // failure, and the database reloads the tree and its sequence from what PostgreSQL holds.
+  if (Status committed = connection_->execute("committing", "COMMIT"); !committed) return fail(committed.error());
+  sequence_ = sequence;
+  return sequence;
+}
+
+Status PostgresqlStore::apply(const WriteBatch& batch) {
+  ByteaArray paths;
+  ByteaArray values;
+  std::size_t pending_bytes = 0;
+  // A run of puts becomes one statement per statement_bytes; the last put of a key wins within a run, as it would
+  // one by one (ON CONFLICT may not touch a row twice in one statement).
+  std::map<std::string_view, std::string_view> run;
+  auto flush = [&]() -> Status {
+    for (const auto& [path, value] : run) {
+      paths.add(path);
+      values.add(value);
+      pending_bytes += path.size() + value.size();
+      if (pending_bytes >= options_.statement_bytes) {
+        if (Status put = put_rows(paths, values); !put) return put;
+        paths = ByteaArray();
+        values = ByteaArray();
+        pending_bytes = 0;
+      }
+    }
+    run.clear();
+    if (paths.size() == 0) return ok_status();
+    Status put = put_rows(paths, values);
+    paths = ByteaArray();
+    values = ByteaArray();
+    pending_bytes = 0;
+    return put;
+  };
+  for (const WriteBatch::Op& op : batch.ops()) {
+    if (op.kind == WriteBatch::Op::Kind::put) {
+      run.insert_or_assign(op.key, op.value);
+      continue;
+    }
+    if (Status flushed = flush(); !flushed) return flushed;
+    Status erased = op.kind == WriteBatch::Op::Kind::erase_range ? erase_range(op.key) : erase_exact(op.key);
+    if (!erased) return erased;
+  }
+  return flush();
+}
+
+Status PostgresqlStore::erase_range(std::string_view prefix) {
+  if (prefix.empty()) {
+    auto erased = connection_->query("clearing the tree", "DELETE FROM backside_leaves WHERE db = $1",
+                                     {PgParam::text(options_.database)});
+    return erased ? ok_status() : Status(erased.error());
+  }
+  const std::string end = prefix_end(prefix);
+  auto erased = connection_->query("deleting a subtree",
+                                   "DELETE FROM backside_leaves WHERE db = $1 AND path >= $2 AND path < $3",
+                                   {PgParam::text(options_.database), PgParam::bytes(prefix), PgParam::bytes(end)});
+  return erased ? ok_status() : Status(erased.error());
+}
+
+Status PostgresqlStore::erase_exact(std::string_view key) {
+  auto erased = connection_->query("deleting a row", "DELETE FROM backside_leaves WHERE db = $1 AND path = $2",
+                                   {PgParam::text(options_.database), PgParam::bytes(key)});
+  return erased ? ok_status() : Status(erased.error());
+}
+
+Status PostgresqlStore::put_rows(ByteaArray& paths, ByteaArray& values) {
+  auto put = connection_->query(
+      "writing rows",
+      "INSERT INTO backside_leaves (db, path, value) SELECT $1, p, v FROM unnest($2::bytea[], $3::bytea[]) AS r(p, v) "
+      "ON CONFLICT (db, path) DO UPDATE SET value = EXCLUDED.value",
+      {PgParam::text(options_.database), PgParam::bytes(paths.bytes()), PgParam::bytes(values.bytes())});
+  return put ? ok_status() : Status(put.error());
+}
+
+Error PostgresqlStore::fenced() {
+  auto row = connection_->query("reading the lease",
+                                "SELECT owner, epoch, seq FROM backside_databases WHERE name = $1",
+                                {PgParam::text(options_.database)});
+  if (!row) return row.error();
+  if (row->rows() != 1) return Error{ErrorCode::unavailable, where() + ": its lease row is gone"};
+  const std::string owner(row->value(0, 0));
+  const std::string epoch(row->value(0, 1));
+  if (owner != options_.node_id || epoch != epoch_) {
+    return Error{ErrorCode::unavailable, where() + ": this node (" + options_.node_id + ", epoch " + epoch_ +
+                                             ") no longer holds the lease: node " + owner + " took it at epoch " +
+                                             epoch + "; the write was not applied"};
+  }
+  return Error{ErrorCode::unavailable, where() + ": the sequence is " + std::string(row->value(0, 2)) +
+                                           ", this node expected " + std::to_string(sequence_) +
+                                           " (another writer?); the write was not applied"};
+}
+
+Result<std::vector<SequencedBatch>> PostgresqlStore::changes_since(std::uint64_t sequence, std::size_t max_batches) {
+  if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
+  if (Status begun = connection_->execute("starting a read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      !begun) {
+    return begun.error();
+  }
+  auto fail = [&](Error error) -> Error {
+    connection_->rollback();
+    return error;
+  };
+  auto current_row = connection_->query("reading the sequence", "SELECT seq FROM backside_databases WHERE name = $1",
+                                        {PgParam::text(options_.database)});
+  if (!current_row) return fail(current_row.error());
+  std::uint64_t current = 0;
+  if (current_row->rows() == 1) {
+    auto value = current_row->integer(0, 0);
+    if (!value) return fail(value.error());
+    current = static_cast<std::uint64_t>(*value);
+  }
+  const std::string after = std::to_string(sequence);
+  const std::string limit = std::to_string(max_batches);
+  auto rows = connection_->query("reading the change log",
+                                 "SELECT seq, batch FROM backside_changes WHERE db = $1 AND seq > $2 ORDER BY seq "
+                                 "LIMIT $3",
+                                 {PgParam::text(options_.database), PgParam::text(after), PgParam::text(limit)},
+                                 /*binary_result=*/true);
+  if (!rows) return fail(rows.error());
+  if (Status ended = connection_->execute("ending a read", "COMMIT"); !ended) return fail(ended.error());
+  if (sequence > current) {
+    return Error{ErrorCode::invalid_argument, where() + ": sequence " + after + " is ahead of the store's (" +
+                                                  std::to_string(current) + ")"};
+  }
+  std::vector<SequencedBatch> batches;
+  std::uint64_t expected = sequence + 1;
+  for (int i = 0; i < rows->rows(); ++i, ++expected) {
+    auto seq = binary_int8(rows->value(i, 0));
+    if (!seq) return seq.error();
+    if (static_cast<std::uint64_t>(*seq) != expected) {
+      return Error{ErrorCode::not_found, where() + ": the changes after sequence " + after +
+                                             " are no longer kept (the change log starts at " +
+                                             std::to_string(*seq) + "): load a snapshot"};
+    }
+    auto batch = decode_batch(rows->value(i, 1));
+    if (!batch) {
+      return Error{ErrorCode::internal, where() + ": change " + std::to_string(*seq) + " is damaged: " +
+                                            batch.error().message};
+    }
+    batches.push_back({static_cast<std::uint64_t>(*seq), std::move(*batch)});
+  }
+  if (batches.empty() && current > sequence && max_batches > 0) {
+    return Error{ErrorCode::not_found, where() + ": the changes after sequence " + after +
+                                           " are no longer kept: load a snapshot"};
+  }
+  return batches;
+}
+
+Status PostgresqlStore::probe() {
+  if (Status connected = connection_->ensure_connected(); !connected) return connected;
+  auto alive = connection_->query("probing", "SELECT 1", {});
+  return alive ? ok_status() : Status(alive.error());
+}
+
+void PostgresqlStore::release_lease() {
+  if (!connection_->connected()) return;  // nothing to release over a dead link: the lease expires by itself
+  (void)connection_->query("releasing the lease",
+                           "UPDATE backside_databases SET lease_expires = now() "
+                           "WHERE name = $1 AND owner = $2 AND epoch = $3",
+                           {PgParam::text(options_.database), PgParam::text(options_.node_id), PgParam::text(epoch_)});
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_postgresql_store(const PostgresqlOptions& options) {
+  if (Status valid = check_postgresql_url(options.url); !valid) return valid.error();
+  if (options.database.empty()) return invalid("PostgreSQL store: no database name");
+  if (options.node_id.empty()) return invalid("PostgreSQL store: no node id");
+  auto connection = std::make_unique<PgConnection>(
+      options.url, options.durability == Durability::none ? "SET synchronous_commit = off" : "");
+  if (Status connected = connection->ensure_connected(); !connected) return connected.error();
+  if (Status created = create_postgresql_schema(*connection); !created) return created.error();
+  const std::string where = "database \"" + options.database + "\" in " + connection->describe();
+  // The lease is free, expired, or already this node's (restarted): take it with the next epoch.
+  auto taken = connection->query(
+      "taking the lease",
+      "INSERT INTO backside_databases AS d (name, seq, owner, epoch, lease_expires) "
+      "VALUES ($1, 0, $2, 1, now() + make_interval(secs => $3)) "
+      "ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, epoch = d.epoch + 1, "
+      "lease_expires = EXCLUDED.lease_expires "
+      "WHERE d.owner IS NULL OR d.owner = EXCLUDED.owner OR d.lease_expires IS NULL OR d.lease_expires <= now() "
+      "RETURNING epoch, seq",
+      {PgParam::text(options.database), PgParam::text(options.node_id),
+       PgParam::text(std::to_string(options.lease_duration.count()))});
+  if (!taken) return taken.error();
+  if (taken->rows() != 1) {
+    auto holder = connection->query(
+        "reading the lease",
+        "SELECT owner, greatest(0, ceil(extract(epoch FROM lease_expires - now())))::bigint "
+        "FROM backside_databases WHERE name = $1",
+        {PgParam::text(options.database)});
+    if (!holder) return holder.error();
+    if (holder->rows() != 1) return Error{ErrorCode::unavailable, where + ": its lease row vanished while taking it"};
+    return Error{ErrorCode::unavailable, where + " is owned by node " + std::string(holder->value(0, 0)) +
+                                             " (its lease runs " + std::string(holder->value(0, 1)) +
+                                             " more seconds); this node cannot open it"};
+  }
+  auto epoch = taken->integer(0, 0);
+  if (!epoch) return epoch.error();
+  auto sequence = taken->integer(0, 1);
+  if (!sequence) return sequence.error();
+  return std::unique_ptr<Store>(std::make_unique<PostgresqlStore>(options, std::move(connection), *epoch,
+                                                                   static_cast<std::uint64_t>(*sequence)));
+}
+
+}  // namespace backside::store
