@@ -1,6 +1,7 @@
 #include "store/write_ahead_log.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -407,6 +408,45 @@ Status WriteAheadLog::replay(const std::function<Status(WriteBatch&&)>& apply) c
     at += kRecordHeaderBytes + length;
   }
   return ok_status();
+}
+
+Status WriteAheadLog::copy_records(const ByteSink& sink) const {
+  if (fd_ < 0) return ok_status();
+  constexpr std::uint64_t kChunk = std::uint64_t(1) << 20;
+  for (std::uint64_t at = 0; at < end_; at += kChunk) {
+    auto bytes = read_at(fd_, at, std::min(kChunk, end_ - at), path_);
+    if (!bytes) return bytes.error();
+    if (bytes->size() != std::min(kChunk, end_ - at)) {
+      return Error{ErrorCode::unavailable, "write-ahead log " + path_ + " shrank while it was copied"};
+    }
+    if (Status taken = sink(*bytes); !taken) return taken;
+  }
+  return ok_status();
+}
+
+Result<bool> WriteAheadLog::try_lock_for_checkpoint() {
+  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return true;
+  if (errno == EWOULDBLOCK) return false;
+  return io_error("lock for a checkpoint", path_);
+}
+
+void WriteAheadLog::unlock_after_checkpoint() { (void)::flock(fd_, LOCK_UN); }
+
+Result<CheckpointHold> CheckpointHold::acquire(const std::string& log_path) {
+  const int fd = ::open(log_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return CheckpointHold(-1);
+  if (fd < 0) return io_error("open", log_path);
+  while (::flock(fd, LOCK_SH) != 0) {
+    if (errno == EINTR) continue;
+    const int error = errno;
+    ::close(fd);
+    return io_error("hold checkpoints off", log_path, error);
+  }
+  return CheckpointHold(fd);
+}
+
+CheckpointHold::~CheckpointHold() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
 }
 
 Status WriteAheadLog::reset() {
