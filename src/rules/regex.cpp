@@ -104,13 +104,7 @@ class Translator {
       if (i_ >= p_.size() || p_[i_] != '}') return set_error("expected '}'");
       ++i_;
       if (!unbounded && max < min) return set_error("repetition range out of order");
-      // Appended piece by piece: GCC 12 at -O3 (the Release build) reports a false -Wrestrict inside
-      // `"," + std::to_string(max)` (GCC bug 105329, operator+(const char*, string&&)).
-      out_ += '{';
-      out_ += std::to_string(min);
-      if (unbounded || max != min) out_ += ',';
-      if (!unbounded && max != min) out_ += std::to_string(max);
-      out_ += '}';
+      out_ += '{' + std::to_string(min) + (unbounded ? "," : max != min ? "," + std::to_string(max) : "") + '}';
     }
     if (more() && p_[i_] == '?') {
       ++i_;
