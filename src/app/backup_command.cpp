@@ -100,9 +100,8 @@ class BackupWriter {
     HashedFileWriter file;
   };
   Result<OpenFile> open(const fs::path& relative) {
-    const fs::path target = destination_ / relative;
-    if (Status made = make_directories(target.parent_path()); !made) return made.error();
-    auto file = HashedFileWriter::create(target);
+    if (Status made = make_directories(relative.parent_path()); !made) return made.error();
+    auto file = HashedFileWriter::create(destination_ / relative);
     if (!file) return file.error();
     return OpenFile{relative, std::move(*file)};
   }
@@ -144,16 +143,23 @@ class BackupWriter {
   std::uint64_t copied_bytes() const { return copied_; }
 
  private:
-  Status make_directories(const fs::path& directory) {
-    if (std::find(directories_.begin(), directories_.end(), directory) != directories_.end()) return ok_status();
-    if (directory != destination_) {
-      if (Status made = make_directories(directory.parent_path()); !made) return made;
+  // Makes the directories of `relative` (under the destination, which is made first), private to the user.
+  Status make_directories(const fs::path& relative) {
+    fs::path directory = destination_;
+    auto made = [&]() -> Status {
+      if (std::find(directories_.begin(), directories_.end(), directory) != directories_.end()) return ok_status();
+      std::error_code ec;
+      fs::create_directories(directory, ec);
+      if (!ec) fs::permissions(directory, fs::perms::owner_all, ec);
+      if (ec) return Error{ErrorCode::unavailable, "cannot create " + directory.string() + ": " + ec.message()};
+      directories_.push_back(directory);
+      return ok_status();
+    };
+    if (Status top = made(); !top) return top;
+    for (const fs::path& part : relative) {
+      directory /= part;
+      if (Status below = made(); !below) return below;
     }
-    std::error_code ec;
-    fs::create_directory(directory, ec);
-    if (!ec) fs::permissions(directory, fs::perms::owner_all, ec);
-    if (ec) return Error{ErrorCode::unavailable, "cannot create " + directory.string() + ": " + ec.message()};
-    directories_.push_back(directory);
     return ok_status();
   }
 

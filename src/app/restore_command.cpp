@@ -77,15 +77,11 @@ std::vector<std::string> stage(const fs::path& backup, const BackupManifest& man
   Progress progress("restore", total);
   std::uint64_t done = 0;
   std::vector<std::string> problems;
-  std::vector<fs::path> directories{staging};
   for (const BackupFile& file : manifest.files) {
     const fs::path target = staging / file.path;
     if (Status made = make_private_directories(target.parent_path()); !made) {
       problems.push_back(made.error().message);
       continue;
-    }
-    if (std::find(directories.begin(), directories.end(), target.parent_path()) == directories.end()) {
-      directories.push_back(target.parent_path());
     }
     auto writer = HashedFileWriter::create(target);
     if (!writer) {
@@ -107,6 +103,12 @@ std::vector<std::string> stage(const fs::path& backup, const BackupManifest& man
       continue;
     }
     if (auto written = writer->finish(); !written) problems.push_back(written.error().message);
+  }
+  // Every directory made, so that the files' names are durable too.
+  std::error_code ec;
+  std::vector<fs::path> directories{staging};
+  for (fs::recursive_directory_iterator it(staging, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_directory(ec)) directories.push_back(it->path());
   }
   for (const fs::path& directory : directories) {
     if (Status synced = sync_directory(directory); !synced) problems.push_back(synced.error().message);
