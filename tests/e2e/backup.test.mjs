@@ -195,7 +195,7 @@ test('restore refuses a data dir a server is using, and a non-empty one without 
   assert.match(inUse.stderr, /in use by another backside process/);
   assert.deepEqual(await rest(server, 'GET', '/things.json'), { changed: 'after the backup' });
 
-  assert.equal(await server.stop(), 0);
+  assert.equal((await server.stop()).code, 0);
   const notEmpty = await runBackside(['restore', backupDir, '--data-dir', server.dataDir]);
   assert.equal(notEmpty.code, 1, notEmpty.stderr);
   assert.match(notEmpty.stderr, /is not empty \(it holds .*db.*\): restore replaces it only with --force/);
