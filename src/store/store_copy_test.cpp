@@ -133,6 +133,14 @@ TEST(StoreCopy, ACopyBesideAWriterThatCheckpointsAfterEveryCommitHoldsEveryCommi
       acknowledged = i + 1;
     }
   });
+  struct StopWriter {  // also when an assertion below returns early
+    std::atomic<bool>& stop;
+    std::thread& writer;
+    ~StopWriter() {
+      stop = true;
+      writer.join();
+    }
+  } stop_writer{stop, writer};
   for (int round = 0; round < 5; ++round) {
     while (acknowledged < 50 * (round + 1)) std::this_thread::yield();
     const int before = acknowledged;
@@ -145,8 +153,6 @@ TEST(StoreCopy, ACopyBesideAWriterThatCheckpointsAfterEveryCommitHoldsEveryCommi
       ASSERT_NE(n->find_child(std::to_string(i)), nullptr) << "commit " << i << " of " << before << ", round " << round;
     }
   }
-  stop = true;
-  writer.join();
 }
 
 TEST(StoreCopy, AFailingSinkStopsTheCopyWithItsError) {

@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <boost/crc.hpp>
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "util/secure_random.h"
@@ -207,7 +209,9 @@ Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::open_file(const std::strin
   if (fd < 0) return io_error("open", path);
   std::unique_ptr<WriteAheadLog> log(new WriteAheadLog(fd, path));
   // Read-only beside a live writer, a checkpoint during the scan can make the log look damaged (new records
-  // over old ones): damage counts only if the epoch did not change meanwhile.
+  // over old ones), and so can an append read half-written while the records after it were read whole: damage
+  // counts only if the epoch did not change meanwhile and a few scans a little apart all find it.
+  int same_epoch_damage = 0;
   for (int attempt = 0;; ++attempt) {
     const off_t size = ::lseek(fd, 0, SEEK_END);
     if (size < 0) return io_error("size", path);
@@ -237,6 +241,10 @@ Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::open_file(const std::strin
     if (!scanned && read_only && attempt < 100) {
       auto now = log->epoch_on_disk();
       if (now && *now != log->epoch_) continue;
+      if (now && ++same_epoch_damage < 10) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
     }
     if (!scanned) return scanned.error();
     break;

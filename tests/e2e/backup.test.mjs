@@ -9,9 +9,10 @@ import { ref, set } from 'firebase/database';
 import { startServer, runBackside, makeTempDir, sleep } from './lib/server.mjs';
 import { sdkClient } from './lib/fbsdk.mjs';
 
-// Each REST write carries this much, so that the load crosses the store's 16 MiB checkpoint size every second or
-// so: checkpoints come and go while the backup copies (a backup that did not hold them off would lose writes).
-const PAD = 'p'.repeat(48 * 1024);
+// Each REST write carries this much, so that the data file has many pages to copy. Whether a checkpoint (every
+// 16 MiB of log) falls inside the backup here depends on the machine's speed: the race between the copy and
+// checkpoints is tested in src/store/store_copy_test.cpp, where every commit checkpoints.
+const PAD = 'p'.repeat(64 * 1024);
 
 async function rest(server, method, p, body) {
   const response = await fetch(server.u(p), { method, body: body === undefined ? undefined : JSON.stringify(body) });
