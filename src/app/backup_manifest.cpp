@@ -44,7 +44,6 @@ std::string manifest_json(const BackupManifest& manifest) {
   json::object root{{"format", kFormat},
                     {"version", kVersion},
                     {"created_at", manifest.created_at},
-                    {"backside_version", manifest.backside_version},
                     {"files", std::move(files)}};
   return json::serialize(root) + "\n";
 }
@@ -66,9 +65,6 @@ Result<BackupManifest> parse_backup_manifest(std::string_view text) {
   BackupManifest manifest;
   if (const json::value* created = root->if_contains("created_at"); created && created->is_string()) {
     manifest.created_at = created->get_string();
-  }
-  if (const json::value* made_by = root->if_contains("backside_version"); made_by && made_by->is_string()) {
-    manifest.backside_version = made_by->get_string();
   }
   const json::value* files = root->if_contains("files");
   if (files == nullptr || !files->is_array()) return damaged("it has no \"files\" list");

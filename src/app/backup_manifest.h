@@ -22,7 +22,6 @@ struct BackupFile {
 
 struct BackupManifest {
   std::string created_at;  // when the backup began, UTC, ISO 8601
-  std::string backside_version;
   std::vector<BackupFile> files;
 };
 
