@@ -122,6 +122,7 @@ class BackupWriter {
 
   // Makes every directory and file durable, then writes the manifest (by a rename: all or nothing).
   Status finish(std::string created_at) {
+    if (Status made = make_directories({}); !made) return made;  // a data dir with nothing in it
     for (const fs::path& directory : directories_) {
       if (Status synced = sync_directory(directory); !synced) return synced;
     }
