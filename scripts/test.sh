@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The second README command: install what is missing, build, and run every test:
-# unit tests (gcc release build, then clang under AddressSanitizer + UndefinedBehaviorSanitizer), the fuzzers
-# (from that same clang build) and the end-to-end suites. BACKSIDE_SKIP_SANITIZE=1 / BACKSIDE_SKIP_FUZZ=1 skip
-# the sanitized unit tests / the fuzzers.
+# The second README command: install what is missing, build (the Release configuration, as packagers build it, with
+# warnings as errors), check `cmake --install`, and run every test: unit tests (gcc release build, then clang under
+# AddressSanitizer + UndefinedBehaviorSanitizer), the fuzzers (from that same clang build) and the end-to-end suites.
+# BACKSIDE_SKIP_SANITIZE=1 / BACKSIDE_SKIP_FUZZ=1 skip the sanitized unit tests / the fuzzers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 
 echo "== build"
 scripts/build.sh release
+echo "== install into a temporary prefix (cmake --install, as packagers run it)"
+scripts/check-install.sh build
 echo "== unit tests"
 (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 300)
 

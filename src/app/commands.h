@@ -14,6 +14,12 @@ int check_rules_file(const std::string& file);
 // intact, 1 naming what is damaged.
 int check_data_dir(const Config& config);
 int import_database(const Config& config, const std::string& ns, const std::string& file);
+// `backside backup DIR`: a consistent copy of the data dir (every database, its users and rules, the keys) into a
+// new or empty DIR, beside a running server; DIR/backup.json lists every file with its size and SHA-256.
+int backup_data_dir(const Config& config, const std::string& destination);
+// `backside restore DIR [--force]`: the backup in DIR, verified whole, replaces the data dir (which must be empty
+// unless `force`; no server may hold it). A damaged backup restores nothing.
+int restore_data_dir(const Config& config, const std::string& backup, bool force);
 // `backside users ACTION`.
 struct UsersCommand {
   std::string database;  // whose users

@@ -51,6 +51,20 @@ int main(int argc, char** argv) {
   import_command->add_option("--ns", ns, "database (namespace); default: default_namespace");
   import_command->add_option("file", import_file, "JSON file (export or plain format)")->required();
 
+  std::string backup_dir;
+  CLI::App* backup_command = cli.add_subcommand(
+      "backup", "Copy the data dir (every database, its users and rules, the keys) into DIR, consistently, while the "
+                "server runs: the copy holds every write acknowledged before it began");
+  add_config_flags(backup_command);
+  backup_command->add_option("dir", backup_dir, "a new or empty directory for the backup")->required();
+  bool force = false;
+  CLI::App* restore_command = cli.add_subcommand(
+      "restore", "Replace the data dir with a backup, verified whole first (server stopped); a damaged backup "
+                 "restores nothing");
+  add_config_flags(restore_command);
+  restore_command->add_option("dir", backup_dir, "the backup's directory (made by `backside backup`)")->required();
+  restore_command->add_flag("--force", force, "replace a data dir that is not empty");
+
   CLI::App* check_command = cli.add_subcommand(
       "check", "Verify every database of the data dir (write-ahead log, data file, rules) without changing "
                "anything; exits 1 naming what is damaged");
@@ -140,6 +154,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (*export_command) return app::export_database(config, ns);
+  if (*backup_command) return app::backup_data_dir(config, backup_dir);
+  if (*restore_command) return app::restore_data_dir(config, backup_dir, force);
   if (*check_command) return app::check_data_dir(config);
   return app::import_database(config, ns, import_file);
 }

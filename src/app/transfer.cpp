@@ -1,6 +1,5 @@
 // `backside export` and `backside import`: the whole database as export-format JSON (priorities kept).
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +8,7 @@
 
 #include "app/commands.h"
 #include "app/data_dir_lock.h"
+#include "app/progress.h"
 #include "db/registry.h"
 #include "store/store.h"
 #include "tree/json_codec.h"
@@ -23,29 +23,6 @@ namespace {
 std::string database_dir(const Config& config, const std::string& ns) {
   return (fs::path(config.data_dir) / "db" / ns).string();
 }
-
-// A one-line progress bar on stderr, only when stderr is a terminal.
-class Progress {
- public:
-  Progress(std::string label, std::uint64_t total) : label_(std::move(label)), total_(total), tty_(isatty(2)) {}
-  void update(std::uint64_t done) {
-    if (!tty_ || total_ == 0) return;
-    int percent = static_cast<int>(done * 100 / total_);
-    if (percent == last_) return;
-    last_ = percent;
-    int filled = percent * 30 / 100;
-    std::fprintf(stderr, "\r%s [%.*s%*s] %3d%%", label_.c_str(), filled, "##############################",
-                 30 - filled, "", percent);
-    if (done >= total_) std::fprintf(stderr, "\n");
-    std::fflush(stderr);
-  }
-
- private:
-  std::string label_;
-  std::uint64_t total_;
-  bool tty_;
-  int last_ = -1;
-};
 
 }  // namespace
 

@@ -183,8 +183,9 @@ Result<Snapshot> LmdbStore::load() {
 
 Result<tree::Node> LmdbStore::load_tree() {
   if (options_.read_only) return load_read_only();
-  // Without room for a checkpoint (a full disk), the tree is still LMDB plus the log: read, not written.
-  if (Status checkpointed = checkpoint(); !checkpointed) return load_overlaid(*wal_);
+  // Without room for a checkpoint (a full disk), or with checkpoints held off by a backup, the tree is still LMDB
+  // plus the log: read, not written.
+  if (Status checkpointed = checkpoint(); !checkpointed || wal_->record_bytes() > 0) return load_overlaid(*wal_);
   TreeBuilder builder;
   if (Status read = for_each_row([&](std::string_view path, std::string_view value) { return builder.add(path, value); });
       !read) {
@@ -335,6 +336,15 @@ Status LmdbStore::checkpoint() {
 
 Status LmdbStore::checkpoint_once() {
   if (options_.read_only || wal_->record_bytes() == 0) return ok_status();
+  // A backup copying this store holds checkpoints off (CheckpointHold): its copy of the log must still hold every
+  // record its copy of LMDB lacks. The records stay in the log, durable; the next commit tries again.
+  Result<bool> locked = wal_->try_lock_for_checkpoint();
+  if (!locked) return locked.error();
+  if (!*locked) return ok_status();
+  struct Unlock {
+    WriteAheadLog& wal;
+    ~Unlock() { wal.unlock_after_checkpoint(); }
+  } unlock{*wal_};
   Transaction txn;
   if (int rc = mdb_txn_begin(env_.get(), nullptr, 0, txn.out())) return failure("write transaction", rc);
   Status replayed = wal_->replay([&](WriteBatch&& batch) -> Status {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tree/node.h"
@@ -96,6 +97,18 @@ struct LmdbOptions {
 // Opening never needs free disk space: when the log cannot be applied to LMDB, the store opens with
 // refusing_commits() set, serves load(), and takes commits again once a checkpoint succeeds.
 Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options);
+
+// Receives the bytes of one copied file, in order; an error stops the copy.
+using ByteSink = std::function<Status(std::string_view bytes)>;
+
+// A consistent copy of a store (its directory) beside its live writer, for backups: LMDB's snapshot (data.mdb as
+// mdb_env_copyfd2 writes it) to `data`, then the log records that the snapshot lacks (the `wal` file) to `log`.
+// Checkpoints are held off from before the snapshot until the log is copied (CheckpointHold), so the two files,
+// opened as a store, hold every write committed before the call began. Reads only; the writer is never blocked
+// (its log grows while the copy runs).
+Status copy_store(const std::string& directory, const ByteSink& data, const ByteSink& log);
+// A consistent copy of the data file of any LMDB environment (a user store) beside its writers.
+Status copy_lmdb_environment(const std::string& directory, const ByteSink& data);
 
 // Key codec, exposed for tests and tools: each segment followed by a 0x00 byte (keys cannot contain control
 // characters), so the rows of a subtree share the encoded path as a prefix.

@@ -1,15 +1,18 @@
 #include "store/write_ahead_log.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <boost/crc.hpp>
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "util/secure_random.h"
@@ -206,7 +209,9 @@ Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::open_file(const std::strin
   if (fd < 0) return io_error("open", path);
   std::unique_ptr<WriteAheadLog> log(new WriteAheadLog(fd, path));
   // Read-only beside a live writer, a checkpoint during the scan can make the log look damaged (new records
-  // over old ones): damage counts only if the epoch did not change meanwhile.
+  // over old ones), and so can an append read half-written while the records after it were read whole: damage
+  // counts only if the epoch did not change meanwhile and a few scans a little apart all find it.
+  int same_epoch_damage = 0;
   for (int attempt = 0;; ++attempt) {
     const off_t size = ::lseek(fd, 0, SEEK_END);
     if (size < 0) return io_error("size", path);
@@ -236,6 +241,10 @@ Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::open_file(const std::strin
     if (!scanned && read_only && attempt < 100) {
       auto now = log->epoch_on_disk();
       if (now && *now != log->epoch_) continue;
+      if (now && ++same_epoch_damage < 10) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
     }
     if (!scanned) return scanned.error();
     break;
@@ -407,6 +416,45 @@ Status WriteAheadLog::replay(const std::function<Status(WriteBatch&&)>& apply) c
     at += kRecordHeaderBytes + length;
   }
   return ok_status();
+}
+
+Status WriteAheadLog::copy_records(const ByteSink& sink) const {
+  if (fd_ < 0) return ok_status();
+  constexpr std::uint64_t kChunk = std::uint64_t(1) << 20;
+  for (std::uint64_t at = 0; at < end_; at += kChunk) {
+    auto bytes = read_at(fd_, at, std::min(kChunk, end_ - at), path_);
+    if (!bytes) return bytes.error();
+    if (bytes->size() != std::min(kChunk, end_ - at)) {
+      return Error{ErrorCode::unavailable, "write-ahead log " + path_ + " shrank while it was copied"};
+    }
+    if (Status taken = sink(*bytes); !taken) return taken;
+  }
+  return ok_status();
+}
+
+Result<bool> WriteAheadLog::try_lock_for_checkpoint() {
+  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return true;
+  if (errno == EWOULDBLOCK) return false;
+  return io_error("lock for a checkpoint", path_);
+}
+
+void WriteAheadLog::unlock_after_checkpoint() { (void)::flock(fd_, LOCK_UN); }
+
+Result<CheckpointHold> CheckpointHold::acquire(const std::string& log_path) {
+  const int fd = ::open(log_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return CheckpointHold(-1);
+  if (fd < 0) return io_error("open", log_path);
+  while (::flock(fd, LOCK_SH) != 0) {
+    if (errno == EINTR) continue;
+    const int error = errno;
+    ::close(fd);
+    return io_error("hold checkpoints off", log_path, error);
+  }
+  return CheckpointHold(fd);
+}
+
+CheckpointHold::~CheckpointHold() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
 }
 
 Status WriteAheadLog::reset() {

@@ -57,6 +57,14 @@ class WriteAheadLog {
   Result<std::uint64_t> epoch_on_disk() const;
   // Where a torn record was found (and discarded) at open; 0 if none.
   std::uint64_t torn_tail_offset() const { return torn_at_; }
+  // Passes the log as a valid log file holding the same records — its header, then its records since the last
+  // checkpoint — to `sink`, in order (a backup's copy of the log). A missing log passes nothing.
+  Status copy_records(const ByteSink& sink) const;
+
+  // A checkpoint takes the log's checkpoint lock (an exclusive flock on the log file) without waiting: false when
+  // a backup holds checkpoints off (CheckpointHold), and the checkpoint is put off until a later commit.
+  Result<bool> try_lock_for_checkpoint();
+  void unlock_after_checkpoint();
 
   static constexpr std::uint64_t kHeaderBytes = 4096;
 
@@ -77,6 +85,23 @@ class WriteAheadLog {
   std::uint64_t allocated_ = 0;       // file size: zero-filled ahead of `end_` so appends do not grow the file
   std::uint64_t dirty_until_ = 0;     // > end_: bytes after end_ that a failed append may have written
   std::uint64_t torn_at_ = 0;
+};
+
+// Held by a backup (often in another process than the store's writer) while it copies LMDB and then the log:
+// no checkpoint can move records from the log into LMDB in between, so the copied log holds exactly the records
+// the copied LMDB lacks. A shared flock on the log file; acquiring waits for a running checkpoint to finish. While
+// it is held the writer's log grows past its checkpoint size (checkpoints resume at the next commit after).
+class CheckpointHold {
+ public:
+  // A missing log (a store that was never opened for writing) holds nothing: there is no writer to hold off.
+  static Result<CheckpointHold> acquire(const std::string& log_path);
+  CheckpointHold(CheckpointHold&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  CheckpointHold& operator=(CheckpointHold&&) = delete;
+  ~CheckpointHold();
+
+ private:
+  explicit CheckpointHold(int fd) : fd_(fd) {}
+  int fd_;
 };
 
 // Test hook (fault injection): the next `count` write (pwrite) or sync (fdatasync) calls of every write-ahead log
