@@ -18,6 +18,7 @@ import {
 import { getDatabase, connectDatabaseEmulator, ref, set, get } from 'firebase/database';
 
 import { startServer, curl, within, waitFor, runBackside } from './lib/server.mjs';
+import { RawClient } from './lib/fbsdk.mjs';
 
 const RULES = JSON.stringify({
   rules: {
@@ -241,9 +242,14 @@ describe('one Auth for every database of the server', () => {
       const child = (await createUserWithEmailAndPassword(kids.auth, 'max@example.com', 'max kid secret')).user;
       // The tenant's user is accepted there ...
       await set(ref(kids.db(), `users/${child.uid}/name`), 'Max (kid)');
-      // ... the project's is not: the Database SDK's auth is refused, so the rules see no one.
-      await assert.rejects(set(ref(project.db(), `users/${adult.uid}/name`), 'Max'), /permission_denied/i);
+      // ... the project's is not, on any door: the Firebase protocol's auth request, REST, STOMP.
       const adultToken = await adult.getIdToken();
+      const raw = new RawClient(server, { ns: 'kidsdb' });
+      await raw.handshake;
+      const authed = await raw.request('auth', { cred: adultToken });
+      assert.equal(authed.reply.s, 'invalid_token');
+      assert.match(authed.reply.d, /project's users, which database "kidsdb" does not accept/);
+      raw.close();
       const rest = await curl(server.u(`/users/${adult.uid}.json?ns=kidsdb&auth=${adultToken}`));
       assert.equal(rest.status, 401);
       assert.equal(rest.json.error, 'Auth token is for the project\'s users, which database "kidsdb" does not accept.');
