@@ -87,17 +87,15 @@ Status Tenants::check_display_name(std::string_view name) {
   return ok_status();
 }
 
-Status Tenants::check_exists(const std::string& id) const {
+Status Tenants::check(const std::string& id) const {
   if (!valid_id(id)) return invalid_tenant_id();
   std::error_code ec;
   if (!fs::exists(record_of(id), ec)) return tenant_not_found();
   return ok_status();
 }
 
-bool Tenants::exists(const std::string& id) const { return check_exists(id).ok(); }
-
 Result<Tenant> Tenants::get(const std::string& id) const {
-  if (auto exists = check_exists(id); !exists) return exists.error();
+  if (auto exists = check(id); !exists) return exists.error();
   auto record = read_record(record_of(id));
   if (!record) return Error{ErrorCode::unavailable, "cannot read the record of tenant " + id};
   record->id = id;  // the folder's name is the id, whatever the file says
@@ -166,7 +164,7 @@ Result<Tenant> Tenants::rename(const std::string& id, const std::string& display
 
 Status Tenants::remove(const std::string& id) {
   std::lock_guard lock(mutex_);
-  if (auto exists = check_exists(id); !exists) return exists;
+  if (auto exists = check(id); !exists) return exists;
   // Out of sight first (one rename), then erased: a crash in between leaves a '.deleted-' folder recover() removes.
   const fs::path doomed =
       directory_ / (std::string(kDeleted) + id + "-" + secure_random_string(8, "abcdefghijklmnopqrstuvwxyz"));

@@ -41,7 +41,9 @@ class Tenants {
   // Identity Platform makes them.
   Result<Tenant> create(const std::string& display_name, const std::string& id = {});
   Result<Tenant> get(const std::string& id) const;
-  bool exists(const std::string& id) const;
+  // Whether `id` names a tenant: INVALID_TENANT_ID, TENANT_NOT_FOUND, or ok; one stat, no read.
+  Status check(const std::string& id) const;
+  bool exists(const std::string& id) const { return check(id).ok(); }
   // Every tenant, oldest first (Firebase lists them in creation order).
   std::vector<Tenant> list() const;
   Result<Tenant> rename(const std::string& id, const std::string& display_name);
@@ -58,7 +60,6 @@ class Tenants {
 
  private:
   std::filesystem::path record_of(const std::string& id) const { return directory_ / id / "tenant.json"; }
-  Status check_exists(const std::string& id) const;  // INVALID_TENANT_ID or TENANT_NOT_FOUND
   // A complete tenant folder with `record` staged at `staging`, renamed to its place (DUPLICATE_TENANT_ID if taken).
   Status publish(const std::filesystem::path& staging, const Tenant& record);
 

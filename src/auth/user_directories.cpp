@@ -5,7 +5,7 @@ namespace backside::auth {
 Result<std::shared_ptr<UserStore>> UserDirectories::of(const std::string& tenant) {
   if (!tenant.empty()) {
     // Looked up each time: a tenant deleted by `backside tenants delete` beside the server is gone at once.
-    if (auto exists = tenants_.get(tenant); !exists) {
+    if (auto exists = tenants_.check(tenant); !exists) {
       std::lock_guard lock(mutex_);
       open_.erase(tenant);
       return exists.error();
