@@ -12,7 +12,10 @@ Result<std::shared_ptr<UserStore>> UserDirectories::of(const std::string& tenant
     }
   }
   std::lock_guard lock(mutex_);
-  if (auto it = open_.find(tenant); it != open_.end()) return it->second;
+  if (auto it = open_.find(tenant); it != open_.end()) {
+    if (!it->second->deleted()) return it->second;
+    open_.erase(it);  // deleted, and made again, by another process between two lookups: the new one's users
+  }
   auto store = UserStore::open(tenant.empty() ? project_directory_ : tenants_.users_directory(tenant).string());
   if (!store) return store.error();
   std::shared_ptr<UserStore> shared = std::move(*store);

@@ -72,6 +72,14 @@ TEST(UserDirectories, ADeletedTenantIsGoneAtOnceWhileAStoreInUseStaysValid) {
   EXPECT_EQ(directories.of("club").error().message, "TENANT_NOT_FOUND");
   ASSERT_TRUE(tenants.create("Club", "club").ok());
   EXPECT_FALSE((*directories.of("club"))->find_by_uid("c1").has_value());
+  // Also when no lookup came between the deletion and the new tenant.
+  ASSERT_TRUE((*directories.of("club"))->create({{"localId", "c2"}}).ok());
+  {
+    Tenants elsewhere(dir.path() / "tenants");
+    ASSERT_TRUE(elsewhere.remove("club").ok());
+    ASSERT_TRUE(elsewhere.create("Club", "club").ok());
+  }
+  EXPECT_FALSE((*directories.of("club"))->find_by_uid("c2").has_value());
 }
 
 }  // namespace
