@@ -61,7 +61,7 @@ TEST(Tenants, DisplayNamesFollowIdentityPlatformsRule) {
   EXPECT_EQ(tenants.create("", "x").error().message, "MISSING_DISPLAY_NAME");
   EXPECT_EQ(tenants.create("Good", "bad id").error().message, "INVALID_TENANT_ID");
   EXPECT_TRUE(tenants.list().empty()) << "nothing left behind by refused creations";
-  EXPECT_TRUE(fs::is_empty(dir.path()));
+  EXPECT_TRUE(!fs::exists(dir.path()) || fs::is_empty(dir.path()));
 }
 
 // A user directory moved in from elsewhere (the migration of per-database users) becomes a tenant whole, also when

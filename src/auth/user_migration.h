@@ -1,7 +1,7 @@
 #pragma once
 // From one user directory per database (<data_dir>/db/<name>/users, the versions before project users) to the
-// project's users and tenants, at start-up (the server, and `backside users|tenants|token` on a data dir no server
-// has opened yet), before any directory opens:
+// project's users and tenants, at start-up (the server, and `backside users|tenants`, `token create --tenant` on a
+// data dir no server has opened yet), before any directory opens:
 //   - the default database's users become the project's users (<data_dir>/auth/users): their ID tokens (no tenant)
 //     and refresh tokens keep working;
 //   - every other database D's users become the users of a new tenant D (display name D): apps that set
