@@ -117,8 +117,10 @@ describe('one Auth for every database of the server', () => {
         assert.equal((await curl(server.u(`/users/${user.uid}/name.json?ns=${ns}&auth=${token}`))).json, `Sam in ${ns}`);
         assert.equal((await curl(server.u(`/users/other.json?ns=${ns}&auth=${token}`))).status, 401);
       }
-      // Refreshed: a new ID token, the same refresh token, still valid on both.
+      // Refreshed (a second later, so that its iat differs): a new ID token, the same refresh token, still valid on
+      // both.
       const refreshToken = user.refreshToken;
+      await new Promise((resolve) => setTimeout(resolve, 1100));
       const refreshed = await user.getIdToken(true);
       assert.notEqual(refreshed, token);
       assert.equal(user.refreshToken, refreshToken);
