@@ -8,11 +8,14 @@
 #include <thread>
 
 #include "app/http_router.h"
+#include "app/user_pools.h"
+#include "auth/accepted_users.h"
 #include "auth/authenticator.h"
 #include "auth/id_tokens.h"
 #include "auth/password_hasher.h"
 #include "auth/password_sign_in.h"
 #include "auth/signing_key.h"
+#include "auth/tenants.h"
 #include "auth/user_directories.h"
 #include "app/node_id.h"
 #include "db/registry.h"
@@ -82,8 +85,8 @@ bool App::start() {
   authenticator_ = std::make_unique<auth::Authenticator>(
       auth::AuthenticatorOptions{.admin_token = admin_token->token, .dev = config.dev});
   auto& authenticator = *authenticator_;
-  // ID tokens (Firebase Auth) are signed with the server's key under <data_dir>/auth; each database has its own
-  // users, in its folder (opened below, once the databases are).
+  // ID tokens (Firebase Auth) are signed with the server's key under <data_dir>/auth, where the project's users and
+  // its tenants' live too (opened below), shared by every database.
   const std::string auth_dir = (std::filesystem::path(config.data_dir) / "auth").string();
   auto signing_key = auth::SigningKey::load_or_create(auth_dir + "/signing-key.pem");
   if (!signing_key) {
@@ -91,15 +94,13 @@ bool App::start() {
     return false;
   }
   signing_key_ = *signing_key;
-  if (auto adopted = auth::adopt_server_wide_users(
-          config.data_dir, db::Registry::directory_in(config.data_dir, config.default_namespace) + "/users");
-      !adopted) {
-    spdlog::error("{}", adopted.error().message);
-    return false;
-  }
+  tenants_ = std::make_unique<auth::Tenants>(tenants_directory(config));
+  migrate_users(config, *tenants_);  // earlier versions' per-database users, before anything opens them
+  accepted_users_ = std::make_unique<auth::AcceptedUsers>(config.data_dir, *tenants_);
+  for (const auto& problem : accepted_users_->load()) spdlog::error("{}", problem);
   id_tokens_ = std::make_shared<auth::IdTokens>(
-      signing_key_, auth::IdTokenOptions{.lifetime_seconds = static_cast<std::int64_t>(config.id_token_seconds),
-                                         .default_database = config.default_namespace});
+      signing_key_, auth::IdTokenOptions{.lifetime_seconds = static_cast<std::int64_t>(config.id_token_seconds)});
+  id_tokens_->limit_databases(accepted_users_.get());
   authenticator.add_verifier(id_tokens_);
   std::string rules_text;  // --rules, read before anything opens so that a bad file stops the start
   if (!config.rules.empty()) {
@@ -191,7 +192,8 @@ bool App::start() {
   rest_ = std::make_unique<proto::rest::RestHandler>(
       registry, proto::rest::RestOptions{.authenticator = &authenticator,
                                          .default_namespace = config.default_namespace,
-                                         .memory_budget = &memory_budget});
+                                         .memory_budget = &memory_budget,
+                                         .accepted_users = accepted_users_.get()});
   // A long-poll session is the connection of a client without WebSockets: capped per address like connections.
   proto::firebase::LongPollOptions long_poll_options;
   long_poll_options.max_sessions_per_address = config.max_connections_per_address;
@@ -220,8 +222,7 @@ bool App::start() {
   identity_options.accept_unsigned_custom_tokens = config.dev;
   identity_options.sign_ups_per_address = {.max_attempts = config.auth_max_sign_ups_per_address,
                                            .window_seconds = config.auth_sign_up_window_seconds};
-  user_directories_ = std::make_unique<auth::UserDirectories>(
-      config.default_namespace, [registry = registry_.get()](const std::string& name) { return registry->users_directory(name); });
+  user_directories_ = std::make_unique<auth::UserDirectories>(project_users_directory(config).string(), *tenants_);
   // ID tokens of deleted, disabled or revoked users are refused on every door, and the connections that presented
   // them end: at once for changes made through this server, within a second for `backside users` beside it.
   id_tokens_->check_users_in(user_directories_.get());
@@ -239,10 +240,10 @@ bool App::start() {
                                                                authenticator, *password_hasher_,
                                                                *password_sign_in_, identity_options);
   stomp_->set_password_sign_in([sign_in = password_sign_in_.get()](
-                                   const std::string& database, const std::string& email,
+                                   const std::string& database, const std::string& tenant, const std::string& email,
                                    const std::string& password, const std::string& address,
                                    std::function<void(Result<identity::Identity>)> done) {
-    sign_in->sign_in(database, email, password, address, std::move(done));
+    sign_in->sign_in(database, tenant, email, password, address, std::move(done));
   });
   router_ = std::make_unique<HttpRouter>(*rest_, *firebase_, *stomp_, *identity_);
   net::ServerOptions server_options;

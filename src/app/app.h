@@ -13,7 +13,9 @@
 namespace backside {
 class MemoryBudget;
 namespace auth {
+class AcceptedUsers;
 class Authenticator;
+class Tenants;
 class IdTokens;
 class SigningKey;
 class UserDirectories;
@@ -71,6 +73,8 @@ class App {
   std::string admin_token_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::shared_ptr<const auth::SigningKey> signing_key_;
+  std::unique_ptr<auth::Tenants> tenants_;
+  std::unique_ptr<auth::AcceptedUsers> accepted_users_;  // before the ID tokens, which consult it
   std::shared_ptr<auth::IdTokens> id_tokens_;
   // Before the registry: sessions its subscribers keep alive give their charges back when it goes.
   std::unique_ptr<MemoryBudget> memory_budget_;

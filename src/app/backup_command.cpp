@@ -5,10 +5,11 @@
 //   db/<name>/data.mdb + wal   a database's store: LMDB's copy of a read transaction plus the write-ahead log's
 //                              records after it, with checkpoints held off in between (store::copy_store), so the
 //                              copy holds every write acknowledged before the backup began
-//   db/<name>/users/data.mdb   the database's users (an LMDB environment without a log): LMDB's copy
-//   db/<name>/rules.json,      regular files, copied as they are (the server replaces rules.json by renaming a new
-//   auth/signing-key.pem,      file over it, so a read sees a whole file)
-//   admin-token
+//   auth/users/data.mdb,       the project's users and each tenant's (LMDB environments without a log): LMDB's
+//   auth/tenants/<id>/users/   copy
+//   db/<name>/rules.json,      regular files, copied as they are (the server replaces these by renaming a new file
+//   db/<name>/tenants.json,    over them, so a read sees a whole file)
+//   auth/tenants/<id>/tenant.json, auth/signing-key.pem, admin-token
 // Not copied: backside.lock and LMDB's lock.mdb files (process state), *.tmp files (a rules deploy in flight).
 // The walk is generic — any LMDB environment, any other regular file — so what a later version keeps in the data
 // dir is backed up too. Every file goes into DIR with its size and SHA-256 in DIR/backup.json, written last.

@@ -20,9 +20,9 @@ int backup_data_dir(const Config& config, const std::string& destination);
 // `backside restore DIR [--force]`: the backup in DIR, verified whole, replaces the data dir (which must be empty
 // unless `force`; no server may hold it). A damaged backup restores nothing.
 int restore_data_dir(const Config& config, const std::string& backup, bool force);
-// `backside users ACTION`.
+// `backside users ACTION [--tenant T]`.
 struct UsersCommand {
-  std::string database;  // whose users
+  std::string tenant;  // whose users: a tenant id, or "" for the project's
   std::string action;  // add, list, get, disable, enable, delete
   std::string who;     // uid or email (get, disable, enable, delete)
   std::string uid;     // add: the uid to give (default: random)
@@ -31,8 +31,15 @@ struct UsersCommand {
   std::string display_name;
 };
 int manage_users(const Config& config, const UsersCommand& command);
-// `backside token create --uid UID [--claims JSON]`: prints a custom token (auth/custom_tokens.h).
-int create_custom_token(const Config& config, const std::string& database, const std::string& uid,
+// `backside token create --uid UID [--claims JSON] [--tenant T]`: prints a custom token (auth/custom_tokens.h).
+int create_custom_token(const Config& config, const std::string& tenant, const std::string& uid,
                         const std::string& claims_json);
+// `backside tenants create|list|get|rename|delete`.
+struct TenantsCommand {
+  std::string action;        // create, list, get, rename, delete
+  std::string id;            // get, rename, delete; create: the id to give (default: made from the display name)
+  std::string display_name;  // create, rename
+};
+int manage_tenants(const Config& config, const TenantsCommand& command);
 
 }  // namespace backside::app

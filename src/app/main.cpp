@@ -86,10 +86,14 @@ int main(int argc, char** argv) {
   add_config_flags(token_create);
   token_create->add_option("--uid", token_uid, "the user's uid (1 to 128 characters)")->required();
   token_create->add_option("--claims", token_claims, "extra claims for the user's ID tokens, a JSON object");
-  token_create->add_option("--ns", ns, "the database whose user it signs in; default: default_namespace");
+  std::string tenant;
+  token_create->add_option("--tenant", tenant, "the tenant whose user it signs in; default: the project's users");
+  // Earlier versions named a database here; its users are now tenant <database> (docs/auth.md).
+  std::string retired_ns;
+  token_create->add_option("--ns", retired_ns, "no longer used: users belong to the project; see --tenant");
 
-  CLI::App* users_command =
-      cli.add_subcommand("users", "Manage a database's users (Firebase Auth accounts; each database has its own)");
+  CLI::App* users_command = cli.add_subcommand(
+      "users", "Manage the project's users, shared by every database, or a tenant's (Firebase Auth accounts)");
   users_command->require_subcommand(1);
   app::UsersCommand users;
   bool password_stdin = false;
@@ -109,7 +113,32 @@ int main(int argc, char** argv) {
   }
   for (CLI::App* sub : users_commands) {
     add_config_flags(sub);
-    sub->add_option("--ns", ns, "the database whose users to manage; default: default_namespace");
+    sub->add_option("--tenant", tenant, "the tenant whose users to manage; default: the project's users");
+    sub->add_option("--ns", retired_ns, "no longer used: users belong to the project; see --tenant");
+  }
+
+  CLI::App* tenants_command = cli.add_subcommand(
+      "tenants", "Manage the tenants: separate pools of users within the project (Identity Platform tenants)");
+  tenants_command->require_subcommand(1);
+  app::TenantsCommand tenants;
+  CLI::App* tenants_create = tenants_command->add_subcommand("create", "Create a tenant; prints it as JSON");
+  tenants_create->add_option("--display-name", tenants.display_name,
+                             "4 to 20 letters, digits or '-', beginning with a letter")
+      ->required();
+  tenants_create->add_option("--id", tenants.id,
+                             "the tenant id (1 to 100 letters, digits, '-' or '_'); default: the display name in "
+                             "lower case and a random suffix");
+  CLI::App* tenants_list = tenants_command->add_subcommand("list", "Print every tenant, oldest first, as JSON lines");
+  CLI::App* tenants_get = tenants_command->add_subcommand("get", "Print a tenant");
+  tenants_get->add_option("id", tenants.id, "tenant id")->required();
+  CLI::App* tenants_rename = tenants_command->add_subcommand("rename", "Change a tenant's display name");
+  tenants_rename->add_option("id", tenants.id, "tenant id")->required();
+  tenants_rename->add_option("--display-name", tenants.display_name, "the new display name")->required();
+  CLI::App* tenants_delete =
+      tenants_command->add_subcommand("delete", "Delete a tenant and all its users (their sessions end)");
+  tenants_delete->add_option("id", tenants.id, "tenant id")->required();
+  for (CLI::App* sub : {tenants_create, tenants_list, tenants_get, tenants_rename, tenants_delete}) {
+    add_config_flags(sub);
   }
 
   CLI11_PARSE(cli, argc, argv);
@@ -139,18 +168,30 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   if (ns.empty()) ns = config.default_namespace;
 
+  if (!retired_ns.empty()) {
+    spdlog::error("--ns no longer names whose users: users belong to the project and are valid on every database. "
+                  "The default database's users of earlier versions are the project's now (no option); those of "
+                  "another database \"{}\" are tenant \"{}\"'s: --tenant {} (docs/auth.md)",
+                  retired_ns, retired_ns, retired_ns);
+    return 2;
+  }
   if (*serve) return app::serve(config);
-  if (*token_command) return app::create_custom_token(config, ns, token_uid, token_claims);
+  if (*token_command) return app::create_custom_token(config, tenant, token_uid, token_claims);
   if (*users_command) {
     for (CLI::App* sub : users_command->get_subcommands()) users.action = sub->get_name();
     if (password_stdin) std::getline(std::cin, users.password);
-    users.database = ns;
+    users.tenant = tenant;
     return app::manage_users(config, users);
   }
-  // export, check and import read and write the embedded store's files; with PostgreSQL they would see no tree.
+  if (*tenants_command) {
+    for (CLI::App* sub : tenants_command->get_subcommands()) tenants.action = sub->get_name();
+    return app::manage_tenants(config, tenants);
+  }
+  // export, import, check, backup and restore work on the embedded store's files; with PostgreSQL they would see
+  // no tree.
   if (!store::is_embedded_store(config.store)) {
-    spdlog::error("export, import and check work on the embedded store (store lmdb); with a postgresql:// store use "
-                  "REST (GET or PUT /.json with the admin token) or PostgreSQL's own tools");
+    spdlog::error("export, import, check, backup and restore work on the embedded store (store lmdb); with a "
+                  "postgresql:// store use REST (GET or PUT /.json with the admin token) or PostgreSQL's own tools");
     return 2;
   }
   if (*export_command) return app::export_database(config, ns);

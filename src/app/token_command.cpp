@@ -1,4 +1,4 @@
-// `backside token create --uid UID [--claims JSON] [--ns DB]`: prints a custom token signed with the server's key
+// `backside token create --uid UID [--claims JSON] [--tenant T]`: prints a custom token signed with the server's key
 // (<data_dir>/auth/signing-key.pem), for a trusted backend to hand to a client, which signs in with
 // signInWithCustomToken(auth, token). Valid for one hour.
 #include <boost/json/parse.hpp>
@@ -9,18 +9,23 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.h"
+#include "app/user_pools.h"
 #include "auth/custom_tokens.h"
 #include "auth/signing_key.h"
-#include "db/registry.h"
+#include "auth/tenants.h"
 #include "util/unix_time.h"
 
 namespace backside::app {
 
-int create_custom_token(const Config& config, const std::string& database, const std::string& uid,
+int create_custom_token(const Config& config, const std::string& tenant, const std::string& uid,
                         const std::string& claims_json) {
-  if (!db::Registry::valid_name(database)) {
-    spdlog::error("invalid database name \"{}\"", database);
-    return 2;
+  if (!tenant.empty()) {
+    auth::Tenants tenants(tenants_directory(config));
+    migrate_users(config, tenants);  // a tenant that was a database's users exists once moved
+    if (auto exists = tenants.get(tenant); !exists) {
+      spdlog::error("{} (tenant \"{}\"; `backside tenants list` shows them)", exists.error().message, tenant);
+      return 2;
+    }
   }
   boost::json::object claims;
   if (!claims_json.empty()) {
@@ -43,8 +48,7 @@ int create_custom_token(const Config& config, const std::string& database, const
     return 1;
   }
   const auto now = unix_seconds();
-  // A token for another database's user names it as its tenant (as firebase-admin's authForTenant does).
-  const std::string tenant = database == config.default_namespace ? std::string() : database;
+  // A token for a tenant's user names the tenant (as firebase-admin's authForTenant does).
   auto token = auth::mint_custom_token(**key, uid, claims, now, tenant);
   if (!token) {
     spdlog::error("{}", token.error().message);

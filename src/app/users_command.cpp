@@ -1,6 +1,6 @@
-// `backside users add|list|get|disable|enable|delete [--ns DB]`: the admin's user management from the shell, on a
-// database's user store in <data_dir>/db/<DB>/users (LMDB; safe beside a running server). Prints JSON; never prints
-// password hashes.
+// `backside users add|list|get|disable|enable|delete [--tenant T]`: the admin's user management from the shell, on
+// the project's users (<data_dir>/auth/users) or a tenant's (LMDB; safe beside a running server). Prints JSON;
+// never prints password hashes.
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <filesystem>
@@ -10,9 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.h"
+#include "app/user_pools.h"
 #include "auth/password_hasher.h"
 #include "auth/user_directories.h"
-#include "db/registry.h"
 #include "util/base64.h"
 #include "util/secure_random.h"
 #include "util/unix_time.h"
@@ -39,21 +39,15 @@ void print(const json::value& value) { std::cout << json::serialize(value) << '\
 }  // namespace
 
 int manage_users(const Config& config, const UsersCommand& command) {
-  if (!db::Registry::valid_name(command.database)) {
-    spdlog::error("invalid database name \"{}\"", command.database);
-    return 2;
-  }
-  const std::string directory = db::Registry::directory_in(config.data_dir, command.database) + "/users";
-  if (command.database == config.default_namespace) {
-    if (auto adopted = auth::adopt_server_wide_users(config.data_dir, directory); !adopted) {
-      spdlog::error("{}", adopted.error().message);
-      return 1;
-    }
-  }
-  auto opened = auth::UserStore::open(directory);
+  auth::Tenants tenants(tenants_directory(config));
+  migrate_users(config, tenants);
+  auth::UserDirectories directories(project_users_directory(config).string(), tenants);
+  auto opened = directories.of(command.tenant);
   if (!opened) {
-    spdlog::error("{}", opened.error().message);
-    return 1;
+    const bool unknown = opened.error().code == ErrorCode::not_found || opened.error().code == ErrorCode::invalid_argument;
+    spdlog::error("{}{}", opened.error().message,
+                  unknown ? " (tenant \"" + command.tenant + "\"; `backside tenants list` shows them)" : "");
+    return unknown ? 2 : 1;
   }
   auth::UserStore& users = **opened;
   auto find = [&](const std::string& who) {

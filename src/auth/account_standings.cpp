@@ -9,10 +9,10 @@
 
 namespace backside::auth {
 
-std::shared_ptr<identity::AccountStanding> AccountStandings::of(const std::string& database, const std::string& uid,
-                                                          std::int64_t auth_time) {
+std::shared_ptr<identity::AccountStanding> AccountStandings::of(const std::string& tenant, const std::string& uid,
+                                                                std::int64_t auth_time) {
   std::lock_guard lock(mutex_);
-  auto& entry = standings_[Key{database, uid, auth_time}];
+  auto& entry = standings_[Key{tenant, uid, auth_time}];
   if (auto live = entry.lock()) return live;
   auto standing = std::make_shared<identity::AccountStanding>();
   entry = standing;
@@ -24,12 +24,12 @@ std::shared_ptr<identity::AccountStanding> AccountStandings::of(const std::strin
   return standing;
 }
 
-void AccountStandings::recheck(const std::string& database, const std::string& uid) {
+void AccountStandings::recheck(const std::string& tenant, const std::string& uid) {
   std::vector<std::pair<Key, std::shared_ptr<identity::AccountStanding>>> live;
   {
     std::lock_guard lock(mutex_);
-    for (auto it = standings_.lower_bound(Key{database, uid, INT64_MIN});
-         it != standings_.end() && it->first.database == database && it->first.uid == uid;) {
+    for (auto it = standings_.lower_bound(Key{tenant, uid, INT64_MIN});
+         it != standings_.end() && it->first.tenant == tenant && it->first.uid == uid;) {
       if (auto standing = it->second.lock()) {
         live.emplace_back(it->first, std::move(standing));
         ++it;
@@ -39,11 +39,11 @@ void AccountStandings::recheck(const std::string& database, const std::string& u
     }
   }
   if (live.empty()) return;
-  auto users = directories_->of(database);
-  if (!users) return;  // cannot tell now: the next change or sweep looks again
-  const auto user = (*users)->find_by_uid(uid);
+  auto users = directories_->of(tenant);
+  if (!users && users.error().code != ErrorCode::not_found) return;  // cannot tell now: the next change or sweep
+  const auto user = users ? (*users)->find_by_uid(uid) : std::nullopt;
   for (auto& [key, standing] : live) {
-    auto why = why_token_refused(user, key.auth_time);
+    auto why = users ? why_token_refused(user, key.auth_time) : std::optional<std::string>("Auth token's tenant was deleted.");
     if (!why) continue;
     {
       std::lock_guard lock(mutex_);
@@ -55,8 +55,20 @@ void AccountStandings::recheck(const std::string& database, const std::string& u
   }
 }
 
+void AccountStandings::end_tenant(const std::string& tenant, const std::string& why) {
+  std::vector<std::shared_ptr<identity::AccountStanding>> ended;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = standings_.lower_bound(Key{tenant, "", INT64_MIN}); it != standings_.end() && it->first.tenant == tenant;) {
+      if (auto standing = it->second.lock()) ended.push_back(std::move(standing));
+      it = standings_.erase(it);
+    }
+  }
+  for (auto& standing : ended) standing->end(why);  // outside the lock: ending runs the sessions' watchers
+}
+
 void AccountStandings::sweep() {
-  std::map<std::string, std::vector<std::string>> live;  // database -> uids with live sessions, in order
+  std::map<std::string, std::vector<std::string>> live;  // tenant -> uids with live sessions, in order
   {
     std::lock_guard lock(mutex_);
     for (auto it = standings_.begin(); it != standings_.end();) {
@@ -64,23 +76,27 @@ void AccountStandings::sweep() {
         it = standings_.erase(it);
         continue;
       }
-      auto& uids = live[it->first.database];
+      auto& uids = live[it->first.tenant];
       if (uids.empty() || uids.back() != it->first.uid) uids.push_back(it->first.uid);
       ++it;
     }
   }
   std::erase_if(swept_, [&](const auto& entry) { return !live.contains(entry.first); });
-  for (const auto& [database, uids] : live) {
-    auto users = directories_->of(database);
-    if (!users) continue;
+  for (const auto& [tenant, uids] : live) {
+    auto users = directories_->of(tenant);
+    if (!users) {
+      // Deleted by another process (`backside tenants delete`); any other failure: the next sweep looks again.
+      if (users.error().code == ErrorCode::not_found) end_tenant(tenant, "Auth token's tenant was deleted.");
+      continue;
+    }
     const UserStore::Versions now = (*users)->versions();
-    auto [seen, first] = swept_.try_emplace(database, now);
+    auto [seen, first] = swept_.try_emplace(tenant, now);
     // Every commit moves the version by one: more moves than our own commits means another process wrote.
     const bool changed_elsewhere =
         first || now.version - seen->second.version > now.own_commits - seen->second.own_commits;
     seen->second = now;
     if (!changed_elsewhere) continue;
-    for (const auto& uid : uids) recheck(database, uid);
+    for (const auto& uid : uids) recheck(tenant, uid);
   }
 }
 

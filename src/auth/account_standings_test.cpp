@@ -23,11 +23,10 @@ std::int64_t now() {
 struct World {
   std::filesystem::path root = std::filesystem::temp_directory_path() /
                                ("backside-standings-test-" + std::to_string(std::random_device{}()));
-  UserDirectories directories{"default", [this](const std::string& database) -> Result<std::string> {
-                                return (root / database / "users").string();
-                              }};
+  Tenants tenants{root / "tenants"};
+  UserDirectories directories{(root / "users").string(), tenants};
   IdTokens tokens{*SigningKey::generate(), {}};
-  UserStore& users = **directories.of("default");
+  UserStore& users = **directories.of("");
 
   World() { tokens.check_users_in(&directories); }
   ~World() { std::filesystem::remove_all(root); }
@@ -48,7 +47,7 @@ struct World {
 
 // What `backside users disable` does from its own process: its own UserStore on the same directory.
 void disable_in_another_process(World& world, const std::string& uid) {
-  const std::string directory = (world.root / "default" / "users").string();
+  const std::string directory = (world.root / "users").string();
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -124,7 +123,7 @@ TEST(AccountStandings, TheSweepFindsUsersThatAnotherProcessChanged) {
   identity::Identity eve = world.session("eve", now() - 10);
   identity::Identity fox = world.session("fox", now() - 10);
   auto& standings = *world.tokens.standings();
-  standings.sweep();  // the first sweep of a database rechecks it: both still stand
+  standings.sweep();  // the first sweep of a directory rechecks it: both still stand
   EXPECT_FALSE(eve.standing->ended() || fox.standing->ended());
 
   // Changes made by this process are not the sweep's business (the hook saw them) ...
@@ -139,6 +138,28 @@ TEST(AccountStandings, TheSweepFindsUsersThatAnotherProcessChanged) {
   EXPECT_TRUE(eve.standing->ended());
   EXPECT_EQ(eve.standing->why(), "Auth token's user is disabled.");
   EXPECT_FALSE(fox.standing->ended());
+}
+
+TEST(AccountStandings, StandingsAreKeptPerPoolAndATenantDeletedElsewhereEndsItsOwn) {
+  World world;
+  ASSERT_TRUE(world.tenants.create("Shop", "shop").ok());
+  ASSERT_TRUE(world.users.create({{"localId", "ivy"}, {"disabled", false}}).ok());
+  ASSERT_TRUE((*world.directories.of("shop"))->create({{"localId", "ivy"}, {"disabled", false}}).ok());
+  identity::Identity project_ivy = world.session("ivy", now() - 10);
+  auto token = world.tokens.mint({.uid = "ivy", .sign_in_provider = "password", .tenant = "shop", .auth_time = now() - 10},
+                                 now());
+  auto shop_ivy = world.tokens.verify("default", *token);
+  ASSERT_TRUE(shop_ivy && shop_ivy->ok());
+  EXPECT_NE((*shop_ivy)->standing, project_ivy.standing) << "the same uid in two pools is two accounts";
+  world.set("ivy", "disabled", true);
+  EXPECT_TRUE(project_ivy.standing->ended());
+  EXPECT_FALSE((*shop_ivy)->standing->ended());
+
+  Tenants elsewhere(world.root / "tenants");  // `backside tenants delete shop` beside the server
+  ASSERT_TRUE(elsewhere.remove("shop").ok());
+  world.tokens.standings()->sweep();
+  EXPECT_TRUE((*shop_ivy)->standing->ended());
+  EXPECT_EQ((*shop_ivy)->standing->why(), "Auth token's tenant was deleted.");
 }
 
 TEST(AccountStandings, TheSweeperThreadEndsSessionsOfAccountsChangedElsewhere) {

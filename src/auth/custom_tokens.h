@@ -20,7 +20,7 @@ inline constexpr std::int64_t kCustomTokenMaxSeconds = 3600;
 struct CustomToken {
   std::string uid;
   boost::json::object claims;  // developer claims, copied into the user's ID tokens
-  std::string tenant;          // claim tenant_id: the database whose user it signs in; "" for the default one
+  std::string tenant;          // claim tenant_id: the tenant whose user it signs in; "" for the project's users
 };
 
 // Developer claims (custom tokens, setCustomUserClaims): no reserved names, at most 1000 bytes as JSON.

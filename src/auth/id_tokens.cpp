@@ -101,15 +101,16 @@ std::optional<Result<identity::Identity>> IdTokens::verify(std::string_view data
   auto verified = verify_any(token);
   if (!verified) return std::nullopt;
   if (!*verified) return Result<identity::Identity>(verified->error());
-  if ((*verified)->database != database) {
-    return Result<identity::Identity>(invalid_token("Auth token is for the users of database \"" + (*verified)->database +
-                                          "\", not of \"" + std::string(database) + "\"."));
+  if (accepted_ != nullptr) {
+    if (auto refused = accepted_->refusal(database, (*verified)->tenant)) {
+      return Result<identity::Identity>(invalid_token(std::move(*refused)));
+    }
   }
   identity::Identity identity = std::move((*verified)->identity);
   if (directories_ != nullptr) {
-    identity.standing = standings_->of((*verified)->database, (*verified)->uid, (*verified)->auth_time);
+    identity.standing = standings_->of((*verified)->tenant, (*verified)->uid, (*verified)->auth_time);
     // A change to the user after its check and before the standing was registered ended nothing: look again.
-    if (users_version((*verified)->database) != (*verified)->users_version) {
+    if (users_version((*verified)->tenant) != (*verified)->users_version) {
       if (auto allowed = check_user(**verified); !allowed) return Result<identity::Identity>(allowed.error());
     }
   }
@@ -120,19 +121,25 @@ void IdTokens::check_users_in(UserDirectories* directories) {
   directories_ = directories;
   standings_ = std::make_shared<AccountStandings>(directories);
   // The hook holds the standings (not this object): it is safe for as long as the directories live.
-  directories_->on_account_changed([standings = standings_](const std::string& database, const std::string& uid) {
-    standings->recheck(database, uid);
+  directories_->on_account_changed([standings = standings_](const std::string& tenant, const std::string& uid) {
+    standings->recheck(tenant, uid);
+  });
+  directories_->on_tenant_removed([standings = standings_](const std::string& tenant) {
+    standings->end_tenant(tenant, "Auth token's tenant was deleted.");
   });
 }
 
-std::uint64_t IdTokens::users_version(const std::string& database) const {
-  auto users = directories_->of(database);
+std::uint64_t IdTokens::users_version(const std::string& tenant) const {
+  auto users = directories_->of(tenant);
   return users ? (*users)->version() : 0;
 }
 
 Result<std::uint64_t> IdTokens::check_user(const VerifiedToken& token) const {
-  auto users = directories_->of(token.database);
-  if (!users) return invalid_token("Auth token's user directory cannot be opened: " + users.error().message);
+  auto users = directories_->of(token.tenant);
+  if (!users) {
+    if (users.error().code == ErrorCode::not_found) return invalid_token("Auth token's tenant no longer exists.");
+    return invalid_token("Auth token's user directory cannot be opened: " + users.error().message);
+  }
   // The version first: a change after it is seen by the next request.
   const std::uint64_t version = (*users)->version();
   if (auto why = why_token_refused((*users)->find_by_uid(token.uid), token.auth_time)) return invalid_token(std::move(*why));
@@ -155,7 +162,7 @@ std::optional<Result<VerifiedToken>> IdTokens::verify_any(std::string_view token
     }
   }
   if (cached) {
-    if (cached->users_version != 0 && cached->users_version == users_version(cached->token.database)) {
+    if (cached->users_version != 0 && cached->users_version == users_version(cached->token.tenant)) {
       cached->token.users_version = cached->users_version;
       return Result<VerifiedToken>(std::move(cached->token));
     }
@@ -223,17 +230,17 @@ Result<VerifiedToken> IdTokens::check(std::string_view token, std::int64_t now) 
   if (*exp <= now) return invalid_token("Auth token is expired.");
   const json::value* sub = claims.if_contains("sub");
   if (!sub || !sub->is_string() || sub->get_string().empty()) return invalid_token("Auth token has no subject.");
-  std::string database = options_.default_database;
+  std::string tenant;  // the project's users unless the token names a tenant
   if (const json::value* firebase = claims.if_contains("firebase"); firebase && firebase->is_object()) {
-    if (const json::value* tenant = firebase->get_object().if_contains("tenant")) {
-      if (!tenant->is_string() || tenant->get_string().empty()) {
+    if (const json::value* named = firebase->get_object().if_contains("tenant")) {
+      if (!named->is_string() || named->get_string().empty()) {
         return invalid_token("Auth token has an invalid tenant.");
       }
-      database = tenant->get_string();
+      tenant = named->get_string();
     }
   }
   const std::int64_t auth_time = integer(claims, "auth_time").value_or(integer(claims, "iat").value_or(0));
-  return VerifiedToken{identity::Identity::from_token_claims(claims), std::move(database), std::string(sub->get_string()),
+  return VerifiedToken{identity::Identity::from_token_claims(claims), std::move(tenant), std::string(sub->get_string()),
                        auth_time};
 }
 

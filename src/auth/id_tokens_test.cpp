@@ -9,6 +9,7 @@
 
 #include "auth/jwt.h"
 #include "util/base64.h"
+#include "util/temp_dir.h"
 
 namespace backside::auth {
 namespace {
@@ -43,33 +44,46 @@ TEST(IdTokens, MintedTokensVerifyWithFirebaseClaims) {
   EXPECT_EQ((*again)->expires_at, (*verified)->expires_at);
 }
 
-TEST(IdTokens, ATokenIsAcceptedOnlyByItsOwnDatabase) {
-  IdTokens tokens(key(), {.default_database = "main"});
-  auto of_main = tokens.mint({.uid = "u1", .sign_in_provider = "password"}, now());
+TEST(IdTokens, EveryDatabaseAcceptsEveryPoolUnlessLimitedToOthers) {
+  TempDir dir("backside-id-tokens-test");
+  Tenants tenants(dir.path() / "auth" / "tenants");
+  ASSERT_TRUE(tenants.create("Shop", "shop").ok());
+  std::filesystem::create_directories(dir.path() / "db" / "kids");
+  AcceptedUsers accepted(dir.path(), tenants);
+  IdTokens tokens(key(), {});
+  tokens.limit_databases(&accepted);
+  auto of_project = tokens.mint({.uid = "u1", .sign_in_provider = "password"}, now());
   auto of_shop = tokens.mint({.uid = "u1", .sign_in_provider = "password", .tenant = "shop"}, now());
-  ASSERT_TRUE(of_main.ok() && of_shop.ok());
-  // The tenant is in the claims, as Firebase puts it.
+  ASSERT_TRUE(of_project.ok() && of_shop.ok());
+  // The tenant is in the claims, as Firebase puts it (the rules' auth.token.firebase.tenant).
   auto jwt = decode_jwt(*of_shop);
   ASSERT_TRUE(jwt.ok());
   EXPECT_EQ(jwt->claims.at("firebase").as_object().at("tenant"), "shop");
-  EXPECT_FALSE(decode_jwt(*of_main)->claims.at("firebase").as_object().contains("tenant"));
+  EXPECT_FALSE(decode_jwt(*of_project)->claims.at("firebase").as_object().contains("tenant"));
+  auto verified = tokens.verify("any", *of_shop);
+  ASSERT_TRUE(verified && verified->ok());
+  EXPECT_EQ((*verified)->variable->as_object().at("token").as_object().at("firebase").as_object().at("tenant"), "shop");
 
-  EXPECT_TRUE(tokens.verify("main", *of_main)->ok());
-  EXPECT_TRUE(tokens.verify("shop", *of_shop)->ok());
-  // The same uid in another database's directory is another user: refused, also once cached.
+  for (const char* database : {"default", "kids", "anything"}) {
+    EXPECT_TRUE(tokens.verify(database, *of_project)->ok()) << database;
+    EXPECT_TRUE(tokens.verify(database, *of_shop)->ok()) << database;
+  }
+  // Limited to the shop's users: the project's token is refused there, also once cached, and still opens others.
+  ASSERT_TRUE(accepted.set("kids", std::vector<std::string>{"shop"}).ok());
   for (int i = 0; i < 2; ++i) {
-    auto wrong = tokens.verify("main", *of_shop);
-    ASSERT_TRUE(wrong.has_value());
-    ASSERT_FALSE(wrong->ok());
-    EXPECT_EQ(wrong->error().code, ErrorCode::invalid_token);
-    EXPECT_NE(wrong->error().message.find("\"shop\""), std::string::npos);
-    EXPECT_FALSE(tokens.verify("shop", *of_main)->ok());
-    EXPECT_FALSE(tokens.verify("other", *of_main)->ok());
+    auto refused = tokens.verify("kids", *of_project);
+    ASSERT_TRUE(refused.has_value());
+    ASSERT_FALSE(refused->ok());
+    EXPECT_EQ(refused->error().code, ErrorCode::invalid_token);
+    EXPECT_EQ(refused->error().message,
+              "Auth token is for the project's users, which database \"kids\" does not accept.");
+    EXPECT_TRUE(tokens.verify("kids", *of_shop)->ok());
+    EXPECT_TRUE(tokens.verify("default", *of_project)->ok());
   }
   auto any = tokens.verify_any(*of_shop);
   ASSERT_TRUE(any && any->ok());
-  EXPECT_EQ((*any)->database, "shop");
-  EXPECT_EQ((*tokens.verify_any(*of_main))->database, "main");
+  EXPECT_EQ((*any)->tenant, "shop");
+  EXPECT_EQ((*tokens.verify_any(*of_project))->tenant, "");
 }
 
 TEST(IdTokens, ABurstWithOneTokenCostsOneSignatureCheck) {
@@ -124,10 +138,9 @@ TEST(IdTokens, TokensOfDeletedDisabledOrRevokedUsersAreRefusedOnceCached) {
   const auto root = std::filesystem::temp_directory_path() /
                     ("backside-id-tokens-test-" + std::to_string(std::random_device{}()));
   {
-    UserDirectories directories("default", [&root](const std::string& database) -> Result<std::string> {
-      return (root / database / "users").string();
-    });
-    UserStore& users = **directories.of("default");
+    Tenants tenants(root / "tenants");
+    UserDirectories directories((root / "users").string(), tenants);
+    UserStore& users = **directories.of("");
     IdTokens tokens(key(), {});
     tokens.check_users_in(&directories);
     ASSERT_TRUE(users.create({{"localId", "dan"}, {"disabled", false}}).ok());
@@ -175,6 +188,26 @@ TEST(IdTokens, TokensOfDeletedDisabledOrRevokedUsersAreRefusedOnceCached) {
     EXPECT_EQ((*unchecked)->auth_time, signed_in);
   }
   std::filesystem::remove_all(root);
+}
+
+TEST(IdTokens, TokensOfADeletedTenantAreRefused) {
+  TempDir dir("backside-id-tokens-test");
+  Tenants tenants(dir.path() / "tenants");
+  UserDirectories directories((dir.path() / "users").string(), tenants);
+  IdTokens tokens(key(), {});
+  tokens.check_users_in(&directories);
+  ASSERT_TRUE(tenants.create("Shop", "shop").ok());
+  ASSERT_TRUE((*directories.of("shop"))->create({{"localId", "kim"}, {"disabled", false}}).ok());
+  const std::string kim = *tokens.mint({.uid = "kim", .sign_in_provider = "password", .tenant = "shop"}, now());
+  auto session = tokens.verify("default", kim);
+  ASSERT_TRUE(session && session->ok());
+  ASSERT_TRUE(directories.remove_tenant("shop").ok());
+  EXPECT_TRUE((*session)->standing->ended()) << "its sessions end";
+  EXPECT_EQ((*session)->standing->why(), "Auth token's tenant was deleted.");
+  auto refused = tokens.verify("default", kim);
+  ASSERT_TRUE(refused.has_value());
+  ASSERT_FALSE(refused->ok());
+  EXPECT_EQ(refused->error().message, "Auth token's tenant no longer exists.");
 }
 
 TEST(IdTokens, WhyAUserRefusesAToken) {

@@ -27,12 +27,12 @@ PasswordSignIn::PasswordSignIn(UserDirectories& directories, PasswordHasher& has
       account_failures_(options.per_account),
       address_failures_(options.per_address) {}
 
-void PasswordSignIn::check(const std::string& database, const std::string& email, const std::string& password,
+void PasswordSignIn::check(const std::string& tenant, const std::string& email, const std::string& password,
                            const std::string& address, std::function<void(Result<json::object>)> done) {
-  auto users = directories_.of(database);
+  auto users = directories_.of(tenant);
   if (!users) return done(users.error());
   const std::int64_t now = unix_seconds();
-  const std::string account = database + "/" + normalize_email(email);  // lockouts are per directory
+  const std::string account = tenant + "/" + normalize_email(email);  // lockouts are per pool
   // Each attempt takes its place in both limits now, before its hash, and keeps it until the outcome is known.
   if (!account_failures_.reserve(account, now)) return done(refused(kTooManySignInAttempts));
   if (!address_failures_.reserve(address, now)) {
@@ -74,9 +74,10 @@ void PasswordSignIn::check(const std::string& database, const std::string& email
   }
 }
 
-void PasswordSignIn::sign_in(const std::string& database, const std::string& email, const std::string& password,
-                             const std::string& address, std::function<void(Result<identity::Identity>)> done) {
-  check(database, email, password, address, [this, database, done = std::move(done)](Result<json::object> user) {
+void PasswordSignIn::sign_in(const std::string& database, const std::string& tenant, const std::string& email,
+                             const std::string& password, const std::string& address,
+                             std::function<void(Result<identity::Identity>)> done) {
+  check(tenant, email, password, address, [this, database, tenant, done = std::move(done)](Result<json::object> user) {
     if (!user) {
       const std::string& code = user.error().message;
       const bool credentials = code == "EMAIL_NOT_FOUND" || code == "INVALID_PASSWORD";
@@ -84,9 +85,9 @@ void PasswordSignIn::sign_in(const std::string& database, const std::string& ema
     }
     // The identity a fresh ID token would carry (same claims, same expiry): minted and verified as one.
     const std::int64_t now = unix_seconds();
-    auto token = tokens_.mint(token_subject_of(*user, directories_.tenant_of_database(database), now), now);
+    auto token = tokens_.mint(token_subject_of(*user, tenant, now), now);
     if (!token) return done(token.error());
-    auto verified = tokens_.verify(database, *token);
+    auto verified = tokens_.verify(database, *token);  // the database's own limits apply to it
     if (!verified) return done(Error{ErrorCode::internal, "a freshly minted ID token was not recognized"});
     done(std::move(*verified));
   });

@@ -7,6 +7,8 @@
 #include <future>
 #include <random>
 
+#include "auth/accepted_users.h"
+
 namespace backside::auth {
 namespace {
 
@@ -57,10 +59,11 @@ class PasswordSignInTest : public ::testing::Test {
     return outcome.get_future().get();
   }
 
-  Result<identity::Identity> sign_in(const std::string& database, const std::string& email,
-                                     const std::string& password, const std::string& address = "10.0.0.1") {
+  Result<identity::Identity> sign_in(const std::string& tenant, const std::string& email,
+                                     const std::string& password, const std::string& address = "10.0.0.1",
+                                     const std::string& database = "main") {
     std::promise<Result<identity::Identity>> outcome;
-    sign_in_->sign_in(database, email, password, address,
+    sign_in_->sign_in(database, tenant, email, password, address,
                       [&](Result<identity::Identity> identity) { outcome.set_value(std::move(identity)); });
     return outcome.get_future().get();
   }
@@ -70,24 +73,29 @@ class PasswordSignInTest : public ::testing::Test {
     return identity ? "(signed in)" : identity.error().message;
   }
 
+  void SetUp() override {
+    ASSERT_TRUE(tenants_.create("Shop", "shop").ok());
+    fs::create_directories(dir_.path / "db" / "kids");
+    tokens_.limit_databases(&accepted_);
+  }
+
   TempDir dir_;
-  UserDirectories directories_{"main", [root = dir_.path](const std::string& database) -> Result<std::string> {
-                                 if (database == "refused") return invalid("no such database");
-                                 return (root / database / "users").string();
-                               }};
+  Tenants tenants_{dir_.path / "tenants"};
+  UserDirectories directories_{(dir_.path / "users").string(), tenants_};
+  AcceptedUsers accepted_{dir_.path, tenants_};
   PasswordHasher hasher_{2, 8};
-  IdTokens tokens_{key(), {.default_database = "main"}};
+  IdTokens tokens_{key(), {}};
   std::unique_ptr<PasswordSignIn> sign_in_;
 };
 
 TEST_F(PasswordSignInTest, TheRightPasswordGivesTheUserAndItsIdentity) {
   make_sign_in({});
-  add_user("main", "u1", "Ann@Example.com", "secret-1");
-  auto user = check("main", "ann@example.com", "secret-1");
+  add_user("", "u1", "Ann@Example.com", "secret-1");
+  auto user = check("", "ann@example.com", "secret-1");
   ASSERT_TRUE(user.ok()) << refusal(user);
   EXPECT_EQ(user->at("localId"), "u1");
 
-  auto identity = sign_in("main", "ann@example.com", "secret-1");
+  auto identity = sign_in("", "ann@example.com", "secret-1");
   ASSERT_TRUE(identity.ok()) << refusal(identity);
   ASSERT_TRUE(identity->variable);
   const auto& variable = identity->variable->as_object();
@@ -98,72 +106,77 @@ TEST_F(PasswordSignInTest, TheRightPasswordGivesTheUserAndItsIdentity) {
   EXPECT_FALSE(identity->admin);
 }
 
-TEST_F(PasswordSignInTest, EachDatabaseChecksItsOwnUsers) {
+TEST_F(PasswordSignInTest, EachTenantChecksItsOwnUsersAndEachDatabaseItsOwnLimits) {
   make_sign_in({});
   add_user("shop", "s1", "bob@example.com", "shop-pass");
-  EXPECT_EQ(refusal(check("main", "bob@example.com", "shop-pass")), "EMAIL_NOT_FOUND");
+  EXPECT_EQ(refusal(check("", "bob@example.com", "shop-pass")), "EMAIL_NOT_FOUND");
   auto identity = sign_in("shop", "bob@example.com", "shop-pass");
   ASSERT_TRUE(identity.ok()) << refusal(identity);
-  // A token of the shop's users names its tenant, and is the shop's only.
+  // A token of the shop's users names its tenant.
   EXPECT_EQ(identity->variable->as_object().at("token").as_object().at("firebase").as_object().at("tenant"), "shop");
-  EXPECT_EQ(refusal(check("refused", "bob@example.com", "shop-pass")), "no such database");
-  EXPECT_EQ(refusal(sign_in("refused", "bob@example.com", "shop-pass")), "no such database");
+  EXPECT_EQ(refusal(check("ghost", "bob@example.com", "shop-pass")), "TENANT_NOT_FOUND");
+  EXPECT_EQ(refusal(sign_in("no such", "bob@example.com", "shop-pass")), "INVALID_TENANT_ID");
+  // A database limited to the project's users refuses the shop's, with the right password too.
+  ASSERT_TRUE(accepted_.set("kids", std::vector<std::string>{"@project"}).ok());
+  EXPECT_EQ(refusal(sign_in("shop", "bob@example.com", "shop-pass", "10.0.0.1", "kids")),
+            "Auth token is for the users of tenant \"shop\", which database \"kids\" does not accept.");
+  EXPECT_TRUE(sign_in("shop", "bob@example.com", "shop-pass", "10.0.0.1", "main").ok());
 }
 
 TEST_F(PasswordSignInTest, RefusalsCarryFirebaseCodesAndHideWhichCredentialWasWrong) {
   make_sign_in({});
-  add_user("main", "u1", "ann@example.com", "secret-1");
-  add_user("main", "u2", "off@example.com", "secret-2", /*disabled=*/true);
+  add_user("", "u1", "ann@example.com", "secret-1");
+  add_user("", "u2", "off@example.com", "secret-2", /*disabled=*/true);
 
-  auto wrong = check("main", "ann@example.com", "secret-2");
+  auto wrong = check("", "ann@example.com", "secret-2");
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.error().code, ErrorCode::invalid_token);
   EXPECT_EQ(wrong.error().message, "INVALID_PASSWORD");
-  EXPECT_EQ(refusal(check("main", "nobody@example.com", "secret-1")), "EMAIL_NOT_FOUND");
-  EXPECT_EQ(refusal(check("main", "off@example.com", "secret-2")), "USER_DISABLED");
+  EXPECT_EQ(refusal(check("", "nobody@example.com", "secret-1")), "EMAIL_NOT_FOUND");
+  EXPECT_EQ(refusal(check("", "off@example.com", "secret-2")), "USER_DISABLED");
 
   // Connecting doors learn only that the credentials were wrong.
-  auto wrong_identity = sign_in("main", "ann@example.com", "secret-2");
+  auto wrong_identity = sign_in("", "ann@example.com", "secret-2");
   ASSERT_FALSE(wrong_identity.ok());
   EXPECT_EQ(wrong_identity.error().code, ErrorCode::invalid_token);
   EXPECT_EQ(wrong_identity.error().message, "INVALID_LOGIN_CREDENTIALS");
-  EXPECT_EQ(refusal(sign_in("main", "nobody@example.com", "secret-1")), "INVALID_LOGIN_CREDENTIALS");
-  EXPECT_EQ(refusal(sign_in("main", "off@example.com", "secret-2")), "USER_DISABLED");
+  EXPECT_EQ(refusal(sign_in("", "nobody@example.com", "secret-1")), "INVALID_LOGIN_CREDENTIALS");
+  EXPECT_EQ(refusal(sign_in("", "off@example.com", "secret-2")), "USER_DISABLED");
 }
 
-TEST_F(PasswordSignInTest, WrongPasswordsLockTheAccountOfThatDatabaseOnly) {
+TEST_F(PasswordSignInTest, WrongPasswordsLockTheAccountOfThatPoolOnly) {
   make_sign_in({.per_account = {.max_attempts = 2, .window_seconds = 300},
                 .per_address = {.max_attempts = 100, .window_seconds = 300}});
-  add_user("main", "u1", "ann@example.com", "secret-1");
+  add_user("", "u1", "ann@example.com", "secret-1");
   add_user("shop", "s1", "ann@example.com", "secret-1");
-  EXPECT_EQ(refusal(check("main", "ann@example.com", "wrong")), "INVALID_PASSWORD");
-  EXPECT_EQ(refusal(check("main", "ANN@example.com", "wrong")), "INVALID_PASSWORD");  // the same account
+  EXPECT_EQ(refusal(check("", "ann@example.com", "wrong")), "INVALID_PASSWORD");
+  EXPECT_EQ(refusal(check("", "ANN@example.com", "wrong")), "INVALID_PASSWORD");  // the same account
   // Locked: even the right password is refused, from any address, on every door.
-  EXPECT_EQ(refusal(check("main", "ann@example.com", "secret-1", "10.0.0.9")), kTooManySignInAttempts);
-  EXPECT_EQ(refusal(sign_in("main", "ann@example.com", "secret-1")), kTooManySignInAttempts);
-  // The same email in another database is another account.
+  EXPECT_EQ(refusal(check("", "ann@example.com", "secret-1", "10.0.0.9")), kTooManySignInAttempts);
+  EXPECT_EQ(refusal(sign_in("", "ann@example.com", "secret-1")), kTooManySignInAttempts);
+  // The same email in another pool is another account.
   EXPECT_TRUE(check("shop", "ann@example.com", "secret-1").ok());
 }
 
 TEST_F(PasswordSignInTest, TheRightPasswordForgetsTheWrongOnesBeforeIt) {
   make_sign_in({.per_account = {.max_attempts = 2, .window_seconds = 300},
                 .per_address = {.max_attempts = 100, .window_seconds = 300}});
-  add_user("main", "u1", "ann@example.com", "secret-1");
-  EXPECT_EQ(refusal(check("main", "ann@example.com", "wrong")), "INVALID_PASSWORD");
-  EXPECT_TRUE(check("main", "ann@example.com", "secret-1").ok());
-  EXPECT_EQ(refusal(check("main", "ann@example.com", "wrong")), "INVALID_PASSWORD");
-  EXPECT_TRUE(check("main", "ann@example.com", "secret-1").ok());
+  add_user("", "u1", "ann@example.com", "secret-1");
+  EXPECT_EQ(refusal(check("", "ann@example.com", "wrong")), "INVALID_PASSWORD");
+  EXPECT_TRUE(check("", "ann@example.com", "secret-1").ok());
+  EXPECT_EQ(refusal(check("", "ann@example.com", "wrong")), "INVALID_PASSWORD");
+  EXPECT_TRUE(check("", "ann@example.com", "secret-1").ok());
 }
 
 TEST_F(PasswordSignInTest, WrongPasswordsAndUnknownEmailsLockTheAddress) {
   make_sign_in({.per_account = {.max_attempts = 100, .window_seconds = 300},
                 .per_address = {.max_attempts = 2, .window_seconds = 300}});
-  add_user("main", "u1", "ann@example.com", "secret-1");
-  EXPECT_EQ(refusal(check("main", "ann@example.com", "wrong", "10.0.0.1")), "INVALID_PASSWORD");
-  EXPECT_EQ(refusal(check("main", "probe@example.com", "x", "10.0.0.1")), "EMAIL_NOT_FOUND");
-  EXPECT_EQ(refusal(check("main", "ann@example.com", "secret-1", "10.0.0.1")), kTooManySignInAttempts);
+  add_user("", "u1", "ann@example.com", "secret-1");
+  EXPECT_EQ(refusal(check("", "ann@example.com", "wrong", "10.0.0.1")), "INVALID_PASSWORD");
+  EXPECT_EQ(refusal(check("", "probe@example.com", "x", "10.0.0.1")), "EMAIL_NOT_FOUND");
+  EXPECT_EQ(refusal(check("", "ann@example.com", "secret-1", "10.0.0.1")), kTooManySignInAttempts);
   // Another address still signs the account in.
-  EXPECT_TRUE(check("main", "ann@example.com", "secret-1", "10.0.0.2").ok());
+  EXPECT_TRUE(check("", "ann@example.com", "secret-1", "10.0.0.2").ok());
 }
 
 TEST_F(PasswordSignInTest, AFullHasherRefusesAtOnceAndHoldsNoPlaceInTheLimits) {
@@ -172,7 +185,7 @@ TEST_F(PasswordSignInTest, AFullHasherRefusesAtOnceAndHoldsNoPlaceInTheLimits) {
       directories_, small, tokens_,
       PasswordSignInOptions{.per_account = {.max_attempts = 1, .window_seconds = 300},
                             .per_address = {.max_attempts = 1, .window_seconds = 300}});
-  add_user("main", "u1", "ann@example.com", "secret-1");
+  add_user("", "u1", "ann@example.com", "secret-1");
   // Fill the small hasher's only place with a job that waits.
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
@@ -182,14 +195,14 @@ TEST_F(PasswordSignInTest, AFullHasherRefusesAtOnceAndHoldsNoPlaceInTheLimits) {
     released.wait();
   }));
   running.get_future().wait();
-  auto busy = check("main", "ann@example.com", "secret-1");
+  auto busy = check("", "ann@example.com", "secret-1");
   ASSERT_FALSE(busy.ok());
   EXPECT_EQ(busy.error().code, ErrorCode::unavailable);
   EXPECT_EQ(busy.error().message, kPasswordHashesBusy);
   release.set_value();
   // Its places in both limits (one attempt each) were given back: the right password still signs in.
   for (int i = 0; i < 100 && small.pending() > 0; ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_TRUE(check("main", "ann@example.com", "secret-1").ok());
+  EXPECT_TRUE(check("", "ann@example.com", "secret-1").ok());
 }
 
 }  // namespace

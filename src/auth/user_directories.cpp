@@ -1,48 +1,50 @@
 #include "auth/user_directories.h"
 
-#include <filesystem>
-
 namespace backside::auth {
 
-namespace fs = std::filesystem;
-
-Result<UserStore*> UserDirectories::of(const std::string& database) {
-  const std::string& name = database.empty() ? default_database_ : database;
+Result<std::shared_ptr<UserStore>> UserDirectories::of(const std::string& tenant) {
+  if (!tenant.empty()) {
+    // Looked up each time: a tenant deleted by `backside tenants delete` beside the server is gone at once.
+    if (auto exists = tenants_.check(tenant); !exists) {
+      std::lock_guard lock(mutex_);
+      open_.erase(tenant);
+      return exists.error();
+    }
+  }
   std::lock_guard lock(mutex_);
-  if (auto it = open_.find(name); it != open_.end()) return it->second.get();
-  auto directory = locate_(name);
-  if (!directory) return directory.error();
-  auto store = UserStore::open(*directory);
+  if (auto it = open_.find(tenant); it != open_.end()) {
+    if (!it->second->deleted()) return it->second;
+    open_.erase(it);  // deleted, and made again, by another process between two lookups: the new one's users
+  }
+  auto store = UserStore::open(tenant.empty() ? project_directory_ : tenants_.users_directory(tenant).string());
   if (!store) return store.error();
-  UserStore* raw = store->get();
-  hook(name, *raw);
-  open_.emplace(name, std::move(*store));
-  return raw;
+  std::shared_ptr<UserStore> shared = std::move(*store);
+  hook(tenant, *shared);
+  open_.emplace(tenant, shared);
+  return shared;
+}
+
+Status UserDirectories::remove_tenant(const std::string& tenant) {
+  if (tenant.empty()) return invalid("INVALID_TENANT_ID");
+  if (auto removed = tenants_.remove(tenant); !removed) return removed;
+  {
+    std::lock_guard lock(mutex_);
+    open_.erase(tenant);
+  }
+  if (tenant_removed_) tenant_removed_(tenant);
+  return ok_status();
 }
 
 void UserDirectories::on_account_changed(
-    std::function<void(const std::string& database, const std::string& uid)> changed) {
+    std::function<void(const std::string& tenant, const std::string& uid)> changed) {
   std::lock_guard lock(mutex_);
   account_changed_ = std::move(changed);
-  for (auto& [name, store] : open_) hook(name, *store);
+  for (auto& [tenant, store] : open_) hook(tenant, *store);
 }
 
-void UserDirectories::hook(const std::string& database, UserStore& store) {
+void UserDirectories::hook(const std::string& tenant, UserStore& store) {
   if (!account_changed_) return;
-  store.on_account_changed([this, database](const std::string& uid) { account_changed_(database, uid); });
-}
-
-Status adopt_server_wide_users(const std::string& data_dir, const std::string& default_users_directory) {
-  const fs::path legacy = fs::path(data_dir) / "auth" / "users";
-  std::error_code ec;
-  if (!fs::exists(legacy / "data.mdb", ec) || fs::exists(default_users_directory, ec)) return ok_status();
-  fs::create_directories(fs::path(default_users_directory).parent_path(), ec);
-  fs::rename(legacy, default_users_directory, ec);
-  if (ec) {
-    return Error{ErrorCode::unavailable, "cannot move the users in " + legacy.string() + " to " +
-                                             default_users_directory + ": " + ec.message()};
-  }
-  return ok_status();
+  store.on_account_changed([this, tenant](const std::string& uid) { account_changed_(tenant, uid); });
 }
 
 }  // namespace backside::auth

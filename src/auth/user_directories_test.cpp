@@ -2,65 +2,84 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <random>
+#include "util/temp_dir.h"
 
 namespace backside::auth {
 namespace {
 
-namespace fs = std::filesystem;
+TEST(UserDirectories, TheProjectsUsersAndEachTenantsAreSeparatePools) {
+  TempDir dir("backside-directories-test");
+  Tenants tenants(dir.path() / "tenants");
+  UserDirectories directories((dir.path() / "users").string(), tenants);
+  auto shop = tenants.create("Shop", "shop");
+  ASSERT_TRUE(shop.ok());
+  auto project = directories.of("");
+  auto tenant = directories.of("shop");
+  ASSERT_TRUE(project.ok() && tenant.ok());
+  EXPECT_NE(project->get(), tenant->get());
+  EXPECT_EQ(directories.of("shop")->get(), tenant->get()) << "opened once";
+  ASSERT_TRUE((*project)->create({{"localId", "u1"}, {"email", "a@x.com"}}).ok());
+  // The same email and uid are free in another pool, and a user of one is unknown to the other.
+  EXPECT_FALSE((*tenant)->find_by_email("a@x.com").has_value());
+  ASSERT_TRUE((*tenant)->create({{"localId", "u1"}, {"email", "a@x.com"}, {"displayName", "Shop's"}}).ok());
+  EXPECT_FALSE((*project)->find_by_uid("u1")->contains("displayName"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "users" / "data.mdb"));
+  EXPECT_TRUE(std::filesystem::exists(tenants.users_directory("shop") / "data.mdb"));
+}
 
-struct TempDir {
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("backside-directories-test-" + std::to_string(rd()));
+TEST(UserDirectories, UnknownAndMalformedTenantsAreRefusedWithFirebasesCodes) {
+  TempDir dir("backside-directories-test");
+  Tenants tenants(dir.path() / "tenants");
+  UserDirectories directories((dir.path() / "users").string(), tenants);
+  auto unknown = directories.of("ghost");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::not_found);
+  EXPECT_EQ(unknown.error().message, "TENANT_NOT_FOUND");
+  for (const std::string& id : {std::string("no/such"), std::string("a b"), std::string(".adopting-x"),
+                                std::string(101, 'x')}) {
+    auto malformed = directories.of(id);
+    ASSERT_FALSE(malformed.ok()) << id;
+    EXPECT_EQ(malformed.error().code, ErrorCode::invalid_argument) << id;
+    EXPECT_EQ(malformed.error().message, "INVALID_TENANT_ID") << id;
   }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
-};
-
-UserDirectories::Locate in(const fs::path& root) {
-  return [root](const std::string& database) -> Result<std::string> {
-    if (database == "refused") return invalid("no such database");
-    return (root / database / "users").string();
-  };
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "tenants" / "ghost")) << "nothing made for an unknown tenant";
 }
 
-TEST(UserDirectories, EachDatabaseHasItsOwnUsers) {
-  TempDir dir;
-  UserDirectories directories("main", in(dir.path));
-  auto main = directories.of("main");
-  auto shop = directories.of("shop");
-  ASSERT_TRUE(main.ok() && shop.ok());
-  EXPECT_NE(*main, *shop);
-  EXPECT_EQ(*directories.of(""), *main);  // "" is the default database
-  EXPECT_EQ(*directories.of("shop"), *shop);  // opened once
-  ASSERT_TRUE((*main)->create({{"localId", "u1"}, {"email", "a@x.com"}}).ok());
-  // The same email and uid are free in another directory, and a user of one is unknown to the other.
-  EXPECT_FALSE((*shop)->find_by_email("a@x.com").has_value());
-  ASSERT_TRUE((*shop)->create({{"localId", "u1"}, {"email", "a@x.com"}, {"displayName", "Shop's"}}).ok());
-  EXPECT_FALSE((*main)->find_by_uid("u1")->contains("displayName"));
-  EXPECT_TRUE(fs::exists(dir.path / "shop" / "users" / "data.mdb"));
-  EXPECT_FALSE(directories.of("refused").ok());
+TEST(UserDirectories, ADeletedTenantIsGoneAtOnceWhileAStoreInUseStaysValid) {
+  TempDir dir("backside-directories-test");
+  Tenants tenants(dir.path() / "tenants");
+  UserDirectories directories((dir.path() / "users").string(), tenants);
+  ASSERT_TRUE(tenants.create("Kids", "kids").ok());
+  std::vector<std::string> removed;
+  directories.on_tenant_removed([&](const std::string& tenant) { removed.push_back(tenant); });
+  auto in_use = *directories.of("kids");
+  ASSERT_TRUE(in_use->create({{"localId", "k1"}}).ok());
+  ASSERT_TRUE(directories.remove_tenant("kids").ok());
+  EXPECT_EQ(removed, std::vector<std::string>{"kids"});
+  EXPECT_EQ(directories.of("kids").error().message, "TENANT_NOT_FOUND");
+  EXPECT_TRUE(in_use->find_by_uid("k1").has_value()) << "a request holding the store finishes with it";
+  EXPECT_EQ(directories.remove_tenant("kids").error().message, "TENANT_NOT_FOUND");
+  EXPECT_EQ(directories.remove_tenant("").error().message, "INVALID_TENANT_ID") << "the project's users stay";
 
-  EXPECT_EQ(directories.database_of_tenant(""), "main");
-  EXPECT_EQ(directories.database_of_tenant("shop"), "shop");
-  EXPECT_EQ(directories.tenant_of_database("main"), "");
-  EXPECT_EQ(directories.tenant_of_database("shop"), "shop");
-}
-
-TEST(UserDirectories, ServerWideUsersOfEarlierVersionsBecomeTheDefaultDatabases) {
-  TempDir dir;
+  // Deleted by another process (`backside tenants delete`): the next lookup no longer finds it, and a tenant made
+  // again under the same id starts empty.
+  ASSERT_TRUE(tenants.create("Club", "club").ok());
+  ASSERT_TRUE((*directories.of("club"))->create({{"localId", "c1"}}).ok());
   {
-    auto legacy = std::move(UserStore::open((dir.path / "auth" / "users").string()).value());
-    ASSERT_TRUE(legacy->create({{"localId", "old"}, {"email", "old@x.com"}}).ok());
+    Tenants elsewhere(dir.path() / "tenants");
+    ASSERT_TRUE(elsewhere.remove("club").ok());
   }
-  const std::string target = (dir.path / "db" / "main" / "users").string();
-  ASSERT_TRUE(adopt_server_wide_users(dir.path.string(), target).ok());
-  ASSERT_TRUE(adopt_server_wide_users(dir.path.string(), target).ok());  // idempotent
-  EXPECT_FALSE(fs::exists(dir.path / "auth" / "users"));
-  auto store = std::move(UserStore::open(target).value());
-  EXPECT_TRUE(store->find_by_email("old@x.com").has_value());
+  EXPECT_EQ(directories.of("club").error().message, "TENANT_NOT_FOUND");
+  ASSERT_TRUE(tenants.create("Club", "club").ok());
+  EXPECT_FALSE((*directories.of("club"))->find_by_uid("c1").has_value());
+  // Also when no lookup came between the deletion and the new tenant.
+  ASSERT_TRUE((*directories.of("club"))->create({{"localId", "c2"}}).ok());
+  {
+    Tenants elsewhere(dir.path() / "tenants");
+    ASSERT_TRUE(elsewhere.remove("club").ok());
+    ASSERT_TRUE(elsewhere.create("Club", "club").ok());
+  }
+  EXPECT_FALSE((*directories.of("club"))->find_by_uid("c2").has_value());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "auth/user_store.h"
 
 #include <openssl/sha.h>
+#include <sys/stat.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -194,6 +195,13 @@ std::uint64_t UserStore::version() const {
   if (mdb_env_info(env_, &info) != 0) return 0;
   // +1: a store that was never written (transaction id 0) is still at a version, 0 meaning "unknown".
   return static_cast<std::uint64_t>(info.me_last_txnid) + 1;
+}
+
+bool UserStore::deleted() const {
+  mdb_filehandle_t fd;
+  struct stat info {};
+  // The data file stays allocated while it is open, so a new file at the same path is never mistaken for it.
+  return mdb_env_get_fd(env_, &fd) == 0 && ::fstat(fd, &info) == 0 && info.st_nlink == 0;
 }
 
 UserStore::Versions UserStore::versions() const {

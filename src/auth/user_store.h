@@ -41,6 +41,9 @@ class UserStore {
     std::uint64_t own_commits = 0;
   };
   Versions versions() const;
+  // Whether its files were deleted while it was open (its tenant deleted, maybe made again under the same id by
+  // another process): a store that no longer reaches the directory it was opened on. One fstat.
+  bool deleted() const;
   // Runs `changed` (outside the store's lock) after this object updates or removes a user, with the user's uid: the
   // server ends the sessions of accounts that end (auth/id_tokens.h). Set it before the store is shared.
   void on_account_changed(std::function<void(const std::string& uid)> changed) {

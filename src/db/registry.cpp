@@ -2,12 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "util/durable_file.h"
 
 namespace backside::db {
 
@@ -117,11 +116,6 @@ std::string Registry::directory_in(const std::string& data_dir, const std::strin
 
 std::string Registry::directory_of(const std::string& name) const { return directory_in(options_.data_dir, name); }
 
-Result<std::string> Registry::users_directory(const std::string& name) {
-  if (auto database = get(name); !database) return database.error();
-  return (fs::path(directory_of(name)) / "users").string();
-}
-
 Result<ActiveRulesPtr> Registry::compile_rules(std::string text, bool configured) {
   auto compiled = rules::Rules::parse(text);
   if (!compiled) return compiled.error();
@@ -155,29 +149,10 @@ Status Registry::set_rules(const std::string& name, std::string text) {
   if (!active) return active.error();
   auto database = create(name);
   if (!database) return database.error();
-  const fs::path directory = directory_of(name);
-  const fs::path file = directory / "rules.json";
-  const fs::path temporary = directory / "rules.json.tmp";
   {
     std::lock_guard lock(mutex_);  // one rules writer at a time
-    int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return Error{ErrorCode::unavailable, "Cannot write " + temporary.string()};
-    const std::string& bytes = (*active)->text;
-    std::size_t written = 0;
-    while (written < bytes.size()) {
-      ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-      if (n <= 0) break;
-      written += static_cast<std::size_t>(n);
-    }
-    const bool ok = written == bytes.size() && ::fsync(fd) == 0;
-    ::close(fd);
-    std::error_code ec;
-    if (!ok) return Error{ErrorCode::unavailable, "Cannot write " + temporary.string()};
-    fs::rename(temporary, file, ec);
-    if (ec) return Error{ErrorCode::unavailable, "Cannot replace " + file.string() + ": " + ec.message()};
-    if (int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
-      ::fsync(dir);  // the rename itself is durable
-      ::close(dir);
+    if (auto written = write_file_durably(fs::path(directory_of(name)) / "rules.json", (*active)->text); !written) {
+      return written;
     }
   }
   (*database)->set_rules(std::move(*active));

@@ -51,10 +51,7 @@ class Registry {
   // atomically) and applies it to open listens. Invalid rules change nothing; the error names line and column.
   Status set_rules(const std::string& name, std::string text);
   std::vector<std::string> names() const;
-  // Where the users of database `name` live (auth/user_directories.h), opening the database first (as get()), so
-  // that only a database that exists has users.
-  Result<std::string> users_directory(const std::string& name);
-  // The folder of database `name` in `data_dir`: its tree (LMDB + write-ahead log), rules.json and users/.
+  // The folder of database `name` in `data_dir`: its tree (LMDB + write-ahead log), rules.json and tenants.json.
   static std::string directory_in(const std::string& data_dir, const std::string& name);
   // Stops every database after it has drained its queue.
   void stop_all();

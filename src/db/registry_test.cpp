@@ -28,7 +28,6 @@ TEST(Registry, WithoutCreateOnFirstUseAnUnknownNameIsNotFoundAndLeavesNothingOnD
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code, ErrorCode::not_found);
   EXPECT_NE(unknown.error().message.find("\"shop\" does not exist"), std::string::npos) << unknown.error().message;
-  EXPECT_FALSE(registry.users_directory("shop"));
   EXPECT_FALSE(fs::exists(dir.path() / "db" / "shop"));
   EXPECT_TRUE(registry.names().empty());
 

@@ -33,15 +33,15 @@ let shortLived; // --id-token-seconds 5, for expiry and refresh
 let apps = 0;
 // One Firebase app with Auth and Database pointed at `on`. close() signs out first: that stops the Auth SDK's
 // proactive token refresh (started while the Database SDK listens for tokens), whose timer would keep Node alive.
-// `ns`: another database, whose own users the app then signs in as (auth.tenantId = ns).
-function client(on = server, { ns } = {}) {
+// `ns`: another database of the server (same Auth); `tenant`: the app signs in a tenant's users (auth.tenantId).
+function client(on = server, { ns, tenant } = {}) {
   const app = initializeApp(
     { apiKey: 'fake-api-key', projectId: 'demo-auth', databaseURL: `http://127.0.0.1:${on.port}?ns=${ns ?? 'default'}` },
     `auth-${++apps}`,
   );
   const auth = getAuth(app);
   connectAuthEmulator(auth, `http://127.0.0.1:${on.port}`, { disableWarnings: true });
-  if (ns) auth.tenantId = ns;
+  if (tenant) auth.tenantId = tenant;
   let db;
   return {
     app,
@@ -344,18 +344,19 @@ describe('Firebase Auth SDK against Backside', () => {
       for (const uid of ['frank', 'bulk-0', 'bulk-4']) assert.ok(uids.includes(uid), uid);
       assert.equal(new Set(uids).size, uids.length, 'no user twice');
 
-      // A database's own users: firebase-admin's tenant-aware auth addresses them (tenant = database name).
-      const shopAdmin = adminAuth.tenantManager().authForTenant('shop');
+      // A tenant's users: firebase-admin's tenant-aware auth addresses them, apart from the project's.
+      const { tenantId: shop } = await adminAuth.tenantManager().createTenant({ displayName: 'Shop' });
+      const shopAdmin = adminAuth.tenantManager().authForTenant(shop);
       await shopAdmin.createUser({ uid: 'frank', email: 'frank@shop.example', password: 'shop frank secret' });
       assert.equal((await shopAdmin.getUser('frank')).email, 'frank@shop.example');
-      assert.equal((await shopAdmin.getUser('frank')).tenantId, 'shop');
+      assert.equal((await shopAdmin.getUser('frank')).tenantId, shop);
       assert.equal((await adminAuth.getUser('frank')).email, 'frank@example.com', 'the default directory\'s frank');
       await assert.rejects(adminAuth.getUserByEmail('frank@shop.example'), (e) => e.code === 'auth/user-not-found');
       assert.deepEqual((await shopAdmin.listUsers()).users.map((u) => u.uid), ['frank']);
       const shopToken = await shopAdmin.createCustomToken('shop-user');
-      const shopClient = client(dev, { ns: 'shop' });
+      const shopClient = client(dev, { tenant: shop });
       try {
-        assert.equal((await signInWithCustomToken(shopClient.auth, shopToken)).user.tenantId, 'shop');
+        assert.equal((await signInWithCustomToken(shopClient.auth, shopToken)).user.tenantId, shop);
       } finally {
         await shopClient.close();
       }
@@ -512,76 +513,35 @@ describe('Firebase Auth SDK against Backside', () => {
     socket.destroy();
   });
 
-  test('each database has its own users: the SDK names one by auth.tenantId; its tokens open only that database', async () => {
+  test('users belong to the project: one token opens every database; a tenant\'s user of the same email is another', async () => {
     await deployRules(server, 'shop');
-    const shop = client(server, { ns: 'shop' });
-    const main = client();
+    const shopApp = client(server, { ns: 'shop' });
+    const created = await runBackside(['tenants', 'create', '--display-name', 'Club', '--id', 'club', '--data-dir',
+      server.dataDir]);
+    assert.equal(created.code, 0, created.stderr);
+    const club = client(server, { tenant: 'club' });
     try {
-      const { user } = await createUserWithEmailAndPassword(shop.auth, 'kim@example.com', 'kim shop secret');
-      assert.equal(user.tenantId, 'shop');
-      assert.equal((await user.getIdTokenResult()).claims.firebase.tenant, 'shop');
-      await set(ref(shop.db, `users/${user.uid}/name`), 'Kim');
-      assert.equal((await get(ref(shop.db, `users/${user.uid}/name`))).val(), 'Kim');
-      // A refreshed token is still the shop's.
-      const refreshed = await user.getIdToken(true);
-      assert.equal(JSON.parse(Buffer.from(refreshed.split('.')[1], 'base64url')).firebase.tenant, 'shop');
-
-      // The default database's directory does not know kim; the same email is free there: another user.
-      await assert.rejects(signInWithEmailAndPassword(main.auth, 'kim@example.com', 'kim shop secret'),
+      const { user } = await createUserWithEmailAndPassword(shopApp.auth, 'kim@example.com', 'kim project secret');
+      assert.equal(user.tenantId, null);
+      await set(ref(shopApp.db, `users/${user.uid}/name`), 'Kim');
+      const token = await user.getIdToken();
+      for (const ns of ['shop', 'default']) {
+        assert.equal((await curl(server.u(`/users/${user.uid}.json?ns=${ns}&auth=${token}`))).status, 200, ns);
+      }
+      // The tenant does not know kim; the same email there is another user, whose tokens name the tenant.
+      await assert.rejects(signInWithEmailAndPassword(club.auth, 'kim@example.com', 'kim project secret'),
         (e) => e.code === 'auth/user-not-found' || e.code === 'auth/invalid-credential');
-      const other = (await createUserWithEmailAndPassword(main.auth, 'kim@example.com', 'kim main secret')).user;
+      const other = (await createUserWithEmailAndPassword(club.auth, 'kim@example.com', 'kim club secret')).user;
       assert.notEqual(other.uid, user.uid);
-      assert.equal(other.tenantId, null);
-
-      // Each token opens its own database only (REST, both ways), even for a path its rules would allow.
-      const shopToken = await user.getIdToken();
-      const mainToken = await other.getIdToken();
-      assert.equal((await curl(server.u(`/users/${user.uid}.json?ns=shop&auth=${shopToken}`))).status, 200);
-      const crossed = await curl(server.u(`/users/${user.uid}.json?ns=default&auth=${shopToken}`));
-      assert.equal(crossed.status, 401);
-      assert.match(crossed.json.error, /users of database "shop"/);
-      assert.equal((await curl(server.u(`/users/${other.uid}.json?ns=shop&auth=${mainToken}`))).status, 401);
-
-      // STOMP: email/password sign-in against the database CONNECT names.
-      const connect = async (host, passcode) => {
-        const errors = [];
-        const stomp = new Client({
-          webSocketFactory: () => new WebSocket(`${server.url.replace('http', 'ws')}/stomp`, ['v12.stomp']),
-          connectHeaders: { host, login: 'kim@example.com', passcode },
-          reconnectDelay: 0,
-          onStompError: (f) => errors.push(f.headers.message),
-        });
-        const up = new Promise((resolve) => { stomp.onConnect = () => resolve(true); });
-        stomp.activate();
-        const connected = await within(up, 5000, false);
-        await stomp.deactivate();
-        return { connected, errors };
-      };
-      assert.ok((await connect('shop', 'kim shop secret')).connected);
-      assert.ok((await connect('default', 'kim main secret')).connected);
-      const wrong = await connect('default', 'kim shop secret');
-      assert.equal(wrong.connected, false);
-      assert.match(wrong.errors[0] ?? '', /INVALID_LOGIN_CREDENTIALS/);
-
-      // The admin's CLI works per database too.
-      const list = async (...ns) => (await runBackside(['users', 'list', ...ns, '--data-dir', server.dataDir]))
-        .stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line).localId);
-      assert.ok((await list('--ns', 'shop')).includes(user.uid));
-      assert.ok(!(await list('--ns', 'shop')).includes(other.uid));
-      assert.ok((await list()).includes(other.uid));
-      assert.ok(!(await list()).includes(user.uid));
-      // A custom token for the shop's user names the shop; the default directory refuses it.
-      const minted = await runBackside(['token', 'create', '--uid', 'shop-backend', '--ns', 'shop', '--data-dir',
-        server.dataDir]);
-      assert.equal(minted.code, 0, minted.stderr);
-      await signOut(shop.auth);
-      assert.equal((await signInWithCustomToken(shop.auth, minted.stdout.trim())).user.tenantId, 'shop');
-      await signOut(main.auth);
-      await assert.rejects(signInWithCustomToken(main.auth, minted.stdout.trim()),
-        (e) => e.code === 'auth/tenant-id-mismatch');
+      assert.equal(other.tenantId, 'club');
+      assert.equal((await other.getIdTokenResult()).claims.firebase.tenant, 'club');
+      // Its token is not the project user's: the rules keyed by uid keep them apart.
+      const clubToken = await other.getIdToken();
+      assert.equal((await curl(server.u(`/users/${user.uid}.json?ns=shop&auth=${clubToken}`))).status, 401);
+      assert.equal((await curl(server.u(`/users/${other.uid}.json?ns=shop&auth=${clubToken}`))).status, 200);
     } finally {
-      await shop.close();
-      await main.close();
+      await shopApp.close();
+      await club.close();
     }
   });
 

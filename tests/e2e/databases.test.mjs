@@ -1,6 +1,7 @@
 // Who creates databases: outside --dev only the admin (a write or a rules deploy), the
 // `databases` option and the default namespace do. A request naming an unknown database gets a clear error in its
-// door's form (REST, Firebase WebSocket and long-poll, STOMP, Auth API) and leaves nothing under <data_dir>/db.
+// door's form (REST, Firebase WebSocket and long-poll, STOMP) and leaves nothing under <data_dir>/db; the Auth API's
+// tenants are no databases (an unknown one is TENANT_NOT_FOUND).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -89,7 +90,7 @@ describe('databases outside --dev', () => {
     assert.deepEqual(databasesOn(server), ['default', 'listed']);
   });
 
-  test('Auth API: an unknown tenant is INVALID_TENANT_ID and creates nothing', async () => {
+  test('Auth API: an unknown tenant is TENANT_NOT_FOUND and creates nothing (tenants are no databases)', async () => {
     const base = '/identitytoolkit.googleapis.com/v1/accounts';
     const replies = await curlBatch([
       {
@@ -107,9 +108,10 @@ describe('databases outside --dev', () => {
     ]);
     for (const reply of replies) {
       assert.equal(reply.status, 400, reply.body);
-      assert.match(reply.json.error.message, /^INVALID_TENANT_ID : Database "ghostauth2?" does not exist/);
+      assert.equal(reply.json.error.message, 'TENANT_NOT_FOUND');
     }
     assert.deepEqual(databasesOn(server), ['default', 'listed']);
+    assert.ok(!fs.existsSync(path.join(server.dataDir, 'auth', 'tenants', 'ghostauth')));
   });
 
   test('the admin creates a database by writing to it or deploying its rules; it stays after a restart', async () => {

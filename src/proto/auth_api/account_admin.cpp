@@ -81,16 +81,14 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
     if (tenant.empty()) return reply.error(400, "INVALID_TENANT_ID");
   }
 
-  const std::string_view authorization = request[http::field::authorization];
-  const std::string_view credential =
-      authorization.starts_with("Bearer ") ? authorization.substr(7) : std::string_view();
-  auto identity = authenticator_.authenticate("", credential);
-  if (!identity || !identity->admin) return reply.error(401, "UNAUTHORIZED : the admin credential is required");
-  const std::string database = directories_.database_of_tenant(tenant);
-  auto directory = directories_.of(database);
-  if (!directory) return reply.error(400, invalid_tenant(directory.error()));
-  auth::UserStore& users = **directory;
-  tenant = directories_.tenant_of_database(database);  // the default database's own name is no tenant
+  if (!carries_admin_credential(request, authenticator_)) {
+    return reply.error(401, "UNAUTHORIZED : the admin credential is required");
+  }
+  auto directory = directories_.of(tenant);
+  if (!directory) return reply_directory_error(reply, directory.error());
+  // Shared with the callbacks below: a tenant deleted meanwhile leaves them a store to finish with.
+  std::shared_ptr<auth::UserStore> store = std::move(*directory);
+  auth::UserStore& users = *store;
 
   if (action == "accounts:batchGet") {
     if (request.method() != http::verb::get) return reply.error(405, "METHOD_NOT_ALLOWED");
@@ -149,8 +147,8 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
       user["email"] = auth::normalize_email(email);
     }
     const std::string password = text(body, "password");
-    auto create = [reply, &users](json::object user) {
-      if (auto status = users.create(user); !status) {
+    auto create = [reply, store](json::object user) {
+      if (auto status = store->create(user); !status) {
         return reply.error(400, status.error().message == "EMAIL_EXISTS" ? "EMAIL_EXISTS" : "INTERNAL_ERROR");
       }
       json::object out{{"kind", "identitytoolkit#SignupNewUserResponse"}, {"localId", text(user, "localId")}};
@@ -242,13 +240,13 @@ void AccountAdmin::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpE
     const std::string password = text(body, "password");
     if (!password.empty()) (*user)["validSince"] = std::to_string(unix_seconds());  // as Firebase: other sessions end
     revoke = revoke || !password.empty();
-    auto finish = [reply, &users, uid, revoke](json::object user) {
-      if (auto status = users.update(user); !status) {
+    auto finish = [reply, store, uid, revoke](json::object user) {
+      if (auto status = store->update(user); !status) {
         return reply.error(400, status.error().message == "EMAIL_EXISTS" ? "EMAIL_EXISTS" : "INTERNAL_ERROR");
       }
       // The account changed; if its other sessions cannot be ended as asked, the caller must not think they were.
       if (revoke) {
-        if (auto revoked = users.revoke_refresh_tokens(uid); !revoked) {
+        if (auto revoked = store->revoke_refresh_tokens(uid); !revoked) {
           spdlog::error("auth: could not revoke the refresh tokens of {}: {}", uid, revoked.error().message);
           return reply.error(500, "INTERNAL_ERROR");
         }

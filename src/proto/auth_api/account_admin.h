@@ -11,9 +11,9 @@
 //   GET  .../accounts:batchGet    ?maxResults=&nextPageToken=                   listUsers
 //   POST .../customTokens         {uid, claims?} -> {token}                     (Backside's: a custom token, as
 //                                                                               `backside token create` mints)
-// The default database's users are at .../projects/{project}/..., those of database D at
-// .../projects/{project}/tenants/D/... (firebase-admin's tenantManager().authForTenant('D')); customTokens there
-// mint tokens that sign in D's users. Any other credential gets 401; the project in the path is not checked.
+// The project's users are at .../projects/{project}/..., those of tenant T at .../projects/{project}/tenants/T/...
+// (firebase-admin's tenantManager().authForTenant('T'); TENANT_NOT_FOUND if there is no such tenant); customTokens
+// there mint tokens that sign in T's users. Any other credential gets 401; the project in the path is not checked.
 #include <memory>
 #include <string_view>
 

@@ -19,8 +19,19 @@ std::string random_id(std::size_t bytes) {
   return base64url_encode(raw);
 }
 
-std::string invalid_tenant(const Error& error) {
-  return error.code == ErrorCode::invalid_argument ? "INVALID_TENANT_ID" : "INVALID_TENANT_ID : " + error.message;
+bool carries_admin_credential(const net::HttpRequest& request, const auth::Authenticator& authenticator) {
+  const std::string_view authorization = request[http::field::authorization];
+  const std::string_view credential =
+      authorization.starts_with("Bearer ") ? authorization.substr(7) : std::string_view();
+  auto identity = authenticator.authenticate("", credential);
+  return identity && identity->admin;
+}
+
+void reply_directory_error(const Reply& reply, const Error& error) {
+  if (error.code == ErrorCode::invalid_argument || error.code == ErrorCode::not_found) {
+    return reply.error(400, error.message);  // INVALID_TENANT_ID, TENANT_NOT_FOUND (auth/tenants.h)
+  }
+  reply.error(503, "UNAVAILABLE : " + error.message);
 }
 
 std::string text(const json::object& o, const char* name) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "auth/authenticator.h"
 #include "net/http.h"
 #include "util/result.h"
 
@@ -27,12 +28,16 @@ struct Reply {
   void error(unsigned status, const std::string& message) const;
 };
 
-// What the client is told when the user directory its tenant names does not open (UserDirectories::of fails):
-// `INVALID_TENANT_ID` for a name that is no database name (invalid_argument, from Registry::get), else
-// `INVALID_TENANT_ID : <why>` (say, one database too many). Status 400 either way.
-std::string invalid_tenant(const Error& error);
+// Whether the request carries the admin credential (`Authorization: Bearer <admin token>`; under --dev the
+// emulator's `owner`, which firebase-admin sends when FIREBASE_AUTH_EMULATOR_HOST is set).
+bool carries_admin_credential(const net::HttpRequest& request, const auth::Authenticator& authenticator);
 
-// A user record as the API shows it (no password hash); `tenant` names its database when not the default one.
+// What the client is told when the user directory its tenant names does not open (UserDirectories::of fails):
+// INVALID_TENANT_ID (no tenant id can be that) and TENANT_NOT_FOUND (no such tenant) with 400, as Firebase; a store
+// that fails, 503 with why.
+void reply_directory_error(const Reply& reply, const Error& error);
+
+// A user record as the API shows it (no password hash); `tenant` is its tenant, "" for the project's users.
 boost::json::object public_user(const boost::json::object& user, const std::string& tenant = {});
 
 }  // namespace backside::proto::auth_api

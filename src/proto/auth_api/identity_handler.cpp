@@ -24,10 +24,11 @@ constexpr std::string_view kJwks = "/.well-known/jwks.json";
 constexpr std::string_view kTooManySignUps =
     "TOO_MANY_ATTEMPTS_TRY_LATER : Too many accounts were created from this address. Please try again later.";
 
-// Refresh tokens name their database after the random part ("<random>.<database>"), so that the token endpoint,
-// which gets nothing else, finds the directory; only the directory's stored hash makes one valid. Tokens of
-// earlier versions have no database: they belong to the default one, where their users now are. Returns the
-// tenant ("" = the default database).
+// A tenant's refresh tokens name it after the random part ("<random>.<tenant>"), so that the token endpoint, which
+// gets nothing else, finds the directory; the project's have no suffix. Only a directory's stored hash makes one
+// valid: the tenant's directory is asked first, then the project's, which keeps the tokens of earlier versions
+// working — those of the default database ("<random>.<its name>", or no suffix) now belong to the project's users,
+// and those of another database D ("<random>.D") to tenant D (auth/user_migration.h).
 std::string tenant_of_refresh_token(const std::string& token) {
   const std::size_t dot = token.rfind('.');
   return dot == std::string::npos ? std::string() : token.substr(dot + 1);
@@ -45,11 +46,12 @@ IdentityHandler::IdentityHandler(auth::UserDirectories& directories, const auth:
       hasher_(hasher),
       sign_in_(sign_in),
       admin_(directories, hasher_, authenticator, key, options.min_password_length),
+      tenant_admin_(directories, authenticator),
       address_sign_ups_(options.sign_ups_per_address) {}
 
 bool IdentityHandler::handles(std::string_view path) {
   return path.substr(0, kAccounts.size()) == kAccounts || path == kToken || path == kJwks ||
-         AccountAdmin::handles(path);
+         AccountAdmin::handles(path) || TenantAdmin::handles(path);
 }
 
 void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange) {
@@ -58,6 +60,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
   std::string_view path = target.substr(0, target.find('?'));
   if (path == kJwks) return reply.json_body(200, json::object{{"keys", json::array{key_.jwk()}}});
   if (AccountAdmin::handles(path)) return admin_.handle(std::move(request), std::move(reply.exchange));
+  if (TenantAdmin::handles(path)) return tenant_admin_.handle(std::move(request), std::move(reply.exchange));
   if (request.method() != http::verb::post) return reply.error(405, "METHOD_NOT_ALLOWED");
 
   // Bodies are JSON, except the token endpoint's, which the SDK sends form-encoded.
@@ -76,18 +79,18 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
   }
 
   const std::int64_t now = unix_seconds();
-  // The directory the request addresses: its tenant's database, or the default one.
-  std::string database = directories_.database_of_tenant(text(body, "tenantId"));
-  // Signs `user` of `database` in: an ID token and a refresh token. A refresh keeps its refresh token (as Firebase
+  // The directory the request addresses: its tenant's, or the project's users.
+  std::string tenant = text(body, "tenantId");
+  // Signs `user` of `tenant` in: an ID token and a refresh token. A refresh keeps its refresh token (as Firebase
   // does), so refreshing adds nothing to the store and a refresh racing a revocation cannot hand out a live token.
-  auto session = [this, now](auth::UserStore& users, const std::string& database, const json::object& user,
+  auto session = [this, now](auth::UserStore& users, const std::string& tenant, const json::object& user,
                              json::object out, const std::string& refresh_token = {}) -> Result<json::object> {
-    const auth::TokenSubject subject = auth::token_subject_of(user, directories_.tenant_of_database(database), now);
+    const auth::TokenSubject subject = auth::token_subject_of(user, tenant, now);
     auto id_token = tokens_.mint(subject, now);
     if (!id_token) return id_token.error();
     std::string refresh = refresh_token;
     if (refresh.empty()) {
-      refresh = random_id(32) + "." + database;
+      refresh = tenant.empty() ? random_id(32) : random_id(32) + "." + tenant;
       if (auto stored = users.add_refresh_token(refresh, subject.uid); !stored) return stored.error();
     }
     out["idToken"] = *id_token;
@@ -101,18 +104,26 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
   if (path == kToken) {
     if (text(body, "grant_type") != "refresh_token") return reply.error(400, "INVALID_GRANT_TYPE");
     const std::string refresh_token = text(body, "refresh_token");
-    const std::string token_database = directories_.database_of_tenant(tenant_of_refresh_token(refresh_token));
-    auto users = directories_.of(token_database);
-    if (!users) return reply.error(400, "INVALID_REFRESH_TOKEN");
-    auto owner = (*users)->owner_of_refresh_token(refresh_token);
+    std::string token_tenant = tenant_of_refresh_token(refresh_token);
+    std::shared_ptr<auth::UserStore> users;
+    std::optional<auth::UserStore::RefreshTokenOwner> owner;
+    for (const std::string& candidate : {token_tenant, std::string()}) {
+      auto directory = directories_.of(candidate);
+      if (directory && (owner = (*directory)->owner_of_refresh_token(refresh_token))) {
+        users = std::move(*directory);
+        token_tenant = candidate;
+        break;
+      }
+      if (candidate.empty()) break;  // the project's was asked
+    }
     if (!owner) return reply.error(400, "INVALID_REFRESH_TOKEN");
     const auto uid = &owner->uid;
-    auto user = (*users)->find_by_uid(*uid);
+    auto user = users->find_by_uid(*uid);
     if (!user) return reply.error(400, "USER_NOT_FOUND");
     // Firebase's answers, on which the Auth SDK signs the user out (USER_DISABLED, TOKEN_EXPIRED).
     if (auth::user_disabled(*user)) return reply.error(400, "USER_DISABLED");
     if (owner->revoked) return reply.error(400, "TOKEN_EXPIRED");
-    auto signed_in = session(**users, token_database, *user, {}, refresh_token);
+    auto signed_in = session(*users, token_tenant, *user, {}, refresh_token);
     if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
     json::object out{{"access_token", (*signed_in)["idToken"]}, {"id_token", (*signed_in)["idToken"]},
                      {"refresh_token", (*signed_in)["refreshToken"]}, {"expires_in", (*signed_in)["expiresIn"]},
@@ -128,17 +139,18 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     // The user is looked up below, to answer with Firebase's codes (USER_NOT_FOUND, USER_DISABLED, TOKEN_EXPIRED).
     auto verified = tokens_.verify_any(text(body, "idToken"), /*check_user=*/false);
     if (!verified || !*verified) return reply.error(400, "INVALID_ID_TOKEN");
-    if (body.contains("tenantId") && database != (*verified)->database) return reply.error(400, "TENANT_ID_MISMATCH");
-    database = (*verified)->database;
+    if (body.contains("tenantId") && tenant != (*verified)->tenant) return reply.error(400, "TENANT_ID_MISMATCH");
+    tenant = (*verified)->tenant;
     const json::value* variable = (*verified)->identity.variable.get();
     if (!variable || !variable->is_object()) return reply.error(400, "INVALID_ID_TOKEN");
     token_uid = text(variable->get_object(), "uid");
     token_auth_time = (*verified)->auth_time;
   }
-  auto directory = directories_.of(database);
-  if (!directory) return reply.error(400, invalid_tenant(directory.error()));
-  auth::UserStore& users = **directory;
-  const std::string tenant = directories_.tenant_of_database(database);
+  auto directory = directories_.of(tenant);
+  if (!directory) return reply_directory_error(reply, directory.error());
+  // Shared with the callbacks below: a tenant deleted meanwhile leaves them a store to finish with.
+  std::shared_ptr<auth::UserStore> store = std::move(*directory);
+  auth::UserStore& users = *store;
   std::optional<json::object> token_user;
   if (by_token) {
     token_user = users.find_by_uid(*token_uid);
@@ -161,7 +173,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
       address_sign_ups_.count(address, now);
       user["provider"] = "anonymous";
       if (auto status = users.create(user); !status) return reply.error(500, "INTERNAL_ERROR");
-      auto signed_in = session(users, database, user, {{"kind", "identitytoolkit#SignupNewUserResponse"}});
+      auto signed_in = session(users, tenant, user, {{"kind", "identitytoolkit#SignupNewUserResponse"}});
       if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
       return reply.json_body(200, *signed_in);
     }
@@ -176,15 +188,15 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     if (!address_sign_ups_.reserve(address, now)) return reply.error(400, std::string(kTooManySignUps));
     user["email"] = auth::normalize_email(email);
     user["provider"] = "password";
-    const bool queued = hasher_.hash(password, [reply, &users, database, user = std::move(user),
+    const bool queued = hasher_.hash(password, [reply, store, tenant, user = std::move(user),
                                                 session](std::string hash) mutable {
       if (hash.empty()) return reply.error(500, "INTERNAL_ERROR");
       user["passwordHash"] = hash;
-      if (auto status = users.create(user); !status) {
+      if (auto status = store->create(user); !status) {
         return reply.error(status.error().message == "EMAIL_EXISTS" ? 400 : 500,
                            status.error().message == "EMAIL_EXISTS" ? "EMAIL_EXISTS" : "INTERNAL_ERROR");
       }
-      auto signed_in = session(users, database, user, {{"kind", "identitytoolkit#SignupNewUserResponse"}});
+      auto signed_in = session(*store, tenant, user, {{"kind", "identitytoolkit#SignupNewUserResponse"}});
       if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
       reply.json_body(200, *signed_in);
     });
@@ -199,7 +211,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     auto custom = auth::verify_custom_token(key_, text(body, "token"), now, options_.accept_unsigned_custom_tokens);
     if (!custom) return reply.error(400, "INVALID_CUSTOM_TOKEN : " + custom.error().message);
     // The token says whose user it signs in; a request for another directory is refused, as Firebase does.
-    if (directories_.database_of_tenant(custom->tenant) != database) return reply.error(400, "TENANT_ID_MISMATCH");
+    if (custom->tenant != tenant) return reply.error(400, "TENANT_ID_MISMATCH");
     auto user = users.find_by_uid(custom->uid);
     const bool is_new = !user;
     if (is_new) {
@@ -219,7 +231,7 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     if (const json::value* own = user->if_contains("customClaims"); own && own->is_object()) claims = own->get_object();
     for (const auto& [name, value] : custom->claims) claims[name] = value;
     session_user["customClaims"] = std::move(claims);
-    auto signed_in = session(users, database, session_user,
+    auto signed_in = session(users, tenant, session_user,
                              {{"kind", "identitytoolkit#VerifyCustomTokenResponse"}, {"isNewUser", is_new}});
     if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
     return reply.json_body(200, *signed_in);
@@ -229,16 +241,16 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     const std::string password = text(body, "password");
     if (!valid_email(email)) return reply.error(400, "INVALID_EMAIL");
     if (password.empty()) return reply.error(400, "MISSING_PASSWORD");
-    return sign_in_.check(database, email, password, reply.exchange->remote_address(),
-                          [reply, &users, database, session, now](Result<json::object> user) {
+    return sign_in_.check(tenant, email, password, reply.exchange->remote_address(),
+                          [reply, store, tenant, session, now](Result<json::object> user) {
                             if (!user) {
                               return reply.error(user.error().code == ErrorCode::unavailable ? 503 : 400,
                                                  user.error().message);
                             }
                             (*user)["lastLoginAt"] = std::to_string(now * 1000);
                             // Informational (the Admin SDK shows it): a sign-in does not fail for it.
-                            (void)users.update(*user);
-                            auto signed_in = session(users, database, *user,
+                            (void)store->update(*user);
+                            auto signed_in = session(*store, tenant, *user,
                                                      {{"kind", "identitytoolkit#VerifyPasswordResponse"},
                                                       {"registered", true}});
                             if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
@@ -263,14 +275,14 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
       user["email"] = auth::normalize_email(email);
     }
     const std::string password = text(body, "password");
-    auto finish = [reply, &users, database, tenant, session](json::object user, bool new_session) {
-      if (auto status = users.update(user); !status) {
+    auto finish = [reply, store, tenant, session](json::object user, bool new_session) {
+      if (auto status = store->update(user); !status) {
         return reply.error(400, status.error().message == "EMAIL_EXISTS" ? "EMAIL_EXISTS" : "INTERNAL_ERROR");
       }
       json::object out = public_user(user, tenant);
       out["kind"] = "identitytoolkit#SetAccountInfoResponse";
       if (new_session) {
-        auto signed_in = session(users, database, user, std::move(out));
+        auto signed_in = session(*store, tenant, user, std::move(out));
         if (!signed_in) return reply.error(500, "INTERNAL_ERROR");
         return reply.json_body(200, *signed_in);
       }
@@ -284,12 +296,12 @@ void IdentityHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::Ht
     // A new password ends every other session: their refresh tokens are revoked, and their ID tokens too (signed
     // in before now: validSince); this one gets new tokens (auth_time = now).
     const bool queued =
-        hasher_.hash(password, [reply, &users, user = std::move(user), finish, now](std::string hash) mutable {
+        hasher_.hash(password, [reply, store, user = std::move(user), finish, now](std::string hash) mutable {
           if (hash.empty()) return reply.error(500, "INTERNAL_ERROR");
           user["passwordHash"] = hash;
           user["provider"] = "password";
           user["validSince"] = std::to_string(now);
-          if (!users.revoke_refresh_tokens(text(user, "localId"))) return reply.error(500, "INTERNAL_ERROR");
+          if (!store->revoke_refresh_tokens(text(user, "localId"))) return reply.error(500, "INTERNAL_ERROR");
           finish(std::move(user), true);
         });
     if (!queued) reply.error(503, std::string(auth::kPasswordHashesBusy));

@@ -10,9 +10,10 @@
 //   POST /securetoken.googleapis.com/v1/token                          grant_type=refresh_token
 //   GET  /.well-known/jwks.json
 //   .../v1/projects/{project}/accounts...                              the admin's (account_admin.h)
-// Each database has its own users (auth/user_directories.h): a request's `tenantId` (what the SDK sends once
-// `auth.tenantId` is set) names the database, no tenant the default one; requests that carry an ID token or a
-// refresh token act in the directory that issued it.
+//   .../v2/projects/{project}/tenants...                               the admin's tenants (tenant_admin.h)
+// The project's users by default, a tenant's when the request names it (`tenantId`, what the SDK sends once
+// `auth.tenantId` is set; auth/user_directories.h); requests that carry an ID token or a refresh token act in the
+// directory that issued it. An unknown tenant is TENANT_NOT_FOUND, a malformed one INVALID_TENANT_ID.
 // Errors use Firebase's JSON shape {"error":{"code":400,"message":"EMAIL_EXISTS","errors":[...]}}, which the SDK
 // maps to its auth/... codes. Passwords are hashed off the I/O threads and never logged.
 // Limits (docs/security.md): wrong passwords per account and per client address (auth::PasswordSignIn, shared with
@@ -29,6 +30,7 @@
 #include "auth/user_directories.h"
 #include "net/http.h"
 #include "proto/auth_api/account_admin.h"
+#include "proto/auth_api/tenant_admin.h"
 
 namespace backside::proto::auth_api {
 
@@ -58,6 +60,7 @@ class IdentityHandler {
   auth::PasswordHasher& hasher_;
   auth::PasswordSignIn& sign_in_;
   AccountAdmin admin_;
+  TenantAdmin tenant_admin_;
   auth::AttemptLimiter address_sign_ups_;
 };
 

@@ -187,6 +187,47 @@ void RestHandler::handle_rules_settings(const net::HttpRequest& request, const C
   call.reply_json(200, R"({"status":"ok"})");
 }
 
+// GET/PUT/DELETE /.settings/tenants.json?ns=NS (docs/auth.md): the admin reads or limits which pools of users the
+// database accepts ID tokens of: {"accept": null} (every pool, the default) or {"accept": ["@project", "<tenant>"]}.
+void RestHandler::handle_tenants_settings(const net::HttpRequest& request, const Call& call, const std::string& ns,
+                                          const identity::Identity& auth) {
+  if (!options_.accepted_users) return call.reply_error(404, "Not found: /.settings/tenants.json");
+  if (!auth.admin) return call.reply_error(401, "Permission denied: tenants settings need the admin credential");
+  auto database = registry_.get(ns);  // a database that exists: the setting lives in its folder
+  if (!database) return call.reply_error(database.error());
+  const std::string method(request.method_string());
+  auto answer = [&](const auth::AcceptedUsers::Pools& pools) {
+    json::value accept = nullptr;
+    if (pools) {
+      json::array names;
+      for (const auto& pool : *pools) names.emplace_back(pool);
+      accept = std::move(names);
+    }
+    call.reply_json(200, json::serialize(json::object{{"accept", std::move(accept)}}));
+  };
+  if (method == "GET") return answer(options_.accepted_users->of(ns));
+  auth::AcceptedUsers::Pools pools;
+  if (method == "PUT") {
+    boost::system::error_code ec;
+    json::value body = json::parse(request.body(), ec);
+    const json::value* accept = !ec && body.is_object() ? body.get_object().if_contains("accept") : nullptr;
+    if (!accept || !(accept->is_null() || accept->is_array())) {
+      return call.reply_error(400, R"(The body must be {"accept": null} (every pool) or {"accept": ["@project", "<tenant id>", ...]})");
+    }
+    if (accept->is_array()) {
+      pools.emplace();
+      for (const auto& pool : accept->get_array()) {
+        if (!pool.is_string()) return call.reply_error(400, "Each pool in \"accept\" is a string: a tenant id or @project");
+        pools->emplace_back(pool.get_string());
+      }
+    }
+  } else if (method != "DELETE") {
+    return call.reply_error(405, "Use GET, PUT or DELETE on /.settings/tenants.json");
+  }
+  if (auto status = options_.accepted_users->set(ns, pools); !status) return call.reply_error(status.error());
+  answer(options_.accepted_users->of(ns));
+}
+
 RestHandler::RestHandler(db::Registry& registry, RestOptions options)
     : registry_(registry), options_(std::move(options)) {}
 
@@ -243,6 +284,7 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
   identity::Identity auth = std::move(*identity);
 
   if (path_text == "/.settings/rules") return handle_rules_settings(request, *call, ns, auth);
+  if (path_text == "/.settings/tenants") return handle_tenants_settings(request, *call, ns, auth);
 
   auto location = db::parse_write_path(path_text);
   if (!location) return call->reply_error(400, location.error().message);

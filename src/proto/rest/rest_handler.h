@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <string>
 
+#include "auth/accepted_users.h"
 #include "auth/authenticator.h"
 #include "util/memory_budget.h"
 #include "db/registry.h"
@@ -16,6 +17,8 @@ struct RestOptions {
   std::string default_namespace = "default";
   MemoryBudget* memory_budget = nullptr;  // charged by request JSON until it is applied (nullptr = none)
   boost::asio::io_context* io = nullptr;   // runs the streams' credential expiry timers
+  // Which pools of users each database accepts (GET/PUT/DELETE /.settings/tenants.json); nullptr = not offered.
+  auth::AcceptedUsers* accepted_users = nullptr;
 };
 
 struct Call;
@@ -31,6 +34,8 @@ class RestHandler {
  private:
   void handle_rules_settings(const net::HttpRequest& request, const Call& call, const std::string& ns,
                              const identity::Identity& auth);
+  void handle_tenants_settings(const net::HttpRequest& request, const Call& call, const std::string& ns,
+                               const identity::Identity& auth);
 
   db::Registry& registry_;
   RestOptions options_;

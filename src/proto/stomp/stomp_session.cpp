@@ -275,14 +275,16 @@ void StompSession::connect(const Frame& frame) {
   if (!db::Registry::valid_name(host)) return protocol_error("invalid database name in host: " + host, &frame);
   auto database = registry_.get(host);
   if (!database) return protocol_error("cannot open database " + host + ": " + database.error().message, &frame);
-  // The credential: the passcode as a token (login, if any, is informational), or login = an email address and
-  // passcode = its password, checked off this thread.
+  // The credential: the passcode as a token (login, if any, is informational; the token names its own tenant), or
+  // login = an email address and passcode = its password, checked off this thread, among the project's users or
+  // those of the tenant the `tenant` header names.
   const std::string* login = frame.header("login");
   const std::string* passcode = frame.header("passcode");
   if (login && passcode && login->find('@') != std::string::npos && options_.password_sign_in) {
+    const std::string* tenant = frame.header("tenant");
     connecting_ = true;
     auto self = shared_from_this();
-    options_.password_sign_in(host, *login, *passcode, remote_address_,
+    options_.password_sign_in(host, tenant ? *tenant : std::string(), *login, *passcode, remote_address_,
                               [self, frame, version, database = *database](Result<identity::Identity> identity) mutable {
                                 auto connection = self->connection_.lock();
                                 if (!connection) return;

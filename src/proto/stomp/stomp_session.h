@@ -26,11 +26,12 @@
 
 namespace backside::proto::stomp {
 
-// Email/password sign-in to a database's users (auth::PasswordSignIn, which the app wires in): `done` gets the
-// identity, on any thread.
-using PasswordSignIn =
-    std::function<void(const std::string& database, const std::string& email, const std::string& password,
-                       const std::string& address, std::function<void(Result<identity::Identity>)> done)>;
+// Email/password sign-in to the project's users, or to a tenant's ("" = the project's), for a session on `database`
+// (auth::PasswordSignIn, which the app wires in): `done` gets the identity, on any thread.
+using PasswordSignIn = std::function<void(const std::string& database, const std::string& tenant,
+                                          const std::string& email, const std::string& password,
+                                          const std::string& address,
+                                          std::function<void(Result<identity::Identity>)> done)>;
 
 struct StompOptions {
   std::uint32_t heartbeat_ms = 10000;            // our heart-beat offer both ways (0 = none)
@@ -39,7 +40,8 @@ struct StompOptions {
   session::SessionLimits limits;
   std::string default_namespace = "default";     // the database of a CONNECT without `host`
   boost::asio::io_context* io = nullptr;         // runs the heart-beat and expiry timers; none = neither
-  PasswordSignIn password_sign_in;               // CONNECT login=<email> passcode=<password>; unset = not offered
+  // CONNECT login=<email> passcode=<password> [tenant=<id>]; unset = not offered
+  PasswordSignIn password_sign_in;
   // Server-wide budget charged by partial frames and open transactions (util/memory_budget.h); nullptr = none.
   MemoryBudget* memory_budget = nullptr;
 };

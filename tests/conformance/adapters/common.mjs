@@ -156,8 +156,8 @@ export const jwtClaims = (token) => JSON.parse(Buffer.from(token.split('.')[1], 
 /**
  * The credential of an identity ({kind: anonymous|admin|user|account, uid, claims}) on database `ns`: null (no
  * credential), the admin token, an unsigned ID token (user: never expires under --dev), or a real ID token this
- * server signed (account: signed in with an unsigned custom token; it expires after the server's
- * --id-token-seconds). Resolves to {token, expiresAt (ms or null)}.
+ * server signed (account: one of the project's users, valid on every database, signed in with an unsigned custom
+ * token; it expires after the server's --id-token-seconds). Resolves to {token, expiresAt (ms or null)}.
  */
 export async function credentialFor(ctx, identity) {
   if (identity.kind === 'anonymous') return { token: null, expiresAt: null };
@@ -169,12 +169,12 @@ export async function credentialFor(ctx, identity) {
   if (identity.kind === 'account') {
     const custom = unsignedJwt({
       aud: 'https://identitytoolkit.googleapis.com/google.identity.identitytoolkit.v1.IdentityToolkit',
-      iat: now, exp: now + 3600, uid: identity.uid, tenant_id: ctx.ns,
+      iat: now, exp: now + 3600, uid: identity.uid,
       ...(Object.keys(identity.claims).length ? { claims: identity.claims } : {}),
     });
     const response = await fetch(`${ctx.server.url}/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken?key=k`, {
       method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ token: custom, returnSecureToken: true, tenantId: ctx.ns }),
+      body: JSON.stringify({ token: custom, returnSecureToken: true }),
     });
     const json = await response.json();
     if (response.status !== 200) throw new Error(`signInWithCustomToken failed: ${JSON.stringify(json)}`);
