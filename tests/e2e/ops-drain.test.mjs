@@ -1,9 +1,10 @@
 // Graceful shutdown on SIGTERM (docs/operations.md#shutdown), with real clients of every door connected: readiness
 // fails first while the server still serves (the shutdown delay), then new connections are refused, each client is
 // told in its protocol (Firebase WebSocket: close 1001, and the SDK reconnects by itself once the server is back;
-// STOMP: an ERROR frame, then the close; an event stream ends), a request still arriving is answered, and the process
-// exits within its bound. Every write acknowledged before or during the drain is there after the restart, and the
-// onDisconnect write of the SDK's connection ran.
+// Firebase long poll: the held poll answered with the close command; STOMP: an ERROR frame, then the close; an event
+// stream ends), a request still arriving is answered, and the process exits within its bound. Every write
+// acknowledged before or during the drain is there after the restart, and the onDisconnect writes of the
+// connections the drain closed ran.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -118,6 +119,16 @@ test('SIGTERM: not ready first, then every client told in its protocol, answers 
   const stompWs = await stompOverWebSocket(port);
   const stream = rawConnection(port, 'GET /acked.json HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
   await within(stream.received(/event: put\n/), 5000);
+  // A Firebase long-poll session (the SDK's transport without WebSockets) with an onDisconnect write and a held poll.
+  const lp = (query) => fetch(`${server.url}/.lp?${query}`).then(async (r) => ({ status: r.status, body: await r.text() }));
+  const lpStart = await lp('start=t&ser=1&cb=1&v=5&ns=default');
+  const [, lpId, lpPassword] = lpStart.body.match(/pLPCommand\('start','(\w+)','(\w+)'\)/);
+  const onDisconnectMessage = JSON.stringify({ t: 'd', d: { r: 1, a: 'o', b: { p: '/presence/lp', d: 'offline' } } });
+  const segment = Buffer.from(onDisconnectMessage).toString('base64').replaceAll('+', '-').replaceAll('/', '_')
+    .replaceAll('=', '.');
+  const lpReply = await lp(`id=${lpId}&pw=${lpPassword}&ser=2&ns=default&seg0=0&ts0=1&d0=${segment}`);
+  assert.match(lpReply.body, /"r":1,"b":\{"s":"ok"/);
+  const heldPoll = lp(`id=${lpId}&pw=${lpPassword}&ser=3&ns=default`);
   const slowBody = '"arrives during the drain"';
   const slow = rawConnection(port, `PUT /acked/slow.json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
                                    `Content-Length: ${slowBody.length}\r\n\r\n${slowBody.slice(0, 5)}`);
@@ -155,6 +166,8 @@ test('SIGTERM: not ready first, then every client told in its protocol, answers 
   const streamed = await within(stream.closed, 5000);
   assert.notEqual(streamed, 'timeout', 'the event stream ended');
   await waitFor(() => connected.values.lastIndexOf(false) > connectedAt, { message: 'the SDK saw the disconnect' });
+  const lastPoll = await within(heldPoll, 5000);
+  assert.match(lastPoll.body, /pLPCommand\('close',\d+\);$/, 'the held long poll is answered with the close command');
 
   // The request whose body was still arriving is answered, and its connection closed after it.
   assert.ok(server.running);
@@ -179,6 +192,7 @@ test('SIGTERM: not ready first, then every client told in its protocol, answers 
     assert.deepEqual((await curl(server.u(`${path}.json`))).json, value, path);
   }
   assert.equal((await curl(server.u('/presence/sdk.json'))).json, 'offline');
+  assert.equal((await curl(server.u('/presence/lp.json'))).json, 'offline');
 });
 
 test('the drain ends at its timeout even when a client never finishes', async (t) => {
