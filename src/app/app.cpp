@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "app/http_router.h"
+#include "app/ops_handler.h"
+#include "app/scraped_metrics.h"
 #include "app/user_pools.h"
 #include "auth/accepted_users.h"
 #include "auth/authenticator.h"
@@ -245,7 +247,12 @@ bool App::start() {
                                    std::function<void(Result<identity::Identity>)> done) {
     sign_in->sign_in(database, tenant, email, password, address, std::move(done));
   });
-  router_ = std::make_unique<HttpRouter>(*rest_, *firebase_, *stomp_, *identity_);
+  ops_ = std::make_unique<OpsHandler>(registry, draining_,
+                                      OpsOptions{.authenticator = &authenticator,
+                                                 .default_namespace = config.default_namespace,
+                                                 .metrics_public = config.metrics_public});
+  scraped_metrics_ = collect_server_state(registry, memory_budget, draining_);
+  router_ = std::make_unique<HttpRouter>(*rest_, *firebase_, *stomp_, *identity_, *ops_);
   net::ServerOptions server_options;
   server_options.host = config.host;
   server_options.port = config.port;
@@ -268,7 +275,7 @@ bool App::start() {
   http_endpoint_ = *endpoint;
   std::string stomp_address = "off";
   if (config.stomp_port != 0) {
-    auto stomp_endpoint = server_->listen_stream(config.stomp_port, *stomp_);
+    auto stomp_endpoint = server_->listen_stream(config.stomp_port, *stomp_, metrics::ConnectionKind::stomp_tcp);
     if (!stomp_endpoint) {
       spdlog::error("STOMP port: {} (set stomp_port to another port, or 0 to turn STOMP over TCP off)",
                     stomp_endpoint.error().message);
@@ -288,16 +295,41 @@ bool App::start() {
   return true;
 }
 
-void App::stop() {
+void App::drain(std::chrono::milliseconds delay, std::chrono::milliseconds timeout) {
   if (!running_) return;
   running_ = false;
-  // Close the connections first (streams end; onDisconnect writes of closed connections are queued), give their
-  // close handlers a moment, then let every database finish its queue durably, then stop the I/O threads.
+  draining_ = true;
+  if (delay.count() > 0) {
+    spdlog::info("shutting down: /readyz answers 503; serving on for {} ms (shutdown_delay_seconds) before the drain",
+                 delay.count());
+    std::this_thread::sleep_for(delay);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + timeout;
+  server_->stop_accepting();
+  spdlog::info("draining: new connections are refused; answering the requests taken, then closing every "
+               "connection (at most {} ms)",
+               timeout.count());
+  // Writes taken before the doors close are committed and their answers queued to their connections before the
+  // connections are told to go: a client whose write was in flight still gets its acknowledgement.
+  const bool answered = registry_->wait_answered(deadline);
   server_->close_connections();
   firebase_->close_long_polls();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Once each connection has closed its door has heard of it: its onDisconnect writes are queued, and the databases
+  // stopping below run them.
+  const std::size_t left = server_->wait_closed(deadline);
+  const auto elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  if (left != 0 || !answered) {
+    spdlog::warn("drain timeout ({} ms) reached: {}{} connections still open are dropped", timeout.count(),
+                 answered ? "" : "requests still being answered; ", left);
+  } else {
+    spdlog::info("drained in {} ms: every connection closed", elapsed);
+  }
   registry_->stop_all();
   server_->stop();
 }
+
+void App::stop() { drain(std::chrono::milliseconds(0), std::chrono::milliseconds(1000)); }
 
 }  // namespace backside::app

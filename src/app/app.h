@@ -3,12 +3,15 @@
 // ID tokens), the memory budget, the databases, the four front doors, the HTTP router, the network server and its
 // STOMP listener. serve() runs one until a signal; the HTTP fuzzer (http_request_fuzz.cpp) runs one in-process.
 #include <boost/asio/ip/tcp.hpp>
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "app/config.h"
 #include "app/data_dir_lock.h"
+#include "metrics/registry.h"
 
 namespace backside {
 class MemoryBudget;
@@ -46,6 +49,7 @@ class IdentityHandler;
 namespace backside::app {
 
 class HttpRouter;
+class OpsHandler;
 
 class App {
  public:
@@ -57,7 +61,15 @@ class App {
   // Locks the data dir, opens the databases, binds the ports and starts the I/O threads, logging as `backside
   // serve` does. false: it did not start, and the reason was logged. Call once.
   bool start();
-  // Closes the connections, lets every database finish its queue durably, then stops the I/O threads. Idempotent.
+  // The graceful shutdown of SIGTERM (docs/operations.md#shutdown). At once /readyz answers 503, while the server
+  // goes on serving for `delay` (load balancers stop sending new clients). Then the drain, for at most `timeout`:
+  // new connections are refused; the requests already taken are answered (writes committed, their answers
+  // queued); every client is told in its protocol (WebSocket close 1001, a STOMP ERROR, the end of an event stream,
+  // long polls answered with the close command) and its connection closes. Then, whatever the timeout left open is
+  // dropped, every database finishes its queue durably (onDisconnect writes included) and the I/O threads stop.
+  // Idempotent.
+  void drain(std::chrono::milliseconds delay, std::chrono::milliseconds timeout);
+  // drain() without delay and with a short timeout (1 s): the end of an in-process server (tests, the fuzzer).
   void stop();
 
   // Once started: where the HTTP port and the STOMP port (nullopt: stomp_port 0, off) are bound.
@@ -86,6 +98,10 @@ class App {
   std::unique_ptr<auth::AccountSweeper> account_sweeper_;  // after the directories it reaches: stops first
   std::unique_ptr<auth::PasswordSignIn> password_sign_in_;  // the Auth API's and STOMP's
   std::unique_ptr<proto::auth_api::IdentityHandler> identity_;
+  std::atomic<bool> draining_{false};  // drain() began: /readyz fails
+  std::unique_ptr<OpsHandler> ops_;
+  // The metrics read from the databases and the memory budget at each scrape: dropped before them.
+  metrics::Registry::Collection scraped_metrics_;
   std::unique_ptr<HttpRouter> router_;
   std::unique_ptr<net::Server> server_;
   // Last, so destroyed first: it finishes the hashes queued on it when it goes, and their callbacks reach the

@@ -55,6 +55,13 @@ const std::vector<OptionInfo>& config_options() {
       {"connection_limit_exempt", "comma-separated client addresses not capped per address, e.g. a reverse proxy's "
                                   "(default 127.0.0.1,::1; they still count toward max_connections)"},
       {"log_level", "trace, debug, info, warn or error (default info)"},
+      {"log_format", "text (default) or json: one JSON object per line (time, level, message)"},
+      {"metrics_public", "serve GET /metrics without the admin credential (default: the admin token is required)",
+       true},
+      {"shutdown_delay_seconds", "after SIGTERM, seconds during which /readyz answers 503 while the server goes on "
+                                 "serving, so that load balancers stop sending new clients (default 0)"},
+      {"drain_timeout_seconds", "after the shutdown delay, the longest the server waits for answers in flight and "
+                                "for clients to close before it exits (default 10)"},
       {"rules", "security rules file (JSON with comments) deployed to the default database at start"},
       {"admin_token", "the admin credential (at least 16 characters); default: generated on first start and "
                       "stored in <data_dir>/admin-token (mode 0600)"},
@@ -202,14 +209,25 @@ Status set_option(Config& config, const std::string& name, const std::string& va
     if (config.auth_max_pending_password_hashes < 2) {
       return invalid("Invalid value for auth_max_pending_password_hashes: must be at least 2");
     }
-  } else if (name == "dev") {
+  } else if (name == "dev" || name == "metrics_public") {
+    bool& field = name == "dev" ? config.dev : config.metrics_public;
     if (value == "true" || value == "1") {
-      config.dev = true;
+      field = true;
     } else if (value == "false" || value == "0") {
-      config.dev = false;
+      field = false;
     } else {
-      return invalid("Invalid value for dev: \"" + value + "\" (use true or false)");
+      return invalid("Invalid value for " + name + ": \"" + value + "\" (use true or false)");
     }
+  } else if (name == "log_format") {
+    if (value != "text" && value != "json") {
+      return invalid("Invalid value for log_format: \"" + value + "\" (use text or json)");
+    }
+    config.log_format = value;
+  } else if (name == "shutdown_delay_seconds" || name == "drain_timeout_seconds") {
+    std::uint32_t seconds = 0;
+    if (auto status = parse_int(name, value, seconds); !status) return status;
+    if (seconds > 3600) return invalid("Invalid value for " + name + ": use 0 to 3600 seconds");
+    (name == "shutdown_delay_seconds" ? config.shutdown_delay_seconds : config.drain_timeout_seconds) = seconds;
   } else if (name == "log_level") {
     if (value != "trace" && value != "debug" && value != "info" && value != "warn" && value != "error") {
       return invalid("Invalid value for log_level: \"" + value + "\"");

@@ -39,6 +39,14 @@ struct Config {
   std::uint32_t request_timeout_seconds = 60;  // an HTTP request, head and body; the idle time between requests
   std::uint32_t websocket_idle_seconds = 60;   // silence (no frame, no pong) before a WebSocket is closed
   std::string log_level = "info";
+  std::string log_format = "text";  // or "json": one object per line
+  // GET /metrics without the admin credential (for a scraper on a trusted network).
+  bool metrics_public = false;
+  // Shutdown (docs/operations.md#shutdown): after SIGTERM, /readyz fails while the server goes on serving for the
+  // delay (a load balancer stops sending new clients), then the drain: no new connections, clients told in their
+  // protocol, answers in flight written, for at most drain_timeout_seconds.
+  std::uint32_t shutdown_delay_seconds = 0;
+  std::uint32_t drain_timeout_seconds = 10;
   std::string rules;        // a rules file deployed to the default database at start; empty = keep what is stored
   std::string admin_token;  // empty = the one in data_dir/admin-token, generated on first start
   bool dev = false;

@@ -1,6 +1,8 @@
 #pragma once
 // Sends each HTTP request to its front door: CORS preflights, REST (*.json), the Firebase long-poll transport
-// (/.lp), the Firebase Auth endpoints (identitytoolkit, securetoken, JWKS), and 404 for the rest; and each WebSocket upgrade: /.ws to the Firebase front door.
+// (/.lp), the Firebase Auth endpoints (identitytoolkit, securetoken, JWKS), the operator's /livez, /readyz and
+// /metrics, and 404 for the rest; and each WebSocket upgrade: /.ws to the Firebase front door, /stomp to STOMP.
+#include "app/ops_handler.h"
 #include "net/http.h"
 #include "proto/firebase/firebase_handler.h"
 #include "proto/auth_api/identity_handler.h"
@@ -12,8 +14,8 @@ namespace backside::app {
 class HttpRouter : public net::HttpHandler {
  public:
   HttpRouter(proto::rest::RestHandler& rest, proto::firebase::FirebaseHandler& firebase,
-             proto::stomp::StompHandler& stomp, proto::auth_api::IdentityHandler& identity)
-      : rest_(rest), firebase_(firebase), stomp_(stomp), identity_(identity) {}
+             proto::stomp::StompHandler& stomp, proto::auth_api::IdentityHandler& identity, OpsHandler& ops)
+      : rest_(rest), firebase_(firebase), stomp_(stomp), identity_(identity), ops_(ops) {}
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange) override;
   net::WebSocketAccept accept_websocket(const net::HttpRequest& request,
                                         std::shared_ptr<net::WebSocketConnection> connection) override;
@@ -23,6 +25,7 @@ class HttpRouter : public net::HttpHandler {
   proto::firebase::FirebaseHandler& firebase_;
   proto::stomp::StompHandler& stomp_;  // WebSocket /stomp
   proto::auth_api::IdentityHandler& identity_;  // Firebase Auth endpoints
+  OpsHandler& ops_;                             // health probes and metrics
 };
 
 }  // namespace backside::app

@@ -10,6 +10,8 @@
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/json_log_formatter.h"
+#include "app/version.h"
 #include "store/store_factory.h"
 
 using namespace backside;
@@ -23,6 +25,7 @@ int main(int argc, char** argv) {
       "Backside: a self-hosted realtime database. It speaks the Firebase Realtime Database protocol (WebSocket and "
       "long-poll, for the unmodified Firebase SDKs), the Firebase REST API with streaming (Server-Sent Events), "
       "STOMP 1.2 over TCP and WebSocket, and the Firebase Auth API."};
+  cli.set_version_flag("--version", std::string(app::version()));
   cli.require_subcommand(1);
   std::string config_file;
   std::map<std::string, std::optional<std::string>> flags;
@@ -144,6 +147,21 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
   if (*rules_command) return app::check_rules_file(rules_file);
 
+  // The log format is chosen before the configuration is read, so that its errors are logged in it too: from the
+  // flag or the environment here (a config file's log_format applies once the file is read, below).
+  auto use_log_format = [](const std::string& format) {
+    if (format == "json") {
+      spdlog::set_formatter(std::make_unique<app::JsonLogFormatter>());
+    } else {
+      spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    }
+  };
+  if (flags["log_format"]) {
+    use_log_format(*flags["log_format"]);
+  } else if (const char* env = std::getenv(app::env_name("log_format").c_str())) {
+    use_log_format(env);
+  }
+
   app::Config config;
   if (config_file.empty()) {
     if (const char* env = std::getenv("BACKSIDE_CONFIG")) config_file = env;
@@ -165,6 +183,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  use_log_format(config.log_format);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   if (ns.empty()) ns = config.default_namespace;
 

@@ -1,13 +1,50 @@
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <ctime>
 #include <malloc.h>
 #include <pthread.h>
+#include <thread>
 
 #include "app/app.h"
 #include "app/commands.h"
 
 namespace backside::app {
+
+namespace {
+
+const char* signal_name(int signal) { return signal == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
+// What the drain may take beyond its own bound: the databases finishing their queues and the I/O threads stopping.
+constexpr auto kStopGrace = std::chrono::seconds(5);
+
+// Runs beside a drain: a second signal, or a drain still running `limit` after it began (a disk that no longer
+// answers), ends the process at once with status 1. Nothing acknowledged is lost by that: a write is acknowledged
+// only once it is on disk (durability fsync), and the write-ahead log replays at the next start.
+void watch_drain(const sigset_t& signals, std::chrono::steady_clock::time_point limit,
+                 const std::atomic<bool>& finished) {
+  while (!finished.load()) {
+    const timespec tick{0, 100'000'000};  // 100 ms: how soon the watch notices that the drain finished
+    siginfo_t info{};
+    if (const int received = sigtimedwait(&signals, &info, &tick); received > 0) {
+      spdlog::warn("received {} during the shutdown: exiting now, without waiting for the drain",
+                   signal_name(received));
+      spdlog::default_logger()->flush();
+      std::_Exit(1);
+    }
+    if (std::chrono::steady_clock::now() >= limit) {
+      spdlog::error("the shutdown did not finish within drain_timeout_seconds + {} s: exiting now",
+                    kStopGrace.count());
+      spdlog::default_logger()->flush();
+      std::_Exit(1);
+    }
+  }
+}
+
+}  // namespace
 
 int serve(const Config& config) {
   // Buffers as large as a client makes them (request bodies, their parsed JSON) go back to the OS when freed.
@@ -29,8 +66,16 @@ int serve(const Config& config) {
 
   int received = 0;
   sigwait(&signals, &received);
-  spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
-  app.stop();
+  const std::chrono::seconds delay(config.shutdown_delay_seconds);
+  const std::chrono::seconds timeout(config.drain_timeout_seconds);
+  spdlog::info("received {}, shutting down (shutdown delay {} s, drain timeout {} s; a second signal exits at once)",
+               signal_name(received), delay.count(), timeout.count());
+  std::atomic<bool> finished{false};
+  std::thread watch(watch_drain, std::cref(signals), std::chrono::steady_clock::now() + delay + timeout + kStopGrace,
+                    std::cref(finished));
+  app.drain(delay, timeout);
+  finished = true;
+  watch.join();
   spdlog::info("stopped cleanly");
   return 0;
 }

@@ -24,21 +24,21 @@ bool AttemptLimiter::reserve(const std::string& key, std::int64_t now) {
   return true;
 }
 
-void AttemptLimiter::count(const std::string& key, std::int64_t now) {
-  if (options_.max_attempts == 0) return;
+bool AttemptLimiter::count(const std::string& key, std::int64_t now) {
+  if (options_.max_attempts == 0) return false;
   std::lock_guard lock(mutex_);
   auto it = attempts_.find(key);
   if (it == attempts_.end()) {
     // Evicted while in flight (only when the table was full): counted anew, as far as room allows.
     if (attempts_.size() >= options_.max_keys) make_room(now);
-    if (attempts_.size() >= options_.max_keys) return;
+    if (attempts_.size() >= options_.max_keys) return false;
     it = attempts_.emplace(key, Attempts{0, 0, now}).first;
   } else if (now - it->second.window_start >= options_.window_seconds) {
     it->second.counted = 0;
     it->second.window_start = now;
   }
   if (it->second.in_flight > 0) --it->second.in_flight;
-  ++it->second.counted;
+  return ++it->second.counted == options_.max_attempts;
 }
 
 void AttemptLimiter::release(const std::string& key) {

@@ -24,8 +24,9 @@ class AttemptLimiter {
   // Takes a reservation for one attempt: false (and nothing taken) while `key` is at its limit, counting the
   // reservations in flight.
   [[nodiscard]] bool reserve(const std::string& key, std::int64_t now);
-  // Ends a reservation: the attempt counts against the key (a wrong password; a sign-up made).
-  void count(const std::string& key, std::int64_t now);
+  // Ends a reservation: the attempt counts against the key (a wrong password; a sign-up made). True if this attempt
+  // is the one that reached the limit: the key is locked out from now until its window ends.
+  bool count(const std::string& key, std::int64_t now);
   // Ends a reservation without counting it (the attempt was refused before it made the server work).
   void release(const std::string& key);
   // Ends a reservation and forgets the key's counted attempts (the right password).

@@ -1,4 +1,6 @@
 #include "auth/password_sign_in.h"
+
+#include "metrics/server_metrics.h"
 #include "util/unix_time.h"
 
 #include <chrono>
@@ -17,6 +19,12 @@ std::string text(const json::object& o, const char* name) {
 
 Error refused(std::string_view code) { return Error{ErrorCode::invalid_token, std::string(code)}; }
 
+void count_sign_in(metrics::SignInResult result) { metrics::server_metrics().password_sign_ins(result).add(); }
+
+void count_lockout(bool locked, metrics::LockoutScope scope) {
+  if (locked) metrics::server_metrics().sign_in_lockouts(scope).add();
+}
+
 }  // namespace
 
 PasswordSignIn::PasswordSignIn(UserDirectories& directories, PasswordHasher& hasher, const IdTokens& tokens,
@@ -30,13 +38,20 @@ PasswordSignIn::PasswordSignIn(UserDirectories& directories, PasswordHasher& has
 void PasswordSignIn::check(const std::string& tenant, const std::string& email, const std::string& password,
                            const std::string& address, std::function<void(Result<json::object>)> done) {
   auto users = directories_.of(tenant);
-  if (!users) return done(users.error());
+  if (!users) {
+    count_sign_in(metrics::SignInResult::error);
+    return done(users.error());
+  }
   const std::int64_t now = unix_seconds();
   const std::string account = tenant + "/" + normalize_email(email);  // lockouts are per pool
   // Each attempt takes its place in both limits now, before its hash, and keeps it until the outcome is known.
-  if (!account_failures_.reserve(account, now)) return done(refused(kTooManySignInAttempts));
+  if (!account_failures_.reserve(account, now)) {
+    count_sign_in(metrics::SignInResult::locked_out);
+    return done(refused(kTooManySignInAttempts));
+  }
   if (!address_failures_.reserve(address, now)) {
     account_failures_.release(account);
+    count_sign_in(metrics::SignInResult::locked_out);
     return done(refused(kTooManySignInAttempts));
   }
   auto release = [this, account, address] {
@@ -47,11 +62,13 @@ void PasswordSignIn::check(const std::string& tenant, const std::string& email, 
   if (!user) {
     // No hash was spent, but a client probing for accounts counts against its address.
     account_failures_.release(account);
-    address_failures_.count(address, now);
+    count_lockout(address_failures_.count(address, now), metrics::LockoutScope::address);
+    count_sign_in(metrics::SignInResult::unknown_email);
     return done(refused("EMAIL_NOT_FOUND"));
   }
   if (user_disabled(*user)) {
     release();
+    count_sign_in(metrics::SignInResult::disabled);
     return done(refused("USER_DISABLED"));
   }
   const std::string hash = text(*user, "passwordHash");
@@ -60,16 +77,19 @@ void PasswordSignIn::check(const std::string& tenant, const std::string& email, 
   const bool queued = hasher_.verify(
       hash, password, [this, user = std::move(*user), now, account, address, on_verified](bool matches) mutable {
         if (!matches) {
-          account_failures_.count(account, now);
-          address_failures_.count(address, now);
+          count_lockout(account_failures_.count(account, now), metrics::LockoutScope::account);
+          count_lockout(address_failures_.count(address, now), metrics::LockoutScope::address);
+          count_sign_in(metrics::SignInResult::wrong_password);
           return (*on_verified)(refused("INVALID_PASSWORD"));
         }
         account_failures_.succeeded(account);
         address_failures_.release(address);
+        count_sign_in(metrics::SignInResult::ok);
         (*on_verified)(std::move(user));
       });
   if (!queued) {
     release();
+    count_sign_in(metrics::SignInResult::busy);
     (*on_verified)(Error{ErrorCode::unavailable, std::string(kPasswordHashesBusy)});
   }
 }

@@ -31,6 +31,12 @@ struct Assignment {
   bool priority = false;   // a ".priority" key: only the node's priority changes
 };
 
+metrics::ServerMetrics& counted() { return metrics::server_metrics(); }
+
+void count_answer(const std::optional<metrics::Door>& door, const std::optional<Error>& error) {
+  if (door) counted().writes(*door, metrics::write_result_of(error)).add();
+}
+
 // The echo of a priority write: the priority the client set, not the node it now decorates.
 Node priority_echo(const Node& node) {
   if (!node.priority()) return Node();
@@ -61,6 +67,7 @@ Database::Database(std::string name, std::unique_ptr<store::Store> store, Node r
     // Opened on a full disk (the log could not be applied): reads work, writes wait for room.
     spdlog::error("database {}: opened read-only until the store recovers: {}", name_, refusing->message);
     store_failure_ = std::move(*refusing);
+    publish_storage_state();
   }
   committer_ = std::thread([this] { committer_loop(); });
   writer_ = std::thread([this] { writer_loop(); });
@@ -142,6 +149,7 @@ void Database::writer_loop() {
   hub_.for_each_subscription(
       [](const Path&, const tree::Query*, const sync::SubscriberPtr& s) { s->revoked(Error{ErrorCode::unavailable, "database closed"}); });
   hub_.clear();
+  publish_listen_counts();
   listening_.clear();
 }
 
@@ -155,6 +163,7 @@ void Database::write(WriteRequest request, WriteCallback done) {
       if (shared->second) {  // not yet staged: answered here
         WriteReply refused;
         refused.error = Error{ErrorCode::unavailable, "Internal error: the write was not applied"};
+        if (!shared->first.dry_run) count_answer(shared->first.door, refused.error);
         std::exchange(shared->second, nullptr)(std::move(refused));
       }
     }
@@ -162,6 +171,7 @@ void Database::write(WriteRequest request, WriteCallback done) {
   if (!enqueue({true, std::move(run)})) {
     WriteReply reply;
     reply.error = kClosed;
+    if (!shared->first.dry_run) count_answer(shared->first.door, reply.error);
     shared->second(std::move(reply));
   }
 }
@@ -174,6 +184,7 @@ void Database::read(Path path, std::optional<tree::Query> query, identity::Ident
              if (Status shown = readable(); !shown) return done(&shown.error(), Node());
              const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
              if (!rules::can_read(*rules_->compiled, path, root_, auth, static_cast<double>(unix_millis()), query ? &info : nullptr)) {
+               counted().rules_denials(metrics::RulesOperation::read).add();
                return done(&kPermissionDenied, Node());
              }
              const Node* at = root_.find(path);
@@ -196,9 +207,11 @@ void Database::listen(Path path, std::optional<tree::Query> query, identity::Ide
                            const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
                            if (!rules::can_read(*rules_->compiled, path, root_, auth, static_cast<double>(unix_millis()),
                                                 query ? &info : nullptr)) {
+                             counted().rules_denials(metrics::RulesOperation::listen).add();
                              return (*shared_done)(kPermissionDenied);
                            }
                            sync::Hub::Handle handle = hub_.subscribe(path, query, subscriber, root_);
+                           publish_listen_counts();
                            listening_[{handle.view, handle.subscriber}] =
                                Listening{path, std::move(query), std::move(auth), std::move(subscriber)};
                            (*shared_done)(handle);
@@ -209,7 +222,10 @@ void Database::listen(Path path, std::optional<tree::Query> query, identity::Ide
 void Database::unlisten(sync::Hub::Handle handle) {
   enqueue({false, [this, handle] {
              // A listen the server already ended (revoked by a rules change) is gone from the hub too.
-             if (listening_.erase({handle.view, handle.subscriber}) != 0) hub_.unsubscribe(handle);
+             if (listening_.erase({handle.view, handle.subscriber}) != 0) {
+               hub_.unsubscribe(handle);
+               publish_listen_counts();
+             }
            }});
 }
 
@@ -245,6 +261,8 @@ void Database::revoke_disallowed_listens() {
     }
     sync::SubscriberPtr subscriber = l.subscriber;
     hub_.unsubscribe({it->first.first, subscriber.get()});
+    publish_listen_counts();
+    counted().rules_denials(metrics::RulesOperation::listen).add();
     it = listening_.erase(it);
     subscriber->revoked(Error{ErrorCode::permission_denied, "Permission denied"});
   }
@@ -254,8 +272,19 @@ void Database::run(std::function<void(const Node&)> task) {
   enqueue({false, [this, task = std::move(task)] { task(root_); }});
 }
 
-void Database::stage_ack(WriteCallback& done, WriteReply reply) {
-  staged_.acks.emplace_back(std::exchange(done, nullptr), std::move(reply));
+void Database::stage_ack(const WriteRequest& request, WriteCallback& done, WriteReply reply) {
+  const bool staged = !reply.error && !request.dry_run;
+  std::optional<metrics::Door> door = request.dry_run ? std::nullopt : request.door;
+  staged_.acks.push_back(Ack{std::exchange(done, nullptr), std::move(reply), door, staged});
+}
+
+void Database::publish_storage_state() {
+  storage_failing_.store(store_failure_.has_value() || tree_stale_, std::memory_order_relaxed);
+}
+
+void Database::publish_listen_counts() {
+  listen_count_.store(hub_.subscription_count(), std::memory_order_relaxed);
+  view_count_.store(hub_.view_count(), std::memory_order_relaxed);
 }
 
 namespace {
@@ -275,19 +304,22 @@ void Database::abandon_turn(const char* what) {
   Turn abandoned = std::exchange(staged_, Turn());
   wait_committed();  // earlier turns are durable and answered first
   tree_stale_ = true;
+  publish_storage_state();
   (void)reload();  // root_ and the hub's query windows back to what is durable
-  for (auto& [done, reply] : abandoned.acks) {
+  for (Ack& ack : abandoned.acks) {
     WriteReply refused;
     refused.error = Error{ErrorCode::unavailable, "Internal error: the write was not applied"};
-    done(std::move(refused));
+    count_answer(ack.door, refused.error);
+    ack.done(std::move(refused));
   }
 }
 
 void Database::apply_write(WriteRequest& request, WriteCallback& done) {
   WriteReply reply;
   auto fail = [&](Error error) {
+    if (error.code == ErrorCode::permission_denied) counted().rules_denials(metrics::RulesOperation::write).add();
     reply.error = std::move(error);
-    stage_ack(done, std::move(reply));
+    stage_ack(request, done, std::move(reply));
   };
   // While the store refuses commits, a write is refused before it touches the tree.
   if (Status ready = writable(); !ready) return fail(ready.error());
@@ -401,7 +433,7 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
     }
   }
 
-  if (request.dry_run) return stage_ack(done, std::move(reply));
+  if (request.dry_run) return stage_ack(request, done, std::move(reply));
 
   if (request.if_hash) {
     // A compare-and-set answers whether the hash matches, and a mismatch carries the current value: both tell the
@@ -476,7 +508,7 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
     const Node* now = root_.find(request.path);
     reply.new_hash = now ? tree::node_hash(*now) : std::string();
   }
-  stage_ack(done, std::move(reply));
+  stage_ack(request, done, std::move(reply));
 }
 
 void Database::hand_off() {
@@ -511,6 +543,7 @@ void Database::wait_committed() {
   next_probe_ = std::chrono::steady_clock::now() + store_retry_interval_;
   // The tree holds changes that never became durable: return to what the store has.
   tree_stale_ = true;
+  publish_storage_state();
   (void)reload();
 }
 
@@ -526,6 +559,7 @@ bool Database::reload() {
   // Subscribers never got the refused changes' events: query windows follow the tree back without events.
   hub_.rebase(root_);
   tree_stale_ = false;
+  publish_storage_state();
   return true;
 }
 
@@ -548,6 +582,7 @@ Status Database::writable() {
     if (Status probed = store_->probe(); probed) {
       spdlog::info("database {}: the store works again; writes are accepted", name_);
       store_failure_.reset();
+      publish_storage_state();
       return ok_status();
     } else {
       store_failure_ = probed.error();
@@ -561,6 +596,7 @@ void Database::deliver(const std::vector<sync::PendingDelivery>& deliveries) {
   // Consecutive deliveries to the same group (the same view's events from successive writes) go to each subscriber
   // in one call: each subscriber is visited once per run rather than once per event.
   thread_local std::vector<std::shared_ptr<const std::string>> run;
+  std::uint64_t delivered = 0;  // events times their subscribers
   for (std::size_t begin = 0; begin < deliveries.size();) {
     const auto* recipients = deliveries[begin].recipients;
     std::size_t end = begin;
@@ -571,9 +607,11 @@ void Database::deliver(const std::vector<sync::PendingDelivery>& deliveries) {
     } else {
       for (const auto& subscriber : *recipients) subscriber->deliver_all(run);
     }
+    delivered += recipients->size() * run.size();
     begin = end;
   }
   run.clear();
+  if (delivered) counted().fanout_deliveries().add(delivered);
 }
 
 void Database::committer_loop() {
@@ -604,19 +642,26 @@ void Database::committer_loop() {
     if (failed_before) {
       failure = Error{ErrorCode::unavailable, "Storage failure: an earlier commit failed"};
     } else if (!turn.batch.empty()) {
-      if (auto committed = store_->commit(turn.batch); !committed) {
+      const auto started = std::chrono::steady_clock::now();
+      auto committed = store_->commit(turn.batch);
+      if (!committed) {
         spdlog::error("database {}: commit failed: {}", name_, committed.error().message);
         failure = Error{ErrorCode::unavailable, "Storage failure: " + committed.error().message};
+      } else {
+        counted().commit_seconds().observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        counted().commit_writes().observe(static_cast<double>(
+            std::count_if(turn.acks.begin(), turn.acks.end(), [](const Ack& ack) { return ack.staged; })));
       }
     }
     if (failure) {
       // Nothing of a refused turn is shown: no events, and replies without tree data (an echo, a hash, or a
       // mismatch's current value could all show changes that were never durable).
       turn.deliveries.clear();
-      for (auto& [done, reply] : turn.acks) {
-        if (!reply.error || reply.error->code == ErrorCode::hash_mismatch) {
-          reply = WriteReply();
-          reply.error = failure;
+      for (Ack& ack : turn.acks) {
+        if (!ack.reply.error || ack.reply.error->code == ErrorCode::hash_mismatch) {
+          ack.reply = WriteReply();
+          ack.reply.error = failure;
         }
       }
     }
@@ -624,7 +669,10 @@ void Database::committer_loop() {
       // A connection's events of this turn (and a writer's acknowledgements) go out in one write at the end.
       SendBatch batch;
       deliver(turn.deliveries);
-      for (auto& [done, reply] : turn.acks) done(std::move(reply));
+      for (Ack& ack : turn.acks) {
+        count_answer(ack.door, ack.reply.error);
+        ack.done(std::move(ack.reply));
+      }
     }
     {
       std::lock_guard lock(commit_mutex_);

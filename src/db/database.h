@@ -3,6 +3,7 @@
 // subscription runs on that thread in arrival order. Writes accepted in one turn are committed to the store in one
 // transaction (group commit); only then are their events delivered and their writers answered (principle 3).
 #include <boost/json/value.hpp>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -17,6 +18,7 @@
 
 #include "db/write_size_limit.h"
 #include "identity/identity.h"
+#include "metrics/server_metrics.h"
 #include "rules/rules.h"
 #include "store/store.h"
 #include "sync/hub.h"
@@ -45,6 +47,9 @@ struct WriteRequest {
   // REST writeSizeLimit: a write larger than this (what it sends plus what it replaces or removes) is refused
   // after the rules have allowed it, and changes nothing.
   std::optional<WriteSizeLimit> size_limit;
+  // The front door it came through, counted in backside_writes_total by how it was answered (not when a dry run);
+  // none: the server's own writes (tools), not counted.
+  std::optional<metrics::Door> door;
 };
 
 // What a write answers carries data from the tree only where the writer may read (.read rules): a client allowed
@@ -127,6 +132,12 @@ class Database {
   void stop();
 
   std::size_t leaf_count_at_open() const { return leaf_count_at_open_; }
+  // Thread-safe, for metrics: listens (subscriptions) registered now, and the views they share.
+  std::size_t listen_count() const { return listen_count_.load(std::memory_order_relaxed); }
+  std::size_t view_count() const { return view_count_.load(std::memory_order_relaxed); }
+  // Thread-safe, for readiness: true while the store refuses commits (a full disk, an I/O error) or the tree could
+  // not be read back after one; writes are refused meanwhile (docs/reliability.md).
+  bool storage_failing() const { return storage_failing_.load(std::memory_order_relaxed); }
 
  private:
   struct Task {
@@ -139,8 +150,9 @@ class Database {
   bool enqueue(Task task);  // false once stopping
   void writer_loop();
   void apply_write(WriteRequest& request, WriteCallback& done);
-  // Takes `done` (it is empty afterwards) to answer with `reply` once the turn is committed.
-  void stage_ack(WriteCallback& done, WriteReply reply);
+  // Takes `done` (it is empty afterwards) to answer with `reply` once the turn is committed; `request` says whether
+  // and how the answer is counted.
+  void stage_ack(const WriteRequest& request, WriteCallback& done, WriteReply reply);
   // A task threw (an allocation failed, a bug): what the current turn changed is dropped and the tree is read back
   // from the store, as after a failed commit. The turn's writers are answered with an error.
   void abandon_turn(const char* what);
@@ -186,10 +198,17 @@ class Database {
   // subscriptions) first waits for the committer.
   // Sends a committed turn's events to their subscribers (committer thread).
   static void deliver(const std::vector<sync::PendingDelivery>& deliveries);
+  // A write's answer, held until its turn is committed.
+  struct Ack {
+    WriteCallback done;
+    WriteReply reply;
+    std::optional<metrics::Door> door;  // counted in backside_writes_total as this door's, when answered
+    bool staged = false;                // its changes are in the turn's batch (not refused, not a dry run)
+  };
   struct Turn {
     store::WriteBatch batch;
     std::vector<sync::PendingDelivery> deliveries;
-    std::vector<std::pair<WriteCallback, WriteReply>> acks;
+    std::vector<Ack> acks;
   };
   Turn staged_;
   std::mutex commit_mutex_;
@@ -204,6 +223,13 @@ class Database {
   // refused writes (the reload failed): nothing is shown or written until a reload succeeds.
   std::optional<Error> store_failure_;
   bool tree_stale_ = false;
+  // Publishes store_failure_ and tree_stale_ as storage_failing_ for other threads; call after changing either.
+  void publish_storage_state();
+  std::atomic<bool> storage_failing_{false};
+  // Mirrors of the hub's counts for other threads (the hub is the writer's); call after changing the hub.
+  void publish_listen_counts();
+  std::atomic<std::size_t> listen_count_{0};
+  std::atomic<std::size_t> view_count_{0};
   std::chrono::steady_clock::time_point next_probe_{};
   const std::chrono::milliseconds store_retry_interval_;
   bool committer_stopping_ = false;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <future>
 #include <fstream>
 #include <sstream>
 
@@ -164,6 +165,32 @@ std::vector<std::string> Registry::names() const {
   std::vector<std::string> result;
   for (const auto& [name, db] : databases_) result.push_back(name);
   return result;
+}
+
+std::vector<std::pair<std::string, const Database*>> Registry::open_databases() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<std::string, const Database*>> result;
+  for (const auto& [name, database] : databases_) result.emplace_back(name, database.get());
+  return result;
+}
+
+bool Registry::wait_answered(std::chrono::steady_clock::time_point deadline) {
+  // A task on each database's queue runs only once every request queued before it is committed and answered.
+  std::vector<std::future<void>> answered;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [name, database] : databases_) {
+      auto reached = std::make_shared<std::promise<void>>();
+      answered.push_back(reached->get_future());
+      database->run([reached](const tree::Node&) { reached->set_value(); });
+    }
+  }
+  for (auto& future : answered) {
+    // A database already stopping takes no task (the promise goes unset): then it has no requests to wait for
+    // either, only its queue to finish, which stop() does.
+    if (future.wait_until(deadline) == std::future_status::timeout) return false;
+  }
+  return true;
 }
 
 void Registry::stop_all() {

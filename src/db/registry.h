@@ -1,9 +1,11 @@
 #pragma once
 // The databases (namespaces) of one server, each in its own store directory and with its own writer thread.
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "db/database.h"
@@ -53,6 +55,11 @@ class Registry {
   std::vector<std::string> names() const;
   // The folder of database `name` in `data_dir`: its tree (LMDB + write-ahead log), rules.json and tenants.json.
   static std::string directory_in(const std::string& data_dir, const std::string& name);
+  // Every open database with its name (thread-safe; the pointers live as long as the registry).
+  std::vector<std::pair<std::string, const Database*>> open_databases() const;
+  // Waits until every request queued so far to any database has been committed and answered, or until `deadline`:
+  // false if the deadline came first. Draining uses it: writes taken before the doors close are answered.
+  bool wait_answered(std::chrono::steady_clock::time_point deadline);
   // Stops every database after it has drained its queue.
   void stop_all();
 

@@ -34,6 +34,8 @@ void EventStreamSession::run(asio::ip::tcp::socket socket) {
     return;
   }
   socket_ = std::move(socket);
+  counted_open =
+      metrics::GaugeIncrement(metrics::server_metrics().open_connections(metrics::ConnectionKind::event_stream));
   own_until_finished();
   if (!socket_.is_open()) return finish("the connection ended before the stream began");
   act(writer_.start(socket_.native_handle()));

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "metrics/server_metrics.h"
+
 namespace backside::net {
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
@@ -89,6 +91,9 @@ class StreamEndpoint {
   virtual ~StreamEndpoint() = default;
   virtual void on_bytes(std::string_view bytes) = 0;
   virtual void on_close() = 0;
+  // The server is shutting down (docs/operations.md#shutdown): send the protocol's last words (a STOMP ERROR) if it
+  // has any. The connection is closed right after, once what is queued is written; on_close follows.
+  virtual void on_server_shutdown() {}
 };
 
 class StreamHandler {
@@ -106,6 +111,10 @@ class WebSocketEndpoint {
   virtual void on_open() {}
   virtual void on_message(std::string&& message) = 0;
   virtual void on_close() = 0;
+  // The server is shutting down (docs/operations.md#shutdown): send the protocol's last words (a STOMP ERROR) if it
+  // has any. The connection is then closed with code 1001 (going away), once what is queued is written; clients
+  // reconnect, to this server once it is back or to another one. Only once open; on_close follows.
+  virtual void on_server_shutdown() {}
 };
 
 // A front door's answer to an upgrade request. endpoint == nullptr refuses the upgrade (404 Not Found).
@@ -122,6 +131,9 @@ struct WebSocketAccept {
   // nothing else between them. Applies to what is sent from on_open on.
   std::size_t split_above = SIZE_MAX;
   std::function<std::vector<std::shared_ptr<const std::string>>(const std::shared_ptr<const std::string>&)> split;
+  // What the connection is counted as in backside_open_connections while it is open: each door says (the Firebase
+  // door's WebSockets, STOMP's).
+  metrics::ConnectionKind kind = metrics::ConnectionKind::firebase_websocket;
 };
 
 class HttpHandler {

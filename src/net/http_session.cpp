@@ -125,15 +125,21 @@ HttpSession::HttpSession(asio::ip::tcp::socket socket, HttpHandler& handler, con
 HttpSession::~HttpSession() = default;
 
 void HttpSession::start() {
+  counted_open = metrics::GaugeIncrement(metrics::server_metrics().open_connections(metrics::ConnectionKind::http));
   sessions_->track(shared_from_this());
   asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
 }
 
 void HttpSession::shutdown() {
-  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->finish("server shutting down"); });
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->draining_ = true;
+    if (!self->in_request_) self->finish("server shutting down");
+  });
 }
 
 void HttpSession::read_request() {
+  if (draining_) return finish("server shutting down");
+  in_request_ = false;
   answered_ = false;
   request_version_ = 11;  // until a head is read (an error answer to an unreadable request)
   head_request_ = false;
@@ -176,6 +182,7 @@ void HttpSession::parse_header() {
 void HttpSession::on_header(beast::error_code ec) {
   header_charge_.release();  // the head is parsed into the request; the buffer keeps only what follows it
   if (ec) return on_request(ec);
+  in_request_ = true;
   HttpRequest& head = parser_->get();
   request_version_ = head.version();
   head_request_ = head.method() == http::verb::head;
@@ -242,7 +249,11 @@ void HttpSession::on_request(beast::error_code ec) {
   HttpRequest request = parser_->release();
   keep_alive_after_reply_ = request.keep_alive();
   try {
-    if (beast::websocket::is_upgrade(request)) return upgrade_to_websocket(std::move(request));
+    if (beast::websocket::is_upgrade(request)) {
+      // A client upgrading now would be closed at once: it may as well reconnect elsewhere straight away.
+      if (draining_) return fail_request(http::status::service_unavailable, "The server is shutting down");
+      return upgrade_to_websocket(std::move(request));
+    }
     handler_.handle(std::move(request), shared_from_this());
   } catch (const std::exception& e) {
     // A handler that throws answers 500 and ends this connection (a reply may already be on its way: then the
@@ -265,6 +276,7 @@ void HttpSession::upgrade_to_websocket(HttpRequest&& request) {
   handed_off_ = true;
   closed_ = true;
   (void)sessions_->remove(this);  // tracked, not owned
+  counted_open.release();
   connection->connection_slot = std::move(connection_slot);
   connection->run(std::move(stream_), std::move(buffer_), std::move(request), std::move(accepted));
 }
@@ -295,7 +307,8 @@ void HttpSession::write_response(std::shared_ptr<HttpResponse> response) {
     keep_alive_after_reply_ = false;
   }
   stream_.expires_after(std::chrono::seconds(options_.request_timeout_seconds));
-  bool keep_alive = response->keep_alive() && keep_alive_after_reply_;
+  metrics::server_metrics().http_responses(response->result_int()).add();
+  bool keep_alive = response->keep_alive() && keep_alive_after_reply_ && !draining_;
   // The handlers answer in the request's version; the status line says HTTP/1.1 whatever HTTP/1.x the request
   // named (RFC 9110 §6.2: the highest version the server conforms to). An HTTP/1.0 client is told explicitly when
   // the connection stays open.
@@ -357,6 +370,7 @@ void HttpSession::hand_off_stream(const std::shared_ptr<EventStreamSession>& str
   buffer_.clear();
   buffer_.shrink_to_fit();
   if (!was_closed) (void)sessions_->remove(this);  // tracked, not owned
+  counted_open.release();
   stream->connection_slot = std::move(connection_slot);
   stream->run(stream_.release_socket());
 }
@@ -371,26 +385,42 @@ void HttpSession::finish(const char* reason) {
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   stream_.socket().close(ec);
   connection_slot.release();
+  counted_open.release();
   (void)sessions_->remove(this);  // tracked, not owned
 }
 
 void SessionSet::track(const std::shared_ptr<Session>& session) {
-  std::lock_guard lock(mutex_);
-  sessions_.emplace(session.get(), Entry{session, nullptr});
+  bool shutting_down;
+  {
+    std::lock_guard lock(mutex_);
+    sessions_.emplace(session.get(), Entry{session, nullptr});
+    shutting_down = shutting_down_;
+  }
+  if (shutting_down) session->shutdown();
 }
 
 void SessionSet::own(std::shared_ptr<Session> session) {
-  std::lock_guard lock(mutex_);
-  const Session* key = session.get();
-  sessions_.emplace(key, Entry{session, std::move(session)});
+  bool shutting_down;
+  {
+    std::lock_guard lock(mutex_);
+    const Session* key = session.get();
+    sessions_.emplace(key, Entry{session, session});
+    shutting_down = shutting_down_;
+  }
+  if (shutting_down) session->shutdown();
 }
 
 std::shared_ptr<Session> SessionSet::remove(const Session* session) {
-  std::lock_guard lock(mutex_);
-  auto it = sessions_.find(session);
-  if (it == sessions_.end()) return nullptr;
-  std::shared_ptr<Session> owned = std::move(it->second.owned);
-  sessions_.erase(it);
+  std::shared_ptr<Session> owned;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(session);
+    if (it == sessions_.end()) return nullptr;
+    owned = std::move(it->second.owned);
+    sessions_.erase(it);
+    if (!sessions_.empty()) return owned;
+  }
+  emptied_.notify_all();
   return owned;
 }
 
@@ -398,11 +428,23 @@ void SessionSet::shutdown_all() {
   std::vector<std::shared_ptr<Session>> live;
   {
     std::lock_guard lock(mutex_);
+    shutting_down_ = true;
     for (auto& [raw, entry] : sessions_) {
       if (auto session = entry.session.lock()) live.push_back(std::move(session));
     }
   }
   for (auto& session : live) session->shutdown();
+}
+
+std::size_t SessionSet::wait_until_empty(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  emptied_.wait_until(lock, deadline, [&] { return sessions_.empty(); });
+  return sessions_.size();
+}
+
+std::size_t SessionSet::size() {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
 }
 
 void SessionSet::release_all() {

@@ -6,6 +6,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,6 +33,9 @@ class Session {
   // The connection's place under the server's connection caps: set by the listener before start, moved along when
   // an HTTP connection becomes a WebSocket or an event stream, released (on the strand) when the socket is closed.
   ConnectionSlot connection_slot;
+  // The connection in backside_open_connections, under what carries it now: taken when it starts, given back when
+  // its socket is closed or handed to a session of another kind (which takes its own).
+  metrics::GaugeIncrement counted_open;
 };
 
 class HttpSession : public Session, public HttpExchange, public std::enable_shared_from_this<HttpSession> {
@@ -39,7 +44,9 @@ class HttpSession : public Session, public HttpExchange, public std::enable_shar
               std::shared_ptr<SessionSet> sessions);
   ~HttpSession() override;
   void start();
-  // Closes the connection from any thread (server shutdown).
+  // Server shutdown, from any thread: a connection waiting for a request is closed now; one whose request has
+  // arrived (its head) gets to finish it, answered with Connection: close, and then closes. An upgrade asked for
+  // from then on is refused (503).
   void shutdown() override;
 
   // HttpExchange
@@ -77,6 +84,8 @@ class HttpSession : public Session, public HttpExchange, public std::enable_shar
   bool handed_off_ = false;  // the socket now belongs to a WebSocketSession or an EventStreamSession
   bool closed_ = false;      // the socket is closed or handed off
   bool linger_ = false;      // the answer was an error: the client may still be sending a body we did not read
+  bool in_request_ = false;  // a request's head has arrived and its answer is not written yet
+  bool draining_ = false;    // the server is shutting down: this connection ends after its current answer
   std::size_t discarded_bytes_ = 0;
   // The server-wide budget's share of this connection: the request body being read (until the answer is written)
   // and the response being written.
@@ -96,7 +105,12 @@ class SessionSet {
   void own(std::shared_ptr<Session> session);
   // Forgets `session`. Returns it if it was owned: the caller keeps it until it is done with `session`.
   [[nodiscard]] std::shared_ptr<Session> remove(const Session* session);
+  // Shuts every session down, and from now on every session added too (a connection that was being upgraded or
+  // turned into a stream while this ran would otherwise be missed).
   void shutdown_all();
+  // Waits until every session has been removed, or until `deadline`; returns how many are left.
+  std::size_t wait_until_empty(std::chrono::steady_clock::time_point deadline);
+  std::size_t size();
   // After the I/O threads have stopped: drops the sessions still owned, so that they go before the I/O context.
   void release_all();
 
@@ -106,7 +120,9 @@ class SessionSet {
     std::shared_ptr<Session> owned;  // null for a tracked session
   };
   std::mutex mutex_;
+  std::condition_variable emptied_;
   std::unordered_map<const Session*, Entry> sessions_;
+  bool shutting_down_ = false;  // shutdown_all() ran
 };
 
 }  // namespace backside::net

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <boost/asio/strand.hpp>
+#include <future>
 #include <string_view>
 
 #include "net/http_session.h"
@@ -29,13 +30,15 @@ struct Server::AcceptState {
 class Server::Listener : public std::enable_shared_from_this<Listener> {
  public:
   Listener(asio::io_context& io, const ServerOptions& options, ConnectionLimiter& limiter,
-           std::shared_ptr<AcceptState> state, HttpHandler* handler, StreamHandler* stream_handler)
+           std::shared_ptr<AcceptState> state, HttpHandler* handler, StreamHandler* stream_handler,
+           metrics::ConnectionKind stream_kind)
       : io_(io),
         options_(options),
         limiter_(limiter),
         state_(std::move(state)),
         handler_(handler),
         stream_handler_(stream_handler),
+        stream_kind_(stream_kind),
         acceptor_(io),
         sessions_(std::make_shared<SessionSet>()) {}
 
@@ -66,12 +69,27 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
     });
   }
 
-  void stop() {
-    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+  // Closes the listening socket on an I/O thread, where its accepts run. From another thread, waits until it is
+  // closed, so that a connection attempted after this returns is refused; without I/O threads, closes it here.
+  void stop_accepting(bool io_running) {
+    if (!io_running) {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+      return;
+    }
+    auto closed = std::make_shared<std::promise<void>>();
+    auto done = closed->get_future();
+    asio::post(acceptor_.get_executor(), [self = shared_from_this(), closed] {
       boost::system::error_code ec;
       self->acceptor_.close(ec);
+      closed->set_value();
     });
-    sessions_->shutdown_all();
+    if (!io_.get_executor().running_in_this_thread()) done.wait_for(std::chrono::seconds(5));
+  }
+
+  void shutdown_sessions() { sessions_->shutdown_all(); }
+  std::size_t wait_closed(std::chrono::steady_clock::time_point deadline) {
+    return sessions_->wait_until_empty(deadline);
   }
 
   // After the I/O threads stopped: the sessions still open go now, while the I/O context they use still exists.
@@ -122,7 +140,7 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
     if (stream_handler_) {
       auto session = std::make_shared<TcpSession>(std::move(socket), options_, sessions_);
       session->connection_slot = std::move(admission.slot);
-      session->start(*stream_handler_);
+      session->start(*stream_handler_, stream_kind_);
     } else {
       auto session = std::make_shared<HttpSession>(std::move(socket), *handler_, options_, sessions_);
       session->connection_slot = std::move(admission.slot);
@@ -134,6 +152,10 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   // fixed response; if the socket cannot take it, the client just sees the close).
   void refuse(tcp::socket socket, const tcp::endpoint& peer, const ConnectionLimiter::Admission& admission) {
     const bool server_full = admission.verdict == ConnectionLimiter::Verdict::server_full;
+    metrics::server_metrics()
+        .refused_connections(server_full ? metrics::ConnectionRefusal::server_full
+                                         : metrics::ConnectionRefusal::address_full)
+        .add();
     if (!stream_handler_) {
       static constexpr std::string_view kServerFull =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
@@ -183,6 +205,7 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   std::shared_ptr<AcceptState> state_;
   HttpHandler* handler_;
   StreamHandler* stream_handler_;
+  metrics::ConnectionKind stream_kind_;  // what a stream_handler_ connection counts as
   tcp::acceptor acceptor_;
   std::shared_ptr<SessionSet> sessions_;
 };
@@ -196,14 +219,16 @@ Server::Server(ServerOptions options, HttpHandler& handler)
 Server::~Server() { stop(); }
 
 Result<tcp::endpoint> Server::listen() {
-  listener_ = std::make_shared<Listener>(io_, options_, limiter_, accept_state_, &handler_, nullptr);
+  listener_ = std::make_shared<Listener>(io_, options_, limiter_, accept_state_, &handler_, nullptr,
+                                         metrics::ConnectionKind::http);
   auto endpoint = listener_->open(options_.port);
   if (endpoint) listener_->accept();
   return endpoint;
 }
 
-Result<tcp::endpoint> Server::listen_stream(std::uint16_t port, StreamHandler& handler) {
-  auto listener = std::make_shared<Listener>(io_, options_, limiter_, accept_state_, nullptr, &handler);
+Result<tcp::endpoint> Server::listen_stream(std::uint16_t port, StreamHandler& handler,
+                                           metrics::ConnectionKind kind) {
+  auto listener = std::make_shared<Listener>(io_, options_, limiter_, accept_state_, nullptr, &handler, kind);
   auto endpoint = listener->open(port);
   if (!endpoint) return endpoint;
   listener->accept();
@@ -243,9 +268,23 @@ void Server::log_handler_exception(const char* what) {
   spdlog::error("a connection ended on an unexpected exception ({} so far): {}", count, what);
 }
 
+void Server::stop_accepting() {
+  const bool io_running = !threads_.empty() && !io_.stopped();
+  if (listener_) listener_->stop_accepting(io_running);
+  for (auto& listener : stream_listeners_) listener->stop_accepting(io_running);
+}
+
 void Server::close_connections() {
-  if (listener_) listener_->stop();
-  for (auto& listener : stream_listeners_) listener->stop();
+  stop_accepting();
+  if (listener_) listener_->shutdown_sessions();
+  for (auto& listener : stream_listeners_) listener->shutdown_sessions();
+}
+
+std::size_t Server::wait_closed(std::chrono::steady_clock::time_point deadline) {
+  std::size_t open = 0;
+  if (listener_) open += listener_->wait_closed(deadline);
+  for (auto& listener : stream_listeners_) open += listener->wait_closed(deadline);
+  return open;
 }
 
 void Server::stop() {

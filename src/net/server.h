@@ -45,12 +45,21 @@ class Server {
 
   // Binds and starts accepting; returns the bound endpoint (port 0 picks a free port).
   Result<boost::asio::ip::tcp::endpoint> listen();
-  // Binds a raw protocol port (STOMP) whose connections go to `handler`; call before start().
-  Result<boost::asio::ip::tcp::endpoint> listen_stream(std::uint16_t port, StreamHandler& handler);
+  // Binds a raw protocol port (STOMP) whose connections go to `handler`, counted as `kind` in
+  // backside_open_connections; call before start().
+  Result<boost::asio::ip::tcp::endpoint> listen_stream(std::uint16_t port, StreamHandler& handler,
+                                                       metrics::ConnectionKind kind);
   // Starts the I/O threads; returns immediately.
   void start();
-  // Stops accepting and closes every connection (their close handlers run on the I/O threads, which keep going).
+  // Closes the listening sockets: new connections are refused (by the kernel); the open ones go on. Idempotent.
+  void stop_accepting();
+  // stop_accepting(), then ends every connection in its protocol (Session::shutdown: a WebSocket closes with 1001
+  // after its door's last words, an HTTP connection after the answer to the request it is in), and every
+  // connection that becomes a session from now on. Their close handlers run on the I/O threads, which keep going.
   void close_connections();
+  // After close_connections(): waits until every connection has closed (its door has heard of it), or until
+  // `deadline`; returns how many are still open.
+  std::size_t wait_closed(std::chrono::steady_clock::time_point deadline);
   // close_connections(), then stops and joins the I/O threads, then drops the connections still open.
   void stop();
   boost::asio::io_context& io_context() { return io_; }

@@ -92,6 +92,7 @@ void SocketSession::act(SocketWriter::Outcome outcome) {
         if (!self->finished_) self->on_drained();
       });
     case Outcome::overflow:
+      metrics::server_metrics().slow_clients_dropped(metrics::SlowClientDrop::queue_limit).add();
       return asio::post(strand_, [self = shared_from_this()] {
         spdlog::warn("dropping {} from {}: it fell more than {} bytes behind", self->kind_, self->remote_address_,
                      self->options_.max_stream_queue_bytes);
@@ -99,6 +100,7 @@ void SocketSession::act(SocketWriter::Outcome outcome) {
       });
     case Outcome::over_budget:
       // The budget logs these itself, rate-limited: a crowd of slow readers dropped at once is one incident.
+      metrics::server_metrics().slow_clients_dropped(metrics::SlowClientDrop::memory_budget).add();
       return asio::post(strand_, [self = shared_from_this()] {
         self->finish("slow reader: the server's memory budget for queued output is spent");
       });
@@ -111,7 +113,8 @@ void SocketSession::act(SocketWriter::Outcome outcome) {
 
 void SocketSession::enable_eviction() {
   writer_.enrol_for_eviction([weak = weak_from_this(), strand = strand_] {
-    // Under the budget's lock: only post; the session is looked up (and maybe destroyed) on its strand.
+    // Under the budget's lock: only post (and count); the session is looked up (and maybe destroyed) on its strand.
+    metrics::server_metrics().slow_clients_dropped(metrics::SlowClientDrop::memory_budget).add();
     asio::post(strand, [weak] {
       if (auto self = weak.lock()) {
         self->finish("slow reader: dropped, its queue being the largest, to make room in the memory budget");
@@ -129,8 +132,11 @@ void SocketSession::finish(std::string reason) {
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   connection_slot.release();
-  std::shared_ptr<Session> owned = sessions_->remove(this);
+  counted_open.release();
+  // The endpoint hears of the close before the server's session set forgets the session: a server waiting for its
+  // sessions to close (a drain) then knows their onDisconnect writes are queued.
   on_finished();
+  std::shared_ptr<Session> owned = sessions_->remove(this);
   // The last reference may be this one: the session goes in a handler of its own, never under its caller's feet.
   if (owned) asio::post(strand_, [owned = std::move(owned)] {});
 }

@@ -12,7 +12,8 @@ TcpSession::TcpSession(tcp::socket socket, const ServerOptions& options, std::sh
 
 TcpSession::~TcpSession() = default;
 
-void TcpSession::start(StreamHandler& handler) {
+void TcpSession::start(StreamHandler& handler, metrics::ConnectionKind kind) {
+  counted_open = metrics::GaugeIncrement(metrics::server_metrics().open_connections(kind));
   own_until_finished();
   enable_eviction();
   endpoint_ = handler.accept_stream(self());
@@ -60,6 +61,14 @@ void TcpSession::close(std::string reason) {
     self->close_reason_ = std::move(reason);
   });
   act(outcome);
+}
+
+void TcpSession::shutdown() {
+  asio::post(strand_, [self = self()] {
+    if (self->finished_) return;
+    if (self->endpoint_ && !self->writer_.closing()) self->endpoint_->on_server_shutdown();
+    self->close("server shutting down");
+  });
 }
 
 void TcpSession::on_finished() {

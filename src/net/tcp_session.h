@@ -15,8 +15,9 @@ class TcpSession : public SocketSession, public StreamConnection {
   TcpSession(boost::asio::ip::tcp::socket socket, const ServerOptions& options, std::shared_ptr<SessionSet> sessions);
   ~TcpSession() override;
 
-  // Asks `handler` for an endpoint and starts reading. Call once.
-  void start(StreamHandler& handler);
+  // Asks `handler` for an endpoint and starts reading; the connection counts as `kind` in backside_open_connections.
+  // Call once.
+  void start(StreamHandler& handler, metrics::ConnectionKind kind);
 
   // StreamConnection
   bool send(std::shared_ptr<const std::string> bytes) override;
@@ -26,8 +27,9 @@ class TcpSession : public SocketSession, public StreamConnection {
   const std::string& remote_address() const override { return remote_address_; }
   void pause_reading(bool paused) override;
 
-  // Session: close from any thread (server shutdown).
-  void shutdown() override { close("server shutting down"); }
+  // Session, from any thread: server shutdown. The endpoint says its last words (on_server_shutdown), then the
+  // connection closes once they are written.
+  void shutdown() override;
 
  private:
   std::shared_ptr<TcpSession> self() { return std::static_pointer_cast<TcpSession>(shared_from_this()); }

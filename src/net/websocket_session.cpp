@@ -37,6 +37,7 @@ WebSocketSession::~WebSocketSession() = default;
 void WebSocketSession::run(beast::tcp_stream stream, beast::flat_buffer buffer, HttpRequest request,
                            WebSocketAccept accepted) {
   endpoint_ = std::move(accepted.endpoint);
+  counted_open = metrics::GaugeIncrement(metrics::server_metrics().open_connections(accepted.kind));
   if (accepted.max_message_bytes) reader_ = WebSocketFrameReader(accepted.max_message_bytes);
   split_above_ = accepted.split ? accepted.split_above : SIZE_MAX;
   split_ = std::move(accepted.split);
@@ -180,7 +181,14 @@ void WebSocketSession::start_close(std::uint16_t code, std::string_view reason) 
                                          std::make_shared<const std::string>(close_frame_payload(code, reason)))));
 }
 
-void WebSocketSession::shutdown() { close(1001, "server shutting down"); }
+void WebSocketSession::shutdown() {
+  asio::post(strand_, [self = self()] {
+    if (self->finished_) return;
+    // The door's last words go before the close frame; a connection still being upgraded has no door yet.
+    if (self->open_ && self->endpoint_ && !self->writer_.closing()) self->endpoint_->on_server_shutdown();
+    self->close(1001, "server shutting down");
+  });
+}
 
 void WebSocketSession::on_drained() {
   if (close_sent_) return;

@@ -50,7 +50,8 @@ class WebSocketSession : public SocketSession, public WebSocketConnection {
   void pause_reading(bool paused) override;
   void post(std::function<void()> fn) override;
 
-  // Session: close from any thread (server shutdown).
+  // Session, from any thread: server shutdown. The endpoint says its last words (on_server_shutdown), then the
+  // connection closes with 1001 (going away).
   void shutdown() override;
 
  private:

@@ -61,6 +61,7 @@ bool ClientSession::credential_ended() {
 
 void ClientSession::write(db::WriteRequest request, db::WriteCallback done) {
   request.auth = identity_;
+  request.door = hooks_.door;
   database_.write(std::move(request), std::move(done));
 }
 
@@ -220,6 +221,7 @@ void ClientSession::end() {
       self->on_disconnect_.clear();
     }
     if (!request) return;
+    request->door = self->hooks_.door;
     self->database_.write(std::move(*request), [label = self->hooks_.label](db::WriteReply&& reply) {
       if (reply.error) spdlog::warn("{}: onDisconnect write failed: {}", label, reply.error->message);
     });

@@ -51,6 +51,9 @@ struct SessionHooks {
   // Runs once per credential, on any thread; `credential` says why.
   std::function<void(const identity::CredentialExpiry& credential)> credential_ended;
   std::string label;  // who this is, for the log ("firebase connection <id>", "stomp connection from <address>")
+  // The door whose client this is: its writes (and onDisconnect writes) are counted as that door's
+  // (backside_writes_total); none: not counted.
+  std::optional<metrics::Door> door;
 };
 
 using StatusCallback = std::function<void(const Status&)>;

@@ -1,8 +1,8 @@
 // A full disk, on a real filesystem: the data dir lives on a small tmpfs that the test mounts
 // (root only; skipped otherwise) and fills. A write the disk refuses is answered with an error by each door (REST
 // 503 JSON, STOMP RECEIPT/ERROR with `unavailable`), is never visible, not even after a restart; reads keep
-// working; writes are taken again by themselves once space returns. The Firebase SDK's set() is rejected with
-// the protocol status `unavailable`. See docs/reliability.md.
+// working; writes are taken again by themselves once space returns, and /readyz fails meanwhile. The Firebase SDK's
+// set() is rejected with the protocol status `unavailable`. See docs/reliability.md.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -65,6 +65,10 @@ test('a full disk refuses writes without showing them, serves reads, and recover
   assert.match(refused.json.error, /Storage failure: .*No space left on device/);
   assert.equal(await get(server, '/b'), null, 'the refused write is not visible');
   assert.equal(await get(server, '/a'), 1, 'reads keep working');
+  // Not ready while the store refuses commits: a load balancer sends clients elsewhere (docs/operations.md#health).
+  const notReady = await curl(server.u('/readyz'));
+  assert.equal(notReady.status, 503);
+  assert.match(notReady.body, /^\[-\]store default failed: writes are refused/m);
 
   // Later writes, even small ones, are refused at once with the reason, through every door.
   const small = await curl(server.u('/c.json'), { method: 'PUT', body: '2' });
@@ -89,6 +93,7 @@ test('a full disk refuses writes without showing them, serves reads, and recover
   await waitFor(async () => (await curl(server.u('/c.json'), { method: 'PUT', body: '2' })).status === 200,
                 { timeoutMs: 10000, intervalMs: 200, message: 'writes accepted again' });
   assert.deepEqual(await get(server, '/'), { a: 1, c: 2 });
+  assert.equal((await curl(server.u('/readyz'))).status, 200, 'ready again');
 
   // And after a restart: exactly what was acknowledged.
   assert.equal((await server.stop()).code, 0);

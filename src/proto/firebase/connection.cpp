@@ -102,7 +102,8 @@ Connection::Connection(db::Database& database, const std::shared_ptr<net::WebSoc
                   [socket = socket_](const identity::CredentialExpiry& credential) {
                     if (auto open = socket.lock()) end_expired_credential(*open, credential);
                   },
-              .label = "firebase connection " + session_id_},
+              .label = "firebase connection " + session_id_,
+              .door = metrics::Door::firebase},
           options.io ? boost::asio::any_io_executor(options.io->get_executor()) : boost::asio::any_io_executor())),
       reassembly_charge_(options.memory_budget, MemoryBudget::Use::incoming_message) {}
 

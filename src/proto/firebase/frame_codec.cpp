@@ -39,6 +39,7 @@ net::WebSocketAccept firebase_websocket(std::shared_ptr<net::WebSocketEndpoint> 
   accepted.max_message_bytes = max_message_bytes;
   accepted.split_above = kMaxFrameBytes;
   accepted.split = [](const std::shared_ptr<const std::string>& message) { return split_message(message); };
+  accepted.kind = metrics::ConnectionKind::firebase_websocket;
   return accepted;
 }
 

@@ -42,6 +42,8 @@ std::string LongPollSession::start(std::shared_ptr<firebase::Connection> connect
   });
   connection_->open();  // the handshake, into the queue
   std::lock_guard out(out_mutex_);
+  counted_open_ =
+      metrics::GaugeIncrement(metrics::server_metrics().open_connections(metrics::ConnectionKind::firebase_long_poll));
   std::string body = long_poll::start_script(callback_id, id_, password_, queue_);
   queue_.clear();
   queued_bytes_ = 0;
@@ -86,6 +88,10 @@ bool LongPollSession::send(std::shared_ptr<const std::string> message) {
     over_bound = queued_bytes_ > options_.max_queue_bytes;
     if (over_bound || !queue_charge_.resize(queued_bytes_)) {
       dropped = true;
+      metrics::server_metrics()
+          .slow_clients_dropped(over_bound ? metrics::SlowClientDrop::queue_limit
+                                           : metrics::SlowClientDrop::memory_budget)
+          .add();
       reply = drop_queue_locked();
     } else {
       reply = release_held_locked();
@@ -138,6 +144,7 @@ void LongPollSession::drop_evicted() {
     if (closing_ || output_switched_) return;  // ending anyway, or its output is the WebSocket's now
     reply = drop_queue_locked();
   }
+  metrics::server_metrics().slow_clients_dropped(metrics::SlowClientDrop::memory_budget).add();
   if (reply) reply->exchange->reply(std::move(reply->response));
   // The budget logs its evictions (rate-limited); a crowd of them must not flood the log from here.
   spdlog::debug("firebase long-poll session {}: dropped, its queue being the largest, to make room in the memory "
@@ -239,6 +246,7 @@ void LongPollSession::switch_to_websocket() {
       queue_charge_.resize(queued_bytes_);  // a few bytes that end the channel: never refused
       closing_ = true;
       output_switched_ = true;
+      counted_open_.release();  // the WebSocket counts the connection from now on
       switched = true;
       reply = release_held_locked();
     }
@@ -428,6 +436,7 @@ void LongPollSession::finish() {
     queued_bytes_ = 0;
     queue_charge_.release();
     stop_timers_locked();
+    counted_open_.release();
   }
   if (reply) reply->exchange->reply(std::move(reply->response));
   if (socket) socket->close(1000, "session closed");

@@ -162,6 +162,8 @@ class LongPollSession : public net::WebSocketConnection, public std::enable_shar
   bool output_switched_ = false;   // output goes to websocket_
   bool finish_wanted_ = false;     // finish() is on its way (finish_later)
   std::shared_ptr<net::WebSocketConnection> websocket_;
+  // The session in backside_open_connections as a long-poll session, until it ends or moves to its WebSocket.
+  metrics::GaugeIncrement counted_open_;
   // Reset when the timers stop (the session ended, or its long-poll id was forgotten), so that a session kept
   // alive past the I/O context (by a connection still referenced) holds no timer of it.
   std::optional<boost::asio::steady_timer> hold_timer_;

@@ -399,6 +399,7 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
   }
 
   db::WriteRequest write;
+  write.door = metrics::Door::rest;
   write.path = location->path;
   write.auth = std::move(auth);
   const bool sends_data = method == "PUT" || method == "POST" || method == "PATCH";

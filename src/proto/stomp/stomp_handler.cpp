@@ -16,6 +16,7 @@ class TcpStomp : public net::StreamEndpoint {
   explicit TcpStomp(std::shared_ptr<StompSession> session) : session_(std::move(session)) {}
   void on_bytes(std::string_view bytes) override { session_->on_bytes(bytes); }
   void on_close() override { session_->on_closed(); }
+  void on_server_shutdown() override { session_->server_shutting_down(); }
 
  private:
   std::shared_ptr<StompSession> session_;
@@ -26,6 +27,7 @@ class WebSocketStomp : public net::WebSocketEndpoint {
   explicit WebSocketStomp(std::shared_ptr<StompSession> session) : session_(std::move(session)) {}
   void on_message(std::string&& message) override { session_->on_bytes(message); }
   void on_close() override { session_->on_closed(); }
+  void on_server_shutdown() override { session_->server_shutting_down(); }
 
  private:
   std::shared_ptr<StompSession> session_;
@@ -60,6 +62,7 @@ net::WebSocketAccept StompHandler::accept_websocket(const net::HttpRequest& requ
   accept.endpoint = std::make_shared<WebSocketStomp>(std::move(session));
   accept.subprotocol = chosen;
   accept.max_message_bytes = 17 * 1024 * 1024;
+  accept.kind = metrics::ConnectionKind::stomp_websocket;
   return accept;
 }
 

@@ -144,6 +144,22 @@ void StompSession::send_message(std::string head, const std::shared_ptr<const st
   if (auto connection = connection_.lock()) connection->send(std::move(head), body);
 }
 
+void StompSession::server_shutting_down() {
+  Frame error;
+  error.command = "ERROR";
+  error.add("message", "server shutting down");
+  error.add("content-type", "text/plain");
+  error.body = "The server is shutting down. Reconnect, to this server once it is back or to another one: what was "
+               "acknowledged (a RECEIPT with status ok) is durable; a SEND without one may not have been applied.";
+  closed_ = true;  // nothing more is read from the client
+  std::lock_guard lock(send_mutex_);
+  if (sending_ended_) return;
+  sending_ended_ = true;  // no MESSAGE or RECEIPT after the ERROR
+  if (auto connection = connection_.lock()) {
+    connection->send(std::make_shared<const std::string>(encode(error, connected_ ? version_ : Version::v1_0)));
+  }
+}
+
 void StompSession::end_with(std::shared_ptr<const std::string> last, std::string reason) {
   std::lock_guard lock(send_mutex_);
   if (sending_ended_) return;
@@ -314,7 +330,8 @@ void StompSession::finish_connect(const Frame& frame, const std::string& version
               [weak = weak_from_this()](const identity::CredentialExpiry& credential) {
                 if (auto self = weak.lock()) self->end_for_credential(credential);
               },
-          .label = "stomp connection from " + remote_address_},
+          .label = "stomp connection from " + remote_address_,
+          .door = metrics::Door::stomp},
       options_.io ? boost::asio::any_io_executor(options_.io->get_executor()) : boost::asio::any_io_executor());
   session_->authenticate(std::move(*identity));
   connected_ = true;

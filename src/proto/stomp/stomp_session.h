@@ -62,6 +62,9 @@ class StompSession : public std::enable_shared_from_this<StompSession> {
   // connection (a file descriptor, a session) without ever saying who it is.
   void start_connect_deadline();
   void on_closed();
+  // The server is shutting down: an ERROR ("server shutting down") is the last frame; the connection closes right
+  // after (docs/protocol.md).
+  void server_shutting_down();
 
   // For the subscriptions, on the database's threads.
   void send_bytes(std::shared_ptr<const std::string> bytes);
