@@ -363,6 +363,23 @@ describe('REST API through curl', { concurrency: 6 }, () => {
     ]);
   });
 
+  test('timeout and writeSizeLimit over curl: valid values read and write as usual, invalid ones are 400', async () => {
+    // (Refusals by size and by time, which need bodies too large for curl's command line, are in
+    // rest-read-timeout-write-size.test.mjs.)
+    await run([
+      [SEED('/m/tw.json', { a: 1, b: { c: 2 } }), ok],
+      [GET('/m/tw.json?timeout=3s'), { a: 1, b: { c: 2 } }],
+      [GET('/m/tw.json?timeout=500ms&shallow=true'), { a: true, b: true }],
+      [GET('/m/tw.json?print=silent&timeout=1s'), (res) => assert.equal(res.status, 204, show(res))],
+      [GET('/m/tw.json?timeout=3'), error(400, /^timeout must be .*got "3"$/)],
+      [GET('/m/tw.json?timeout=16min'), error(400, /^timeout must be .*got "16min"$/)],
+      [PUT('/m/tw/a.json?writeSizeLimit=tiny', 5), 5],
+      [DELETE('/m/tw/b.json?writeSizeLimit=small'), null],
+      [PATCH('/m/tw.json?writeSizeLimit=huge', { a: 9 }), error(400, 'writeSizeLimit must be tiny, small, medium, large or unlimited, got "huge"')],
+      [GET('/m/tw.json'), { a: 5 }],
+    ]);
+  });
+
   test('shallow=true with a query: the query selects the children, then they are rendered shallow', async () => {
     // By "n": e (missing) < b (1) < c (2) < a (3) < d (5); "group" as the Emulator UI filters it.
     const data = {
