@@ -94,7 +94,7 @@ test('a backup taken under write load restores every write acknowledged before i
   const manifest = JSON.parse(fs.readFileSync(path.join(backupDir, 'backup.json'), 'utf8'));
   const listed = manifest.files.map((file) => file.path).sort();
   for (const file of ['admin-token', 'auth/signing-key.pem', 'db/default/data.mdb', 'db/default/wal',
-    'db/default/users/data.mdb', 'db/second/data.mdb', 'db/second/rules.json', 'db/second/wal']) {
+    'auth/users/data.mdb', 'db/second/data.mdb', 'db/second/rules.json', 'db/second/wal']) {
     assert.ok(listed.includes(file), `${file} in ${JSON.stringify(listed)}`);
   }
   assert.ok(!listed.some((file) => file.endsWith('lock.mdb') || file.endsWith('backside.lock')), JSON.stringify(listed));

@@ -121,7 +121,7 @@ test('the store option as a variable and a config key; bad values and embedded-s
   assert.match(bad.stderr, /Invalid value for store: "mysql:\/\/x" \(use lmdb, or postgresql:\/\//);
   const exported = await runBackside(['export', '--data-dir', byFile.dataDir, '--store', storeUrl]);
   assert.equal(exported.code, 2);
-  assert.match(exported.stderr, /export, import and check work on the embedded store/);
+  assert.match(exported.stderr, /export, import, check, backup and restore work on the embedded store/);
   // Nothing listening at the URL: the server says so and does not start.
   const nowhere = await runBackside(['serve', '--port', '0', '--stomp-port', '0', '--data-dir', makeTempDir(),
     '--store', `postgresql://backside@127.0.0.1:${await freePort()}/backside`]);
