@@ -14,7 +14,7 @@ apt_packages=(
   nodejs npm python3
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
-  apt_packages+=(python3-stomp wrk lmdb-utils chromium clang libclang-rt-14-dev redis-server rabbitmq-server
+  apt_packages+=(python3-stomp openssl wrk lmdb-utils chromium clang libclang-rt-14-dev redis-server rabbitmq-server
                 postgresql)
 fi
 if [ "${1:-}" = "--bench" ]; then  # the full benchmarks (bench/*.sh without --quick): plots

@@ -8,12 +8,14 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "metrics/server_metrics.h"
+#include "net/tls_context.h"
 
 namespace backside::net {
 
@@ -67,6 +69,8 @@ class Connection {
   // Stops (true) or resumes (false) reading from the peer: backpressure for a front door that has too many of its
   // requests still unanswered. Thread-safe; what was already read is still delivered.
   virtual void pause_reading(bool paused) = 0;
+  // The client certificate the TLS handshake verified (the STOMP port, with client certificates configured).
+  virtual std::optional<ClientCertificate> client_certificate() const { return std::nullopt; }
 };
 
 // The server side of one accepted WebSocket, as a front door sees it.

@@ -28,6 +28,9 @@ class TcpSession : public SocketSession, public StreamConnection {
   void post(std::function<void()> fn) override;
   const std::string& remote_address() const override { return remote_address_; }
   void pause_reading(bool paused) override;
+  std::optional<ClientCertificate> client_certificate() const override {
+    return tls_ ? tls_->client_certificate() : std::nullopt;
+  }
 
   // Session, from any thread: server shutdown. The endpoint says its last words (on_server_shutdown), then the
   // connection closes once they are written.

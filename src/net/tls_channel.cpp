@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 namespace backside::net {
 
@@ -239,14 +240,18 @@ bool TlsChannel::spoke_plain_http() const {
   return plain_http_;
 }
 
-std::string TlsChannel::peer_common_name() const {
+std::optional<ClientCertificate> TlsChannel::client_certificate() const {
   std::lock_guard lock(mutex_);
-  if (!ssl_ || SSL_get_verify_result(ssl_) != X509_V_OK) return {};
+  if (!ssl_ || !established_ || SSL_get_verify_result(ssl_) != X509_V_OK) return std::nullopt;
   X509* certificate = SSL_get0_peer_certificate(ssl_);
-  if (!certificate) return {};
+  if (!certificate) return std::nullopt;
   char name[256];
   const int length = X509_NAME_get_text_by_NID(X509_get_subject_name(certificate), NID_commonName, name, sizeof name);
-  return length > 0 ? std::string(name, static_cast<std::size_t>(length)) : std::string();
+  if (length <= 0) return std::nullopt;
+  ClientCertificate result{.common_name = std::string(name, static_cast<std::size_t>(length))};
+  std::tm end{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(certificate), &end) == 1) result.not_after = timegm(&end);
+  return result;
 }
 
 }  // namespace backside::net

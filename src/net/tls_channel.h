@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -59,8 +60,8 @@ class TlsChannel {
   std::string error() const;
   // The handshake failed because the client spoke plain HTTP to this port (it can be told so in plain HTTP).
   bool spoke_plain_http() const;
-  // The verified client certificate's subject common name, empty if none.
-  std::string peer_common_name() const;
+  // The client certificate, if the client sent one and the CA verified it (with a common name).
+  std::optional<ClientCertificate> client_certificate() const;
 
  private:
   static BIO_METHOD* bio_method();

@@ -78,6 +78,10 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::load(const TlsSettings& se
     return failed("cannot read the certificate " + settings.cert_file);
   }
   if (SSL_CTX_use_PrivateKey_file(raw, settings.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      return failed("the private key " + settings.key_file + " does not belong to the certificate " +
+                    settings.cert_file);
+    }
     return failed("cannot read the private key " + settings.key_file);
   }
   if (SSL_CTX_check_private_key(raw) != 1) {

@@ -9,6 +9,7 @@
 // preference; X25519, P-256 and P-384; no renegotiation, no compression.
 #include <openssl/ssl.h>
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,6 +22,12 @@ enum class ClientCertificates {
   none,      // not asked for
   optional,  // asked for; a client without one is let in, one with an unverifiable one is refused
   required,  // a client without a certificate the CA signed is refused in the handshake
+};
+
+// A client certificate the handshake verified against the configured CA.
+struct ClientCertificate {
+  std::string common_name;    // the subject's CN: the client's uid on the STOMP port
+  std::int64_t not_after = 0;  // unix seconds: the end of its validity
 };
 
 struct TlsSettings {

@@ -311,6 +311,18 @@ void StompSession::connect(const Frame& frame) {
                               });
     return;
   }
+  // Without a passcode, a client certificate the TLS handshake verified (tls_client_certificates) names the client:
+  // its common name is the uid, until the certificate's end.
+  if (!passcode) {
+    if (auto connection = connection_.lock()) {
+      if (auto certificate = connection->client_certificate()) {
+        boost::json::object claims{{"sub", certificate->common_name},
+                                   {"firebase", boost::json::object{{"sign_in_provider", "tls_certificate"}}}};
+        if (certificate->not_after > 0) claims["exp"] = certificate->not_after;
+        return finish_connect(frame, version, *database, identity::Identity::from_token_claims(claims));
+      }
+    }
+  }
   finish_connect(frame, version, *database,
                  authenticator_.authenticate(host, passcode ? std::string_view(*passcode) : std::string_view()));
 }

@@ -61,8 +61,8 @@ export async function waitFor(predicate, { timeoutMs = 5000, intervalMs = 10, me
   }
 }
 
-const LISTENING = /backside listening on http:\/\/([0-9.]+|\[[0-9a-f:]+\]):(\d+)/;
-const STOMP_LISTENING = /backside STOMP listening on tcp:\/\/[^\s]+:(\d+)/;
+const LISTENING = /backside listening on (https?):\/\/([0-9.]+|\[[0-9a-f:]+\]):(\d+)/;
+const STOMP_LISTENING = /backside STOMP listening on (?:tcp|tls):\/\/[^\s]+:(\d+)/;
 
 /** A TCP port that is free right now (bound to port 0, then released). */
 export function freePort() {
@@ -168,9 +168,10 @@ export class Server {
       });
     });
     const match = await listening;
-    this.host = match[1];
-    this.port = Number(match[2]);
-    this.url = `http://${this.host}:${this.port}`;
+    this.scheme = match[1];
+    this.host = match[2];
+    this.port = Number(match[3]);
+    this.url = `${this.scheme}://${this.host}:${this.port}`;
     const stomp = STOMP_LISTENING.exec(logSinceStart);
     this.stompPort = stomp ? Number(stomp[1]) : null;
     return this;
