@@ -398,6 +398,11 @@ void HttpSession::finish(const char* reason) {
   body_charge_.release();
   response_charge_.release();
   spdlog::debug("connection from {} ended: {}", remote_address_, reason);
+  if (const auto& tls = stream_.tls(); tls && stream_.socket().is_open()) {
+    // The TLS end of the connection, so that the client can tell it from a truncation; not waited for.
+    tls->close_notify();
+    tls->send_output(stream_.socket().native_handle());
+  }
   beast::error_code ec;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   stream_.socket().close(ec);

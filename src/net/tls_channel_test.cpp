@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,7 @@ struct CertificateFiles {
   std::string key;
 
   CertificateFiles() {
+    std::filesystem::create_directories(dir.path());
     cert = (dir.path() / "cert.pem").string();
     key = (dir.path() / "key.pem").string();
     EVP_PKEY* pkey = EVP_EC_gen("P-256");
