@@ -102,6 +102,7 @@ class App {
   std::unique_ptr<OpsHandler> ops_;
   // The metrics read from the databases and the memory budget at each scrape: dropped before them.
   metrics::Registry::Collection scraped_metrics_;
+  std::unique_ptr<console::ConsoleHandler> console_;
   std::unique_ptr<HttpRouter> router_;
   std::unique_ptr<net::Server> server_;
   // Last, so destroyed first: it finishes the hashes queued on it when it goes, and their callbacks reach the
