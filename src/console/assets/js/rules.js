@@ -16,28 +16,81 @@ export function errorPosition(message, text) {
   return null;
 }
 
-// The rules text as JSON: comments (line and block comments, which rules files may have) blanked outside strings,
-// so that positions stay where they were.
-function withoutComments(text) {
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      const start = i;
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
-      out += text.slice(start, i + 1);
-    } else if (c === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') out += ' ', i++;
-      out += '\n';
-    } else if (c === '/' && text[i + 1] === '*') {
-      for (; i < text.length && !(text[i] === '*' && text[i + 1] === '/'); i++) out += text[i] === '\n' ? '\n' : ' ';
-      out += '  ';
-      i++;
-    } else {
-      out += c;
+/**
+ * Checks rules text as the server's reader takes it (JSON with line and block comments): throws an Error whose message
+ * starts "line L, column C: " at the first mistake. JSON.parse is not used: its messages in current browsers give no
+ * position.
+ */
+export function checkRulesSyntax(text) {
+  let i = 0;
+  const fail = (what) => {
+    const before = text.slice(0, i).split('\n');
+    throw new Error(`line ${before.length}, column ${before[before.length - 1].length + 1}: ${what}`);
+  };
+  const skip = () => {
+    for (;;) {
+      if (/\s/.test(text[i] || '')) i++;
+      else if (text.startsWith('//', i)) while (i < text.length && text[i] !== '\n') i++;
+      else if (text.startsWith('/*', i)) {
+        const end = text.indexOf('*/', i + 2);
+        if (end < 0) fail('a comment that is never closed (*/)');
+        i = end + 2;
+      } else return;
     }
-  }
-  return out;
+  };
+  const string = () => {
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === '\n') fail('a line break inside a string');
+      if (text[i] === '\\') i++;
+      i++;
+    }
+    if (i >= text.length) fail('a string that is never closed');
+    i++;
+  };
+  const value = () => {
+    skip();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      skip();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        skip();
+        if (text[i] !== '"') fail(text[i] === '}' ? 'a comma before } (remove it)' : 'expected a key in double quotes');
+        string();
+        skip();
+        if (text[i] !== ':') fail('expected : after the key');
+        i++;
+        value();
+        skip();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === '}') return void i++;
+        fail('expected , or }');
+      }
+    }
+    if (c === '[') {
+      i++;
+      skip();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        skip();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === ']') return void i++;
+        fail('expected , or ]');
+      }
+    }
+    if (c === '"') return string();
+    const literal = /^(true|false|null|-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?)/.exec(text.slice(i, i + 64));
+    if (literal) return void (i += literal[0].length);
+    fail(i >= text.length ? 'the text ends where a value is expected' : 'expected a value (an object, a string, a number, true, false or null)');
+  };
+  skip();
+  if (text[i] !== '{') fail('the rules are a JSON object: {"rules": {...}}');
+  value();
+  skip();
+  if (i < text.length) fail('text after the end of the rules object');
 }
 
 export class RulesScreen {
@@ -156,7 +209,8 @@ export class RulesScreen {
   /** Shows an error at its line and column and puts the cursor there. */
   showProblem(message) {
     const at = errorPosition(message, this.editor.value);
-    this.problem.textContent = at ? `Line ${at.line}, column ${at.column}: ${message}` : message;
+    const detail = message.replace(/^line \d+, column \d+: /, '');
+    this.problem.textContent = at ? `Line ${at.line}, column ${at.column}: ${detail}` : message;
     this.problem.classList.add('shown');
     this.renderGutter(at ? at.line : 0);
     if (at) {
@@ -169,15 +223,11 @@ export class RulesScreen {
     }
   }
 
-  /** The check in the page: JSON syntax (with comments). Deploy has the server check expressions too. */
+  /** The check in the page: the JSON syntax (comments allowed). Deploy has the server check expressions too. */
   check() {
     this.clearProblem();
     try {
-      const rules = JSON.parse(withoutComments(this.editor.value));
-      if (typeof rules !== 'object' || rules === null || !('rules' in rules)) {
-        this.showProblem('line 1, column 1: the rules are an object with a "rules" member');
-        return false;
-      }
+      checkRulesSyntax(this.editor.value);
     } catch (error) {
       this.showProblem(error.message);
       return false;
