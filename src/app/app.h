@@ -44,6 +44,9 @@ class StompHandler;
 namespace proto::auth_api {
 class IdentityHandler;
 }
+namespace console {
+class ConsoleHandler;
+}
 }  // namespace backside
 
 namespace backside::app {

@@ -315,12 +315,12 @@ describe('admin console', { skip: !fs.existsSync(chromiumPath) && 'no chromium' 
     assert.equal(await page.locator('.gutter .error-line').textContent(), '3\n');
     // An expression error the page cannot see: the server's parser names line and column.
     await editor.fill('{\n  "rules": {\n    ".read": "auth.uid ==",\n    ".write": false\n  }\n}');
-    await page.getByRole('button', { name: 'Deploy' }).click();
+    await page.getByRole('button', { name: 'Deploy', exact: true }).click();
     await waitFor(async () => /^Line 3, column \d+/.test(await page.locator('#rules-problem').textContent()),
       { message: 'the server\'s error at line 3' });
     const rules = '{\n  // users read their own\n  "rules": {\n    "users": {\n      "$uid": {\n        ".read": "auth != null && auth.uid == $uid"\n      }\n    }\n  }\n}';
     await editor.fill(rules);
-    await page.getByRole('button', { name: 'Deploy' }).click();
+    await page.getByRole('button', { name: 'Deploy', exact: true }).click();
     await page.getByText('Deployed to "default".').waitFor();
     const deployed = await fetch(`${server.url}/.settings/rules.json`, { headers: { Authorization: `Bearer ${token}` } });
     assert.equal(await deployed.text(), rules);
