@@ -354,7 +354,10 @@ describe('admin console', { skip: !fs.existsSync(chromiumPath) && 'no chromium' 
       await rest('/motto.json', { method: 'PUT', body: `lift ${i}` });
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
-    await waitFor(async () => (await page.locator('.chart .big').first().textContent()) !== '–', { timeoutMs: 8000 });
+    // Three samples (2 s apart) make a line worth looking at.
+    await waitFor(async () => ((await page.locator('.chart polyline').first().getAttribute('points')) || '').split(' ').length >= 3,
+      { timeoutMs: 10000, message: 'three samples in the writes chart' });
+    assert.match(await page.locator('.chart .big').first().textContent(), /^\d+(\.\d)? \/s$/);
     assert.match(await page.locator('tr[data-database="default"] td.num').first().textContent(), /\d+(\.\d)? (KB|MB|B)/);
     assert.match(await page.locator('tr[data-door="http"] td.num').textContent(), /^\d+$/);
     await shot(page, 'server');

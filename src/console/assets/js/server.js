@@ -48,8 +48,10 @@ class Sparkline {
     this.values.push(value);
     if (this.values.length > POINTS) this.values.shift();
     const max = Math.max(1, ...this.values);
-    const offset = POINTS - this.values.length;
-    this.line.setAttribute('points', this.values.map((v, i) => `${offset + i},${(30 - (v / max) * 28 - 1).toFixed(2)}`).join(' '));
+    // One sample is drawn as a short flat line: a polyline of one point shows nothing.
+    const shown = this.values.length === 1 ? [value, value] : this.values;
+    const offset = POINTS - shown.length;
+    this.line.setAttribute('points', shown.map((v, i) => `${offset + i},${(30 - (v / max) * 28 - 1).toFixed(2)}`).join(' '));
     this.now.textContent = `${value < 10 ? value.toFixed(1) : Math.round(value).toLocaleString()} ${this.unit}`;
     this.svg.setAttribute('aria-label', `${this.root.querySelector('h3').textContent}: now ${this.now.textContent}`);
   }
