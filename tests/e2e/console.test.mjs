@@ -347,6 +347,47 @@ describe('admin console', { skip: !fs.existsSync(chromiumPath) && 'no chromium' 
     await page.close();
   });
 
+  // The page against the simulator's contract (docs/console.md), answered here: what the page sends and how it shows
+  // a trace. The test above checks it against the server's own simulator.
+  test('rules playground (simulator answered by the test): the request follows the contract, the trace is shown', async () => {
+    const page = await openConsole('#rules');
+    const sent = [];
+    await page.route('**/.console/api/rules/simulate?*', async (route) => {
+      sent.push({ url: route.request().url(), headers: route.request().headers(), body: route.request().postDataJSON() });
+      await route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          allowed: false,
+          message: 'No .write rule allowed the write',
+          trace: [{ rule_path: '/rules/users/$uid/.write', path: '/users/alice', kind: '.write',
+            expression: 'auth.uid == $uid', result: 'deny' }],
+        }),
+      });
+    });
+    await waitFor(async () => (await page.locator('#rules-text').inputValue()).length > 0, { message: 'rules' });
+    await page.locator('#sim-operation').selectOption('write');
+    await page.getByLabel('Path', { exact: true }).fill('/users/alice');
+    await page.locator('#sim-auth').selectOption('uid');
+    await page.getByLabel('uid', { exact: true }).fill('bob');
+    await page.locator('#sim-claims').fill('{"admin": false}');
+    await page.locator('#sim-data').fill('{"name": "x"}');
+    await page.getByRole('button', { name: 'Run' }).click();
+    await page.locator('#sim-verdict').waitFor();
+    assert.equal(await page.locator('#sim-verdict').textContent(), 'Denied: No .write rule allowed the write');
+    assert.equal(await page.locator('.trace tbody tr.result-deny td').first().textContent(), '/rules/users/$uid/.write');
+    assert.equal(sent.length, 1);
+    assert.equal(new URL(sent[0].url).searchParams.get('ns'), 'default');
+    assert.equal(sent[0].headers.authorization, `Bearer ${token}`);
+    assert.deepEqual(sent[0].body, {
+      operation: 'write', path: '/users/alice', auth: { uid: 'bob', token: { admin: false } }, data: { name: 'x' },
+      rules: await page.locator('#rules-text').inputValue(),
+    });
+    await page.locator('.trace').scrollIntoViewIfNeeded();
+    await shot(page, 'playground');
+    await page.close();
+  });
+
   test('server: connections by door, writes per second, databases with sizes', async () => {
     const page = await openConsole('#server');
     await page.locator('tr[data-database="second"]').waitFor();
