@@ -24,6 +24,7 @@
 #include "store/store_factory.h"
 #include "net/fd_limit.h"
 #include "net/server.h"
+#include "net/tls_context.h"
 #include "proto/firebase/firebase_handler.h"
 #include "proto/auth_api/identity_handler.h"
 #include "proto/rest/rest_handler.h"
@@ -268,12 +269,13 @@ bool App::start() {
   server_options.max_body_bytes = config.max_body_bytes;
   server_options.max_stream_queue_bytes = config.max_stream_queue_bytes;
   server_options.memory_budget = &memory_budget;
+  if (!open_tls(config)) return false;
   server_ = std::make_unique<net::Server>(server_options, *router_);
   stomp_->set_io_context(server_->io_context());
   firebase_->set_io_context(server_->io_context());
   rest_->set_io_context(server_->io_context());
   console_->set_io_context(server_->io_context());
-  auto endpoint = server_->listen();
+  auto endpoint = server_->listen(http_tls_);
   if (!endpoint) {
     spdlog::error("{}", endpoint.error().message);
     return false;
@@ -281,7 +283,8 @@ bool App::start() {
   http_endpoint_ = *endpoint;
   std::string stomp_address = "off";
   if (config.stomp_port != 0) {
-    auto stomp_endpoint = server_->listen_stream(config.stomp_port, *stomp_, metrics::ConnectionKind::stomp_tcp);
+    auto stomp_endpoint =
+        server_->listen_stream(config.stomp_port, *stomp_, metrics::ConnectionKind::stomp_tcp, stomp_tls_);
     if (!stomp_endpoint) {
       spdlog::error("STOMP port: {} (set stomp_port to another port, or 0 to turn STOMP over TCP off)",
                     stomp_endpoint.error().message);
@@ -294,10 +297,12 @@ bool App::start() {
   running_ = true;
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   std::string address = endpoint->address().to_string() + ":" + std::to_string(endpoint->port());
-  if (config.stomp_port != 0) spdlog::info("backside STOMP listening on tcp://{}", stomp_address);
-  spdlog::info("backside listening on http://{} (REST /<path>.json, streaming; Firebase SDK /.ws) — data in {}, durability {}, "
+  const bool tls = http_tls_ != nullptr;
+  if (tls) spdlog::info("TLS on every port: {}", http_tls_->current()->description());
+  if (config.stomp_port != 0) spdlog::info("backside STOMP listening on {}://{}", tls ? "tls" : "tcp", stomp_address);
+  spdlog::info("backside listening on {}://{} (REST /<path>.json, streaming; Firebase SDK /.ws) — data in {}, durability {}, "
                "default database \"{}\", ready in {} ms",
-               address, config.data_dir, config.durability, config.default_namespace, elapsed.count());
+               tls ? "https" : "http", address, config.data_dir, config.durability, config.default_namespace, elapsed.count());
   return true;
 }
 
@@ -334,6 +339,58 @@ void App::drain(std::chrono::milliseconds delay, std::chrono::milliseconds timeo
   }
   registry_->stop_all();
   server_->stop();
+}
+
+bool App::open_tls(const Config& config) {
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    spdlog::error("TLS needs both tls_cert and tls_key (one of them is missing)");
+    return false;
+  }
+  const bool client_certificates = config.tls_client_certificates != "none";
+  if (config.tls_cert.empty()) {
+    if (client_certificates || !config.tls_client_ca.empty()) {
+      spdlog::error("tls_client_certificates and tls_client_ca need TLS: set tls_cert and tls_key too");
+      return false;
+    }
+    return true;
+  }
+  net::TlsSettings http{.cert_file = config.tls_cert, .key_file = config.tls_key, .alpn = "http/1.1"};
+  auto http_source = net::TlsContextSource::open(http);
+  if (!http_source) {
+    spdlog::error("{}", http_source.error().message);
+    return false;
+  }
+  net::TlsSettings stomp{.cert_file = config.tls_cert, .key_file = config.tls_key};
+  stomp.client_ca_file = config.tls_client_ca;
+  stomp.client_certificates = config.tls_client_certificates == "required"   ? net::ClientCertificates::required
+                              : config.tls_client_certificates == "optional" ? net::ClientCertificates::optional
+                                                                             : net::ClientCertificates::none;
+  auto stomp_source = net::TlsContextSource::open(stomp);
+  if (!stomp_source) {
+    spdlog::error("{}", stomp_source.error().message);
+    return false;
+  }
+  http_tls_ = std::move(*http_source);
+  stomp_tls_ = std::move(*stomp_source);
+  return true;
+}
+
+void App::reload_tls() {
+  if (!http_tls_) {
+    spdlog::info("received SIGHUP: no TLS configured, nothing to reload");
+    return;
+  }
+  // Both ports or neither: one certificate for the server.
+  auto http = net::TlsContext::load(http_tls_->settings());
+  auto stomp = net::TlsContext::load(stomp_tls_->settings());
+  if (!http || !stomp) {
+    spdlog::error("received SIGHUP: TLS not reloaded, the certificate in use stays: {}",
+                  (!http ? http.error() : stomp.error()).message);
+    return;
+  }
+  http_tls_->use(std::move(*http));
+  stomp_tls_->use(std::move(*stomp));
+  spdlog::info("received SIGHUP: TLS reloaded for new connections: {}", http_tls_->current()->description());
 }
 
 void App::stop() { drain(std::chrono::milliseconds(0), std::chrono::milliseconds(1000)); }

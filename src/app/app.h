@@ -31,6 +31,7 @@ class Registry;
 }
 namespace net {
 class Server;
+class TlsContextSource;
 }
 namespace proto::rest {
 class RestHandler;
@@ -74,6 +75,9 @@ class App {
   void drain(std::chrono::milliseconds delay, std::chrono::milliseconds timeout);
   // drain() without delay and with a short timeout (1 s): the end of an in-process server (tests, the fuzzer).
   void stop();
+  // SIGHUP: loads the TLS certificate and key files again for new connections (open ones keep theirs). A file
+  // that cannot be used is logged and the certificate in use stays. Nothing to do without TLS.
+  void reload_tls();
 
   // Once started: where the HTTP port and the STOMP port (nullopt: stomp_port 0, off) are bound.
   boost::asio::ip::tcp::endpoint http_endpoint() const { return http_endpoint_; }
@@ -82,6 +86,9 @@ class App {
   const std::string& admin_token() const { return admin_token_; }
 
  private:
+  // Loads the TLS settings into http_tls_ and stomp_tls_ (nothing without tls_cert); false, logged, if unusable.
+  bool open_tls(const Config& config);
+
   // Declared in the order serve() used to build them: destroyed in reverse, each after what refers to it.
   Config config_;
   std::optional<DataDirLock> lock_;
@@ -107,6 +114,9 @@ class App {
   metrics::Registry::Collection scraped_metrics_;
   std::unique_ptr<console::ConsoleHandler> console_;
   std::unique_ptr<HttpRouter> router_;
+  // TLS on the HTTP port and on the STOMP port (which may ask for client certificates); null without TLS.
+  std::shared_ptr<net::TlsContextSource> http_tls_;
+  std::shared_ptr<net::TlsContextSource> stomp_tls_;
   std::unique_ptr<net::Server> server_;
   // Last, so destroyed first: it finishes the hashes queued on it when it goes, and their callbacks reach the
   // sign-in, the doors and the server's I/O context above.

@@ -26,6 +26,13 @@ const std::vector<OptionInfo>& config_options() {
       {"stomp_heartbeat_ms", "STOMP heart-beat offer, both ways, in ms (default 10000; 0 = none)"},
       {"stomp_connect_timeout_ms", "a STOMP connection that sends no CONNECT within this many ms is closed "
                                    "(default 10000; 0 = no deadline)"},
+      {"tls_cert", "PEM certificate (with its chain) of the server: every port then speaks TLS only (HTTPS, WSS, "
+                   "STOMP over TLS); reloaded with the key on SIGHUP (default: none, plain TCP)"},
+      {"tls_key", "PEM private key of tls_cert"},
+      {"tls_client_ca", "PEM CA certificates that sign STOMP clients' certificates (with tls_client_certificates)"},
+      {"tls_client_certificates", "client certificates on the STOMP port: none (default), optional (asked for; a "
+                                  "client without one connects as before) or required (no verified certificate, no "
+                                  "connection)"},
       {"data_dir", "directory of the databases (default ./backside-data)"},
       {"durability", "fsync (default: a write is acknowledged once on disk) or none (benchmarks only)"},
       {"store", "where the databases' trees are kept: lmdb (default: files in data_dir) or "
@@ -109,6 +116,17 @@ Status set_option(Config& config, const std::string& name, const std::string& va
     return parse_int(name, value, config.stomp_heartbeat_ms);
   } else if (name == "stomp_connect_timeout_ms") {
     return parse_int(name, value, config.stomp_connect_timeout_ms);
+  } else if (name == "tls_cert") {
+    config.tls_cert = value;
+  } else if (name == "tls_key") {
+    config.tls_key = value;
+  } else if (name == "tls_client_ca") {
+    config.tls_client_ca = value;
+  } else if (name == "tls_client_certificates") {
+    if (value != "none" && value != "optional" && value != "required") {
+      return invalid("Invalid value for tls_client_certificates: \"" + value + "\" (use none, optional or required)");
+    }
+    config.tls_client_certificates = value;
   } else if (name == "data_dir") {
     if (value.empty()) return invalid("Invalid value for data_dir: empty");
     config.data_dir = value;

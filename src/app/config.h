@@ -16,6 +16,11 @@ struct Config {
   std::uint16_t stomp_port = 61613;  // STOMP over raw TCP; 0 = off
   std::uint32_t stomp_heartbeat_ms = 10000;
   std::uint32_t stomp_connect_timeout_ms = 10000;  // no CONNECT by then: the connection is closed
+  // TLS on every port (docs/operations.md#tls); empty tls_cert = plain TCP.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;                     // STOMP clients' CA
+  std::string tls_client_certificates = "none";  // on the STOMP port: none, optional or required
   std::string data_dir = "./backside-data";
   std::string durability = "fsync";  // or "none" (benchmarks only)
   std::string store = "lmdb";        // or postgresql://USER@HOST:PORT/DB: the shared store (docs/cluster.md)

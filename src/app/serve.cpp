@@ -30,6 +30,7 @@ void watch_drain(const sigset_t& signals, std::chrono::steady_clock::time_point 
     const timespec tick{0, 100'000'000};  // 100 ms: how soon the watch notices that the drain finished
     siginfo_t info{};
     if (const int received = sigtimedwait(&signals, &info, &tick); received > 0) {
+      if (received == SIGHUP) continue;  // a certificate reload is moot now
       spdlog::warn("received {} during the shutdown: exiting now, without waiting for the drain",
                    signal_name(received));
       spdlog::default_logger()->flush();
@@ -53,11 +54,13 @@ int serve(const Config& config) {
   // and growing under a 256 MiB budget; fixed threshold: 277 MiB, flat).
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   mallopt(M_TRIM_THRESHOLD, 1024 * 1024);  // and freed heap tops are given back beyond 1 MiB
-  // Block the shutdown signals in every thread; the main thread waits for them below.
+  // Block the shutdown signals and SIGHUP (reload the TLS certificate) in every thread; the main thread waits for
+  // them below.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -65,7 +68,11 @@ int serve(const Config& config) {
   if (!app.start()) return 1;
 
   int received = 0;
-  sigwait(&signals, &received);
+  for (;;) {
+    sigwait(&signals, &received);
+    if (received != SIGHUP) break;
+    app.reload_tls();
+  }
   const std::chrono::seconds delay(config.shutdown_delay_seconds);
   const std::chrono::seconds timeout(config.drain_timeout_seconds);
   spdlog::info("received {}, shutting down (shutdown delay {} s, drain timeout {} s; a second signal exits at once)",

@@ -24,7 +24,7 @@ void EventStreamSession::begin(std::shared_ptr<const std::string> head) {
   act(writer_.push(std::move(frame)));
 }
 
-void EventStreamSession::run(asio::ip::tcp::socket socket) {
+void EventStreamSession::run(asio::ip::tcp::socket socket, std::shared_ptr<TlsChannel> tls) {
   if (finished_) {
     // Dropped before it had the socket (its queue did not fit the budget): the connection ends here.
     boost::system::error_code ec;
@@ -34,6 +34,7 @@ void EventStreamSession::run(asio::ip::tcp::socket socket) {
     return;
   }
   socket_ = std::move(socket);
+  if (tls) use_tls(std::move(tls));
   counted_open =
       metrics::GaugeIncrement(metrics::server_metrics().open_connections(metrics::ConnectionKind::event_stream));
   own_until_finished();

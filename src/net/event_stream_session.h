@@ -34,10 +34,11 @@ class EventStreamSession : public SocketSession, public EventStream {
   // Once owned by a shared_ptr, before any send (any thread): queues `head`, the serialized response head and its
   // body, as the stream's first bytes, and lets the memory budget evict the stream.
   void begin(std::shared_ptr<const std::string> head);
-  // Strand. Takes over the HTTP connection's socket (set connection_slot first) and starts writing and reading. A
+  // Strand. Takes over the HTTP connection's socket and TLS channel, if any (set connection_slot first), and starts
+  // writing and reading. A
   // closed socket (the connection ended before the hand-off) ends the stream; a stream already ended (dropped
   // before the hand-off) closes the socket.
-  void run(boost::asio::ip::tcp::socket socket);
+  void run(boost::asio::ip::tcp::socket socket, std::shared_ptr<TlsChannel> tls);
 
   // EventStream
   bool send(std::shared_ptr<const std::string> bytes) override;

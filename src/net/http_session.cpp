@@ -5,6 +5,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/rfc7230.hpp>
@@ -16,6 +17,7 @@
 #include <utility>
 
 #include "net/event_stream_session.h"
+#include "net/websocket_handshake.h"
 #include "net/websocket_session.h"
 
 namespace backside::net {
@@ -108,9 +110,9 @@ constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;  // a request's head: 431 p
 constexpr std::size_t kHeaderReadBytes = 4096;         // read at a time while the head is incomplete
 }  // namespace
 
-HttpSession::HttpSession(asio::ip::tcp::socket socket, HttpHandler& handler, const ServerOptions& options,
-                         std::shared_ptr<SessionSet> sessions)
-    : stream_(std::move(socket)),
+HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<TlsChannel> tls, HttpHandler& handler,
+                         const ServerOptions& options, std::shared_ptr<SessionSet> sessions)
+    : stream_(std::move(socket), std::move(tls)),
       handler_(handler),
       options_(options),
       sessions_(std::move(sessions)),
@@ -232,6 +234,10 @@ void HttpSession::on_body_part(beast::error_code ec) {
 }
 
 void HttpSession::on_request(beast::error_code ec) {
+  if (ec == HttpStream::tls_failure() && stream_.tls()) {
+    spdlog::debug("connection from {}: TLS: {}", remote_address_, stream_.tls()->error());
+    return finish("TLS failed");
+  }
   if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
       ec == asio::error::operation_aborted || ec == beast::error::timeout) {
     return finish("connection closed");
@@ -265,6 +271,11 @@ void HttpSession::on_request(beast::error_code ec) {
 }
 
 void HttpSession::upgrade_to_websocket(HttpRequest&& request) {
+  if (auto refusal = refuse_websocket_upgrade(request)) {
+    auto response = json_error(refusal->status, refusal->message);
+    if (refusal->status == http::status::upgrade_required) response->set(http::field::sec_websocket_version, "13");
+    return fail_request(std::move(response));
+  }
   auto connection = std::make_shared<WebSocketSession>(stream_.get_executor(), options_, sessions_, remote_address_);
   connection->enable_eviction();
   WebSocketAccept accepted = handler_.accept_websocket(request, connection);
@@ -278,14 +289,20 @@ void HttpSession::upgrade_to_websocket(HttpRequest&& request) {
   (void)sessions_->remove(this);  // tracked, not owned
   counted_open.release();
   connection->connection_slot = std::move(connection_slot);
-  connection->run(std::move(stream_), std::move(buffer_), std::move(request), std::move(accepted));
+  std::string early_bytes = beast::buffers_to_string(buffer_.data());
+  buffer_ = beast::flat_buffer();
+  connection->run(stream_.release_socket(), stream_.tls(), std::move(early_bytes), request, std::move(accepted));
 }
 
 void HttpSession::fail_request(http::status status, const std::string& message) {
+  fail_request(json_error(status, message));
+}
+
+void HttpSession::fail_request(std::shared_ptr<HttpResponse> response) {
   if (answered_.exchange(true)) return finish("answered twice");
   keep_alive_after_reply_ = false;
   linger_ = true;
-  write_response(json_error(status, message));
+  write_response(std::move(response));
 }
 
 void HttpSession::reply(HttpResponse&& response) {
@@ -372,7 +389,7 @@ void HttpSession::hand_off_stream(const std::shared_ptr<EventStreamSession>& str
   if (!was_closed) (void)sessions_->remove(this);  // tracked, not owned
   counted_open.release();
   stream->connection_slot = std::move(connection_slot);
-  stream->run(stream_.release_socket());
+  stream->run(stream_.release_socket(), stream_.tls());
 }
 
 void HttpSession::finish(const char* reason) {

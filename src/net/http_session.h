@@ -3,7 +3,6 @@
 // that becomes something else hands its socket over: to a WebSocketSession on an upgrade, to an EventStreamSession
 // when the handler starts a stream (net/event_stream_session.h).
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <atomic>
 #include <chrono>
@@ -15,6 +14,7 @@
 
 #include "net/connection_limiter.h"
 #include "net/http.h"
+#include "net/http_stream.h"
 #include "net/server.h"
 #include "util/memory_budget.h"
 
@@ -40,8 +40,9 @@ class Session {
 
 class HttpSession : public Session, public HttpExchange, public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket socket, HttpHandler& handler, const ServerOptions& options,
-              std::shared_ptr<SessionSet> sessions);
+  // `tls`: the connection's TLS channel on a TLS port (its handshake is the first read), null on a plain one.
+  HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<TlsChannel> tls, HttpHandler& handler,
+              const ServerOptions& options, std::shared_ptr<SessionSet> sessions);
   ~HttpSession() override;
   void start();
   // Server shutdown, from any thread: a connection waiting for a request is closed now; one whose request has
@@ -62,6 +63,7 @@ class HttpSession : public Session, public HttpExchange, public std::enable_shar
   void on_request(boost::beast::error_code ec);
   void write_response(std::shared_ptr<HttpResponse> response);
   void fail_request(boost::beast::http::status status, const std::string& message);
+  void fail_request(std::shared_ptr<HttpResponse> response);
   // After an error answer: stops sending, discards what the client still sends (for a moment), then closes.
   void linger_then_finish();
   void discard_input();
@@ -70,7 +72,7 @@ class HttpSession : public Session, public HttpExchange, public std::enable_shar
   void upgrade_to_websocket(HttpRequest&& request);  // on the strand
   void hand_off_stream(const std::shared_ptr<EventStreamSession>& stream);  // on the strand
 
-  boost::beast::tcp_stream stream_;
+  HttpStream stream_;
   HttpHandler& handler_;
   const ServerOptions& options_;
   std::shared_ptr<SessionSet> sessions_;

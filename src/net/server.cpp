@@ -31,7 +31,7 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
  public:
   Listener(asio::io_context& io, const ServerOptions& options, ConnectionLimiter& limiter,
            std::shared_ptr<AcceptState> state, HttpHandler* handler, StreamHandler* stream_handler,
-           metrics::ConnectionKind stream_kind)
+           metrics::ConnectionKind stream_kind, std::shared_ptr<TlsContextSource> tls)
       : io_(io),
         options_(options),
         limiter_(limiter),
@@ -39,6 +39,7 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
         handler_(handler),
         stream_handler_(stream_handler),
         stream_kind_(stream_kind),
+        tls_(std::move(tls)),
         acceptor_(io),
         sessions_(std::make_shared<SessionSet>()) {}
 
@@ -137,12 +138,16 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
     ConnectionLimiter::Admission admission = limiter_.admit(peer.address());
     if (admission.verdict != ConnectionLimiter::Verdict::admitted) return refuse(std::move(socket), peer, admission);
     socket.set_option(tcp::no_delay(true), ec);
+    // On a TLS port the handshake is the session's first read: it is bounded by the session's own first timeout
+    // (an HTTP request's, STOMP's CONNECT), as a client that sends nothing is.
+    std::shared_ptr<TlsChannel> channel = tls_ ? std::make_shared<TlsChannel>(tls_->current()) : nullptr;
     if (stream_handler_) {
-      auto session = std::make_shared<TcpSession>(std::move(socket), options_, sessions_);
+      auto session = std::make_shared<TcpSession>(std::move(socket), std::move(channel), options_, sessions_);
       session->connection_slot = std::move(admission.slot);
       session->start(*stream_handler_, stream_kind_);
     } else {
-      auto session = std::make_shared<HttpSession>(std::move(socket), *handler_, options_, sessions_);
+      auto session =
+          std::make_shared<HttpSession>(std::move(socket), std::move(channel), *handler_, options_, sessions_);
       session->connection_slot = std::move(admission.slot);
       session->start();
     }
@@ -206,6 +211,7 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   HttpHandler* handler_;
   StreamHandler* stream_handler_;
   metrics::ConnectionKind stream_kind_;  // what a stream_handler_ connection counts as
+  std::shared_ptr<TlsContextSource> tls_;  // null: plain TCP
   tcp::acceptor acceptor_;
   std::shared_ptr<SessionSet> sessions_;
 };
@@ -218,17 +224,18 @@ Server::Server(ServerOptions options, HttpHandler& handler)
 
 Server::~Server() { stop(); }
 
-Result<tcp::endpoint> Server::listen() {
+Result<tcp::endpoint> Server::listen(std::shared_ptr<TlsContextSource> tls) {
   listener_ = std::make_shared<Listener>(io_, options_, limiter_, accept_state_, &handler_, nullptr,
-                                         metrics::ConnectionKind::http);
+                                         metrics::ConnectionKind::http, std::move(tls));
   auto endpoint = listener_->open(options_.port);
   if (endpoint) listener_->accept();
   return endpoint;
 }
 
-Result<tcp::endpoint> Server::listen_stream(std::uint16_t port, StreamHandler& handler,
-                                           metrics::ConnectionKind kind) {
-  auto listener = std::make_shared<Listener>(io_, options_, limiter_, accept_state_, nullptr, &handler, kind);
+Result<tcp::endpoint> Server::listen_stream(std::uint16_t port, StreamHandler& handler, metrics::ConnectionKind kind,
+                                           std::shared_ptr<TlsContextSource> tls) {
+  auto listener =
+      std::make_shared<Listener>(io_, options_, limiter_, accept_state_, nullptr, &handler, kind, std::move(tls));
   auto endpoint = listener->open(port);
   if (!endpoint) return endpoint;
   listener->accept();

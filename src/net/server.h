@@ -16,6 +16,7 @@
 
 #include "net/connection_limiter.h"
 #include "net/http.h"
+#include "net/tls_context.h"
 #include "util/memory_budget.h"
 #include "util/result.h"
 
@@ -43,12 +44,14 @@ class Server {
   Server(ServerOptions options, HttpHandler& handler);
   ~Server();
 
-  // Binds and starts accepting; returns the bound endpoint (port 0 picks a free port).
-  Result<boost::asio::ip::tcp::endpoint> listen();
+  // Binds and starts accepting; returns the bound endpoint (port 0 picks a free port). With `tls`, the port speaks
+  // TLS only, each new connection taking the source's current context.
+  Result<boost::asio::ip::tcp::endpoint> listen(std::shared_ptr<TlsContextSource> tls = nullptr);
   // Binds a raw protocol port (STOMP) whose connections go to `handler`, counted as `kind` in
-  // backside_open_connections; call before start().
+  // backside_open_connections; call before start(). `tls` as for listen().
   Result<boost::asio::ip::tcp::endpoint> listen_stream(std::uint16_t port, StreamHandler& handler,
-                                                       metrics::ConnectionKind kind);
+                                                       metrics::ConnectionKind kind,
+                                                       std::shared_ptr<TlsContextSource> tls = nullptr);
   // Starts the I/O threads; returns immediately.
   void start();
   // Closes the listening sockets: new connections are refused (by the kernel); the open ones go on. Idempotent.

@@ -55,14 +55,46 @@ void SocketSession::on_readable() {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return read_next();
     return finish(std::string("read failed: ") + std::strerror(errno));
   }
+  const std::string_view bytes(buffer.data(), static_cast<std::size_t>(n));
+  if (tls_) {
+    on_tls_bytes(bytes);
+  } else if (!deliver(bytes)) {
+    return;
+  }
+  read_next();
+}
+
+bool SocketSession::deliver(std::string_view bytes) {
   try {
-    on_bytes(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    on_bytes(bytes);
+    return true;
   } catch (const std::exception& e) {
     // The protocol could not handle what this client sent: that connection ends, nothing else.
     spdlog::warn("{} from {}: unexpected exception while handling its bytes: {}", kind_, remote_address_, e.what());
-    return finish(std::string("internal error: ") + e.what());
+    finish(std::string("internal error: ") + e.what());
+    return false;
   }
-  read_next();
+}
+
+void SocketSession::use_tls(std::shared_ptr<TlsChannel> channel) {
+  tls_ = channel;
+  writer_.use_tls(std::move(channel));
+}
+
+void SocketSession::read_tls_input() {
+  if (tls_ && !finished_ && tls_->has_input()) on_tls_bytes({});
+}
+
+void SocketSession::on_tls_bytes(std::string_view ciphertext) {
+  // One plaintext buffer per I/O thread, as for plain reads: a read yields at most what 64 KiB of records carry.
+  thread_local std::string plaintext;
+  plaintext.clear();
+  const TlsChannel::Status status = tls_->read(ciphertext, plaintext);
+  // Handshake messages and alerts first; and once the handshake is done, frames that waited for it.
+  act(writer_.flush_tls());
+  if (status == TlsChannel::Status::failed) return finish("TLS: " + tls_->error());
+  if (!plaintext.empty() && (!deliver(plaintext) || finished_)) return;
+  if (status == TlsChannel::Status::closed) on_end_of_stream();
 }
 
 bool SocketSession::sent(SocketWriter::Outcome outcome) {

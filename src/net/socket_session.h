@@ -36,6 +36,10 @@ class SocketSession : public Session, public SendBatch::Member, public std::enab
   SocketSession(boost::asio::ip::tcp::socket&& socket, const ServerOptions& options,
                 std::shared_ptr<SessionSet> sessions, std::string remote_address, const char* kind);
 
+  // Before the writer starts: the connection speaks TLS through `channel` (which may hold input already read).
+  void use_tls(std::shared_ptr<TlsChannel> channel);
+  // Strand. Hands what the TLS channel already holds (read by an earlier owner of the socket) to on_bytes.
+  void read_tls_input();
   // Strand. Waits for bytes (unless paused, finished, already waiting or the socket is not open yet) and hands them
   // to on_bytes.
   void read_next();
@@ -62,10 +66,15 @@ class SocketSession : public Session, public SendBatch::Member, public std::enab
   std::string remote_address_;
   boost::asio::ip::tcp::socket socket_;
   SocketWriter writer_;  // shared with sending threads
+  std::shared_ptr<TlsChannel> tls_;  // null: plain TCP
   bool finished_ = false;  // strand
 
  private:
   void on_readable();
+  // Strand: decrypts `ciphertext` (and what the channel held) and hands the plaintext on.
+  void on_tls_bytes(std::string_view ciphertext);
+  // Strand: hands `bytes` to on_bytes; false (and the connection finished) if the protocol threw.
+  bool deliver(std::string_view bytes);
 
   const char* kind_;
   bool reading_ = false;      // strand: a wait for readable data is pending

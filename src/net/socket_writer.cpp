@@ -61,7 +61,7 @@ SocketWriter::Outcome SocketWriter::push(OutgoingFrame frame) {
     joined_ = true;
     return Outcome::join;
   }
-  if (fd_ >= 0 && !waiting_ && queue_.empty()) {
+  if (fd_ >= 0 && !waiting_ && queue_.empty() && !tls_) {
     // The common case of a fan-out: nothing queued, so the frame goes out now, from this thread, without a copy.
     iovec iov[3];
     const long written = send_iovecs(fd_, iov, frame_iovecs(frame, 0, iov));
@@ -79,6 +79,7 @@ SocketWriter::Outcome SocketWriter::push(OutgoingFrame frame) {
   }
   if (const Outcome admitted = admit_locked(size); admitted != Outcome::none) return admitted;
   queue_.push_back(std::move(frame));
+  if (tls_ && fd_ >= 0 && !waiting_ && !joined_) return flush_locked();
   return Outcome::none;  // not started, or behind a pending wait or flush that writes it
 }
 
@@ -104,9 +105,15 @@ void SocketWriter::trim() {
   if (queue_.empty()) queue_.release();
 }
 
-SocketWriter::Outcome SocketWriter::start(int fd) {
+SocketWriter::Outcome SocketWriter::start(int fd, OutgoingFrame first) {
+  const std::size_t first_size = frame_size(first);
   std::lock_guard lock(mutex_);
   fd_ = fd;
+  if (first_size > 0 && !stopped_) {
+    queued_bytes_ += first_size;
+    queue_.push_front(std::move(first));
+    charge_.resize(queued_bytes_);  // a few hundred bytes that open the connection: taken even past the budget
+  }
   if (stopped_) return Outcome::none;
   return flush_locked();
 }
@@ -115,6 +122,12 @@ SocketWriter::Outcome SocketWriter::resume() {
   std::lock_guard lock(mutex_);
   waiting_ = false;
   if (stopped_ || fd_ < 0) return Outcome::none;
+  return flush_locked();
+}
+
+SocketWriter::Outcome SocketWriter::flush_tls() {
+  std::lock_guard lock(mutex_);
+  if (stopped_ || fd_ < 0 || waiting_ || !tls_) return Outcome::none;
   return flush_locked();
 }
 
@@ -173,6 +186,7 @@ bool SocketWriter::stop() {
   queue_.clear();
   queued_bytes_ = 0;
   front_written_ = 0;
+  tls_in_flight_ = 0;
   charge_.release();
   return true;
 }
@@ -182,8 +196,57 @@ bool SocketWriter::closing() const {
   return closing_;
 }
 
+namespace {
+constexpr std::size_t kMaxIovecs = 192;  // 64 frames of three parts (IOV_MAX is 1024)
+}  // namespace
+
+SocketWriter::Outcome SocketWriter::flush_tls_locked() {
+  // Frames are encrypted a batch at a time, and only once the ciphertext of the last batch is written: what the
+  // channel holds stays under a batch, and what waits is the frames themselves (shared payloads, not copies).
+  constexpr std::size_t kBatchBytes = 65536;
+  for (;;) {
+    const long sent = tls_->send_output(fd_);
+    if (sent < 0) {
+      error_ = static_cast<int>(-sent);
+      return Outcome::failed;
+    }
+    if (tls_->output_size() > 0) {
+      waiting_ = true;
+      return Outcome::wait;
+    }
+    if (tls_in_flight_ > 0) {
+      queued_bytes_ -= std::min(queued_bytes_, tls_in_flight_);
+      tls_in_flight_ = 0;
+      charge_.shrink_to(queued_bytes_);
+    }
+    if (queue_.empty()) {
+      if (closing_ && !tls_close_sent_) {
+        tls_close_sent_ = true;
+        tls_->close_notify();
+        continue;
+      }
+      return closing_ ? Outcome::drained : Outcome::none;
+    }
+    if (!tls_->established()) return Outcome::none;  // the handshake's flush_tls() brings them
+    iovec iov[kMaxIovecs];
+    std::size_t count = 0;
+    std::size_t frames = 0;
+    std::size_t bytes = 0;
+    for (; frames < queue_.size() && count + 3 <= kMaxIovecs && bytes < kBatchBytes; ++frames) {
+      count += frame_iovecs(queue_[frames], 0, iov + count);
+      bytes += frame_size(queue_[frames]);
+    }
+    if (!tls_->encrypt(std::span<const iovec>(iov, count))) {
+      error_ = EPROTO;
+      return Outcome::failed;
+    }
+    for (std::size_t i = 0; i < frames; ++i) queue_.pop_front();
+    tls_in_flight_ = bytes;
+  }
+}
+
 SocketWriter::Outcome SocketWriter::flush_locked() {
-  constexpr std::size_t kMaxIovecs = 192;  // 64 frames of three parts (IOV_MAX is 1024)
+  if (tls_) return flush_tls_locked();
   while (!queue_.empty()) {
     iovec iov[kMaxIovecs];
     std::size_t count = 0;

@@ -15,6 +15,9 @@
 // connection even when the payload is shared; a queue the budget cannot take is dropped the same way, as a slow
 // client, and when the budget is full the largest queues are the ones it takes back first (enrol_for_eviction).
 //
+// On a TLS connection (use_tls) frames are encrypted in batches of up to 64 KiB as they are written, and the
+// channel's ciphertext goes out first; frames queued before the handshake completes wait for it.
+//
 // Thread-safe. The owner keeps the socket open until stop() has returned.
 #include <array>
 #include <cstddef>
@@ -26,6 +29,7 @@
 #include <span>
 
 #include "net/message_queue.h"
+#include "net/tls_channel.h"
 #include "util/memory_budget.h"
 
 namespace backside::net {
@@ -62,8 +66,14 @@ class SocketWriter {
   Outcome push(OutgoingFrame frame);
   // Queues frames that go out together, with nothing pushed by other threads between them.
   Outcome push_all(std::span<const OutgoingFrame> frames);
-  // Writes may begin, on socket descriptor `fd` (frames pushed before wait for this).
-  Outcome start(int fd);
+  // Before start(): the connection speaks TLS through `channel`.
+  void use_tls(std::shared_ptr<TlsChannel> channel) { tls_ = std::move(channel); }
+  // Writes may begin, on socket descriptor `fd` (frames pushed before wait for this). `first` (if it has a
+  // payload) goes ahead of them: a protocol's answer to the request that opened the connection.
+  Outcome start(int fd, OutgoingFrame first = {});
+  // TLS: the channel has output of its own to send (handshake messages, alerts), or the handshake just completed
+  // and queued frames may go.
+  Outcome flush_tls();
   // After a wait: the socket is writable.
   Outcome resume();
   // At the end of the SendBatch the owner joined.
@@ -86,6 +96,7 @@ class SocketWriter {
 
  private:
   Outcome flush_locked();
+  Outcome flush_tls_locked();
   // Counts `size` more bytes queued: none, or overflow (a busy queue over the bound) or over_budget, and then the
   // queue is dropped.
   Outcome admit_locked(std::size_t size);
@@ -101,6 +112,9 @@ class SocketWriter {
   MemoryCharge charge_;  // follows queued_bytes_
   std::size_t front_written_ = 0;  // bytes of the front frame already written
   int fd_ = -1;
+  std::shared_ptr<TlsChannel> tls_;
+  std::size_t tls_in_flight_ = 0;  // bytes of frames encrypted whose ciphertext is not all written yet
+  bool tls_close_sent_ = false;
   bool waiting_ = false;   // the socket was full; resume() is due
   bool joined_ = false;    // flush() is due at the end of a SendBatch
   bool closing_ = false;

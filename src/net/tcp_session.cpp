@@ -7,8 +7,11 @@ namespace backside::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-TcpSession::TcpSession(tcp::socket socket, const ServerOptions& options, std::shared_ptr<SessionSet> sessions)
-    : SocketSession(std::move(socket), options, std::move(sessions), remote_address_of(socket), "connection") {}
+TcpSession::TcpSession(tcp::socket socket, std::shared_ptr<TlsChannel> tls, const ServerOptions& options,
+                       std::shared_ptr<SessionSet> sessions)
+    : SocketSession(std::move(socket), options, std::move(sessions), remote_address_of(socket), "connection") {
+  if (tls) use_tls(std::move(tls));
+}
 
 TcpSession::~TcpSession() = default;
 

@@ -12,7 +12,9 @@ namespace backside::net {
 
 class TcpSession : public SocketSession, public StreamConnection {
  public:
-  TcpSession(boost::asio::ip::tcp::socket socket, const ServerOptions& options, std::shared_ptr<SessionSet> sessions);
+  // `tls`: the connection's TLS channel on a TLS port, null on a plain one.
+  TcpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<TlsChannel> tls, const ServerOptions& options,
+             std::shared_ptr<SessionSet> sessions);
   ~TcpSession() override;
 
   // Asks `handler` for an endpoint and starts reading; the connection counts as `kind` in backside_open_connections.

@@ -1,9 +1,10 @@
 #include "net/websocket_session.h"
 
+#include "net/websocket_handshake.h"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <vector>
 
@@ -34,52 +35,32 @@ WebSocketSession::WebSocketSession(asio::any_io_executor strand, const ServerOpt
 
 WebSocketSession::~WebSocketSession() = default;
 
-void WebSocketSession::run(beast::tcp_stream stream, beast::flat_buffer buffer, HttpRequest request,
-                           WebSocketAccept accepted) {
+void WebSocketSession::run(asio::ip::tcp::socket socket, std::shared_ptr<TlsChannel> tls, std::string early_bytes,
+                           const HttpRequest& request, WebSocketAccept accepted) {
   endpoint_ = std::move(accepted.endpoint);
   counted_open = metrics::GaugeIncrement(metrics::server_metrics().open_connections(accepted.kind));
   if (accepted.max_message_bytes) reader_ = WebSocketFrameReader(accepted.max_message_bytes);
   split_above_ = accepted.split ? accepted.split_above : SIZE_MAX;
   split_ = std::move(accepted.split);
-  early_bytes_ = beast::buffers_to_string(buffer.data());
   own_until_finished();
-  stream.expires_never();
-
-  handshake_.emplace(std::move(stream));
-  websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = std::chrono::seconds(30);
-  timeouts.idle_timeout = websocket::stream_base::none();  // the session keeps its own once the upgrade is done
-  timeouts.keep_alive_pings = false;
-  handshake_->set_option(timeouts);
-  std::string subprotocol = std::move(accepted.subprotocol);
-  handshake_->set_option(websocket::stream_base::decorator([subprotocol](websocket::response_type& response) {
-    response.set(beast::http::field::server, "backside");
-    if (!subprotocol.empty()) response.set(beast::http::field::sec_websocket_protocol, subprotocol);
-  }));
-  // The request must outlive the asynchronous accept.
-  auto shared_request = std::make_shared<HttpRequest>(std::move(request));
-  handshake_->async_accept(*shared_request, [self = self(), shared_request](beast::error_code ec) {
-    self->on_accept(ec);
-  });
-}
-
-void WebSocketSession::on_accept(beast::error_code ec) {
-  if (finished_) return;
-  if (ec) return finish("upgrade failed: " + ec.message());
-  socket_ = std::move(beast::get_lowest_layer(*handshake_).socket());
-  handshake_.reset();
+  socket_ = std::move(socket);
+  if (tls) use_tls(std::move(tls));
+  if (!socket_.is_open()) return finish("the connection ended during the upgrade");
   open_ = true;
   opened_at_ = std::chrono::steady_clock::now();
   if (endpoint_) endpoint_->on_open();
   if (finished_) return;
-  act(writer_.start(socket_.native_handle()));
+  // The 101 answer goes first, ahead of anything the endpoint queued (it may send before on_open).
+  OutgoingFrame answer;
+  answer.payload = std::make_shared<const std::string>(websocket_upgrade_response(request, accepted.subprotocol));
+  act(writer_.start(socket_.native_handle(), std::move(answer)));
   heard_ = true;
   arm_timer();
-  if (!early_bytes_.empty()) {
-    std::string bytes = std::move(early_bytes_);
-    early_bytes_ = std::string();
-    on_bytes(bytes);
+  if (!early_bytes.empty()) {
+    on_bytes(early_bytes);
+    if (finished_) return;
   }
+  read_tls_input();
   read_next();
 }
 
@@ -238,12 +219,6 @@ void WebSocketSession::on_finished() {
   timer_.cancel();
   reader_.abandon();
   read_charge_.release();
-  if (handshake_) {
-    beast::error_code ec;
-    auto& socket = beast::get_lowest_layer(*handshake_).socket();
-    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    socket.close(ec);
-  }
   if (auto endpoint = std::move(endpoint_)) endpoint->on_close();
 }
 

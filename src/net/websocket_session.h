@@ -1,6 +1,6 @@
 #pragma once
-// One WebSocket connection (RFC 6455) taken over from an HttpSession after an upgrade request. Beast answers the
-// upgrade; after that the session frames and parses itself (net/websocket_frame.h says why), reading and writing
+// One WebSocket connection (RFC 6455) taken over from an HttpSession after an upgrade request. Its first write is
+// the 101 answer (net/websocket_handshake.h); after that the session frames and parses itself (net/websocket_frame.h says why), reading and writing
 // through its SocketSession base: complete messages go to the front door's WebSocketEndpoint, sends go through the
 // SocketWriter (written at once when nothing is queued; bounded). Pings are answered; a peer silent for about half
 // of ServerOptions::websocket_idle_seconds gets a ping, silent for all of it is closed.
@@ -15,9 +15,6 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/websocket/stream.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,10 +32,11 @@ class WebSocketSession : public SocketSession, public WebSocketConnection {
                    std::shared_ptr<SessionSet> sessions, std::string remote_address);
   ~WebSocketSession() override;
 
-  // Takes over the socket, answers the upgrade `request` and starts the read loop. `buffer` holds any bytes the
-  // HTTP parser read past the request (the first frames). Call once, on the strand.
-  void run(boost::beast::tcp_stream stream, boost::beast::flat_buffer buffer, HttpRequest request,
-           WebSocketAccept accepted);
+  // Takes over the socket (and its TLS channel, if any), answers the upgrade `request` (which
+  // refuse_websocket_upgrade accepted) and starts the read loop. `early_bytes` are what the HTTP parser read past
+  // the request (the first frames). Call once, on the strand.
+  void run(boost::asio::ip::tcp::socket socket, std::shared_ptr<TlsChannel> tls, std::string early_bytes,
+           const HttpRequest& request, WebSocketAccept accepted);
 
   // WebSocketConnection
   bool send(std::shared_ptr<const std::string> message) override;
@@ -58,7 +56,6 @@ class WebSocketSession : public SocketSession, public WebSocketConnection {
   std::shared_ptr<WebSocketSession> self() {
     return std::static_pointer_cast<WebSocketSession>(shared_from_this());
   }
-  void on_accept(boost::beast::error_code ec);
   void handle(WebSocketFrameReader::Event& event);
   bool send_frame(WebSocketOpcode opcode, std::shared_ptr<const std::string> payload);
   void start_close(std::uint16_t code, std::string_view reason);
@@ -71,10 +68,7 @@ class WebSocketSession : public SocketSession, public WebSocketConnection {
   void on_drained() override;
   void on_finished() override;
 
-  // Only while the upgrade response is being written.
-  std::optional<boost::beast::websocket::stream<boost::beast::tcp_stream>> handshake_;
   boost::asio::steady_timer timer_;
-  std::string early_bytes_;  // read by the HTTP parser past the upgrade request
   WebSocketFrameReader reader_;
   MemoryCharge read_charge_;  // the server-wide budget's share of what reader_ buffers
   std::shared_ptr<WebSocketEndpoint> endpoint_;  // released after on_close

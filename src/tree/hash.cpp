@@ -61,6 +61,8 @@ std::vector<const Children::value_type*> in_priority_order(const Children& child
   return ordered;
 }
 
+}  // namespace
+
 std::string base64_sha1(const std::string& text) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
@@ -68,8 +70,6 @@ std::string base64_sha1(const std::string& text) {
   const int length = EVP_EncodeBlock(encoded, digest, SHA_DIGEST_LENGTH);
   return std::string(reinterpret_cast<const char*>(encoded), static_cast<std::size_t>(length));
 }
-
-}  // namespace
 
 std::string node_hash(const Node& node) {
   if (node.is_null()) return "";

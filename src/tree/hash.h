@@ -9,4 +9,7 @@ namespace backside::tree {
 
 std::string node_hash(const Node& node);
 
+// base64(SHA-1(text)): the node hash's last step, and a WebSocket handshake's Sec-WebSocket-Accept.
+std::string base64_sha1(const std::string& text);
+
 }  // namespace backside::tree
