@@ -102,11 +102,11 @@ export class UsersScreen {
       el('td', {}, created),
       el('td', {}, el(`span.badge${user.disabled ? '.off' : '.on'}`, {}, user.disabled ? 'Disabled' : 'Active')),
       el('td', {}, user.customAttributes ? el('code', {}, user.customAttributes) : '—'),
-      el('td.row-actions', {},
+      el('td', {}, el('div.row-actions', {},
         act(user.disabled ? 'Enable' : 'Disable', this.toggleDisabled),
         act('Claims', this.editClaims),
         act('Revoke sessions', this.revoke),
-        act('Delete', this.remove, '.danger')));
+        act('Delete', this.remove, '.danger'))));
   }
 
   async update(user, fields) {
