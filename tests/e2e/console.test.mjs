@@ -114,6 +114,10 @@ describe('admin console', { skip: !fs.existsSync(chromiumPath) && 'no chromium' 
     const again = await fetch(`${server.url}/console/js/main.js`, { headers: { 'If-None-Match': etag } });
     assert.equal(again.status, 304);
     assert.equal((await fetch(`${server.url}/console/nothing.js`)).status, 404);
+    const head = await fetch(`${server.url}/console/js/main.js`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), script.headers.get('content-length'));
+    assert.equal((await fetch(`${server.url}/console/`, { method: 'POST' })).status, 405);
     const redirect = await fetch(`${server.url}/console`, { redirect: 'manual' });
     assert.equal(redirect.status, 301);
     assert.equal(redirect.headers.get('location'), '/console/');
@@ -156,6 +160,19 @@ describe('admin console', { skip: !fs.existsSync(chromiumPath) && 'no chromium' 
     assert.equal(await row(page, '/users/alice/address/city').locator('.value').textContent(), '"Lyon"');
     assert.equal(await row(page, '/users/alice/age').locator('.value').textContent(), '31');
     assert.equal(await row(page, '/users/alice').locator('.value').textContent(), '{3}');
+    // With the keyboard only: Right expands, Right again goes to the first child, Enter selects, Left goes back up.
+    await row(page, '/users').locator('.key').focus();
+    await page.keyboard.press('ArrowLeft');
+    await page.locator('li[data-path="/users"][aria-expanded="false"]').waitFor();
+    await page.keyboard.press('ArrowRight');
+    await page.locator('li[data-path="/users"][aria-expanded="true"]').waitFor();
+    await row(page, '/users/alice').waitFor();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await waitFor(async () => (await page.locator('#selected-path').textContent()) === '/users/bob', { message: 'bob by keyboard' });
+    await page.keyboard.press('ArrowLeft');
+    assert.equal(await page.evaluate(() => document.activeElement.closest('li').dataset.path), '/users');
     // Another database, through the picker.
     await page.locator('#database').selectOption('second');
     assert.equal(await row(page, '/hello').locator('.value').textContent(), '"world"');
@@ -179,6 +196,12 @@ describe('admin console', { skip: !fs.existsSync(chromiumPath) && 'no chromium' 
     await shot(page, 'data');
     await rest('/users/carol.json', { method: 'DELETE' });
     await row(page, '/users/carol').waitFor({ state: 'detached' });
+    // A long string is shown cut, with its size: the feed and the pages send its first 1,000 bytes only.
+    await rest('/users/bob/bio.json', { method: 'PUT', body: 'é'.repeat(3000) });
+    await row(page, '/users/bob/bio').waitFor();
+    assert.match(await row(page, '/users/bob/bio').locator('.value').textContent(), /^"é{500}…" \(6,000 bytes\)$/);
+    await rest('/users/bob/bio.json', { method: 'DELETE' });
+    await row(page, '/users/bob/bio').waitFor({ state: 'detached' });
     await page.close();
   });
 

@@ -66,7 +66,7 @@ export class DataScreen {
         el('button.primary', { type: 'submit' }, 'Apply'),
         el('button', { type: 'button', onclick: () => this.clearQuery() }, 'Clear')));
     this.status = el('p.stream-status', { role: 'status' });
-    this.tree = el('ul.tree', { role: 'tree', 'aria-label': 'Data' });
+    this.tree = el('ul.tree', { role: 'tree', 'aria-label': 'Data', onkeydown: (event) => this.onTreeKey(event) });
     this.details = el('aside.details', { 'aria-label': 'Selected location' });
     clear(this.root).append(
       el('div.screen-head', {}, el('h1', { id: 'data-title' }, 'Data'), this.status),
@@ -423,6 +423,35 @@ export class DataScreen {
         action('Import JSON', this.importNode),
         el('button.danger', { type: 'button', disabled: isRoot && !isObject, onclick: () => this.remove(node).catch((e) => toast(e.message, 'error')) }, 'Delete')),
     );
+  }
+
+  /**
+   * The tree's keys, as WAI-ARIA's tree pattern has them: Up / Down move between the rows shown, Right expands (then
+   * goes to the first child), Left collapses (then goes to the parent), Home / End go to the first / last row;
+   * Enter or Space on a key selects it (it is a button), Tab moves on to the actions.
+   */
+  onTreeKey(event) {
+    const li = event.target.closest('li[role="treeitem"]');
+    const node = li && this.nodes.get(li.dataset.path);
+    if (!node || !['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(event.key)) return;
+    event.preventDefault();
+    const rows = [...this.tree.querySelectorAll('.key')].filter((button) => button.offsetParent !== null);
+    const here = rows.indexOf(node.keyEl);
+    const focus = (button) => button?.focus();
+    switch (event.key) {
+      case 'ArrowDown': return focus(rows[here + 1]);
+      case 'ArrowUp': return focus(rows[here - 1]);
+      case 'Home': return focus(rows[0]);
+      case 'End': return focus(rows[rows.length - 1]);
+      case 'ArrowRight':
+        if (!('children' in node.summary)) return undefined;
+        if (!node.expanded) return this.expand(node).catch((e) => toast(e.message, 'error'));
+        return focus(this.nodes.get(joinPath(node.path, node.childKeys[0] ?? ''))?.keyEl);
+      case 'ArrowLeft':
+        if (node.expanded && node.path !== this.viewPath) return this.collapse(node);
+        return focus(node.path === this.viewPath ? null : this.nodes.get(parentOf(node.path))?.keyEl);
+      default: return undefined;
+    }
   }
 
   applyQuery() {
