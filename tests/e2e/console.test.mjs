@@ -227,6 +227,53 @@ describe('admin console', { skip: !fs.existsSync(chromiumPath) && 'no chromium' 
     await page.close();
   });
 
+  test('add, clone, rename and delete a node', async () => {
+    const page = await openConsole('#data');
+    await expand(page, '/users');
+    await select(page, '/users');
+    await page.getByRole('button', { name: 'Add child' }).click();
+    await page.getByLabel('Key', { exact: true }).fill('erin');
+    await page.getByLabel('Type', { exact: true }).selectOption('json');
+    await page.getByLabel('Value', { exact: true }).fill('{"name": "Erin", "age": 22}');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.locator('dialog').waitFor({ state: 'detached' });
+    assert.deepEqual(await rest('/users/erin.json'), { name: 'Erin', age: 22 });
+    // Adding where a value already is refuses (if-match: null_etag) and says so.
+    await page.getByRole('button', { name: 'Add child' }).click();
+    await page.getByLabel('Key', { exact: true }).fill('erin');
+    await page.getByLabel('Value', { exact: true }).fill('overwritten?');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByText('/users/erin already exists: edit it instead').waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    assert.deepEqual(await rest('/users/erin.json'), { name: 'Erin', age: 22 });
+
+    await row(page, '/users/erin').waitFor();
+    await select(page, '/users/erin');
+    await page.getByRole('button', { name: 'Clone' }).click();
+    await page.getByLabel('Key of the copy').fill('erin2');
+    await page.getByRole('button', { name: 'OK' }).click();
+    await waitFor(async () => JSON.stringify(await rest('/users/erin2.json')) === JSON.stringify({ age: 22, name: 'Erin' }),
+      { message: 'the clone' });
+
+    await row(page, '/users/erin2').waitFor();
+    await select(page, '/users/erin2');
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await page.getByLabel('New key').fill('frank');
+    await page.getByRole('button', { name: 'OK' }).click();
+    await waitFor(async () => (await rest('/users/erin2.json')) === null, { message: 'the old key gone' });
+    assert.deepEqual(await rest('/users/frank.json'), { name: 'Erin', age: 22 });
+
+    await row(page, '/users/frank').waitFor();
+    await select(page, '/users/frank');
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('This deletes /users/frank and its 2 children').waitFor();
+    await page.locator('dialog').getByRole('button', { name: 'Delete' }).click();
+    await row(page, '/users/frank').waitFor({ state: 'detached' });
+    assert.equal(await rest('/users/frank.json'), null);
+    await rest('/users/erin.json', { method: 'DELETE' });
+    await page.close();
+  });
+
   test('a conflicting edit is shown, not applied', async () => {
     const page = await openConsole('#data');
     await expand(page, '/users');
