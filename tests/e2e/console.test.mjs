@@ -404,6 +404,27 @@ describe('admin console', { skip: !fs.existsSync(chromiumPath) && 'no chromium' 
     await page.close();
   });
 
+  test('a tenant\'s users: pick the tenant, create a user there', async () => {
+    const tenant = await rest('/identitytoolkit.googleapis.com/v2/projects/backside/tenants', {
+      method: 'POST', body: { displayName: 'Shop' },
+    });
+    const id = tenant.name.split('/').pop();
+    const page = await openConsole('#users');
+    await page.locator(`#user-pool option[value="${id}"]`).waitFor({ state: 'attached' });
+    await page.locator('#user-pool').selectOption(id);
+    await page.getByText('No users yet').waitFor();
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByLabel('Email', { exact: true }).fill('tina@example.com');
+    await page.getByLabel('Password', { exact: true }).fill('correct horse battery');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.locator('tr', { hasText: 'tina@example.com' }).waitFor();
+    const inTenant = await rest(`${ADMIN_API}/tenants/${id}/accounts:lookup`, { method: 'POST', body: { email: ['tina@example.com'] } });
+    assert.equal(inTenant.users?.length, 1);
+    const inProject = await rest(`${ADMIN_API}/accounts:lookup`, { method: 'POST', body: { email: ['tina@example.com'] } });
+    assert.equal(inProject.users, undefined, 'not a user of the project');
+    await page.close();
+  });
+
   test('rules: a syntax error is shown at its line and column; valid rules deploy', async () => {
     const page = await openConsole('#rules');
     const editor = page.locator('#rules-text');

@@ -2,7 +2,9 @@
 import { request } from './api.js';
 import { el, clear, toast, modal, confirmAction } from './ui.js';
 
+// The project in the path is not checked by the server (one project per server): any name does.
 const ADMIN = '/identitytoolkit.googleapis.com/v1/projects/backside';
+const TENANTS = '/identitytoolkit.googleapis.com/v2/projects/backside/tenants';
 const PAGE = 100;
 
 export class UsersScreen {
@@ -10,15 +12,29 @@ export class UsersScreen {
     this.root = root;
     this.users = [];
     this.nextPageToken = null;
+    this.tenant = ''; // '' = the project's own users
     this.build();
   }
 
+  /** The admin API of the chosen pool: the project's users, or a tenant's (docs/auth.md). */
+  get admin() {
+    return this.tenant ? `${ADMIN}/tenants/${encodeURIComponent(this.tenant)}` : ADMIN;
+  }
+
   build() {
+    this.pool = el('select', {
+      id: 'user-pool',
+      onchange: () => {
+        this.tenant = this.pool.value;
+        this.reload();
+      },
+    }, el('option', { value: '' }, 'the project'));
     this.search = el('input', { id: 'user-search', type: 'search', placeholder: 'uid, email or name', oninput: () => this.render() });
     this.list = el('tbody');
     this.more = el('div.more');
     clear(this.root).append(
       el('div.screen-head', {}, el('h1', { id: 'users-title' }, 'Users'),
+        el('label.inline', { for: 'user-pool' }, 'of', this.pool),
         el('button.primary', { type: 'button', onclick: () => this.create().catch((e) => toast(e.message, 'error')) }, 'Create user')),
       el('form.search', {
         onsubmit: (event) => {
@@ -35,9 +51,26 @@ export class UsersScreen {
   }
 
   start() {
+    this.loadTenants().catch((e) => toast(`Cannot list the tenants: ${e.message}`, 'error'));
+    this.reload();
+  }
+
+  reload() {
     this.users = [];
     this.nextPageToken = null;
+    this.render();
     this.loadPage().catch((e) => toast(e.message, 'error'));
+  }
+
+  async loadTenants() {
+    const { body } = await request(`${TENANTS}?pageSize=100`);
+    clear(this.pool).append(el('option', { value: '' }, 'the project'));
+    for (const tenant of body.tenants || []) {
+      const id = tenant.name.split('/').pop();
+      this.pool.append(el('option', { value: id }, `tenant ${tenant.displayName || id} (${id})`));
+    }
+    this.pool.value = [...this.pool.options].some((o) => o.value === this.tenant) ? this.tenant : '';
+    this.tenant = this.pool.value;
   }
 
   stop() {}
@@ -45,14 +78,14 @@ export class UsersScreen {
   async loadPage() {
     const params = new URLSearchParams({ maxResults: String(PAGE) });
     if (this.nextPageToken) params.set('nextPageToken', this.nextPageToken);
-    const { body } = await request(`${ADMIN}/accounts:batchGet?${params}`);
+    const { body } = await request(`${this.admin}/accounts:batchGet?${params}`);
     this.users.push(...(body.users || []));
     this.nextPageToken = body.nextPageToken || null;
     this.render();
   }
 
   async reloadUser(uid) {
-    const { body } = await request(`${ADMIN}/accounts:lookup`, { method: 'POST', body: { localId: [uid] } });
+    const { body } = await request(`${this.admin}/accounts:lookup`, { method: 'POST', body: { localId: [uid] } });
     const fresh = body.users?.[0];
     const index = this.users.findIndex((u) => u.localId === uid);
     if (fresh && index >= 0) this.users[index] = fresh;
@@ -64,7 +97,7 @@ export class UsersScreen {
   async lookup() {
     const text = this.search.value.trim();
     if (!text) return;
-    const { body } = await request(`${ADMIN}/accounts:lookup`, {
+    const { body } = await request(`${this.admin}/accounts:lookup`, {
       method: 'POST',
       body: text.includes('@') ? { email: [text] } : { localId: [text] },
     });
@@ -110,7 +143,7 @@ export class UsersScreen {
   }
 
   async update(user, fields) {
-    await request(`${ADMIN}/accounts:update`, { method: 'POST', body: { localId: user.localId, ...fields } });
+    await request(`${this.admin}/accounts:update`, { method: 'POST', body: { localId: user.localId, ...fields } });
     await this.reloadUser(user.localId);
   }
 
@@ -127,7 +160,7 @@ export class UsersScreen {
 
   async remove(user) {
     if (!(await confirmAction('Delete user?', `This deletes ${user.email || user.localId} (${user.localId}). It cannot be undone.`))) return;
-    await request(`${ADMIN}/accounts:delete`, { method: 'POST', body: { localId: user.localId } });
+    await request(`${this.admin}/accounts:delete`, { method: 'POST', body: { localId: user.localId } });
     await this.reloadUser(user.localId);
     toast('User deleted');
   }
@@ -177,7 +210,7 @@ export class UsersScreen {
           if (name.value) body.displayName = name.value;
           if (uid.value) body.localId = uid.value.trim();
           try {
-            const { body: created } = await request(`${ADMIN}/accounts`, { method: 'POST', body });
+            const { body: created } = await request(`${this.admin}/accounts`, { method: 'POST', body });
             await this.reloadUser(created.localId);
             toast(`Created ${created.email || created.localId}`);
             close(true);
