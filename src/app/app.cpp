@@ -253,7 +253,12 @@ bool App::start() {
                                                  .default_namespace = config.default_namespace,
                                                  .metrics_public = config.metrics_public});
   scraped_metrics_ = collect_server_state(registry, memory_budget, draining_);
-  router_ = std::make_unique<HttpRouter>(*rest_, *firebase_, *stomp_, *identity_, *ops_);
+  console_ = std::make_unique<console::ConsoleHandler>(
+      registry, console::ConsoleOptions{.authenticator = &authenticator,
+                                        .default_namespace = config.default_namespace,
+                                        .data_dir = config.data_dir,
+                                        .store = config.store});
+  router_ = std::make_unique<HttpRouter>(*rest_, *firebase_, *stomp_, *identity_, *ops_, *console_);
   net::ServerOptions server_options;
   server_options.host = config.host;
   server_options.port = config.port;
@@ -269,6 +274,7 @@ bool App::start() {
   stomp_->set_io_context(server_->io_context());
   firebase_->set_io_context(server_->io_context());
   rest_->set_io_context(server_->io_context());
+  console_->set_io_context(server_->io_context());
   auto endpoint = server_->listen(http_tls_);
   if (!endpoint) {
     spdlog::error("{}", endpoint.error().message);

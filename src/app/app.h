@@ -45,6 +45,9 @@ class StompHandler;
 namespace proto::auth_api {
 class IdentityHandler;
 }
+namespace console {
+class ConsoleHandler;
+}
 }  // namespace backside
 
 namespace backside::app {
@@ -109,6 +112,7 @@ class App {
   std::unique_ptr<OpsHandler> ops_;
   // The metrics read from the databases and the memory budget at each scrape: dropped before them.
   metrics::Registry::Collection scraped_metrics_;
+  std::unique_ptr<console::ConsoleHandler> console_;
   std::unique_ptr<HttpRouter> router_;
   // TLS on the HTTP port and on the STOMP port (which may ask for client certificates); null without TLS.
   std::shared_ptr<net::TlsContextSource> http_tls_;

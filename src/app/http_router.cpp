@@ -41,6 +41,8 @@ void HttpRouter::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExc
   }
   std::string_view target = request.target();
   std::string_view path = target.substr(0, target.find('?'));
+  // The console first: it claims exact paths only (/console/..., three under /.console/api/), so it shadows nothing.
+  if (console::ConsoleHandler::handles(path)) return console_.handle(std::move(request), std::move(exchange));
   if (proto::auth_api::IdentityHandler::handles(path)) return identity_.handle(std::move(request), std::move(exchange));
   if (OpsHandler::handles(path)) return ops_.handle(std::move(request), std::move(exchange));
   if (path.size() >= 5 && path.substr(path.size() - 5) == ".json") {

@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/field.hpp>
 #include <chrono>
+#include <variant>
 
 #include "proto/rest/rest_handler.h"
 
@@ -30,15 +31,73 @@ void append_event(std::string& out, const char* name, const std::string& path, c
   out += "}\n\n";
 }
 
+// One change of the console's feed: {"path":P, summary of the new value}.
+void append_change(std::string& out, const std::string& path, const Node* value) {
+  out += "{\"path\":";
+  tree::append_string(out, path);
+  out += ',';
+  append_node_summary(out, value);
+  out += '}';
+}
+
+std::shared_ptr<const std::string> render_changes(const sync::ViewEvent& event) {
+  if (event.initial) return std::make_shared<const std::string>("event: ready\ndata: null\n\n");
+  auto out = std::make_shared<std::string>("event: changes\ndata: [");
+  const Path& view = *event.view_path;
+  if (event.kind == sync::ViewEvent::Kind::put) {
+    append_change(*out, relative_text(event.path, view), event.value);
+  } else {
+    bool first = true;
+    for (const auto& [relative, value] : event.merge) {
+      if (!first) out->push_back(',');
+      first = false;
+      append_change(*out, event.path.child(relative).relative_to(view).to_string(), value);
+    }
+  }
+  out->append("]\n\n");
+  return out;
+}
+
 }  // namespace
 
-SseSubscriber::SseSubscriber(std::shared_ptr<net::HttpExchange> exchange, tree::Format format)
-    : exchange_(std::move(exchange)), format_(format), render_key_(format == tree::Format::export_ ? "sse-export" : "sse") {}
+void append_node_summary(std::string& out, const Node* value) {
+  // A longer string is cut (at a UTF-8 character boundary) and its full length given: the console shows the start
+  // of a value and reads all of it only to edit it.
+  constexpr std::size_t kMaxStringBytes = 1000;
+  if (value && value->has_children()) {
+    out += "\"children\":";
+    out += std::to_string(value->child_count());
+    return;
+  }
+  const Node::Leaf* leaf = value ? value->leaf_value() : nullptr;
+  if (leaf && std::holds_alternative<std::string>(*leaf) && std::get<std::string>(*leaf).size() > kMaxStringBytes) {
+    const std::string& text = std::get<std::string>(*leaf);
+    std::size_t cut = kMaxStringBytes;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    out += "\"value\":";
+    tree::append_string(out, std::string_view(text).substr(0, cut));
+    out += ",\"length\":";
+    out += std::to_string(text.size());
+    return;
+  }
+  static const Node kNull;
+  out += "\"value\":";
+  tree::append_json(out, value ? *value : kNull, {.format = tree::Format::plain});
+}
+
+SseSubscriber::SseSubscriber(std::shared_ptr<net::HttpExchange> exchange, tree::Format format, Rendering rendering)
+    : exchange_(std::move(exchange)),
+      format_(format),
+      rendering_(rendering),
+      render_key_(rendering == Rendering::changes        ? "sse-changes"
+                  : format == tree::Format::export_ ? "sse-export"
+                                                    : "sse") {}
 
 void SseSubscriber::start(std::shared_ptr<net::HttpExchange> exchange, db::Database& database, tree::Format format,
                           Path path, std::optional<tree::Query> query, identity::Identity identity,
-                          boost::asio::any_io_executor timers, std::optional<ReadTimeout> timeout) {
-  auto subscriber = std::make_shared<SseSubscriber>(exchange, format);
+                          boost::asio::any_io_executor timers, std::optional<ReadTimeout> timeout,
+                          Rendering rendering) {
+  auto subscriber = std::make_shared<SseSubscriber>(exchange, format, rendering);
   const boost::asio::any_io_executor deadline_timers = timers;
   session::SessionLimits limits;
   limits.max_listens = 1;
@@ -82,6 +141,7 @@ void SseSubscriber::start(std::shared_ptr<net::HttpExchange> exchange, db::Datab
 }
 
 std::shared_ptr<const std::string> SseSubscriber::render(const sync::ViewEvent& event) const {
+  if (rendering_ == Rendering::changes) return render_changes(event);
   auto out = std::make_shared<std::string>();
   const Path& view = *event.view_path;
   if (event.kind == sync::ViewEvent::Kind::put) {
