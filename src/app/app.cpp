@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "app/console_api.h"
 #include "app/http_router.h"
 #include "app/ops_handler.h"
 #include "app/scraped_metrics.h"
@@ -252,7 +253,10 @@ bool App::start() {
                                                  .default_namespace = config.default_namespace,
                                                  .metrics_public = config.metrics_public});
   scraped_metrics_ = collect_server_state(registry, memory_budget, draining_);
-  router_ = std::make_unique<HttpRouter>(*rest_, *firebase_, *stomp_, *identity_, *ops_);
+  console_api_ = std::make_unique<ConsoleApi>(registry, ConsoleApiOptions{.authenticator = &authenticator,
+                                                                          .default_namespace = config.default_namespace,
+                                                                          .memory_budget = &memory_budget});
+  router_ = std::make_unique<HttpRouter>(*rest_, *firebase_, *stomp_, *identity_, *ops_, *console_api_);
   net::ServerOptions server_options;
   server_options.host = config.host;
   server_options.port = config.port;

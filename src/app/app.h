@@ -48,6 +48,7 @@ class IdentityHandler;
 
 namespace backside::app {
 
+class ConsoleApi;
 class HttpRouter;
 class OpsHandler;
 
@@ -100,6 +101,7 @@ class App {
   std::unique_ptr<proto::auth_api::IdentityHandler> identity_;
   std::atomic<bool> draining_{false};  // drain() began: /readyz fails
   std::unique_ptr<OpsHandler> ops_;
+  std::unique_ptr<ConsoleApi> console_api_;
   // The metrics read from the databases and the memory budget at each scrape: dropped before them.
   metrics::Registry::Collection scraped_metrics_;
   std::unique_ptr<HttpRouter> router_;

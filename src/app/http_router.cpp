@@ -43,6 +43,7 @@ void HttpRouter::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExc
   std::string_view path = target.substr(0, target.find('?'));
   if (proto::auth_api::IdentityHandler::handles(path)) return identity_.handle(std::move(request), std::move(exchange));
   if (OpsHandler::handles(path)) return ops_.handle(std::move(request), std::move(exchange));
+  if (ConsoleApi::handles(path)) return console_api_.handle(std::move(request), std::move(exchange));
   if (path.size() >= 5 && path.substr(path.size() - 5) == ".json") {
     return rest_.handle(std::move(request), std::move(exchange));
   }

@@ -1,7 +1,8 @@
 #pragma once
 // Sends each HTTP request to its front door: CORS preflights, REST (*.json), the Firebase long-poll transport
 // (/.lp), the Firebase Auth endpoints (identitytoolkit, securetoken, JWKS), the operator's /livez, /readyz and
-// /metrics, and 404 for the rest; and each WebSocket upgrade: /.ws to the Firebase front door, /stomp to STOMP.
+// /metrics, the admin console's API (/.console/api/...), and 404 for the rest; and each WebSocket upgrade: /.ws to the Firebase front door, /stomp to STOMP.
+#include "app/console_api.h"
 #include "app/ops_handler.h"
 #include "net/http.h"
 #include "proto/firebase/firebase_handler.h"
@@ -14,8 +15,9 @@ namespace backside::app {
 class HttpRouter : public net::HttpHandler {
  public:
   HttpRouter(proto::rest::RestHandler& rest, proto::firebase::FirebaseHandler& firebase,
-             proto::stomp::StompHandler& stomp, proto::auth_api::IdentityHandler& identity, OpsHandler& ops)
-      : rest_(rest), firebase_(firebase), stomp_(stomp), identity_(identity), ops_(ops) {}
+             proto::stomp::StompHandler& stomp, proto::auth_api::IdentityHandler& identity, OpsHandler& ops,
+             ConsoleApi& console_api)
+      : rest_(rest), firebase_(firebase), stomp_(stomp), identity_(identity), ops_(ops), console_api_(console_api) {}
   void handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExchange> exchange) override;
   net::WebSocketAccept accept_websocket(const net::HttpRequest& request,
                                         std::shared_ptr<net::WebSocketConnection> connection) override;
@@ -26,6 +28,7 @@ class HttpRouter : public net::HttpHandler {
   proto::stomp::StompHandler& stomp_;  // WebSocket /stomp
   proto::auth_api::IdentityHandler& identity_;  // Firebase Auth endpoints
   OpsHandler& ops_;                             // health probes and metrics
+  ConsoleApi& console_api_;                     // the admin console's API (rules playground)
 };
 
 }  // namespace backside::app
