@@ -339,7 +339,9 @@ TEST(RulesTable, EveryCase) {
       // Tracing (the rules playground) records the decision and never changes it.
       Trace trace;
       EXPECT_EQ(can_read(**rules, P(c.path), *data, auth, kNow, c.query ? &*c.query : nullptr, &trace), allowed);
-      if (!auth.admin && allowed) EXPECT_FALSE(trace.entries.empty());
+      if (!auth.admin && allowed) {
+        EXPECT_FALSE(trace.entries.empty());
+      }
     } else {
       Node after = *data;
       std::vector<Path> locations;
