@@ -24,9 +24,9 @@ void record(Trace& trace, const Rule& rule, RuleKind kind, const Path& at, Trace
   trace.add({rule.rule_path, at, kind, rule.source, result, std::move(why)});
 }
 
-// Evaluates `rule` at context.path, recording it when the request is traced.
-bool decide(const Rule& rule, RuleKind kind, const EvalContext& context) {
-  if (!context.trace) return evaluate(rule, context);
+// Evaluates `rule` at context.path, recording it when the request is traced (out of line: untraced, this is one
+// test before evaluate()).
+[[gnu::noinline]] bool decide_traced(const Rule& rule, RuleKind kind, const EvalContext& context) {
   std::string error;
   const Verdict verdict = evaluate_rule(rule, context, &error);
   const auto result = verdict == Verdict::allow  ? TraceEntry::Result::allow
@@ -34,6 +34,11 @@ bool decide(const Rule& rule, RuleKind kind, const EvalContext& context) {
                                                  : TraceEntry::Result::error;
   record(*context.trace, rule, kind, context.path, result, std::move(error));
   return verdict == Verdict::allow;
+}
+
+inline bool decide(const Rule& rule, RuleKind kind, const EvalContext& context) {
+  if (context.trace) [[unlikely]] return decide_traced(rule, kind, context);
+  return evaluate(rule, context);
 }
 
 // Whether some .read (or .write) rule along root..path is true: rules cascade, so the first true one grants.

@@ -127,7 +127,7 @@ std::string type_name(const Value& v) {
 
 class Evaluator {
  public:
-  // `error`, when given, receives the first reason an evaluation fails.
+  // `error`, when given, receives the first reason an evaluation fails (the rules playground's trace).
   Evaluator(const EvalContext& context, std::string* error) : c_(context), error_(error) {}
 
   Outcome eval(const Expr& e) const {
@@ -182,11 +182,16 @@ class Evaluator {
   }
 
  private:
-  // A runtime error: records why (only when someone asks) and evaluates to nullopt.
+  // A runtime error: evaluates to nullopt, and records why (the first reason) when asked to. The message is built
+  // out of line, so that the evaluation's own code stays as compact as it was without messages.
   template <typename Describe>
-  Outcome fail(Describe describe) const {
-    if (error_ && error_->empty()) *error_ = describe();
+  Outcome fail(const Describe& describe) const {
+    if (error_) [[unlikely]] note(describe);
     return std::nullopt;
+  }
+  template <typename Describe>
+  [[gnu::cold, gnu::noinline]] void note(const Describe& describe) const {
+    if (error_->empty()) *error_ = describe();
   }
 
   Outcome identifier(const std::string& name) const {
