@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "console/rules_playground.h"
 #include "app/http_router.h"
 #include "app/ops_handler.h"
 #include "app/scraped_metrics.h"
@@ -258,7 +259,11 @@ bool App::start() {
                                         .default_namespace = config.default_namespace,
                                         .data_dir = config.data_dir,
                                         .store = config.store});
-  router_ = std::make_unique<HttpRouter>(*rest_, *firebase_, *stomp_, *identity_, *ops_, *console_);
+  rules_playground_ = std::make_unique<console::RulesPlayground>(
+      registry, console::RulesPlaygroundOptions{.authenticator = &authenticator,
+                                                .default_namespace = config.default_namespace,
+                                                .memory_budget = &memory_budget});
+  router_ = std::make_unique<HttpRouter>(*rest_, *firebase_, *stomp_, *identity_, *ops_, *console_, *rules_playground_);
   net::ServerOptions server_options;
   server_options.host = config.host;
   server_options.port = config.port;

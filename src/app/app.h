@@ -47,6 +47,7 @@ class IdentityHandler;
 }
 namespace console {
 class ConsoleHandler;
+class RulesPlayground;
 }
 }  // namespace backside
 
@@ -110,6 +111,7 @@ class App {
   std::unique_ptr<proto::auth_api::IdentityHandler> identity_;
   std::atomic<bool> draining_{false};  // drain() began: /readyz fails
   std::unique_ptr<OpsHandler> ops_;
+  std::unique_ptr<console::RulesPlayground> rules_playground_;
   // The metrics read from the databases and the memory budget at each scrape: dropped before them.
   metrics::Registry::Collection scraped_metrics_;
   std::unique_ptr<console::ConsoleHandler> console_;

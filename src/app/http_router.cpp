@@ -45,6 +45,9 @@ void HttpRouter::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpExc
   if (console::ConsoleHandler::handles(path)) return console_.handle(std::move(request), std::move(exchange));
   if (proto::auth_api::IdentityHandler::handles(path)) return identity_.handle(std::move(request), std::move(exchange));
   if (OpsHandler::handles(path)) return ops_.handle(std::move(request), std::move(exchange));
+  if (console::RulesPlayground::handles(path)) {
+    return rules_playground_.handle(std::move(request), std::move(exchange));
+  }
   if (path.size() >= 5 && path.substr(path.size() - 5) == ".json") {
     return rest_.handle(std::move(request), std::move(exchange));
   }

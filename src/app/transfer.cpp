@@ -1,10 +1,15 @@
 // `backside export` and `backside import`: the whole database as export-format JSON (priorities kept).
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "app/commands.h"
 #include "app/data_dir_lock.h"
@@ -36,6 +41,14 @@ int export_database(const Config& config, const std::string& ns) {
     std::cout << "null\n";
     return 0;
   }
+  // Progress on stderr when it is a terminal (Progress draws nothing otherwise), unless the JSON itself goes to
+  // that terminal.
+  const bool show_progress = isatty(1) == 0 && isatty(2) != 0;
+  std::optional<Progress> reading;
+  if (show_progress) {
+    reading.emplace("reading database " + ns, 1);
+    reading->update(0);
+  }
   // This read can run beside a live server: it sees LMDB's last checkpoint plus the write-ahead log after it.
   auto store = store::open_lmdb_store({.directory = dir, .read_only = true});
   if (!store) {
@@ -47,10 +60,27 @@ int export_database(const Config& config, const std::string& ns) {
     spdlog::error("{}", root.error().message);
     return 1;
   }
-  std::string out = tree::to_json(root->root, {.format = tree::Format::export_});
-  out += '\n';
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return std::fflush(stdout) == 0 ? 0 : 1;
+  std::optional<Progress> writing;
+  if (show_progress) {
+    reading->finish();
+    const std::uint64_t leaves = root->root.leaf_count();
+    writing.emplace("writing " + std::to_string(leaves) + " leaves", leaves);
+  }
+  // Rendered and written 1 MiB at a time: the text of a large database is never held whole.
+  bool written = true;
+  tree::write_json(root->root, {.format = tree::Format::export_}, std::size_t(1) << 20,
+                   [&](std::string& out, std::uint64_t leaves) {
+                     if (written && std::fwrite(out.data(), 1, out.size(), stdout) != out.size()) written = false;
+                     out.clear();
+                     if (writing) writing->update(leaves);
+                   });
+  written = written && std::fputc('\n', stdout) != EOF && std::fflush(stdout) == 0;
+  if (!written) {
+    spdlog::error("export: cannot write to stdout: {}", std::strerror(errno));
+    return 1;
+  }
+  if (writing) writing->finish();
+  return 0;
 }
 
 int import_database(const Config& config, const std::string& ns, const std::string& file) {

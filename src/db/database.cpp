@@ -154,6 +154,7 @@ void Database::writer_loop() {
 }
 
 void Database::write(WriteRequest request, WriteCallback done) {
+  if (request.simulation) request.dry_run = true;
   auto shared = std::make_shared<std::pair<WriteRequest, WriteCallback>>(std::move(request), std::move(done));
   auto run = [this, shared] {
     try {
@@ -268,8 +269,8 @@ void Database::revoke_disallowed_listens() {
   }
 }
 
-void Database::run(std::function<void(const Node&)> task) {
-  enqueue({false, [this, task = std::move(task)] { task(root_); }});
+bool Database::run(std::function<void(const Node&)> task) {
+  return enqueue({false, [this, task = std::move(task)] { task(root_); }});
 }
 
 void Database::stage_ack(const WriteRequest& request, WriteCallback& done, WriteReply reply) {
@@ -316,8 +317,14 @@ void Database::abandon_turn(const char* what) {
 
 void Database::apply_write(WriteRequest& request, WriteCallback& done) {
   WriteReply reply;
+  // A simulation checks against its own rules (or the database's) and traces them.
+  const rules::Rules& checked_rules = request.simulation && request.simulation->rules ? *request.simulation->rules
+                                                                                       : *rules_->compiled;
+  rules::Trace* const trace = request.simulation ? request.simulation->trace.get() : nullptr;
   auto fail = [&](Error error) {
-    if (error.code == ErrorCode::permission_denied) counted().rules_denials(metrics::RulesOperation::write).add();
+    if (error.code == ErrorCode::permission_denied && !request.simulation) {
+      counted().rules_denials(metrics::RulesOperation::write).add();
+    }
     reply.error = std::move(error);
     stage_ack(request, done, std::move(reply));
   };
@@ -340,10 +347,15 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
 
   // A write its .write rules refuse whatever the data is answered before the data becomes a tree (which costs
   // ~100x the body's bytes): an anonymous client's denied body costs only the JSON it arrived as.
+  // Traced, the trace ends up holding only the check that decided: this one when it refuses, else check_write's.
   auto denied_before_data = [&](const std::vector<Path>& locations) {
-    return !request.auth.admin && rules::write_denied_before_data(*rules_->compiled, locations,
-                                                                  rules::NodeView(root_), request.auth,
-                                                                  server_values.now_ms);
+    if (request.auth.admin) return false;
+    if (rules::write_denied_before_data(checked_rules, locations, rules::NodeView(root_), request.auth,
+                                        server_values.now_ms, trace)) {
+      return true;
+    }
+    if (trace) trace->clear();
+    return false;
   };
   const Error denied{ErrorCode::permission_denied, "Permission denied"};
 
@@ -418,8 +430,8 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
     }
     const rules::NodeView before(root_);
     const rules::OverlayView after(root_, std::move(writes));
-    if (auto allowed = rules::check_write(*rules_->compiled, locations, before, after, request.auth,
-                                          server_values.now_ms);
+    if (auto allowed = rules::check_write(checked_rules, locations, before, after, request.auth,
+                                          server_values.now_ms, trace);
         !allowed) {
       return fail(allowed.error());
     }

@@ -50,6 +50,14 @@ struct WriteRequest {
   // The front door it came through, counted in backside_writes_total by how it was answered (not when a dry run);
   // none: the server's own writes (tools), not counted.
   std::optional<metrics::Door> door;
+  // The rules playground (console/rules_playground.h): the write is checked exactly as it would be, against `rules` (null:
+  // the database's) with every rule evaluated recorded in `trace` (read it once the reply has come), and nothing
+  // is written (a simulation is always a dry run). Not counted in metrics.
+  struct Simulation {
+    std::shared_ptr<const rules::Rules> rules;
+    std::shared_ptr<rules::Trace> trace;
+  };
+  std::optional<Simulation> simulation;
 };
 
 // What a write answers carries data from the tree only where the writer may read (.read rules): a client allowed
@@ -120,8 +128,9 @@ class Database {
   void listen(tree::Path path, std::optional<tree::Query> query, identity::Identity auth, sync::SubscriberPtr subscriber,
               ListenCallback done);
   void unlisten(sync::Hub::Handle handle);
-  // Runs `task` on the writer thread with the committed tree (for export and tools).
-  void run(std::function<void(const tree::Node& root)> task);
+  // Runs `task` on the writer thread with the committed tree (for export and tools). false: the database is
+  // stopped and `task` will not run.
+  bool run(std::function<void(const tree::Node& root)> task);
 
   // Replaces the rules after every earlier request; listens the new rules no longer allow are revoked
   // ("permission denied"). `done` runs on the writer thread.

@@ -162,6 +162,49 @@ TEST(Database, DryRunChecksEverythingAndChangesNothing) {
   EXPECT_EQ(read(*db, "/"), "null");
 }
 
+// The rules playground's write (console/rules_playground.h): the write path's own checks, traced, against the database's
+// rules or given ones, and never applied.
+TEST(Database, ASimulatedWriteIsTracedAndChangesNothing) {
+  TempDir dir;
+  auto db = open_db(dir, kOwnedRules);
+  auto simulate = [&](const char* at, const char* json, identity::Identity auth,
+                      std::shared_ptr<const rules::Rules> rules = nullptr) {
+    WriteRequest request;
+    request.path = *Path::parse(at);
+    request.data = boost::json::parse(json);
+    request.auth = std::move(auth);
+    auto trace = std::make_shared<rules::Trace>();
+    request.simulation = WriteRequest::Simulation{std::move(rules), trace};
+    std::promise<WriteReply> done;
+    db->write(std::move(request), [&](WriteReply&& reply) { done.set_value(std::move(reply)); });
+    WriteReply reply = done.get_future().get();
+    return std::make_pair(std::move(reply), std::move(*trace));
+  };
+  auto [allowed, allowed_trace] = simulate("/users/al", R"({"name":"Al"})", user("al"));
+  EXPECT_FALSE(allowed.error);
+  ASSERT_EQ(allowed_trace.entries.size(), 3u);  // .write, then .validate at /users/al and at its name
+  EXPECT_EQ(allowed_trace.entries[0].rule_path, "/rules/users/$uid/.write");
+  EXPECT_EQ(allowed_trace.entries[2].rule_path, "/rules/users/$uid/name/.validate");
+
+  // Refused before its data (no rule grants bo's location to al): the trace is that check's.
+  auto [denied, denied_trace] = simulate("/users/bo", R"({"name":"Bo"})", user("al"));
+  ASSERT_TRUE(denied.error);
+  EXPECT_EQ(denied.error->code, ErrorCode::permission_denied);
+  ASSERT_EQ(denied_trace.entries.size(), 1u);
+  EXPECT_EQ(denied_trace.entries[0].result, rules::TraceEntry::Result::deny);
+
+  // Other rules than the deployed ones.
+  auto closed = rules::Rules::parse(R"({"rules": {".write": "newData.val() == 1"}})");
+  ASSERT_TRUE(closed.ok());
+  auto [other, other_trace] = simulate("/users/al", R"({"name":"Al"})", user("al"), *closed);
+  ASSERT_TRUE(other.error);
+  ASSERT_EQ(other_trace.entries.size(), 1u);
+  EXPECT_EQ(other_trace.entries[0].rule_path, "/rules/.write");
+  EXPECT_EQ(other_trace.entries[0].result, rules::TraceEntry::Result::deny);
+
+  EXPECT_EQ(read(*db, "/"), "null");  // nothing was written
+}
+
 TEST(Database, AWriteOverItsSizeLimitIsRefusedAndChangesNothing) {
   TempDir dir;
   auto db = open_db(dir, kOwnedRules);

@@ -19,19 +19,55 @@ const RuleNode* descend(const RuleNode& node, const std::string& key, Wildcards&
   return nullptr;
 }
 
-// Whether some rule selected by `pick` along root..path is true: rules cascade, so the first true one grants.
-template <typename Pick>
-bool cascades(const Rules& rules, const Path& path, EvalContext& context, Wildcards& wildcards, Pick pick) {
+void record(Trace& trace, const Rule& rule, RuleKind kind, const Path& at, TraceEntry::Result result,
+            std::string why) {
+  trace.add({rule.rule_path, at, kind, rule.source, result, std::move(why)});
+}
+
+// Evaluates `rule` at context.path, recording it when the request is traced (out of line: untraced, this is one
+// test before evaluate()).
+[[gnu::noinline]] bool decide_traced(const Rule& rule, RuleKind kind, const EvalContext& context) {
+  std::string error;
+  const Verdict verdict = evaluate_rule(rule, context, &error);
+  const auto result = verdict == Verdict::allow  ? TraceEntry::Result::allow
+                      : verdict == Verdict::deny ? TraceEntry::Result::deny
+                                                 : TraceEntry::Result::error;
+  record(*context.trace, rule, kind, context.path, result, std::move(error));
+  return verdict == Verdict::allow;
+}
+
+inline bool decide(const Rule& rule, RuleKind kind, const EvalContext& context) {
+  if (context.trace) [[unlikely]] return decide_traced(rule, kind, context);
+  return evaluate(rule, context);
+}
+
+// Whether some .read (or .write) rule along root..path is true: rules cascade, so the first true one grants.
+// `undecided`, when given: rules that read `newData` are not evaluated and set *undecided instead. Traced, the
+// rules below the one that granted are listed as skipped.
+bool cascades(const Rules& rules, const Path& path, RuleKind kind, EvalContext& context, Wildcards& wildcards,
+              bool* undecided = nullptr) {
   const RuleNode* node = &rules.root();
   std::vector<std::string> segments;
+  bool granted = false;
   for (std::size_t depth = 0;; ++depth) {
-    if (const auto& rule = pick(*node)) {
+    if (const auto& rule = kind == RuleKind::read ? node->read : node->write) {
       context.path = Path(segments);
-      if (evaluate(*rule, context)) return true;
+      if (granted) {
+        record(*context.trace, *rule, kind, context.path, TraceEntry::Result::skipped, "a rule above granted");
+      } else if (undecided && rule->reads_new_data) {
+        *undecided = true;
+        if (context.trace) {
+          record(*context.trace, *rule, kind, context.path, TraceEntry::Result::skipped,
+                 "reads newData: decided with the data");
+        }
+      } else if (decide(*rule, kind, context)) {
+        if (!context.trace) return true;
+        granted = true;
+      }
     }
-    if (depth == path.size()) return false;
+    if (depth == path.size()) return granted;
     node = descend(*node, path[depth], wildcards);
-    if (!node) return false;
+    if (!node) return granted;
     segments.push_back(path[depth]);
   }
 }
@@ -40,7 +76,7 @@ bool cascades(const Rules& rules, const Path& path, EvalContext& context, Wildca
 bool validates_below(const RuleNode& node, const Node& data, Path path, EvalContext& context, Wildcards& wildcards) {
   if (node.validate) {
     context.path = path;
-    if (!evaluate(*node.validate, context)) return false;
+    if (!decide(*node.validate, RuleKind::validate, context)) return false;
   }
   const auto* children = data.children();
   if (!children) return true;
@@ -57,9 +93,7 @@ bool validates_below(const RuleNode& node, const Node& data, Path path, EvalCont
 bool may_write(const Rules& rules, const Path& location, EvalContext& context) {
   Wildcards wildcards;
   context.wildcards = &wildcards;
-  if (!cascades(rules, location, context, wildcards, [](const RuleNode& n) -> const auto& { return n.write; })) {
-    return false;
-  }
+  if (!cascades(rules, location, RuleKind::write, context, wildcards)) return false;
   const Node* written = context.new_root->find(location);
   if (!written || written->is_null()) return true;  // deletes are not validated
   // Ancestors (newData exists at each, since it exists at the location), then the written subtree.
@@ -69,7 +103,7 @@ bool may_write(const Rules& rules, const Path& location, EvalContext& context) {
   for (std::size_t depth = 0; depth < location.size(); ++depth) {
     if (node->validate) {
       context.path = Path(segments);
-      if (!evaluate(*node->validate, context)) return false;
+      if (!decide(*node->validate, RuleKind::validate, context)) return false;
     }
     node = descend(*node, location[depth], wildcards);
     if (!node) return true;
@@ -91,6 +125,34 @@ std::optional<Node::Leaf> bound_value(const std::optional<tree::Query::Bound>& b
 }
 
 }  // namespace
+
+void Trace::add(TraceEntry entry) {
+  if (entries.size() < kMaxEntries) {
+    entries.push_back(std::move(entry));
+  } else {
+    ++omitted;
+    entries.back() = std::move(entry);
+  }
+}
+
+std::string_view kind_name(RuleKind kind) {
+  switch (kind) {
+    case RuleKind::read: return ".read";
+    case RuleKind::write: return ".write";
+    case RuleKind::validate: return ".validate";
+  }
+  return "";
+}
+
+std::string_view result_name(TraceEntry::Result result) {
+  switch (result) {
+    case TraceEntry::Result::allow: return "allow";
+    case TraceEntry::Result::deny: return "deny";
+    case TraceEntry::Result::error: return "error";
+    case TraceEntry::Result::skipped: return "skipped";
+  }
+  return "";
+}
 
 QueryInfo query_info(const tree::Query& query) {
   QueryInfo info;
@@ -118,12 +180,13 @@ QueryInfo query_info(const tree::Query& query) {
 }
 
 bool can_read(const Rules& rules, const Path& path, const Node& root, const identity::Identity& auth, double now,
-              const QueryInfo* query) {
+              const QueryInfo* query, Trace* trace) {
   if (auth.admin) return true;
   Wildcards wildcards;
   const NodeView data(root);
-  EvalContext context{.auth = auth_value(auth), .now = now, .root = &data, .wildcards = &wildcards, .query = query};
-  return cascades(rules, path, context, wildcards, [](const RuleNode& n) -> const auto& { return n.read; });
+  EvalContext context{
+      .auth = auth_value(auth), .now = now, .root = &data, .wildcards = &wildcards, .query = query, .trace = trace};
+  return cascades(rules, path, RuleKind::read, context, wildcards);
 }
 
 Status check_write(const Rules& rules, const std::vector<Path>& written_locations, const Node& old_root,
@@ -132,30 +195,24 @@ Status check_write(const Rules& rules, const std::vector<Path>& written_location
 }
 
 bool write_denied_before_data(const Rules& rules, const std::vector<Path>& written_locations,
-                              const DataView& old_root, const identity::Identity& auth, double now) {
+                              const DataView& old_root, const identity::Identity& auth, double now, Trace* trace) {
   if (auth.admin) return false;
-  EvalContext context{.auth = auth_value(auth), .now = now, .root = &old_root};  // no newData: never read below
+  // No newData: rules that read it are not evaluated.
+  EvalContext context{.auth = auth_value(auth), .now = now, .root = &old_root, .trace = trace};
   for (const Path& location : written_locations) {
     Wildcards wildcards;
     context.wildcards = &wildcards;
     bool needs_data = false;
-    const bool granted = cascades(rules, location, context, wildcards, [&](const RuleNode& n) -> const auto& {
-      static const std::optional<Rule> kUndecided;
-      if (n.write && n.write->reads_new_data) {
-        needs_data = true;
-        return kUndecided;
-      }
-      return n.write;
-    });
+    const bool granted = cascades(rules, location, RuleKind::write, context, wildcards, &needs_data);
     if (!granted && !needs_data) return true;
   }
   return false;
 }
 
 Status check_write(const Rules& rules, const std::vector<Path>& written_locations, const DataView& old_root,
-                   const DataView& new_root, const identity::Identity& auth, double now) {
+                   const DataView& new_root, const identity::Identity& auth, double now, Trace* trace) {
   if (auth.admin) return ok_status();
-  EvalContext context{.auth = auth_value(auth), .now = now, .root = &old_root, .new_root = &new_root};
+  EvalContext context{.auth = auth_value(auth), .now = now, .root = &old_root, .new_root = &new_root, .trace = trace};
   for (const Path& location : written_locations) {
     if (!may_write(rules, location, context)) return Error{ErrorCode::permission_denied, "Permission denied"};
   }

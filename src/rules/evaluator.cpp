@@ -111,9 +111,24 @@ bool strictly_equal(const Value& a, const Value& b) {
       a);
 }
 
+// What a value is, for error messages.
+std::string type_name(const Value& v) {
+  switch (v.index()) {
+    case 0: return "null";
+    case 1: return "a boolean";
+    case 2: return "a number";
+    case 3: return "a string";
+    case 4: return "a snapshot (call val() for its value)";
+    case 5: return std::get<JsonRef>(v).value->is_array() ? "an array" : "an object";
+    case 6: return "a value with children";
+    default: return "query";
+  }
+}
+
 class Evaluator {
  public:
-  explicit Evaluator(const EvalContext& context) : c_(context) {}
+  // `error`, when given, receives the first reason an evaluation fails (the rules playground's trace).
+  Evaluator(const EvalContext& context, std::string* error) : c_(context), error_(error) {}
 
   Outcome eval(const Expr& e) const {
     switch (e.kind) {
@@ -131,7 +146,9 @@ class Evaluator {
         if (const auto* s = std::get_if<std::string>(&*key)) return member(*target, *s);
         const auto* ref = std::get_if<JsonRef>(&*target);
         const auto* n = std::get_if<double>(&*key);
-        if (!ref || !n || !ref->value->is_array() || *n < 0 || *n != std::floor(*n)) return std::nullopt;
+        if (!ref || !n || !ref->value->is_array() || *n < 0 || *n != std::floor(*n)) {
+          return fail([&] { return "cannot index " + type_name(*target) + " with " + type_name(*key); });
+        }
         const auto& array = ref->value->get_array();
         if (*n >= static_cast<double>(array.size())) return Value(std::monostate{});
         return from_json(array[static_cast<std::size_t>(*n)]);
@@ -142,53 +159,69 @@ class Evaluator {
         if (!operand) return std::nullopt;
         if (e.name == "!") {
           const auto* b = std::get_if<bool>(&*operand);
-          return b ? Outcome(!*b) : std::nullopt;
+          if (!b) return fail([&] { return "! needs a boolean, not " + type_name(*operand); });
+          return !*b;
         }
         const auto* n = std::get_if<double>(&*operand);
-        return n ? Outcome(-*n) : std::nullopt;
+        if (!n) return fail([&] { return "- needs a number, not " + type_name(*operand); });
+        return -*n;
       }
       case Expr::Kind::binary: return binary(e);
       case Expr::Kind::conditional: {
         auto condition = eval(*e.operands[0]);
-        const bool* b = condition ? std::get_if<bool>(&*condition) : nullptr;
-        if (!b) return std::nullopt;
+        if (!condition) return std::nullopt;
+        const bool* b = std::get_if<bool>(&*condition);
+        if (!b) return fail([&] { return "the condition of ?: must be a boolean, not " + type_name(*condition); });
         return eval(*e.operands[*b ? 1 : 2]);
       }
       case Expr::Kind::regex:
-      case Expr::Kind::string_list: return std::nullopt;  // only ever evaluated as call arguments
+      case Expr::Kind::string_list:  // only ever evaluated as call arguments
+        return fail([] { return std::string("a regular expression or list outside of its method"); });
     }
     return std::nullopt;
   }
 
  private:
+  // A runtime error: evaluates to nullopt, and records why (the first reason) when asked to. The message is built
+  // out of line, so that the evaluation's own code stays as compact as it was without messages.
+  template <typename Describe>
+  Outcome fail(const Describe& describe) const {
+    if (error_) [[unlikely]] note(describe);
+    return std::nullopt;
+  }
+  template <typename Describe>
+  [[gnu::cold, gnu::noinline]] void note(const Describe& describe) const {
+    if (error_->empty()) *error_ = describe();
+  }
+
   Outcome identifier(const std::string& name) const {
     if (name == "auth") return from_json(*c_.auth);
     if (name == "now") return c_.now;
     if (name == "root") return Snapshot{c_.root, Path()};
     if (name == "data") return Snapshot{c_.root, c_.path};
     if (name == "newData") {
-      if (!c_.new_root) return std::nullopt;
+      if (!c_.new_root) return fail([] { return std::string("newData is not known here"); });
       return Snapshot{c_.new_root, c_.path};
     }
     if (name == "query") return QueryRef{};  // a plain read sees the default query (all false/null)
     for (const auto& [wildcard, key] : *c_.wildcards) {
       if (wildcard == name) return key;
     }
-    return std::nullopt;
+    return fail([&] { return name + " is not defined"; });
   }
 
   Outcome member(const Value& target, const std::string& name) const {
     if (const auto* ref = std::get_if<JsonRef>(&target)) {
-      if (!ref->value->is_object()) return std::nullopt;
+      if (!ref->value->is_object()) return fail([&] { return "cannot read \"" + name + "\" of an array"; });
       const auto* found = ref->value->get_object().if_contains(name);
       return found ? from_json(*found) : Value(std::monostate{});
     }
     if (const auto* s = std::get_if<std::string>(&target)) {
       if (name == "length") return utf16_length(*s);
-      return std::nullopt;
+      return fail([&] { return "a string has no \"" + name + "\""; });
     }
     if (std::holds_alternative<QueryRef>(target)) return query_field(name);
-    return std::nullopt;
+    return fail([&] { return "cannot read \"" + name + "\" of " + type_name(target); });
   }
 
   Outcome query_field(const std::string& name) const {
@@ -203,7 +236,7 @@ class Evaluator {
     if (name == "equalTo") return from_optional_leaf(q.equal_to);
     if (name == "limitToFirst") return q.limit_to_first ? Value(*q.limit_to_first) : Value(std::monostate{});
     if (name == "limitToLast") return q.limit_to_last ? Value(*q.limit_to_last) : Value(std::monostate{});
-    return std::nullopt;
+    return fail([&] { return "query has no \"" + name + "\""; });
   }
 
   Outcome call(const Expr& e) const {
@@ -211,7 +244,7 @@ class Evaluator {
     if (!target) return std::nullopt;
     if (const auto* snapshot = std::get_if<Snapshot>(&*target)) return snapshot_method(*snapshot, e);
     if (const auto* s = std::get_if<std::string>(&*target)) return string_method(*s, e);
-    return std::nullopt;
+    return fail([&] { return "cannot call " + e.name + "() on " + type_name(*target); });
   }
 
   // The string value of argument `k` (1-based operand index), or nullopt.
@@ -219,19 +252,20 @@ class Evaluator {
     auto value = eval(*e.operands[k]);
     if (!value) return std::nullopt;
     if (auto* s = std::get_if<std::string>(&*value)) return std::move(*s);
+    fail([&] { return e.name + "() needs a string argument, not " + type_name(*value); });
     return std::nullopt;
   }
 
   Outcome navigate(const Snapshot& snapshot, const Expr& e) const {
     const std::string& m = e.name;
     if (m == "parent") {
-      if (snapshot.path.empty()) return std::nullopt;
+      if (snapshot.path.empty()) return fail([] { return std::string("the root has no parent()"); });
       return Snapshot{snapshot.root, snapshot.path.parent()};
     }
     const auto relative = string_argument(e, 1);
     if (!relative) return std::nullopt;
     auto path = child_path(snapshot, *relative);
-    if (!path) return std::nullopt;
+    if (!path) return fail([&] { return m + "(): invalid child path \"" + *relative + "\""; });
     if (m == "child") return Snapshot{snapshot.root, std::move(*path)};
     return snapshot.root && snapshot.root->find(*path) != nullptr;  // hasChild
   }
@@ -242,7 +276,7 @@ class Evaluator {
     if (m == "hasChildren" && e.operands.size() > 1) {
       for (const std::string& key : e.operands[1]->strings) {
         auto path = child_path(snapshot, key);
-        if (!path) return std::nullopt;
+        if (!path) return fail([&] { return "hasChildren(): invalid child path \"" + key + "\""; });
         if (!snapshot.root || !snapshot.root->find(*path)) return false;
       }
       return true;
@@ -261,7 +295,7 @@ class Evaluator {
     if (m == "isNumber") return leaf && std::holds_alternative<double>(*leaf);
     if (m == "isString") return leaf && std::holds_alternative<std::string>(*leaf);
     if (m == "isBoolean") return leaf && std::holds_alternative<bool>(*leaf);
-    return std::nullopt;
+    return fail([&] { return "a snapshot has no method " + m + "()"; });
   }
 
   Outcome string_method(const std::string& s, const Expr& e) const {
@@ -285,7 +319,7 @@ class Evaluator {
       if (!second) return std::nullopt;
       return replace_all(s, *first, *second);
     }
-    return std::nullopt;
+    return fail([&] { return "a string has no method " + m + "()"; });
   }
 
   Outcome binary(const Expr& e) const {
@@ -295,8 +329,9 @@ class Evaluator {
       const bool decisive = o == "||";
       for (const ExprPtr& operand : e.operands) {
         const auto value = eval(*operand);
-        const bool* b = value ? std::get_if<bool>(&*value) : nullptr;
-        if (!b) return std::nullopt;
+        if (!value) return std::nullopt;
+        const bool* b = std::get_if<bool>(&*value);
+        if (!b) return fail([&] { return o + " needs booleans, not " + type_name(*value); });
         if (*b == decisive) return decisive;
       }
       return !decisive;
@@ -307,7 +342,9 @@ class Evaluator {
     if (!right) return std::nullopt;
     // Snapshots and `query` are not values: comparing one (reachable only through `?:` of mixed types) errs.
     for (const Value* side : {&*left, &*right}) {
-      if (std::holds_alternative<Snapshot>(*side) || std::holds_alternative<QueryRef>(*side)) return std::nullopt;
+      if (std::holds_alternative<Snapshot>(*side) || std::holds_alternative<QueryRef>(*side)) {
+        return fail([&] { return o + " cannot compare " + type_name(*side); });
+      }
     }
     if (o == "==" || o == "===") return strictly_equal(*left, *right);
     if (o == "!=" || o == "!==") return !strictly_equal(*left, *right);
@@ -323,7 +360,8 @@ class Evaluator {
       } else if (ls && rs) {
         order = ls->compare(*rs);
       } else {
-        return std::nullopt;
+        return fail([&] { return o + " compares two numbers or two strings, not " + type_name(*left) + " and " +
+                                 type_name(*right); });
       }
       if (o == "<") return order < 0;
       if (o == "<=") return order <= 0;
@@ -333,9 +371,11 @@ class Evaluator {
     if (o == "+") {
       if (ln && rn) return *ln + *rn;
       if ((ls || ln) && (rs || rn)) return text_of(*left) + text_of(*right);
-      return std::nullopt;
+      return fail([&] { return "+ adds numbers or strings, not " + type_name(*left) + " and " + type_name(*right); });
     }
-    if (!ln || !rn) return std::nullopt;
+    if (!ln || !rn) {
+      return fail([&] { return o + " needs two numbers, not " + type_name(*left) + " and " + type_name(*right); });
+    }
     if (o == "-") return *ln - *rn;
     if (o == "*") return *ln * *rn;
     if (o == "/") return *ln / *rn;
@@ -351,15 +391,32 @@ class Evaluator {
   }
 
   const EvalContext& c_;
+  std::string* error_;
 };
 
 }  // namespace
 
 bool evaluate(const Rule& rule, const EvalContext& context) {
   if (rule.constant) return *rule.constant;
-  const Outcome result = Evaluator(context).eval(*rule.expression);
+  const Outcome result = Evaluator(context, nullptr).eval(*rule.expression);
   const bool* granted = result ? std::get_if<bool>(&*result) : nullptr;
   return granted && *granted;
+}
+
+Verdict evaluate_rule(const Rule& rule, const EvalContext& context, std::string* error) {
+  if (rule.constant) return *rule.constant ? Verdict::allow : Verdict::deny;
+  std::string why;
+  const Outcome result = Evaluator(context, error ? &why : nullptr).eval(*rule.expression);
+  if (!result) {
+    if (error) *error = why.empty() ? "the expression could not be evaluated" : std::move(why);
+    return Verdict::error;
+  }
+  const bool* granted = std::get_if<bool>(&*result);
+  if (!granted) {
+    if (error) *error = "the rule evaluated to " + type_name(*result) + ", not a boolean";
+    return Verdict::error;
+  }
+  return *granted ? Verdict::allow : Verdict::deny;
 }
 
 }  // namespace backside::rules

@@ -19,9 +19,15 @@ struct EvalContext {
   tree::Path path;                       // the location of the rule node being evaluated
   const std::vector<std::pair<std::string, std::string>>* wildcards = nullptr;  // $name -> key, outermost first
   const QueryInfo* query = nullptr;
+  Trace* trace = nullptr;  // where the callers in access.cpp record each rule (null: not traced)
 };
 
 bool evaluate(const Rule& rule, const EvalContext& context);
+
+// The same, telling an error apart from false: `error`, when given, receives why the expression could not be
+// evaluated (only then is the message built).
+enum class Verdict { allow, deny, error };
+Verdict evaluate_rule(const Rule& rule, const EvalContext& context, std::string* error);
 
 
 }  // namespace backside::rules

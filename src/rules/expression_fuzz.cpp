@@ -3,7 +3,9 @@
 // Build: clang++ -std=c++20 -g -fsanitize=fuzzer,address,undefined -I src src/rules/*.cpp (without tests)
 //        src/tree/*.cpp (without tests) -lboost_json -lcrypto
 #include <cstddef>
+#include <cstdlib>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "rules/evaluator.h"
@@ -27,7 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       rules::EvalContext context{.auth = &auth, .now = 1, .root = &old_data,
                                  .new_root = kind == rules::RuleKind::read ? nullptr : &new_data,
                                  .path = tree::Path({"a"}), .wildcards = &wildcards};
-      rules::evaluate(rule, context);
+      const bool granted = rules::evaluate(rule, context);
+      // With the reasons of errors recorded (the rules playground's trace), the same verdict.
+      std::string why;
+      if ((rules::evaluate_rule(rule, context, &why) == rules::Verdict::allow) != granted) std::abort();
     }
   }
   return 0;

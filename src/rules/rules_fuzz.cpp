@@ -7,6 +7,7 @@
 // Build: scripts/fuzz.sh (clang, -fsanitize=fuzzer,address,undefined).
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -89,11 +90,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   for (const identity::Identity* auth : {&user, &anonymous}) {
     for (const tree::Path& path : paths) {
-      rules::can_read(**rules, path, root, *auth, 1700000000000, nullptr);
+      const bool allowed = rules::can_read(**rules, path, root, *auth, 1700000000000, nullptr);
       rules::can_read(**rules, path, root, *auth, 1700000000000, &query);
       (*rules)->index_on(path);
+      // Traced (the rules playground), the decision is the same.
+      rules::Trace trace;
+      if (rules::can_read(**rules, path, root, *auth, 1700000000000, nullptr, &trace) != allowed) std::abort();
     }
-    (void)rules::check_write(**rules, locations, before, after, *auth, 1700000000000);
+    const bool allowed = rules::check_write(**rules, locations, before, after, *auth, 1700000000000).ok();
+    rules::Trace trace;
+    if (rules::check_write(**rules, locations, before, after, *auth, 1700000000000, &trace).ok() != allowed) {
+      std::abort();
+    }
   }
   return 0;
 }

@@ -69,7 +69,9 @@ class Builder {
  private:
   static Rule rule(const JsonItem& item, const std::string& rule_path, RuleKind kind,
                    const std::vector<std::string>& wildcards) {
-    if (item.kind == JsonItem::Kind::boolean) return Rule{item.boolean, nullptr};
+    if (item.kind == JsonItem::Kind::boolean) {
+      return Rule{item.boolean, nullptr, false, rule_path, item.boolean ? "true" : "false"};
+    }
     if (item.kind != JsonItem::Kind::string) {
       fail(rule_path, item.position, std::string("a rule must be a boolean or an expression string, not ") +
                                          item.kind_name());
@@ -81,7 +83,7 @@ class Builder {
     }
     ExprPtr expression = std::move(std::get<ExprPtr>(compiled));
     const bool reads_new_data = names_identifier(*expression, "newData");
-    return Rule{std::nullopt, std::move(expression), reads_new_data};
+    return Rule{std::nullopt, std::move(expression), reads_new_data, rule_path, item.string};
   }
 
   static std::vector<std::string> index_on(const JsonItem& item, const std::string& rule_path) {

@@ -336,6 +336,12 @@ TEST(RulesTable, EveryCase) {
     bool allowed = false;
     if (c.op == Op::read) {
       allowed = can_read(**rules, P(c.path), *data, auth, kNow, c.query ? &*c.query : nullptr);
+      // Tracing (the rules playground) records the decision and never changes it.
+      Trace trace;
+      EXPECT_EQ(can_read(**rules, P(c.path), *data, auth, kNow, c.query ? &*c.query : nullptr, &trace), allowed);
+      if (!auth.admin && allowed) {
+        EXPECT_FALSE(trace.entries.empty());
+      }
     } else {
       Node after = *data;
       std::vector<Path> locations;
@@ -351,6 +357,11 @@ TEST(RulesTable, EveryCase) {
       }
       const Status status = check_write(**rules, locations, *data, after, auth, kNow);
       allowed = status.ok();
+      Trace trace;
+      EXPECT_EQ(check_write(**rules, locations, NodeView(*data), NodeView(after), auth, kNow, &trace).ok(), allowed);
+      Trace early_trace;
+      EXPECT_EQ(write_denied_before_data(**rules, locations, NodeView(*data), auth, kNow, &early_trace),
+                write_denied_before_data(**rules, locations, NodeView(*data), auth, kNow));
       // The early answer, given before the data is known, may only ever agree with the full check.
       if (write_denied_before_data(**rules, locations, NodeView(*data), auth, kNow)) {
         ++denied_early;

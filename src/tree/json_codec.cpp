@@ -252,7 +252,9 @@ void append_priority(std::string& out, const Priority& priority) {
   }
 }
 
-void write_node(JsonWriter& writer, const Node& node, Format format) {
+// `on_leaf` runs after each leaf is rendered (a no-op for to_json; write_json flushes there).
+template <typename OnLeaf>
+void write_node(JsonWriter& writer, const Node& node, Format format, OnLeaf& on_leaf) {
   const bool with_priority = format == Format::export_ && node.priority().has_value();
   if (const Children* children = node.children()) {
     if (format == Format::plain) {
@@ -265,7 +267,7 @@ void write_node(JsonWriter& writer, const Node& node, Format format) {
             writer.out() += "null";
           }
           writer.item();
-          write_node(writer, *child, format);
+          write_node(writer, *child, format, on_leaf);
           ++next;
         }
         writer.close(']');
@@ -275,7 +277,7 @@ void write_node(JsonWriter& writer, const Node& node, Format format) {
     writer.open('{');
     for (const auto& [key, child] : *children) {
       writer.key(key);
-      write_node(writer, *child, format);
+      write_node(writer, *child, format, on_leaf);
     }
     if (with_priority) {
       writer.key(".priority");
@@ -294,8 +296,10 @@ void write_node(JsonWriter& writer, const Node& node, Format format) {
     writer.key(".priority");
     append_priority(writer.out(), *node.priority());
     writer.close('}');
+    on_leaf();
   } else {
     append_leaf(writer.out(), *leaf);
+    on_leaf();
   }
 }
 
@@ -388,7 +392,22 @@ std::string to_json(const Node& node, const RenderOptions& options) {
 
 void append_json(std::string& out, const Node& node, const RenderOptions& options) {
   JsonWriter writer(out, options.pretty);
-  write_node(writer, node, options.format);
+  auto nothing = [] {};
+  write_node(writer, node, options.format, nothing);
+}
+
+void write_json(const Node& node, const RenderOptions& options, std::size_t chunk_bytes,
+                const std::function<void(std::string& out, std::uint64_t leaves)>& flush) {
+  std::string out;
+  out.reserve(chunk_bytes + 4096);
+  std::uint64_t leaves = 0;
+  JsonWriter writer(out, options.pretty);
+  auto on_leaf = [&] {
+    ++leaves;
+    if (out.size() >= chunk_bytes) flush(out, leaves);
+  };
+  write_node(writer, node, options.format, on_leaf);
+  flush(out, leaves);
 }
 
 void append_number(std::string& out, double value) {
@@ -435,7 +454,8 @@ std::string to_shallow_json(const Node& node, bool pretty) {
   JsonWriter writer(out, pretty);
   const Children* children = node.children();
   if (children == nullptr) {
-    write_node(writer, node, Format::plain);
+    auto nothing = [] {};
+    write_node(writer, node, Format::plain, nothing);
     return out;
   }
   writer.open('{');

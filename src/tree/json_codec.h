@@ -2,6 +2,8 @@
 // JSON <-> Node. Input follows Firebase's JSON forms (".value", ".priority", ".sv", arrays, nulls); output is the
 // export format (with priorities) or the plain format (no priorities; integer-keyed objects rendered as arrays).
 #include <boost/json/value.hpp>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +49,11 @@ struct RenderOptions {
 // Renders a node as JSON text (null renders "null"). Numbers print as JavaScript prints them (10 not 10.0).
 std::string to_json(const Node& node, const RenderOptions& options = {});
 void append_json(std::string& out, const Node& node, const RenderOptions& options = {});
+// The same text in pieces, for a whole database (export): `flush(out, leaves)` is called whenever `out` holds at
+// least `chunk_bytes` (checked after each leaf) and once at the end, with the leaves rendered so far; it consumes
+// `out` (writes and clears it). Only one chunk of text is held at a time.
+void write_json(const Node& node, const RenderOptions& options, std::size_t chunk_bytes,
+                const std::function<void(std::string& out, std::uint64_t leaves)>& flush);
 // Renders a number / string exactly as to_json does.
 void append_number(std::string& out, double value);
 void append_string(std::string& out, std::string_view value);

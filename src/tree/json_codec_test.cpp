@@ -432,5 +432,40 @@ TEST(ToJson, ExportRoundTrip) {
   }
 }
 
+// write_json (export) renders the same text as to_json, in pieces of about chunk_bytes, counting leaves.
+TEST(WriteJson, PiecesJoinToTheSameTextWithLeavesCounted) {
+  boost::json::object users;
+  for (int i = 0; i < 500; ++i) {
+    users["u" + std::to_string(i)] = boost::json::object{
+        {"name", "User " + std::to_string(i)}, {"age", i}, {"p", boost::json::object{{".value", i}, {".priority", 1}}}};
+  }
+  const Node node = from_json(boost::json::object{{"users", users}, {"n", nullptr}, {"e", "x"}}).value();
+  for (const Format format : {Format::export_, Format::plain}) {
+    for (const bool pretty : {false, true}) {
+      const std::string whole = to_json(node, {.format = format, .pretty = pretty});
+      std::string joined;
+      std::uint64_t last_leaves = 0;
+      int calls = 0;
+      write_json(node, {.format = format, .pretty = pretty}, 1000, [&](std::string& out, std::uint64_t leaves) {
+        EXPECT_GE(leaves, last_leaves);
+        last_leaves = leaves;
+        ++calls;
+        joined += out;
+        out.clear();
+      });
+      EXPECT_EQ(joined, whole);
+      EXPECT_EQ(last_leaves, node.leaf_count());
+      EXPECT_GT(calls, 10);
+    }
+  }
+  std::string empty;
+  write_json(Node(), {}, 1000, [&](std::string& out, std::uint64_t leaves) {
+    EXPECT_EQ(leaves, 0u);
+    empty += out;
+    out.clear();
+  });
+  EXPECT_EQ(empty, "null");
+}
+
 }  // namespace
 }  // namespace backside::tree
