@@ -10,13 +10,14 @@
 #   idle_bench          server memory per idle connection (10,000 and 18,000); Redis beside
 #   rules_bench         realistic rules against open rules
 #   auth_bench          token verification cost, reads beside 50 sign-ins/s
+#   instructions_bench  instructions per write (callgrind, exact): the Firebase protocol and STOMP doors
 # Usage: bench/run_all.sh [--quick]   (--quick: seconds per workload, results under build/; what the tests run)
 # Needs a release build (scripts/build.sh) and scripts/install-deps.sh --bench (wrk, Redis, RabbitMQ, gnuplot,
-# firebase-server).
+# firebase-server, valgrind).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
-for workload in rest writes fanout stomp_fanout paths query idle rules auth; do
+for workload in rest writes fanout stomp_fanout paths query idle rules auth instructions; do
   echo "=== bench/${workload}_bench.sh $mode ($(date -u +%H:%M:%S))"
   if [ "$mode" = --quick ]; then
     "bench/${workload}_bench.sh" --quick >/dev/null

@@ -15,7 +15,7 @@ apt_packages=(
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   apt_packages+=(python3-stomp openssl wrk lmdb-utils chromium clang libclang-rt-14-dev redis-server rabbitmq-server
-                postgresql)
+                postgresql valgrind)
 fi
 if [ "${1:-}" = "--bench" ]; then  # the full benchmarks (bench/*.sh without --quick): plots
   apt_packages+=(gnuplot-nox)

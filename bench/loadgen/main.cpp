@@ -7,6 +7,8 @@
 //             --window W  full speed: at most W writes not yet delivered to every subscriber (default 8)
 //             --distinct        many paths: subscriber i listens on PATH/i, each write goes to one random
 //                               subscriber's path (one delivery per write)
+//             --writes N  full speed, exactly N writes, then stop once all are delivered and acknowledged (not
+//                         after --duration): a fixed workload, for bench/instructions_bench.sh (N = 0: connect only)
 //             --limit-to-last K query listeners: each subscriber listens with orderByKey().limitToLast(K) (Firebase
 //                               protocol), each write adds a new last child PATH/w<seq> (it enters every window
 //                               and the oldest child leaves)
@@ -97,6 +99,7 @@ struct Options {
   int threads = 1;
   bool distinct = false;
   int limit_to_last = 0;
+  long long max_writes = -1;  // --writes: a fixed number of writes (-1: as many as the duration allows)
   int clients = 64;
   double drain = 10;  // seconds to wait for outstanding deliveries after the last write
 };
@@ -130,6 +133,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--limit-to-last") o.limit_to_last = std::stoi(next());
     else if (a == "--clients") o.clients = std::stoi(next());
     else if (a == "--drain") o.drain = std::stod(next());
+    else if (a == "--writes") o.max_writes = std::stoll(next());
     else die("unknown option " + a);
   }
   if (o.port <= 0) die("--port is required");
@@ -143,6 +147,7 @@ Options parse(int argc, char** argv) {
   }
   if (o.limit_to_last > 0 && o.proto != "firebase") die("--limit-to-last: Firebase protocol only");
   if (o.limit_to_last > 0 && o.distinct) die("--limit-to-last and --distinct do not combine");
+  if (o.max_writes >= 0 && o.rate > 0) die("--writes and --rate do not combine");
   return o;
 }
 
@@ -293,6 +298,7 @@ int run_fanout(const Options& o) {
 
   std::mt19937 random_path(7);
   write_one = [&] {
+    if (o.max_writes >= 0 && writes.load() >= o.max_writes) return;
     std::int64_t seq = writes.fetch_add(1) + 1;
     std::string value = "{\"seq\":" + std::to_string(seq) + ",\"ts\":" + std::to_string(now_ns()) + ",\"pad\":\"" + pad + "\"}";
     std::string path = o.path;
@@ -337,7 +343,13 @@ int run_fanout(const Options& o) {
       for (int i = 0; i < o.window; ++i) write_one();
     });
   }
-  while (now_ns() < stop) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto fixed_done = [&] {  // --writes: all written, delivered and acknowledged
+    std::uint64_t d = 0;
+    for (auto& s : stats) d += s.deliveries;  // racy read of counters, fine for progress
+    return o.max_writes >= 0 && writes.load() >= o.max_writes &&
+           d >= static_cast<std::uint64_t>(o.max_writes) * per_write && acks.load() >= writes.load();
+  };
+  while (now_ns() < stop && !fixed_done()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   asio::post(threads[0], [&] { writing = false; });
 
   // Drain: wait for every delivery (at most --drain seconds more).
