@@ -492,7 +492,8 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
     }
     Node old = root_.set(a.path, std::move(a.value));
     const Node* now = root_.find(a.path);
-    staged_.batch.replace_subtree(a.path, now ? *now : Node());
+    static const Node kRemoved;  // a reference to either: `now ? *now : Node()` would copy the written value
+    staged_.batch.replace_subtree(a.path, now ? *now : kRemoved);
     // An ancestor (the root included) may have stopped being a leaf, or vanished with its priority: rewrite
     // its own row. A leaf ancestor means the write was a no-op delete below it, and its row is still right.
     for (std::size_t depth = 0; depth < a.path.size(); ++depth) {
