@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <mutex>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -49,22 +50,29 @@ ByteSink file_sink(const fs::path& file) {
 
 // Runs `work` in a child process and returns its exit code. A backup runs in its own process, beside the server's:
 // LMDB must not open one environment twice in a process (closing one handle drops the process's locks on it).
-int in_another_process(const std::function<int()>& work) {
+// `quiesce` (if any) is held across the fork: a thread of this process that holds it around its own work holds no
+// other lock then (the allocator's, the sanitizer's), which the child would inherit locked and wait for forever.
+int in_another_process(const std::function<int()>& work, std::mutex* quiesce = nullptr) {
+  std::unique_lock<std::mutex> quiet;
+  if (quiesce) quiet = std::unique_lock(*quiesce);
   const pid_t child = fork();
   if (child == 0) _exit(work());
+  if (quiet) quiet.unlock();
   int status = 0;
   if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
   return WEXITSTATUS(status);
 }
 
 // Copies the store in `from` into the directory `to` (data.mdb and wal), as a backup does.
-void copy_into(const std::string& from, const fs::path& to) {
+void copy_into(const std::string& from, const fs::path& to, std::mutex* quiesce = nullptr) {
   fs::create_directories(to);
-  const int copied = in_another_process([&] {
-    const Status status = copy_store(from, file_sink(to / "data.mdb"), file_sink(to / "wal"));
-    if (!status) std::fprintf(stderr, "copy_store: %s\n", status.error().message.c_str());
-    return status ? 0 : 1;
-  });
+  const int copied = in_another_process(
+      [&] {
+        const Status status = copy_store(from, file_sink(to / "data.mdb"), file_sink(to / "wal"));
+        if (!status) std::fprintf(stderr, "copy_store: %s\n", status.error().message.c_str());
+        return status ? 0 : 1;
+      },
+      quiesce);
   ASSERT_EQ(copied, 0);
 }
 
@@ -129,9 +137,15 @@ TEST(StoreCopy, ACopyBesideAWriterThatCheckpointsAfterEveryCommitHoldsEveryCommi
   ASSERT_TRUE(store);
   std::atomic<int> acknowledged{0};
   std::atomic<bool> stop{false};
+  std::atomic<bool> failed{false};
+  std::mutex between_commits;  // the copy forks between two commits (in_another_process says why)
   std::thread writer([&] {
     for (int i = 0; !stop; ++i) {
-      if (!set(*store, "/n/" + std::to_string(i), i).ok()) return;
+      std::lock_guard lock(between_commits);
+      if (!set(*store, "/n/" + std::to_string(i), i).ok()) {
+        failed = true;
+        return;
+      }
       acknowledged = i + 1;
     }
   });
@@ -144,10 +158,11 @@ TEST(StoreCopy, ACopyBesideAWriterThatCheckpointsAfterEveryCommitHoldsEveryCommi
     }
   } stop_writer{stop, writer};
   for (int round = 0; round < 5; ++round) {
-    while (acknowledged < 50 * (round + 1)) std::this_thread::yield();
+    while (acknowledged < 50 * (round + 1) && !failed) std::this_thread::yield();
+    ASSERT_FALSE(failed) << "a commit failed";
     const int before = acknowledged;
     const fs::path copy = copies.path() / std::to_string(round);
-    copy_into(live.str(), copy);
+    copy_into(live.str(), copy, &between_commits);
     const Node restored = load(copy.string());
     const Node* n = restored.find_child("n");
     ASSERT_NE(n, nullptr);
