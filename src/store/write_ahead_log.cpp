@@ -210,8 +210,10 @@ Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::open_file(const std::strin
   std::unique_ptr<WriteAheadLog> log(new WriteAheadLog(fd, path));
   // Read-only beside a live writer, a checkpoint during the scan can make the log look damaged (new records
   // over old ones), and so can an append read half-written while the records after it were read whole: damage
-  // counts only if the epoch did not change meanwhile and a few scans a little apart all find it.
+  // counts only if the epoch did not change meanwhile and a few scans a little apart all find it at the same place
+  // (an append read half-written is at a new place each time the writer has moved on).
   int same_epoch_damage = 0;
+  std::string last_damage;
   for (int attempt = 0;; ++attempt) {
     const off_t size = ::lseek(fd, 0, SEEK_END);
     if (size < 0) return io_error("size", path);
@@ -241,6 +243,10 @@ Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::open_file(const std::strin
     if (!scanned && read_only && attempt < 100) {
       auto now = log->epoch_on_disk();
       if (now && *now != log->epoch_) continue;
+      if (scanned.error().message != last_damage) {
+        last_damage = scanned.error().message;
+        same_epoch_damage = 0;
+      }
       if (now && ++same_epoch_damage < 10) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
         continue;
