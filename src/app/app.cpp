@@ -365,7 +365,7 @@ bool App::open_tls(const Config& config) {
     spdlog::error("{}", http_source.error().message);
     return false;
   }
-  net::TlsSettings stomp{.cert_file = config.tls_cert, .key_file = config.tls_key};
+  net::TlsSettings stomp{.cert_file = config.tls_cert, .key_file = config.tls_key, .session_tickets = false};
   stomp.client_ca_file = config.tls_client_ca;
   stomp.client_certificates = config.tls_client_certificates == "required"   ? net::ClientCertificates::required
                               : config.tls_client_certificates == "optional" ? net::ClientCertificates::optional

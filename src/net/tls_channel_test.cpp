@@ -50,6 +50,8 @@ struct CertificateFiles {
 // A TLS client on memory BIOs (OpenSSL's own client, not trusting anything: the test is about the server side).
 class Client {
  public:
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
   Client() {
     context_ = SSL_CTX_new(TLS_client_method());
     ssl_ = SSL_new(context_);
@@ -89,6 +91,8 @@ class Client {
     }
   }
   void close_notify() { SSL_shutdown(ssl_); }
+  // A TLS 1.3 session can be resumed once the server has sent a ticket.
+  bool holds_ticket() { return SSL_SESSION_is_resumable(SSL_get0_session(ssl_)) == 1; }
 
  private:
   SSL_CTX* context_;
@@ -217,6 +221,29 @@ TEST_F(TlsChannelTest, PlainHttpIsRecognised) {
   std::string plaintext;
   EXPECT_EQ(channel_->read("GET / HTTP/1.1\r\nHost: x\r\n\r\n", plaintext), TlsChannel::Status::failed);
   EXPECT_TRUE(channel_->spoke_plain_http());
+}
+
+TEST_F(TlsChannelTest, ATicketFollowsTheHandshake) {
+  handshake();
+  EXPECT_EQ(server_sends("hello"), "hello");
+  EXPECT_TRUE(client_.holds_ticket());
+}
+
+// The STOMP port's setting: nothing but the handshake reaches the client before the server's first frame.
+class TlsChannelWithoutTicketsTest : public TlsChannelTest {
+ protected:
+  void SetUp() override {
+    auto context =
+        TlsContext::load(TlsSettings{.cert_file = files_.cert, .key_file = files_.key, .session_tickets = false});
+    ASSERT_TRUE(context) << context.error().message;
+    channel_ = std::make_unique<TlsChannel>(*context);
+  }
+};
+
+TEST_F(TlsChannelWithoutTicketsTest, NoTicketFollowsTheHandshake) {
+  handshake();
+  EXPECT_EQ(server_sends("hello"), "hello");
+  EXPECT_FALSE(client_.holds_ticket());
 }
 
 TEST(TlsContext, UnusableFilesAreNamed) {

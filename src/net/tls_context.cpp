@@ -74,6 +74,8 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::load(const TlsSettings& se
   // Sessions resume only on the port (and settings) that created them.
   static constexpr unsigned char kSessionContext[] = "backside";
   SSL_CTX_set_session_id_context(raw, kSessionContext, sizeof kSessionContext - 1);
+  // (TLS 1.2 tickets travel inside the handshake, before the client writes anything: those stay.)
+  if (!settings.session_tickets && !SSL_CTX_set_num_tickets(raw, 0)) return failed("cannot turn session tickets off");
   if (SSL_CTX_use_certificate_chain_file(raw, settings.cert_file.c_str()) != 1) {
     return failed("cannot read the certificate " + settings.cert_file);
   }

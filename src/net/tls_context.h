@@ -38,6 +38,10 @@ struct TlsSettings {
   ClientCertificates client_certificates = ClientCertificates::none;
   // ALPN protocol offered to clients that ask ("http/1.1" on the HTTP port); empty = none.
   std::string alpn;
+  // TLS 1.3 session tickets (resumption) sent after the handshake. Off for STOMP: devices' clients such as stomp.py
+  // read and write one TLS connection from two threads (CPython's ssl does not serialize SSL_read with SSL_write),
+  // and a ticket read while the client writes its CONNECT can lose that write. RabbitMQ sends none either.
+  bool session_tickets = true;
 
   bool enabled() const { return !cert_file.empty(); }
 };
