@@ -9,6 +9,7 @@
 #include <new>
 #include <utility>
 
+#include "cluster/replicated_batch.h"
 #include "db/write_path.h"
 #include "tree/hash.h"
 #include "tree/json_codec.h"
@@ -48,20 +49,20 @@ Node priority_echo(const Node& node) {
 Result<std::unique_ptr<Database>> Database::open(DatabaseOptions options) {
   auto loaded = options.store->load();
   if (!loaded) return loaded.error();
-  return std::unique_ptr<Database>(
-      new Database(options.name, std::move(options.store), std::move(loaded->root), std::move(options.rules),
-                   options.max_update_keys, options.store_retry_interval));
+  return std::unique_ptr<Database>(new Database(options, std::move(loaded->root), loaded->sequence));
 }
 
-Database::Database(std::string name, std::unique_ptr<store::Store> store, Node root, ActiveRulesPtr rules,
-                   std::size_t max_update_keys, std::chrono::milliseconds store_retry_interval)
-    : name_(std::move(name)),
-      store_(std::move(store)),
+Database::Database(DatabaseOptions& options, Node root, std::uint64_t sequence)
+    : name_(std::move(options.name)),
+      store_(std::move(options.store)),
       root_(std::move(root)),
-      max_update_keys_(max_update_keys),
-      rules_(rules),
-      published_rules_(std::move(rules)),
-      store_retry_interval_(store_retry_interval) {
+      max_update_keys_(options.max_update_keys),
+      rules_(options.rules),
+      published_rules_(std::move(options.rules)),
+      store_retry_interval_(options.store_retry_interval),
+      broker_(options.broker),
+      sequence_(sequence),
+      replica_catch_up_interval_(options.replica_catch_up_interval) {
   leaf_count_at_open_ = root_.leaf_count();
   if (auto refusing = store_->refusing_commits()) {
     // Opened on a full disk (the log could not be applied): reads work, writes wait for room.
@@ -69,13 +70,29 @@ Database::Database(std::string name, std::unique_ptr<store::Store> store, Node r
     store_failure_ = std::move(*refusing);
     publish_storage_state();
   }
+  if (options.replica) {
+    replication_ = std::make_unique<cluster::SequencedApply>(
+        sequence,
+        [this](std::uint64_t after, std::size_t max) { return store_->changes_since(after, max); },
+        [this](std::uint64_t applied, const store::WriteBatch& batch) { apply_replicated(applied, batch); });
+  }
   committer_ = std::thread([this] { committer_loop(); });
   writer_ = std::thread([this] { writer_loop(); });
+  if (replication_ && broker_) {
+    // Batches published between the load above and this subscription show as a gap at the next one (or at the
+    // idle catch-up), and are read from the change log.
+    replica_subscription_ = broker_->subscribe(name_, [this](const cluster::PublishedBatchPtr& published) {
+      enqueue({false, [this, published] {
+                 replication_done(replication_->receive(published->sequence, published->batch));
+               }});
+    });
+  }
 }
 
 Database::~Database() { stop(); }
 
 void Database::stop() {
+  replica_subscription_.reset();  // no batch is queued after this
   {
     std::lock_guard lock(mutex_);
     if (stopping_) {
@@ -110,7 +127,15 @@ void Database::writer_loop() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      const auto woken = [&] { return stopping_ || !queue_.empty(); };
+      if (!replication_) {
+        wake_.wait(lock, woken);
+      } else if (!wake_.wait_for(lock, replica_catch_up_interval_, woken)) {
+        // Idle: whatever the broker lost (a publish that failed, a broker restart) is in the change log.
+        lock.unlock();
+        replication_done(replication_->catch_up());
+        continue;
+      }
       if (queue_.empty()) break;  // stopping and drained
       turn.swap(queue_);
     }
@@ -587,6 +612,11 @@ Status Database::readable() {
 }
 
 Status Database::writable() {
+  if (replication_) {
+    return Error{ErrorCode::unavailable, "database " + name_ +
+                                             " is owned by another node of the cluster; this node holds a replica "
+                                             "and does not take writes"};
+  }
   if (Status shown = readable(); !shown) return shown;
   if (!store_failure_) return ok_status();
   const auto now = std::chrono::steady_clock::now();
@@ -603,6 +633,80 @@ Status Database::writable() {
   }
   return Error{ErrorCode::unavailable,
                "Storage failure: writes are refused until the store recovers (" + store_failure_->message + ")"};
+}
+
+void Database::publish(std::uint64_t sequence, store::WriteBatch&& batch) {
+  // After the writers were answered: the commit is durable, and a replica that misses this publish reads the batch
+  // from the change log (at its next batch's gap or its idle catch-up).
+  auto published = std::make_shared<cluster::PublishedBatch>();
+  published->database = name_;
+  published->sequence = sequence;
+  published->batch = std::move(batch);
+  if (Status sent = broker_->publish(std::move(published)); !sent) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - publish_failed_at_ >= std::chrono::seconds(10)) {
+      publish_failed_at_ = now;
+      spdlog::warn("database {}: publishing sequence {} to the other nodes failed (they read it from the change "
+                   "log): {}",
+                   name_, sequence, sent.error().message);
+    }
+  }
+}
+
+void Database::apply_replicated(std::uint64_t sequence, const store::WriteBatch& batch) {
+  if (replica_needs_snapshot_) return;  // the tree is off the owner's: nothing more is applied until the reload
+  std::vector<sync::PendingDelivery> deliveries;
+  Status applied = cluster::apply_batch(batch, root_, [&](const Path& path, Node&& old) {
+    sync::Change change;
+    change.base = path;
+    change.locations.push_back({path, std::move(old)});
+    hub_.publish(change, root_, deliveries);
+  });
+  sequence_.store(sequence, std::memory_order_relaxed);
+  SendBatch send;
+  deliver(deliveries);
+  if (!applied) {
+    spdlog::error("database {}: sequence {} could not be applied: {}", name_, sequence, applied.error().message);
+    replica_needs_snapshot_ = true;  // replication_done() reloads
+  }
+}
+
+void Database::replication_done(Status status) {
+  if (replica_needs_snapshot_) return reload_replica();
+  if (status) return;
+  if (status.error().code == ErrorCode::unavailable) {
+    // The change log cannot be read now (PostgreSQL away): the idle catch-up tries again.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - replica_log_failed_at_ >= std::chrono::seconds(10)) {
+      replica_log_failed_at_ = now;
+      spdlog::warn("database {}: the replica cannot catch up now (retrying): {}", name_, status.error().message);
+    }
+    return;
+  }
+  // not_found: the log no longer reaches back to this replica; anything else: it cannot be followed. Either way
+  // the owner's snapshot is the way back.
+  spdlog::warn("database {}: the replica reloads a snapshot: {}", name_, status.error().message);
+  reload_replica();
+}
+
+void Database::reload_replica() {
+  auto loaded = store_->load();
+  if (!loaded) {
+    spdlog::error("database {}: the replica could not reload a snapshot (retrying): {}", name_,
+                  loaded.error().message);
+    return;
+  }
+  // Listeners hear the difference as one change at the root: every view compares what it showed with the snapshot.
+  Node old = std::exchange(root_, std::move(loaded->root));
+  sync::Change change;
+  change.locations.push_back({Path(), std::move(old)});
+  std::vector<sync::PendingDelivery> deliveries;
+  hub_.publish(change, root_, deliveries);
+  sequence_.store(loaded->sequence, std::memory_order_relaxed);
+  replica_needs_snapshot_ = false;
+  replication_->restart(loaded->sequence);
+  SendBatch send;
+  deliver(deliveries);
 }
 
 void Database::deliver(const std::vector<sync::PendingDelivery>& deliveries) {
@@ -652,6 +756,7 @@ void Database::committer_loop() {
     }
     commit_done_.notify_all();  // room in the queue
     std::optional<Error> failure;
+    std::uint64_t committed_sequence = 0;
     if (failed_before) {
       failure = Error{ErrorCode::unavailable, "Storage failure: an earlier commit failed"};
     } else if (!turn.batch.empty()) {
@@ -661,6 +766,8 @@ void Database::committer_loop() {
         spdlog::error("database {}: commit failed: {}", name_, committed.error().message);
         failure = Error{ErrorCode::unavailable, "Storage failure: " + committed.error().message};
       } else {
+        committed_sequence = *committed;
+        sequence_.store(committed_sequence, std::memory_order_relaxed);
         counted().commit_seconds().observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         counted().commit_writes().observe(static_cast<double>(
@@ -687,6 +794,7 @@ void Database::committer_loop() {
         ack.done(std::move(ack.reply));
       }
     }
+    if (broker_ && committed_sequence > 0) publish(committed_sequence, std::move(turn.batch));
     {
       std::lock_guard lock(commit_mutex_);
       if (failure && !commit_failed_) {

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/broker.h"
+#include "cluster/sequenced_apply.h"
 #include "db/write_size_limit.h"
 #include "identity/identity.h"
 #include "metrics/server_metrics.h"
@@ -104,6 +106,14 @@ struct DatabaseOptions {
   // After a failed commit (full disk, I/O error) writes are refused at once, without touching the tree, and the
   // store is probed (Store::probe) at most this often, on a write's arrival, to take writes again by itself.
   std::chrono::milliseconds store_retry_interval{1000};
+  // A cluster (docs/cluster.md). With a broker, the database's owner publishes each committed batch to it. A
+  // replica (`store` opened as a replica: another node owns the database) subscribes instead and applies the
+  // owner's batches in sequence order to its tree, delivering their events to its own listeners; it reads the
+  // change log to fill a gap, every `replica_catch_up_interval` when idle (a lost publish), and reloads a snapshot
+  // when the log no longer reaches back. A replica refuses writes. The broker must outlive the database.
+  cluster::Broker* broker = nullptr;
+  bool replica = false;
+  std::chrono::milliseconds replica_catch_up_interval{1000};
 };
 
 // Test hook (unit tests only): the next `count` writes throw std::bad_alloc after applying `after` of their
@@ -147,6 +157,9 @@ class Database {
   // Thread-safe, for readiness: true while the store refuses commits (a full disk, an I/O error) or the tree could
   // not be read back after one; writes are refused meanwhile (docs/reliability.md).
   bool storage_failing() const { return storage_failing_.load(std::memory_order_relaxed); }
+  bool replica() const { return replication_ != nullptr; }
+  // Thread-safe: the sequence of the last batch this database committed (owner) or applied (replica).
+  std::uint64_t sequence() const { return sequence_.load(std::memory_order_relaxed); }
 
  private:
   struct Task {
@@ -154,8 +167,7 @@ class Database {
     std::function<void()> run;
   };
 
-  Database(std::string name, std::unique_ptr<store::Store> store, tree::Node root, ActiveRulesPtr rules,
-           std::size_t max_update_keys, std::chrono::milliseconds store_retry_interval);
+  Database(DatabaseOptions& options, tree::Node root, std::uint64_t sequence);
   bool enqueue(Task task);  // false once stopping
   void writer_loop();
   void apply_write(WriteRequest& request, WriteCallback& done);
@@ -243,6 +255,23 @@ class Database {
   const std::chrono::milliseconds store_retry_interval_;
   bool committer_stopping_ = false;
   std::thread committer_;
+
+  // Cluster. The owner publishes after each commit (committer thread); a replica applies on the writer thread.
+  cluster::Broker* broker_ = nullptr;
+  std::atomic<std::uint64_t> sequence_{0};
+  std::unique_ptr<cluster::SequencedApply> replication_;
+  std::unique_ptr<cluster::Subscription> replica_subscription_;
+  std::chrono::milliseconds replica_catch_up_interval_{1000};
+  std::chrono::steady_clock::time_point replica_log_failed_at_{};
+  bool replica_needs_snapshot_ = false;  // a batch could not be applied  // rate-limits the log line of a failing catch-up
+  // Committer thread: a committed batch to the other nodes.
+  void publish(std::uint64_t sequence, store::WriteBatch&& batch);
+  std::chrono::steady_clock::time_point publish_failed_at_{};  // committer thread; rate-limits the log line
+  // Writer thread: one owner batch applied to the tree, its events delivered.
+  void apply_replicated(std::uint64_t sequence, const store::WriteBatch& batch);
+  // Writer thread: the outcome of a receive or catch-up; a replica too far behind reloads a snapshot.
+  void replication_done(Status status);
+  void reload_replica();
 
   std::mutex mutex_;
   std::condition_variable wake_;

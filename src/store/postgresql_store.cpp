@@ -41,7 +41,9 @@ class PostgresqlStore final : public Store {
         sequence_(sequence) {}
   PostgresqlStore(const PostgresqlStore&) = delete;
   PostgresqlStore& operator=(const PostgresqlStore&) = delete;
-  ~PostgresqlStore() override { release_lease(); }
+  ~PostgresqlStore() override {
+    if (!options_.replica) release_lease();
+  }
 
   Result<Snapshot> load() override;
   Result<std::uint64_t> commit(const WriteBatch& batch) override;
@@ -102,6 +104,9 @@ Result<Snapshot> PostgresqlStore::load() {
 
 Result<std::uint64_t> PostgresqlStore::commit(const WriteBatch& batch) {
   if (batch.empty()) return sequence_;
+  if (options_.replica) {
+    return Error{ErrorCode::unavailable, where() + ": this node holds a replica; only the owner commits"};
+  }
   if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
   if (Status begun = connection_->execute("starting a commit", "BEGIN"); !begun) return begun.error();
   auto fail = [&](Error error) -> Error {
@@ -316,6 +321,9 @@ Result<std::unique_ptr<Store>> open_postgresql_store(const PostgresqlOptions& op
   if (Status connected = connection->ensure_connected(); !connected) return connected.error();
   if (Status created = create_postgresql_schema(*connection); !created) return created.error();
   const std::string where = "database \"" + options.database + "\" in " + connection->describe();
+  if (options.replica) {
+    return std::unique_ptr<Store>(std::make_unique<PostgresqlStore>(options, std::move(connection), 0, 0));
+  }
   // The lease is free, expired, or already this node's (restarted): take it with the next epoch.
   auto taken = connection->query(
       "taking the lease",

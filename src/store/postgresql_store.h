@@ -24,9 +24,12 @@ struct PostgresqlOptions {
   std::uint64_t change_retention = 10000;   // committed batches kept for catch-up (changes_since)
   std::uint64_t trim_every = 1000;          // older batches are deleted once every this many sequences
   std::size_t statement_bytes = std::size_t(8) << 20;  // rows sent per statement: at most this many bytes (or one row)
+  // A replica's store (another node owns the database): load() and changes_since() only; no lease is taken and
+  // commit() is refused. The replica applies the owner's batches as the broker brings them (docs/cluster.md).
+  bool replica = false;
 };
 
-// Connects, creates the schema if needed and takes the database's lease. ErrorCode::unavailable when PostgreSQL
+// Connects, creates the schema if needed and takes the database's lease (not for a replica). ErrorCode::unavailable when PostgreSQL
 // cannot be reached or another live node holds the lease (the message names it); ErrorCode::invalid_argument for
 // an unusable URL.
 Result<std::unique_ptr<Store>> open_postgresql_store(const PostgresqlOptions& options);

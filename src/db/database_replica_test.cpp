@@ -1,0 +1,255 @@
+// A database's owner and a replica of it on another "node" (docs/cluster.md): both on one PostgreSQL (started by
+// src/store/postgresql_test_server.h), the owner publishing each committed batch on a broker, the replica applying
+// them to its tree and delivering their events to its own listeners.
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/in_process_broker.h"
+#include "db/database.h"
+#include "db/registry.h"
+#include "gtest/gtest.h"
+#include "store/postgresql_store.h"
+#include "store/postgresql_test_server.h"
+#include "tree/json_codec.h"
+
+namespace backside::db {
+namespace {
+
+using tree::Node;
+using tree::Path;
+
+constexpr const char* kOpenRules = R"({"rules": {".read": true, ".write": true}})";
+
+// A broker that can be told to lose batches (a RabbitMQ outage, a failed publish).
+class LossyBroker final : public cluster::Broker {
+ public:
+  Status publish(cluster::PublishedBatchPtr batch) override {
+    if (losing) return Error{ErrorCode::unavailable, "lost on purpose"};
+    return inner.publish(std::move(batch));
+  }
+  std::unique_ptr<cluster::Subscription> subscribe(const std::string& database, cluster::BatchHandler handler) override {
+    return inner.subscribe(database, std::move(handler));
+  }
+  std::atomic<bool> losing{false};
+  cluster::InProcessBroker inner;
+};
+
+// Keeps what a listener has been told: the view's value rebuilt from its events alone.
+class Mirror : public sync::Subscriber {
+ public:
+  explicit Mirror(Path at) : at_(std::move(at)) {}
+  const std::string& render_key() const override { return key_; }
+  std::shared_ptr<const std::string> render(const sync::ViewEvent& event) const override {
+    boost::json::object rendered;
+    if (event.kind == sync::ViewEvent::Kind::put) {
+      rendered[event.path.to_string()] = tree::to_json_value(*event.value, tree::Format::export_);
+    } else {
+      for (const auto& [relative, value] : event.merge) {
+        rendered[event.path.child(relative).to_string()] =
+            value ? tree::to_json_value(*value, tree::Format::export_) : boost::json::value(nullptr);
+      }
+    }
+    return std::make_shared<const std::string>(boost::json::serialize(rendered));
+  }
+  void deliver(const std::shared_ptr<const std::string>& bytes) override {
+    std::lock_guard lock(mutex_);
+    const boost::json::value parsed = boost::json::parse(*bytes);
+    for (const auto& [path, value] : parsed.as_object()) {
+      view_.set(Path::parse(path)->relative_to(at_), *tree::from_json(value));
+    }
+    ++events_;
+  }
+  std::string shown() {
+    std::lock_guard lock(mutex_);
+    return tree::to_json(view_, {.format = tree::Format::export_});
+  }
+  int events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+
+ private:
+  Path at_;
+  std::string key_ = "mirror";
+  std::mutex mutex_;
+  Node view_;
+  int events_ = 0;
+};
+
+std::unique_ptr<Database> open_on(const std::string& url, const std::string& name, bool replica,
+                                  cluster::Broker& broker,
+                                  std::chrono::milliseconds catch_up_interval = std::chrono::milliseconds(100)) {
+  auto store = store::open_postgresql_store(
+      {.url = url, .database = name, .node_id = replica ? "node-b" : "node-a", .replica = replica});
+  EXPECT_TRUE(store.ok()) << store.error().message;
+  if (!store) return nullptr;
+  DatabaseOptions options{.name = name, .store = std::move(*store), .rules = *Registry::compile_rules(kOpenRules)};
+  options.broker = &broker;
+  options.replica = replica;
+  options.replica_catch_up_interval = catch_up_interval;
+  auto db = Database::open(std::move(options));
+  EXPECT_TRUE(db.ok()) << db.error().message;
+  return db ? std::move(*db) : nullptr;
+}
+
+WriteReply write(Database& db, WriteRequest::Op op, const std::string& at, const std::string& json) {
+  WriteRequest request;
+  request.auth = identity::Identity::admin_identity();
+  request.op = op;
+  request.path = *Path::parse(at);
+  request.data = boost::json::parse(json);
+  std::promise<WriteReply> done;
+  db.write(std::move(request), [&](WriteReply&& reply) { done.set_value(std::move(reply)); });
+  return done.get_future().get();
+}
+
+std::string read(Database& db, const std::string& at) {
+  std::promise<std::string> done;
+  db.read(*Path::parse(at), std::nullopt, identity::Identity::admin_identity(), [&](const Error* error, const Node& value) {
+    done.set_value(error ? "error: " + error->message : tree::to_json(value, {.format = tree::Format::export_}));
+  });
+  return done.get_future().get();
+}
+
+std::shared_ptr<Mirror> listen(Database& db, const std::string& at) {
+  auto mirror = std::make_shared<Mirror>(*Path::parse(at));
+  std::promise<bool> done;
+  db.listen(*Path::parse(at), std::nullopt, identity::Identity::admin_identity(), mirror,
+            [&](Result<sync::Hub::Handle> handle) { done.set_value(handle.ok()); });
+  EXPECT_TRUE(done.get_future().get());
+  return mirror;
+}
+
+bool caught_up(Database& replica, Database& owner) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (replica.sequence() != owner.sequence()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+std::string unique_name(const char* prefix) { return prefix + std::to_string(std::random_device{}() % 1000000); }
+
+TEST(DatabaseReplica, FollowsEveryKindOfWriteAndItsListenersSeeWhatTheOwnersSee) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  cluster::InProcessBroker broker;
+  const std::string name = unique_name("replica-writes-");
+  auto owner = open_on(url, name, false, broker);
+  ASSERT_TRUE(owner);
+  ASSERT_TRUE(write(*owner, WriteRequest::Op::set, "/before", R"({"there": 1})").error == std::nullopt);
+  auto replica = open_on(url, name, true, broker);
+  ASSERT_TRUE(replica);
+  EXPECT_EQ(read(*replica, "/before"), R"({"there":1})");
+
+  auto owner_root = listen(*owner, "/");
+  auto replica_root = listen(*replica, "/");
+  auto replica_room = listen(*replica, "/rooms/a");
+
+  // Every kind of write, priorities (an object's own, a leaf's), numeric keys (Firebase order is not byte order),
+  // removals that empty their parents, a leaf replaced by an object and back.
+  std::mt19937 random(7);
+  for (int i = 0; i < 300; ++i) {
+    const std::string room = "/rooms/" + std::string(1, static_cast<char>('a' + random() % 3));
+    const std::string key = std::to_string(random() % 12);
+    switch (random() % 7) {
+      case 0:
+        write(*owner, WriteRequest::Op::set, room + "/" + key, std::to_string(i));
+        break;
+      case 1:
+        write(*owner, WriteRequest::Op::set, room + "/" + key,
+              R"({"text": "m)" + std::to_string(i) + R"(", ".priority": )" + std::to_string(random() % 5) + "}");
+        break;
+      case 2:
+        write(*owner, WriteRequest::Op::update, room,
+              R"({")" + key + R"(/n": )" + std::to_string(i) + R"(, "meta/last": )" + std::to_string(i) + "}");
+        break;
+      case 3:
+        write(*owner, WriteRequest::Op::push, room + "/log", R"({"at": )" + std::to_string(i) + "}");
+        break;
+      case 4:
+        write(*owner, WriteRequest::Op::set, room + "/" + key, "null");
+        break;
+      case 5:
+        write(*owner, WriteRequest::Op::set_priority, room, std::to_string(random() % 9));
+        break;
+      default:
+        write(*owner, WriteRequest::Op::set, room, random() % 2 ? R"("a leaf")" : "null");
+        break;
+    }
+  }
+  ASSERT_TRUE(caught_up(*replica, *owner)) << replica->sequence() << " of " << owner->sequence();
+  const std::string expected = read(*owner, "/");
+  EXPECT_EQ(read(*replica, "/"), expected);
+  EXPECT_EQ(replica_root->shown(), expected);
+  EXPECT_EQ(owner_root->shown(), expected);
+  EXPECT_EQ(replica_room->shown(), read(*owner, "/rooms/a"));
+  EXPECT_GT(replica_room->events(), 1);
+
+  // A replica refuses writes, saying why; nothing changes.
+  WriteReply refused = write(*replica, WriteRequest::Op::set, "/x", "1");
+  ASSERT_TRUE(refused.error);
+  EXPECT_EQ(refused.error->code, ErrorCode::unavailable);
+  EXPECT_NE(refused.error->message.find("replica"), std::string::npos) << refused.error->message;
+  EXPECT_EQ(read(*owner, "/x"), "null");
+}
+
+TEST(DatabaseReplica, BatchesTheBrokerLostAreReadFromTheChangeLog) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  LossyBroker broker;
+  const std::string name = unique_name("replica-lost-");
+  auto owner = open_on(url, name, false, broker);
+  auto replica = open_on(url, name, true, broker);
+  ASSERT_TRUE(owner && replica);
+  auto mirror = listen(*replica, "/counter");
+  write(*owner, WriteRequest::Op::set, "/counter", "1");
+  broker.losing = true;
+  for (int i = 2; i <= 20; ++i) write(*owner, WriteRequest::Op::set, "/counter", std::to_string(i));
+  // Nothing more is published: the replica's idle catch-up finds 2..20 in the change log.
+  ASSERT_TRUE(caught_up(*replica, *owner));
+  EXPECT_EQ(read(*replica, "/counter"), "20");
+  broker.losing = false;
+  write(*owner, WriteRequest::Op::set, "/counter", "21");
+  ASSERT_TRUE(caught_up(*replica, *owner));
+  EXPECT_EQ(mirror->shown(), "21");
+}
+
+TEST(DatabaseReplica, AReplicaFartherBehindThanTheLogReloadsASnapshotAndItsListenersHearTheDifference) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  LossyBroker broker;
+  const std::string name = unique_name("replica-snapshot-");
+  auto owner_store = store::open_postgresql_store(
+      {.url = url, .database = name, .node_id = "node-a", .change_retention = 5, .trim_every = 5});
+  ASSERT_TRUE(owner_store.ok()) << owner_store.error().message;
+  DatabaseOptions options{.name = name, .store = std::move(*owner_store), .rules = *Registry::compile_rules(kOpenRules)};
+  options.broker = &broker;
+  auto owner = Database::open(std::move(options));
+  ASSERT_TRUE(owner.ok());
+  // No idle catch-up during the test: the replica learns of the loss from the gap at the next published batch.
+  auto replica = open_on(url, name, true, broker, std::chrono::hours(1));
+  ASSERT_TRUE(replica);
+  write(**owner, WriteRequest::Op::set, "/kept", "1");
+  write(**owner, WriteRequest::Op::set, "/gone", "1");
+  auto mirror = listen(*replica, "/");
+  // The replica stops hearing while the owner writes on and trims its change log past the replica.
+  broker.losing = true;
+  write(**owner, WriteRequest::Op::set, "/gone", "null");
+  for (int i = 0; i < 30; ++i) write(**owner, WriteRequest::Op::set, "/n", std::to_string(i));
+  broker.losing = false;
+  write(**owner, WriteRequest::Op::set, "/last", "true");
+  ASSERT_TRUE(caught_up(*replica, **owner));
+  const std::string expected = read(**owner, "/");
+  EXPECT_EQ(read(*replica, "/"), expected);
+  EXPECT_EQ(mirror->shown(), expected);
+}
+
+}  // namespace
+}  // namespace backside::db
