@@ -62,7 +62,8 @@ Database::Database(DatabaseOptions& options, Node root, std::uint64_t sequence)
       store_retry_interval_(options.store_retry_interval),
       broker_(options.broker),
       sequence_(sequence),
-      replica_catch_up_interval_(options.replica_catch_up_interval) {
+      replica_catch_up_interval_(options.replica_catch_up_interval),
+      lease_renewal_(store_->lease_renewal_interval()) {
   leaf_count_at_open_ = root_.leaf_count();
   if (auto refusing = store_->refusing_commits()) {
     // Opened on a full disk (the log could not be applied): reads work, writes wait for room.
@@ -70,7 +71,7 @@ Database::Database(DatabaseOptions& options, Node root, std::uint64_t sequence)
     store_failure_ = std::move(*refusing);
     publish_storage_state();
   }
-  if (options.replica) {
+  if (options.replica || store_->replica()) {
     replication_ = std::make_unique<cluster::SequencedApply>(
         sequence,
         [this](std::uint64_t after, std::size_t max) { return store_->changes_since(after, max); },
@@ -635,6 +636,13 @@ Status Database::writable() {
                "Storage failure: writes are refused until the store recovers (" + store_failure_->message + ")"};
 }
 
+void Database::renew_lease() {
+  if (Status renewed = store_->renew_lease(); !renewed) {
+    // The next commit says the same, to its writers: if the lease was taken over, it is fenced and refused.
+    spdlog::error("database {}: renewing the lease failed: {}", name_, renewed.error().message);
+  }
+}
+
 void Database::publish(std::uint64_t sequence, store::WriteBatch&& batch) {
   // After the writers were answered: the commit is durable, and a replica that misses this publish reads the batch
   // from the change log (at its next batch's gap or its idle catch-up).
@@ -738,7 +746,15 @@ void Database::committer_loop() {
     std::size_t merged = 0;
     {
       std::unique_lock lock(commit_mutex_);
-      commit_wake_.wait(lock, [&] { return committer_stopping_ || !commit_queue_.empty(); });
+      const auto woken = [&] { return committer_stopping_ || !commit_queue_.empty(); };
+      if (lease_renewal_ == std::chrono::milliseconds(0)) {
+        commit_wake_.wait(lock, woken);
+      } else if (!commit_wake_.wait_for(lock, lease_renewal_, woken)) {
+        // Idle: the lease would lapse without commits, and another node could take the database over.
+        lock.unlock();
+        renew_lease();
+        continue;
+      }
       if (commit_queue_.empty()) return;
       // Every turn waiting goes into one transaction: when fsync is slow, batches grow instead of queueing.
       turn = std::move(commit_queue_.front());

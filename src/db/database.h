@@ -112,7 +112,7 @@ struct DatabaseOptions {
   // change log to fill a gap, every `replica_catch_up_interval` when idle (a lost publish), and reloads a snapshot
   // when the log no longer reaches back. A replica refuses writes. The broker must outlive the database.
   cluster::Broker* broker = nullptr;
-  bool replica = false;
+  bool replica = false;  // also when the store says it is one (store::Store::replica())
   std::chrono::milliseconds replica_catch_up_interval{1000};
 };
 
@@ -267,6 +267,9 @@ class Database {
   // Committer thread: a committed batch to the other nodes.
   void publish(std::uint64_t sequence, store::WriteBatch&& batch);
   std::chrono::steady_clock::time_point publish_failed_at_{};  // committer thread; rate-limits the log line
+  // Committer thread, idle: keeps the owner's lease on a shared store.
+  void renew_lease();
+  const std::chrono::milliseconds lease_renewal_;
   // Writer thread: one owner batch applied to the tree, its events delivered.
   void apply_replicated(std::uint64_t sequence, const store::WriteBatch& batch);
   // Writer thread: the outcome of a receive or catch-up; a replica too far behind reloads a snapshot.

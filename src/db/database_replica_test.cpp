@@ -251,5 +251,37 @@ TEST(DatabaseReplica, AReplicaFartherBehindThanTheLogReloadsASnapshotAndItsListe
   EXPECT_EQ(mirror->shown(), expected);
 }
 
+TEST(DatabaseReplica, AnIdleOwnerKeepsItsLeaseAndASecondNodeOpensAReplica) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  cluster::InProcessBroker broker;
+  const std::string name = unique_name("replica-lease-");
+  auto owner_store = store::open_postgresql_store(
+      {.url = url, .database = name, .node_id = "node-a", .lease_duration = std::chrono::seconds(1)});
+  ASSERT_TRUE(owner_store.ok()) << owner_store.error().message;
+  DatabaseOptions options{.name = name, .store = std::move(*owner_store), .rules = *Registry::compile_rules(kOpenRules)};
+  options.broker = &broker;
+  auto owner = Database::open(std::move(options));
+  ASSERT_TRUE(owner.ok());
+  write(**owner, WriteRequest::Op::set, "/a", "1");
+  // Three lease durations without a write: the owner's committer renews the lease meanwhile.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  auto taken = store::open_postgresql_store({.url = url, .database = name, .node_id = "node-b"});
+  ASSERT_FALSE(taken.ok());
+  EXPECT_NE(taken.error().message.find("owned by node node-a"), std::string::npos) << taken.error().message;
+  // A node of a cluster opens it as a replica instead.
+  auto second = store::open_postgresql_store(
+      {.url = url, .database = name, .node_id = "node-b", .replica_when_owned = true});
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_TRUE((*second)->replica());
+  DatabaseOptions replica_options{.name = name, .store = std::move(*second), .rules = *Registry::compile_rules(kOpenRules)};
+  replica_options.broker = &broker;
+  auto replica = Database::open(std::move(replica_options));
+  ASSERT_TRUE(replica.ok());
+  EXPECT_TRUE((*replica)->replica());
+  write(**owner, WriteRequest::Op::set, "/a", "2");
+  ASSERT_TRUE(caught_up(**replica, **owner));
+  EXPECT_EQ(read(**replica, "/a"), "2");
+}
+
 }  // namespace
 }  // namespace backside::db

@@ -15,7 +15,10 @@ namespace fs = std::filesystem;
 
 Registry::Registry(RegistryOptions options)
     : options_(std::move(options)),
-      stores_({.store = options_.store, .durability = options_.durability, .node_id = options_.node_id}) {}
+      stores_({.store = options_.store,
+               .durability = options_.durability,
+               .node_id = options_.node_id,
+               .replicas = options_.broker != nullptr}) {}
 
 Registry::~Registry() { stop_all(); }
 
@@ -75,13 +78,18 @@ Result<Database*> Registry::open(const std::string& name, Missing missing) {
     if (existed && store.error().code == ErrorCode::internal) damaged_.emplace(name, store.error().message);
     return store.error();
   }
-  auto database = Database::open({name, std::move(*store), stored_rules(name), options_.max_update_keys});
+  const bool replica = (*store)->replica();
+  DatabaseOptions database_options{
+      .name = name, .store = std::move(*store), .rules = stored_rules(name), .max_update_keys = options_.max_update_keys};
+  database_options.broker = options_.broker;
+  auto database = Database::open(std::move(database_options));
   if (!database) {
     discard_new();
     if (existed && database.error().code == ErrorCode::internal) damaged_.emplace(name, database.error().message);
     return database.error();
   }
   if (!existed) spdlog::info("database {} created", name);
+  if (replica) spdlog::info("database {}: another node of the cluster owns it; this node holds a replica", name);
   Database* raw = database->get();
   databases_.emplace(name, std::move(*database));
   return raw;

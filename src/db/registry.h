@@ -28,6 +28,9 @@ struct RegistryOptions {
   // get() opens only databases that exist; create() (the admin, the `databases` option) makes new ones.
   bool create_on_first_use = false;
   std::size_t max_update_keys = kDefaultMaxUpdateKeys;
+  // A node of a cluster (docs/cluster.md): owners publish their commits here, and a database another node owns
+  // opens as a replica of it. Outlives the registry.
+  cluster::Broker* broker = nullptr;
 };
 
 class Registry {

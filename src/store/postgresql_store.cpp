@@ -1,5 +1,6 @@
 #include "store/postgresql_store.h"
 
+
 #include <algorithm>
 #include <map>
 #include <utility>
@@ -49,6 +50,12 @@ class PostgresqlStore final : public Store {
   Result<std::uint64_t> commit(const WriteBatch& batch) override;
   Result<std::vector<SequencedBatch>> changes_since(std::uint64_t sequence, std::size_t max_batches) override;
   Status probe() override;
+  bool replica() const override { return options_.replica; }
+  Status renew_lease() override;
+  std::chrono::milliseconds lease_renewal_interval() const override {
+    return options_.replica ? std::chrono::milliseconds(0)
+                            : std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_duration) / 3;
+  }
 
  private:
   // Inside the commit's transaction: the batch's operations, in order.
@@ -302,6 +309,20 @@ Status PostgresqlStore::probe() {
   return alive ? ok_status() : Status(alive.error());
 }
 
+Status PostgresqlStore::renew_lease() {
+  if (options_.replica) return ok_status();
+  if (Status connected = connection_->ensure_connected(); !connected) return connected;
+  auto renewed = connection_->query(
+      "renewing the lease",
+      "UPDATE backside_databases SET lease_expires = now() + make_interval(secs => $4) "
+      "WHERE name = $1 AND owner = $2 AND epoch = $3 RETURNING seq",
+      {PgParam::text(options_.database), PgParam::text(options_.node_id), PgParam::text(epoch_),
+       PgParam::text(lease_seconds_)});
+  if (!renewed) return renewed.error();
+  if (renewed->rows() != 1) return fenced();
+  return ok_status();
+}
+
 void PostgresqlStore::release_lease() {
   if (!connection_->connected()) return;  // nothing to release over a dead link: the lease expires by itself
   (void)connection_->query("releasing the lease",
@@ -344,6 +365,11 @@ Result<std::unique_ptr<Store>> open_postgresql_store(const PostgresqlOptions& op
         {PgParam::text(options.database)});
     if (!holder) return holder.error();
     if (holder->rows() != 1) return Error{ErrorCode::unavailable, where + ": its lease row vanished while taking it"};
+    if (options.replica_when_owned) {
+      PostgresqlOptions replica = options;
+      replica.replica = true;
+      return std::unique_ptr<Store>(std::make_unique<PostgresqlStore>(replica, std::move(connection), 0, 0));
+    }
     return Error{ErrorCode::unavailable, where + " is owned by node " + std::string(holder->value(0, 0)) +
                                              " (its lease runs " + std::string(holder->value(0, 1)) +
                                              " more seconds); this node cannot open it"};

@@ -27,6 +27,8 @@ struct PostgresqlOptions {
   // A replica's store (another node owns the database): load() and changes_since() only; no lease is taken and
   // commit() is refused. The replica applies the owner's batches as the broker brings them (docs/cluster.md).
   bool replica = false;
+  // Open as a replica, rather than fail, when another live node holds the lease (a node of a cluster).
+  bool replica_when_owned = false;
 };
 
 // Connects, creates the schema if needed and takes the database's lease (not for a replica). ErrorCode::unavailable when PostgreSQL

@@ -1,6 +1,7 @@
 #pragma once
 // Persistence interface: one row per leaf (and one per object priority), keyed by the encoded path so that a
 // subtree is one key range. Used only by a database's single writer thread.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -76,6 +77,12 @@ class Store {
   virtual Status probe() { return ok_status(); }
   // Why commits are refused at the moment (a failed checkpoint, e.g. at open on a full disk), if they are.
   virtual std::optional<Error> refusing_commits() const { return std::nullopt; }
+  // A shared store (docs/cluster.md) opened as a replica: another node owns the database, commit() is refused.
+  virtual bool replica() const { return false; }
+  // The owner's lease on a shared store, extended while the owner is idle (commits extend it too). How often:
+  // lease_renewal_interval(); zero for a store without a lease.
+  virtual Status renew_lease() { return ok_status(); }
+  virtual std::chrono::milliseconds lease_renewal_interval() const { return std::chrono::milliseconds(0); }
 };
 
 struct LmdbOptions {

@@ -42,6 +42,7 @@ Result<std::unique_ptr<Store>> StoreFactory::open(const std::string& name, const
   options.database = name;
   options.node_id = settings_.node_id;
   options.durability = settings_.durability;
+  options.replica_when_owned = settings_.replicas;
   return open_postgresql_store(options);
 }
 

@@ -13,6 +13,8 @@ struct StoreSettings {
   std::string store = "lmdb";  // or postgresql://USER@HOST:PORT/DB
   Durability durability = Durability::fsync;
   std::string node_id;  // the node taking leases (shared store); required with a postgresql:// store
+  // A node of a cluster (a broker is configured): a database another node owns opens as a replica.
+  bool replicas = false;
 };
 
 // Checks a value of the `store` option without connecting anywhere; the error says what is accepted.
