@@ -42,4 +42,34 @@ std::unique_ptr<Subscription> InProcessBroker::subscribe(const std::string& data
   return std::make_unique<InProcessSubscription>(*this, std::move(entry));
 }
 
+class InProcessBroker::WriteServerHandle final : public Subscription {
+ public:
+  WriteServerHandle(InProcessBroker& broker, std::string database) : broker_(broker), database_(std::move(database)) {}
+  ~WriteServerHandle() override {
+    std::lock_guard lock(broker_.servers_mutex_);
+    broker_.write_servers_.erase(database_);
+  }
+
+ private:
+  InProcessBroker& broker_;
+  std::string database_;
+};
+
+std::unique_ptr<Subscription> InProcessBroker::serve_writes(const std::string& database, WriteServer server) {
+  std::lock_guard lock(servers_mutex_);
+  write_servers_[database] = std::make_shared<WriteServer>(std::move(server));
+  return std::make_unique<WriteServerHandle>(*this, database);
+}
+
+void InProcessBroker::forward_write(const std::string& database, std::string request, std::chrono::milliseconds,
+                                    ForwardReply reply) {
+  std::shared_ptr<WriteServer> server;
+  {
+    std::lock_guard lock(servers_mutex_);
+    if (auto it = write_servers_.find(database); it != write_servers_.end()) server = it->second;
+  }
+  if (!server) return reply(Error{ErrorCode::unavailable, "no node owns database " + database + " now"});
+  (*server)(std::move(request), [reply = std::move(reply)](std::string answer) { reply(std::move(answer)); });
+}
+
 }  // namespace backside::cluster

@@ -16,6 +16,10 @@ class InProcessBroker final : public Broker {
  public:
   Status publish(PublishedBatchPtr batch) override;
   std::unique_ptr<Subscription> subscribe(const std::string& database, BatchHandler handler) override;
+  // The request goes to the server on the caller's thread; no timeout (the owner is in this process).
+  std::unique_ptr<Subscription> serve_writes(const std::string& database, WriteServer server) override;
+  void forward_write(const std::string& database, std::string request, std::chrono::milliseconds timeout,
+                     ForwardReply reply) override;
 
  private:
   struct Entry {
@@ -28,6 +32,9 @@ class InProcessBroker final : public Broker {
   // itself ends it: then it is only marked).
   std::recursive_mutex delivery_mutex_;
   std::multimap<std::string, std::shared_ptr<Entry>> subscribers_;
+  class WriteServerHandle;
+  std::mutex servers_mutex_;
+  std::map<std::string, std::shared_ptr<WriteServer>> write_servers_;
 };
 
 }  // namespace backside::cluster

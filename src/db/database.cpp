@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "cluster/replicated_batch.h"
+#include "db/forwarded_write.h"
 #include "db/write_path.h"
 #include "tree/hash.h"
 #include "tree/json_codec.h"
@@ -79,6 +80,21 @@ Database::Database(DatabaseOptions& options, Node root, std::uint64_t sequence)
   }
   committer_ = std::thread([this] { committer_loop(); });
   writer_ = std::thread([this] { writer_loop(); });
+  if (broker_ && !replication_) {
+    // Writes other nodes forward run here as their clients' own: the same rules, compare-and-set and replies.
+    write_server_ = broker_->serve_writes(name_, [this](std::string bytes, std::function<void(std::string)> answer) {
+      auto request = decode_forwarded_write(bytes);
+      if (!request) {
+        WriteReply refused;
+        refused.error = request.error();
+        return answer(encode_forwarded_reply(refused));
+      }
+      write(std::move(*request), [answer = std::move(answer)](WriteReply&& reply) {
+        answer(encode_forwarded_reply(reply));
+      });
+    });
+  }
+  forward_target_->database = this;
   if (replication_ && broker_) {
     // Batches published between the load above and this subscription show as a gap at the next one (or at the
     // idle catch-up), and are read from the change log.
@@ -90,10 +106,15 @@ Database::Database(DatabaseOptions& options, Node root, std::uint64_t sequence)
   }
 }
 
-Database::~Database() { stop(); }
+Database::~Database() {
+  stop();
+  std::lock_guard lock(forward_target_->mutex);
+  forward_target_->database = nullptr;
+}
 
 void Database::stop() {
   replica_subscription_.reset();  // no batch is queued after this
+  write_server_.reset();
   {
     std::lock_guard lock(mutex_);
     if (stopping_) {
@@ -177,10 +198,19 @@ void Database::writer_loop() {
   hub_.clear();
   publish_listen_counts();
   listening_.clear();
+  // Forwarded writes the owner committed and this replica had not shown yet: they are durable, so they are answered
+  // as the owner answered them.
+  for (auto& [sequence, answer] : parked_answers_) {
+    count_answer(answer.door, answer.reply.error);
+    answer.done(std::move(answer.reply));
+  }
+  parked_answers_.clear();
 }
 
 void Database::write(WriteRequest request, WriteCallback done) {
   if (request.simulation) request.dry_run = true;
+  // A replica checks dry runs itself (its tree is the owner's as of a sequence); real writes go to the owner.
+  if (replication_ && broker_ && !request.dry_run) return forward_write(std::move(request), std::move(done));
   auto shared = std::make_shared<std::pair<WriteRequest, WriteCallback>>(std::move(request), std::move(done));
   auto run = [this, shared] {
     try {
@@ -661,6 +691,54 @@ void Database::publish(std::uint64_t sequence, store::WriteBatch&& batch) {
   }
 }
 
+void Database::forward_write(WriteRequest request, WriteCallback done) {
+  constexpr std::chrono::seconds kOwnerAnswerTimeout{10};
+  auto door = request.door;
+  auto shared_done = std::make_shared<WriteCallback>(std::move(done));
+  broker_->forward_write(
+      name_, encode_forwarded_write(request), kOwnerAnswerTimeout,
+      [target = forward_target_, shared_done, door](Result<std::string> answer) {
+        ParkedAnswer parked{std::move(*shared_done), WriteReply(), door};
+        if (!answer) {
+          parked.reply.error = answer.error();
+        } else if (auto decoded = decode_forwarded_reply(*answer)) {
+          parked.reply = std::move(*decoded);
+        } else {
+          parked.reply.error = Error{ErrorCode::unavailable, "the owner's answer could not be read (" +
+                                                                 decoded.error().message + ")"};
+        }
+        auto shared = std::make_shared<ParkedAnswer>(std::move(parked));
+        std::lock_guard lock(target->mutex);
+        if (target->database &&
+            target->database->enqueue({false, [database = target->database, shared] {
+                                         database->answer_when_applied(std::move(*shared));
+                                       }})) {
+          return;
+        }
+        shared->reply = WriteReply();
+        shared->reply.error = Error{ErrorCode::unavailable, "The database is shutting down"};
+        count_answer(shared->door, shared->reply.error);
+        shared->done(std::move(shared->reply));
+      });
+}
+
+void Database::answer_when_applied(ParkedAnswer answer) {
+  // The client sees its write's events before its acknowledgement, as on one node.
+  const std::uint64_t needed = answer.reply.sequence;
+  parked_answers_.emplace(needed, std::move(answer));
+  release_parked_answers();
+}
+
+void Database::release_parked_answers() {
+  const std::uint64_t applied = sequence_.load(std::memory_order_relaxed);
+  while (!parked_answers_.empty() && parked_answers_.begin()->first <= applied) {
+    ParkedAnswer answer = std::move(parked_answers_.begin()->second);
+    parked_answers_.erase(parked_answers_.begin());
+    count_answer(answer.door, answer.reply.error);
+    answer.done(std::move(answer.reply));
+  }
+}
+
 void Database::apply_replicated(std::uint64_t sequence, const store::WriteBatch& batch) {
   if (replica_needs_snapshot_) return;  // the tree is off the owner's: nothing more is applied until the reload
   std::vector<sync::PendingDelivery> deliveries;
@@ -673,6 +751,7 @@ void Database::apply_replicated(std::uint64_t sequence, const store::WriteBatch&
   sequence_.store(sequence, std::memory_order_relaxed);
   SendBatch send;
   deliver(deliveries);
+  release_parked_answers();
   if (!applied) {
     spdlog::error("database {}: sequence {} could not be applied: {}", name_, sequence, applied.error().message);
     replica_needs_snapshot_ = true;  // replication_done() reloads
@@ -715,6 +794,7 @@ void Database::reload_replica() {
   replication_->restart(loaded->sequence);
   SendBatch send;
   deliver(deliveries);
+  release_parked_answers();
 }
 
 void Database::deliver(const std::vector<sync::PendingDelivery>& deliveries) {
@@ -807,6 +887,7 @@ void Database::committer_loop() {
       deliver(turn.deliveries);
       for (Ack& ack : turn.acks) {
         count_answer(ack.door, ack.reply.error);
+        if (ack.staged && !failure) ack.reply.sequence = committed_sequence;
         ack.done(std::move(ack.reply));
       }
     }

@@ -78,6 +78,9 @@ struct WriteReply {
   boost::json::value sent;
   tree::Node current;  // hash_mismatch: conditional writes need .read at the path, so the writer may see these
   std::string current_hash;
+  // The sequence of the commit that made the write durable (0: nothing was committed). A replica answers a write
+  // it forwarded once it has applied this sequence (db/forwarded_write.h).
+  std::uint64_t sequence = 0;
 };
 
 using WriteCallback = std::function<void(WriteReply&&)>;
@@ -275,6 +278,25 @@ class Database {
   // Writer thread: the outcome of a receive or catch-up; a replica too far behind reloads a snapshot.
   void replication_done(Status status);
   void reload_replica();
+
+  // Write forwarding (db/forwarded_write.h). The owner serves the writes replicas forward; a replica forwards its
+  // clients' writes and answers each once it has applied the owner's commit of it (parked until then).
+  std::unique_ptr<cluster::Subscription> write_server_;
+  void forward_write(WriteRequest request, WriteCallback done);
+  struct ParkedAnswer {
+    WriteCallback done;
+    WriteReply reply;
+    std::optional<metrics::Door> door;
+  };
+  std::multimap<std::uint64_t, ParkedAnswer> parked_answers_;  // by the sequence they wait for; writer thread
+  void answer_when_applied(ParkedAnswer answer);
+  void release_parked_answers();
+  // What a broker's late reply finds: this database, or nullptr once it is gone.
+  struct ForwardTarget {
+    std::mutex mutex;
+    Database* database = nullptr;
+  };
+  std::shared_ptr<ForwardTarget> forward_target_ = std::make_shared<ForwardTarget>();
 
   std::mutex mutex_;
   std::condition_variable wake_;

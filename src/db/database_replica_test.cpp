@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "store/postgresql_store.h"
 #include "store/postgresql_test_server.h"
+#include "tree/hash.h"
 #include "tree/json_codec.h"
 
 namespace backside::db {
@@ -194,12 +195,98 @@ TEST(DatabaseReplica, FollowsEveryKindOfWriteAndItsListenersSeeWhatTheOwnersSee)
   EXPECT_EQ(replica_room->shown(), read(*owner, "/rooms/a"));
   EXPECT_GT(replica_room->events(), 1);
 
-  // A replica refuses writes, saying why; nothing changes.
+}
+
+WriteReply write_as(Database& db, WriteRequest::Op op, const std::string& at, const std::string& json,
+                    identity::Identity auth, std::optional<std::string> if_hash = std::nullopt) {
+  WriteRequest request;
+  request.auth = std::move(auth);
+  request.op = op;
+  request.path = *Path::parse(at);
+  request.data = boost::json::parse(json);
+  request.if_hash = std::move(if_hash);
+  request.want_written = true;
+  request.want_hash = true;
+  std::promise<WriteReply> done;
+  db.write(std::move(request), [&](WriteReply&& reply) { done.set_value(std::move(reply)); });
+  return done.get_future().get();
+}
+
+TEST(DatabaseReplica, WritesOnAReplicaRunOnTheOwnerAndAreShownBeforeTheyAreAnswered) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  cluster::InProcessBroker broker;
+  const std::string name = unique_name("replica-forward-");
+  const char* rules = R"({"rules": {".read": true, "counter": {".write": "auth != null"},
+                                     "users": {"$uid": {".write": "auth.uid === $uid"}}}})";
+  auto open = [&](bool replica) {
+    auto store = store::open_postgresql_store(
+        {.url = url, .database = name, .node_id = replica ? "node-b" : "node-a", .replica = replica});
+    EXPECT_TRUE(store.ok()) << store.error().message;
+    DatabaseOptions options{.name = name, .store = std::move(*store), .rules = *Registry::compile_rules(rules)};
+    options.broker = &broker;
+    options.replica_catch_up_interval = std::chrono::milliseconds(100);
+    auto opened = Database::open(std::move(options));
+    EXPECT_TRUE(opened.ok());
+    return std::move(*opened);
+  };
+  auto owner = open(false);
+  auto replica = open(true);
+  const identity::Identity alice = identity::Identity::from_token_claims({{"sub", "alice"}});
+
+  // The owner's rules decide; the reply is the owner's (echo, hash); the replica shows the write at once.
+  WriteReply mine = write_as(*replica, WriteRequest::Op::set, "/users/alice", R"({"name": "Alice"})", alice);
+  ASSERT_FALSE(mine.error) << mine.error->message;
+  EXPECT_EQ(tree::to_json(mine.written), R"({"name":"Alice"})");
+  EXPECT_FALSE(mine.new_hash.empty());
+  EXPECT_EQ(read(*replica, "/users/alice"), R"({"name":"Alice"})");
+  WriteReply theirs = write_as(*replica, WriteRequest::Op::set, "/users/bob", R"({"name": "Eve"})", alice);
+  ASSERT_TRUE(theirs.error);
+  EXPECT_EQ(theirs.error->code, ErrorCode::permission_denied);
+  EXPECT_EQ(read(*owner, "/users/bob"), "null");
+  WriteReply pushed = write_as(*replica, WriteRequest::Op::push, "/users/alice/notes", R"("hi")", alice);
+  ASSERT_FALSE(pushed.error) << pushed.error->message;
+  EXPECT_EQ(read(*replica, "/users/alice/notes/" + pushed.push_key), R"("hi")");
+
+  // Compare-and-set increments from both nodes at once end exact.
+  write(*owner, WriteRequest::Op::set, "/counter", "0");
+  auto increment = [&](Database& db, int times) {
+    for (int done = 0; done < times;) {
+      std::promise<std::string> hash;
+      std::promise<int> value;
+      db.read(*Path::parse("/counter"), std::nullopt, alice, [&](const Error*, const Node& node) {
+        hash.set_value(tree::node_hash(node));
+        value.set_value(static_cast<int>(std::get<double>(*node.leaf_value())));
+      });
+      const std::string expected = hash.get_future().get();
+      WriteReply reply = write_as(db, WriteRequest::Op::set, "/counter", std::to_string(value.get_future().get() + 1),
+                                  alice, expected);
+      if (!reply.error) {
+        ++done;
+      } else {
+        EXPECT_EQ(reply.error->code, ErrorCode::hash_mismatch) << reply.error->message;
+      }
+    }
+  };
+  std::thread on_owner([&] { increment(*owner, 40); });
+  increment(*replica, 40);
+  on_owner.join();
+  EXPECT_EQ(read(*owner, "/counter"), "80");
+  EXPECT_EQ(read(*replica, "/counter"), "80");
+}
+
+TEST(DatabaseReplica, AWriteTheOwnerCannotBeReachedForIsRefusedAndChangesNothing) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  cluster::InProcessBroker broker;
+  const std::string name = unique_name("replica-ownerless-");
+  auto owner = open_on(url, name, false, broker);
+  auto replica = open_on(url, name, true, broker);
+  ASSERT_TRUE(owner && replica);
+  owner.reset();  // the owner's node is gone; its lease has not run out, so nobody else took the database over yet
   WriteReply refused = write(*replica, WriteRequest::Op::set, "/x", "1");
   ASSERT_TRUE(refused.error);
   EXPECT_EQ(refused.error->code, ErrorCode::unavailable);
-  EXPECT_NE(refused.error->message.find("replica"), std::string::npos) << refused.error->message;
-  EXPECT_EQ(read(*owner, "/x"), "null");
+  EXPECT_NE(refused.error->message.find("no node owns database"), std::string::npos) << refused.error->message;
+  EXPECT_EQ(read(*replica, "/x"), "null");
 }
 
 TEST(DatabaseReplica, BatchesTheBrokerLostAreReadFromTheChangeLog) {
