@@ -37,6 +37,9 @@ const std::vector<OptionInfo>& config_options() {
       {"durability", "fsync (default: a write is acknowledged once on disk) or none (benchmarks only)"},
       {"store", "where the databases' trees are kept: lmdb (default: files in data_dir) or "
                 "postgresql://USER@HOST:PORT/DB (PostgreSQL, the shared store of a cluster; docs/cluster.md)"},
+      {"broker", "amqp://USER:PASS@HOST:PORT/VHOST: RabbitMQ between the nodes of a cluster (with a postgresql store): "
+                 "each database's owner publishes its commits there, the other nodes hold replicas and forward "
+                 "writes to the owner (default: none, one node; docs/cluster.md)"},
       {"default_namespace", "database used when a request names none (default \"default\")"},
       {"max_body_bytes", "largest accepted request body in bytes (default 268435456)"},
       {"max_stream_queue_bytes", "bytes a stream may fall behind before it is dropped (default 16777216)"},
@@ -138,6 +141,12 @@ Status set_option(Config& config, const std::string& name, const std::string& va
   } else if (name == "store") {
     if (Status valid = store::check_store_option(value); !valid) return valid;
     config.store = value;
+  } else if (name == "broker") {
+    if (!value.empty() && !value.starts_with("amqp://")) {
+      // The value is not repeated: it may hold a password.
+      return invalid("Invalid value for broker: use amqp://USER:PASS@HOST:PORT/VHOST");
+    }
+    config.broker = value;
   } else if (name == "default_namespace") {
     config.default_namespace = value;
   } else if (name == "max_body_bytes") {

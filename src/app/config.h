@@ -24,6 +24,7 @@ struct Config {
   std::string data_dir = "./backside-data";
   std::string durability = "fsync";  // or "none" (benchmarks only)
   std::string store = "lmdb";        // or postgresql://USER@HOST:PORT/DB: the shared store (docs/cluster.md)
+  std::string broker;                // amqp://...: RabbitMQ between the nodes of a cluster; empty = one node
   std::string default_namespace = "default";
   std::uint64_t max_body_bytes = std::uint64_t(256) << 20;
   std::uint64_t max_stream_queue_bytes = std::uint64_t(16) << 20;
