@@ -63,8 +63,8 @@ Database::Database(DatabaseOptions& options, Node root, std::uint64_t sequence)
       store_retry_interval_(options.store_retry_interval),
       broker_(options.broker),
       sequence_(sequence),
-      replica_catch_up_interval_(options.replica_catch_up_interval),
-      lease_renewal_(store_->lease_renewal_interval()) {
+      replica_catch_up_interval_(options.replica_catch_up_interval) {
+  lease_renewal_ms_ = store_->lease_renewal_interval().count();
   leaf_count_at_open_ = root_.leaf_count();
   if (auto refusing = store_->refusing_commits()) {
     // Opened on a full disk (the log could not be applied): reads work, writes wait for room.
@@ -72,7 +72,8 @@ Database::Database(DatabaseOptions& options, Node root, std::uint64_t sequence)
     store_failure_ = std::move(*refusing);
     publish_storage_state();
   }
-  if (options.replica || store_->replica()) {
+  is_replica_ = options.replica || store_->replica();
+  if (is_replica_) {
     replication_ = std::make_unique<cluster::SequencedApply>(
         sequence,
         [this](std::uint64_t after, std::size_t max) { return store_->changes_since(after, max); },
@@ -80,30 +81,33 @@ Database::Database(DatabaseOptions& options, Node root, std::uint64_t sequence)
   }
   committer_ = std::thread([this] { committer_loop(); });
   writer_ = std::thread([this] { writer_loop(); });
-  if (broker_ && !replication_) {
-    // Writes other nodes forward run here as their clients' own: the same rules, compare-and-set and replies.
-    write_server_ = broker_->serve_writes(name_, [this](std::string bytes, std::function<void(std::string)> answer) {
-      auto request = decode_forwarded_write(bytes);
-      if (!request) {
-        WriteReply refused;
-        refused.error = request.error();
-        return answer(encode_forwarded_reply(refused));
-      }
-      write(std::move(*request), [answer = std::move(answer)](WriteReply&& reply) {
-        answer(encode_forwarded_reply(reply));
-      });
-    });
-  }
+  if (!is_replica_) serve_forwarded_writes();
   forward_target_->database = this;
   if (replication_ && broker_) {
     // Batches published between the load above and this subscription show as a gap at the next one (or at the
     // idle catch-up), and are read from the change log.
     replica_subscription_ = broker_->subscribe(name_, [this](const cluster::PublishedBatchPtr& published) {
       enqueue({false, [this, published] {
-                 replication_done(replication_->receive(published->sequence, published->batch));
+                 if (is_replica_) replication_done(replication_->receive(published->sequence, published->batch));
                }});
     });
   }
+}
+
+void Database::serve_forwarded_writes() {
+  if (!broker_) return;
+  // Writes other nodes forward run here as their clients' own: the same rules, compare-and-set and replies.
+  write_server_ = broker_->serve_writes(name_, [this](std::string bytes, std::function<void(std::string)> answer) {
+    auto request = decode_forwarded_write(bytes);
+    if (!request) {
+      WriteReply refused;
+      refused.error = request.error();
+      return answer(encode_forwarded_reply(refused));
+    }
+    write(std::move(*request), [answer = std::move(answer)](WriteReply&& reply) {
+      answer(encode_forwarded_reply(reply));
+    });
+  });
 }
 
 Database::~Database() {
@@ -146,16 +150,18 @@ const Error kPermissionDenied{ErrorCode::permission_denied, "Permission denied"}
 
 void Database::writer_loop() {
   std::deque<Task> turn;
+  auto next_tick = std::chrono::steady_clock::now() + replica_catch_up_interval_;
   for (;;) {
     {
       std::unique_lock lock(mutex_);
       const auto woken = [&] { return stopping_ || !queue_.empty(); };
-      if (!replication_) {
+      if (!is_replica_) {
         wake_.wait(lock, woken);
-      } else if (!wake_.wait_for(lock, replica_catch_up_interval_, woken)) {
-        // Idle: whatever the broker lost (a publish that failed, a broker restart) is in the change log.
+      } else if (std::chrono::steady_clock::now() >= next_tick || !wake_.wait_until(lock, next_tick, woken)) {
+        // Due (however busy the replica is): what the broker lost, and whether the owner is still there.
         lock.unlock();
-        replication_done(replication_->catch_up());
+        replica_tick();
+        next_tick = std::chrono::steady_clock::now() + replica_catch_up_interval_;
         continue;
       }
       if (queue_.empty()) break;  // stopping and drained
@@ -210,7 +216,7 @@ void Database::writer_loop() {
 void Database::write(WriteRequest request, WriteCallback done) {
   if (request.simulation) request.dry_run = true;
   // A replica checks dry runs itself (its tree is the owner's as of a sequence); real writes go to the owner.
-  if (replication_ && broker_ && !request.dry_run) return forward_write(std::move(request), std::move(done));
+  if (is_replica_ && broker_ && !request.dry_run) return forward_write(std::move(request), std::move(done));
   auto shared = std::make_shared<std::pair<WriteRequest, WriteCallback>>(std::move(request), std::move(done));
   auto run = [this, shared] {
     try {
@@ -384,6 +390,12 @@ void Database::apply_write(WriteRequest& request, WriteCallback& done) {
     reply.error = std::move(error);
     stage_ack(request, done, std::move(reply));
   };
+  // A replica without a broker to forward through checks dry runs only.
+  if (is_replica_ && !request.dry_run) {
+    return fail({ErrorCode::unavailable, "database " + name_ +
+                                             " is owned by another node of the cluster; this node holds a replica "
+                                             "and cannot reach the owner"});
+  }
   // While the store refuses commits, a write is refused before it touches the tree.
   if (Status ready = writable(); !ready) return fail(ready.error());
   tree::ServerValues server_values{static_cast<double>(unix_millis())};
@@ -643,11 +655,6 @@ Status Database::readable() {
 }
 
 Status Database::writable() {
-  if (replication_) {
-    return Error{ErrorCode::unavailable, "database " + name_ +
-                                             " is owned by another node of the cluster; this node holds a replica "
-                                             "and does not take writes"};
-  }
   if (Status shown = readable(); !shown) return shown;
   if (!store_failure_) return ok_status();
   const auto now = std::chrono::steady_clock::now();
@@ -758,6 +765,39 @@ void Database::apply_replicated(std::uint64_t sequence, const store::WriteBatch&
   }
 }
 
+void Database::replica_tick() {
+  replication_done(replication_->catch_up());
+  if (broker_) try_take_over();
+}
+
+void Database::try_take_over() {
+  auto taken = store_->take_over();
+  if (!taken) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - takeover_failed_at_ >= std::chrono::seconds(10)) {
+      takeover_failed_at_ = now;
+      spdlog::warn("database {}: cannot check the owner's lease now: {}", name_, taken.error().message);
+    }
+    return;
+  }
+  if (!*taken) return;  // the owner's lease holds
+  const std::uint64_t at = **taken;
+  // The lease is this node's: nobody else commits, so the change log up to `at` is final. The tree must reach it
+  // before the first commit (the store continues from `at`).
+  replication_done(replication_->catch_up());
+  if (sequence_.load() != at || replica_needs_snapshot_) {
+    spdlog::error("database {}: took the lease over at sequence {} but could only reach {}; giving it back", name_,
+                  at, sequence_.load());
+    store_->step_down();
+    return;
+  }
+  replica_subscription_.reset();
+  is_replica_ = false;
+  serve_forwarded_writes();
+  lease_renewal_ms_ = store_->lease_renewal_interval().count();
+  spdlog::warn("database {}: the owner's lease ran out; this node took the database over at sequence {}", name_, at);
+}
+
 void Database::replication_done(Status status) {
   if (replica_needs_snapshot_) return reload_replica();
   if (status) return;
@@ -827,9 +867,13 @@ void Database::committer_loop() {
     {
       std::unique_lock lock(commit_mutex_);
       const auto woken = [&] { return committer_stopping_ || !commit_queue_.empty(); };
-      if (lease_renewal_ == std::chrono::milliseconds(0)) {
+      const std::chrono::milliseconds renewal(lease_renewal_ms_.load());
+      if (renewal == std::chrono::milliseconds(0) && broker_) {
+        // A replica's committer: looks again each second, for the lease a takeover brings.
+        if (!commit_wake_.wait_for(lock, std::chrono::seconds(1), woken)) continue;
+      } else if (renewal == std::chrono::milliseconds(0)) {
         commit_wake_.wait(lock, woken);
-      } else if (!commit_wake_.wait_for(lock, lease_renewal_, woken)) {
+      } else if (!commit_wake_.wait_for(lock, renewal, woken)) {
         // Idle: the lease would lapse without commits, and another node could take the database over.
         lock.unlock();
         renew_lease();

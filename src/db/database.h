@@ -160,7 +160,7 @@ class Database {
   // Thread-safe, for readiness: true while the store refuses commits (a full disk, an I/O error) or the tree could
   // not be read back after one; writes are refused meanwhile (docs/reliability.md).
   bool storage_failing() const { return storage_failing_.load(std::memory_order_relaxed); }
-  bool replica() const { return replication_ != nullptr; }
+  bool replica() const { return is_replica_.load(); }
   // Thread-safe: the sequence of the last batch this database committed (owner) or applied (replica).
   std::uint64_t sequence() const { return sequence_.load(std::memory_order_relaxed); }
 
@@ -272,7 +272,15 @@ class Database {
   std::chrono::steady_clock::time_point publish_failed_at_{};  // committer thread; rate-limits the log line
   // Committer thread, idle: keeps the owner's lease on a shared store.
   void renew_lease();
-  const std::chrono::milliseconds lease_renewal_;
+  std::atomic<std::chrono::milliseconds::rep> lease_renewal_ms_{0};  // 0: no lease to renew
+  // A replica (writes forwarded, batches applied) until it takes the database over.
+  std::atomic<bool> is_replica_{false};
+  // Writer thread, every replica_catch_up_interval_: the idle catch-up, then a takeover if the owner's lease ran out.
+  void replica_tick();
+  void try_take_over();
+  std::chrono::steady_clock::time_point takeover_failed_at_{};  // rate-limits the log line
+  // Owner: takes the writes other nodes forward.
+  void serve_forwarded_writes();
   // Writer thread: one owner batch applied to the tree, its events delivered.
   void apply_replicated(std::uint64_t sequence, const store::WriteBatch& batch);
   // Writer thread: the outcome of a receive or catch-up; a replica too far behind reloads a snapshot.

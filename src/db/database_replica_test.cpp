@@ -279,9 +279,10 @@ TEST(DatabaseReplica, AWriteTheOwnerCannotBeReachedForIsRefusedAndChangesNothing
   cluster::InProcessBroker broker;
   const std::string name = unique_name("replica-ownerless-");
   auto owner = open_on(url, name, false, broker);
-  auto replica = open_on(url, name, true, broker);
+  // No tick during the test: it would take the database over, the owner's lease having ended.
+  auto replica = open_on(url, name, true, broker, std::chrono::hours(1));
   ASSERT_TRUE(owner && replica);
-  owner.reset();  // the owner's node is gone; its lease has not run out, so nobody else took the database over yet
+  owner.reset();  // the owner's node is gone, and nobody has taken the database over yet
   WriteReply refused = write(*replica, WriteRequest::Op::set, "/x", "1");
   ASSERT_TRUE(refused.error);
   EXPECT_EQ(refused.error->code, ErrorCode::unavailable);
@@ -368,6 +369,49 @@ TEST(DatabaseReplica, AnIdleOwnerKeepsItsLeaseAndASecondNodeOpensAReplica) {
   write(**owner, WriteRequest::Op::set, "/a", "2");
   ASSERT_TRUE(caught_up(**replica, **owner));
   EXPECT_EQ(read(**replica, "/a"), "2");
+}
+
+TEST(DatabaseReplica, WhenTheOwnerGoesOneReplicaTakesOverAndTheOtherForwardsToIt) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  cluster::InProcessBroker broker;
+  const std::string name = unique_name("replica-takeover-");
+  auto open = [&](const char* node, bool replica) {
+    auto store = store::open_postgresql_store({.url = url,
+                                               .database = name,
+                                               .node_id = node,
+                                               .lease_duration = std::chrono::seconds(1),
+                                               .replica = replica});
+    EXPECT_TRUE(store.ok()) << store.error().message;
+    DatabaseOptions options{.name = name, .store = std::move(*store), .rules = *Registry::compile_rules(kOpenRules)};
+    options.broker = &broker;
+    options.replica_catch_up_interval = std::chrono::milliseconds(50);
+    auto opened = Database::open(std::move(options));
+    EXPECT_TRUE(opened.ok());
+    return std::move(*opened);
+  };
+  auto owner = open("node-a", false);
+  auto b = open("node-b", true);
+  auto c = open("node-c", true);
+  for (int i = 1; i <= 50; ++i) ASSERT_FALSE(write(*owner, WriteRequest::Op::set, "/n", std::to_string(i)).error);
+  auto seen_on_c = listen(*c, "/n");
+  owner.reset();  // the owner stops (its lease ends now; after a crash it would run out within a second)
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (b->replica() && c->replica() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_NE(b->replica(), c->replica()) << "exactly one of them owns the database now";
+  Database& new_owner = b->replica() ? *c : *b;
+  Database& replica = b->replica() ? *b : *c;
+  EXPECT_EQ(read(new_owner, "/n"), "50");
+  // Both take writes again: the new owner commits after sequence 50, the other forwards to it.
+  ASSERT_FALSE(write(new_owner, WriteRequest::Op::set, "/n", "51").error);
+  WriteReply forwarded = write(replica, WriteRequest::Op::set, "/n", "52");
+  ASSERT_FALSE(forwarded.error) << forwarded.error->message;
+  EXPECT_EQ(read(replica, "/n"), "52");
+  EXPECT_EQ(new_owner.sequence(), 52u);
+  ASSERT_TRUE(caught_up(*c, *b));
+  EXPECT_EQ(seen_on_c->shown(), "52");
 }
 
 }  // namespace

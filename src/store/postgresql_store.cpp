@@ -52,6 +52,12 @@ class PostgresqlStore final : public Store {
   Status probe() override;
   bool replica() const override { return options_.replica; }
   Status renew_lease() override;
+  Result<std::optional<std::uint64_t>> take_over() override;
+  void step_down() override {
+    if (options_.replica) return;
+    release_lease();
+    options_.replica = true;
+  }
   std::chrono::milliseconds lease_renewal_interval() const override {
     return options_.replica ? std::chrono::milliseconds(0)
                             : std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_duration) / 3;
@@ -71,7 +77,7 @@ class PostgresqlStore final : public Store {
 
   PostgresqlOptions options_;
   std::unique_ptr<PgConnection> connection_;
-  const std::string epoch_;
+  std::string epoch_;
   const std::string lease_seconds_;
   std::uint64_t sequence_;  // of the last batch loaded or committed
 };
@@ -307,6 +313,28 @@ Status PostgresqlStore::probe() {
   if (Status connected = connection_->ensure_connected(); !connected) return connected;
   auto alive = connection_->query("probing", "SELECT 1", {});
   return alive ? ok_status() : Status(alive.error());
+}
+
+Result<std::optional<std::uint64_t>> PostgresqlStore::take_over() {
+  if (!options_.replica) return std::optional<std::uint64_t>(sequence_);
+  if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
+  // Only a lease that ran out is taken; the row lock orders this against a late commit of the old owner, which is
+  // then fenced by the new epoch.
+  auto taken = connection_->query(
+      "taking over the lease",
+      "UPDATE backside_databases SET owner = $2, epoch = epoch + 1, lease_expires = now() + make_interval(secs => $3) "
+      "WHERE name = $1 AND (owner IS NULL OR lease_expires IS NULL OR lease_expires <= now()) RETURNING epoch, seq",
+      {PgParam::text(options_.database), PgParam::text(options_.node_id), PgParam::text(lease_seconds_)});
+  if (!taken) return taken.error();
+  if (taken->rows() != 1) return std::optional<std::uint64_t>();
+  auto epoch = taken->integer(0, 0);
+  if (!epoch) return epoch.error();
+  auto sequence = taken->integer(0, 1);
+  if (!sequence) return sequence.error();
+  options_.replica = false;
+  epoch_ = std::to_string(*epoch);
+  sequence_ = static_cast<std::uint64_t>(*sequence);
+  return std::optional<std::uint64_t>(sequence_);
 }
 
 Status PostgresqlStore::renew_lease() {

@@ -82,6 +82,12 @@ class Store {
   // The owner's lease on a shared store, extended while the owner is idle (commits extend it too). How often:
   // lease_renewal_interval(); zero for a store without a lease.
   virtual Status renew_lease() { return ok_status(); }
+  // A replica takes the database over when the owner's lease has run out (the owner died): the lease becomes this
+  // node's with the next epoch, and commit() works from then on. The sequence the store is at then, or nullopt
+  // while the owner's lease holds. The caller applies the change log up to that sequence before committing.
+  virtual Result<std::optional<std::uint64_t>> take_over() { return std::optional<std::uint64_t>(); }
+  // Gives a taken-over lease back at once and is a replica again (the caller could not catch up).
+  virtual void step_down() {}
   virtual std::chrono::milliseconds lease_renewal_interval() const { return std::chrono::milliseconds(0); }
 };
 
