@@ -21,6 +21,7 @@
 #include "auth/tenants.h"
 #include "auth/user_directories.h"
 #include "app/node_id.h"
+#include "cluster/rabbitmq_broker.h"
 #include "db/registry.h"
 #include "store/store_factory.h"
 #include "net/fd_limit.h"
@@ -143,6 +144,21 @@ bool App::start() {
     }
     registry_options.node_id = *node_id;
     spdlog::info("the databases' trees are kept in PostgreSQL (the store option); this node is {}", *node_id);
+  }
+  if (!config.broker.empty()) {
+    if (store::is_embedded_store(config.store)) {
+      spdlog::error("the broker option needs the shared store: set store to a postgresql:// URL (docs/cluster.md)");
+      return false;
+    }
+    auto broker = cluster::RabbitMqBroker::open(config.broker, registry_options.node_id);
+    if (!broker) {
+      spdlog::error("cannot use the broker: {}", broker.error().message);
+      return false;
+    }
+    broker_ = std::move(*broker);
+    registry_options.broker = broker_.get();
+    spdlog::info("a node of a cluster: commits go to the other nodes through RabbitMQ; a database another node owns "
+                 "is a replica here");
   }
   if (config.durability == "none") {
     registry_options.durability = store::Durability::none;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "app/config.h"
+#include "cluster/broker.h"
 #include "app/data_dir_lock.h"
 #include "metrics/registry.h"
 
@@ -101,6 +102,7 @@ class App {
   std::shared_ptr<auth::IdTokens> id_tokens_;
   // Before the registry: sessions its subscribers keep alive give their charges back when it goes.
   std::unique_ptr<MemoryBudget> memory_budget_;
+  std::unique_ptr<cluster::Broker> broker_;  // before the registry: its databases' subscriptions end first
   std::unique_ptr<db::Registry> registry_;
   std::unique_ptr<proto::rest::RestHandler> rest_;
   std::unique_ptr<proto::firebase::FirebaseHandler> firebase_;

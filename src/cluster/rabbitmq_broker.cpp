@@ -244,6 +244,13 @@ RabbitMqBroker::~RabbitMqBroker() {
   wake_consumer();
   if (consumer_thread_.joinable()) consumer_thread_.join();
   consumer_.reset();
+  // Forwards still waiting get their answer now: none will come.
+  std::map<std::string, PendingForward> waiting;
+  {
+    std::lock_guard lock(forwards_mutex_);
+    waiting.swap(forwards_);
+  }
+  for (auto& [id, pending] : waiting) pending.reply(unavailable("the broker connection closed before the owner answered"));
   {
     std::lock_guard lock(publish_mutex_);
     publisher_.reset();
@@ -341,6 +348,12 @@ Status RabbitMqBroker::publish(PublishedBatchPtr batch) {
                                            " bytes encoded; the broker takes at most " +
                                            std::to_string(options_.max_message_bytes)};
   }
+  return send_on_publisher([&](Connection& connection, bool& connection_lost) {
+    return publish_on(connection, batch->database, body, connection_lost);
+  });
+}
+
+Status RabbitMqBroker::send_on_publisher(const std::function<Status(Connection&, bool& connection_lost)>& send) {
   std::lock_guard lock(publish_mutex_);
   for (int attempt = 0; attempt < 2; ++attempt) {
     bool fresh = false;
@@ -364,8 +377,10 @@ Status RabbitMqBroker::publish(PublishedBatchPtr batch) {
       fresh = true;
     }
     bool connection_lost = false;
-    Status status = publish_on(*publisher_, batch->database, body, connection_lost);
+    Status status = send(*publisher_, connection_lost);
     if (status.ok()) return status;
+    // A mandatory message no queue took was refused by RabbitMQ, confirmed: the channel is fine.
+    if (status.error().code == ErrorCode::not_found) return status;
     // After a lost connection or an unconfirmed message the channel's state is unknown: start over.
     publisher_->healthy = false;
     publisher_.reset();
@@ -376,21 +391,37 @@ Status RabbitMqBroker::publish(PublishedBatchPtr batch) {
 }
 
 Status RabbitMqBroker::publish_on(Connection& connection, const std::string& routing_key, const std::string& body,
-                                  bool& connection_lost) {
+                                  bool& connection_lost, const Direct* direct) {
   const std::string where = "RabbitMQ at " + url_.endpoint();
   amqp_connection_state_t state = connection.state();
   amqp_basic_properties_t properties{};
   properties._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
   properties.content_type = amqp_cstring_bytes("application/octet-stream");
   properties.delivery_mode = 1;  // transient: the queues are the nodes' own, gone with their connections
-  const int sent = amqp_basic_publish(state, kChannel, amqp_cstring_bytes(kExchange), bytes_of(routing_key),
-                                      /*mandatory=*/0, /*immediate=*/0, &properties, bytes_of(body));
+  if (direct) {
+    properties.content_type = amqp_cstring_bytes("application/json");
+    if (!direct->reply_to.empty()) {
+      properties._flags |= AMQP_BASIC_REPLY_TO_FLAG;
+      properties.reply_to = bytes_of(direct->reply_to);
+    }
+    properties._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
+    properties.correlation_id = bytes_of(direct->correlation_id);
+    if (!direct->type.empty()) {
+      properties._flags |= AMQP_BASIC_TYPE_FLAG;
+      properties.type = bytes_of(direct->type);
+    }
+  }
+  const int sent = amqp_basic_publish(state, kChannel, amqp_cstring_bytes(direct ? "" : kExchange),
+                                      bytes_of(direct ? direct->queue : routing_key),
+                                      /*mandatory=*/direct && direct->mandatory ? 1 : 0, /*immediate=*/0, &properties,
+                                      bytes_of(body));
   if (sent != AMQP_STATUS_OK) {
     connection_lost = true;
     return unavailable("Publishing to " + where + " failed: " + amqp_error_string2(sent));
   }
   const std::uint64_t tag = next_delivery_tag_++;
   const auto deadline = std::chrono::steady_clock::now() + options_.confirm_timeout;
+  bool returned = false;  // a mandatory message no queue took: basic.return comes before its basic.ack
   for (;;) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -416,10 +447,17 @@ Status RabbitMqBroker::publish_on(Connection& connection, const std::string& rou
                                 : static_cast<const amqp_basic_nack_t*>(method.decoded)->multiple;
       amqp_maybe_release_buffers(state);
       if (acked == tag || (multiple && acked > tag)) {
+        if (ack && returned) {
+          return Error{ErrorCode::not_found, "no queue " + (direct ? direct->queue : routing_key) + " on " + where};
+        }
         if (ack) return ok_status();
         return unavailable(where + " refused (nack) a published batch");
       }
       continue;  // an earlier message's answer
+    }
+    if (method.id == AMQP_BASIC_RETURN_METHOD) {
+      returned = true;  // its content frames follow, and are skipped above
+      continue;
     }
     if (method.id == AMQP_CONNECTION_CLOSE_METHOD || method.id == AMQP_CHANNEL_CLOSE_METHOD) {
       connection_lost = true;
@@ -453,9 +491,209 @@ Status RabbitMqBroker::start_consuming(Connection& connection) {
   {
     std::lock_guard lock(state_mutex_);
     consumer_connected_ = true;
+    reply_queue_ = queue_;
+    // The write queues consumed on a lost connection are gone or orphaned: consumed again on this one.
+    for (auto& [database, served] : served_) served.consuming = false;
+    stop_serving_.clear();
   }
   bound_changed_.notify_all();
+  if (!sync_write_servers(connection)) return unavailable("Cannot consume the write queues on " + where);
   return ok_status();
+}
+
+namespace {
+constexpr std::string_view kWriteQueuePrefix = "backside.writes.";
+}  // namespace
+
+bool RabbitMqBroker::sync_write_servers(Connection& connection) {
+  amqp_connection_state_t state = connection.state();
+  for (;;) {
+    std::string database;
+    bool start = false;
+    {
+      std::lock_guard lock(state_mutex_);
+      for (const auto& [name, served] : served_) {
+        if (!served.consuming) {
+          database = name;
+          start = true;
+          break;
+        }
+      }
+      if (!start) {
+        if (stop_serving_.empty()) return true;
+        database = *stop_serving_.begin();
+        stop_serving_.erase(stop_serving_.begin());
+      }
+    }
+    const std::string queue = std::string(kWriteQueuePrefix) + database;
+    const std::string tag = "serve." + database;
+    if (start) {
+      // Not exclusive: an owner that lost its lease but not its connection would block its successor's declare.
+      // Auto-delete: the queue goes with its last consumer, and a forward then finds no owner at once.
+      amqp_queue_declare(state, kChannel, bytes_of(queue), /*passive=*/0, /*durable=*/0, /*exclusive=*/0,
+                         /*auto_delete=*/1, amqp_empty_table);
+      if (auto reply = amqp_get_rpc_reply(state); reply.reply_type != AMQP_RESPONSE_NORMAL) {
+        spdlog::warn("RabbitMQ at {}: cannot declare {}: {}", url_.endpoint(), queue, describe(reply));
+        return false;
+      }
+      amqp_basic_consume(state, kChannel, bytes_of(queue), bytes_of(tag), /*no_local=*/0, /*no_ack=*/1,
+                         /*exclusive=*/0, amqp_empty_table);
+      if (auto reply = amqp_get_rpc_reply(state); reply.reply_type != AMQP_RESPONSE_NORMAL) {
+        spdlog::warn("RabbitMQ at {}: cannot consume {}: {}", url_.endpoint(), queue, describe(reply));
+        return false;
+      }
+      std::lock_guard lock(state_mutex_);
+      if (auto it = served_.find(database); it != served_.end()) {
+        it->second.consuming = true;
+      } else {
+        stop_serving_.insert(database);  // ended meanwhile
+      }
+    } else {
+      amqp_basic_cancel(state, kChannel, bytes_of(tag));
+      if (auto reply = amqp_get_rpc_reply(state); reply.reply_type != AMQP_RESPONSE_NORMAL) {
+        spdlog::warn("RabbitMQ at {}: cannot stop consuming {}: {}", url_.endpoint(), queue, describe(reply));
+        return false;
+      }
+    }
+  }
+}
+
+class RabbitMqBroker::WriteServing final : public Subscription {
+ public:
+  WriteServing(RabbitMqBroker& broker, std::string database) : broker_(broker), database_(std::move(database)) {}
+  ~WriteServing() override {
+    // Waits for a request being handed to the server (unless this is the consumer thread, in that call).
+    std::lock_guard delivering(broker_.dispatch_mutex_);
+    {
+      std::lock_guard lock(broker_.state_mutex_);
+      auto it = broker_.served_.find(database_);
+      if (it == broker_.served_.end()) return;
+      if (it->second.consuming) broker_.stop_serving_.insert(database_);
+      broker_.served_.erase(it);
+    }
+    broker_.bindings_changed_ = true;
+    broker_.wake_consumer();
+  }
+
+ private:
+  RabbitMqBroker& broker_;
+  std::string database_;
+};
+
+std::unique_ptr<Subscription> RabbitMqBroker::serve_writes(const std::string& database, WriteServer server) {
+  if (!valid_routing_key(database)) return nullptr;
+  {
+    std::lock_guard lock(state_mutex_);
+    served_[database] = Served{std::make_shared<WriteServer>(std::move(server)), false};
+    stop_serving_.erase(database);
+  }
+  bindings_changed_ = true;
+  wake_consumer();
+  return std::make_unique<WriteServing>(*this, database);
+}
+
+Status RabbitMqBroker::publish_direct(const Direct& message) {
+  if (message.body.size() > options_.max_message_bytes) {
+    return Error{ErrorCode::too_large, "A forwarded write of " + std::to_string(message.body.size()) +
+                                           " bytes is more than the broker takes (" +
+                                           std::to_string(options_.max_message_bytes) + ")"};
+  }
+  return send_on_publisher([&](Connection& connection, bool& connection_lost) {
+    return publish_on(connection, message.queue, message.body, connection_lost, &message);
+  });
+}
+
+void RabbitMqBroker::forward_write(const std::string& database, std::string request, std::chrono::milliseconds timeout,
+                                   ForwardReply reply) {
+  std::string reply_to;
+  {
+    std::lock_guard lock(state_mutex_);
+    if (consumer_connected_) reply_to = reply_queue_;
+  }
+  if (reply_to.empty() || !valid_routing_key(database)) {
+    return reply(unavailable("Cannot forward a write to the owner of " + database + ": not connected to RabbitMQ at " +
+                             url_.endpoint()));
+  }
+  std::string id;
+  {
+    std::lock_guard lock(forwards_mutex_);
+    id = node_id_ + "-" + std::to_string(++next_correlation_);
+    forwards_.emplace(id, PendingForward{std::move(reply), std::chrono::steady_clock::now() + timeout});
+  }
+  // The answer may arrive before this returns: the pending entry is in place first.
+  Status sent = publish_direct(
+      {.queue = std::string(kWriteQueuePrefix) + database, .body = std::move(request), .reply_to = reply_to,
+       .correlation_id = id, .mandatory = true});
+  if (sent) return;
+  ForwardReply pending;
+  {
+    std::lock_guard lock(forwards_mutex_);
+    auto it = forwards_.find(id);
+    if (it == forwards_.end()) return;  // answered or expired meanwhile
+    pending = std::move(it->second.reply);
+    forwards_.erase(it);
+  }
+  if (sent.error().code == ErrorCode::not_found) {
+    return pending(unavailable("no node owns database " + database + " now (nobody serves its writes)"));
+  }
+  pending(sent.error());
+}
+
+void RabbitMqBroker::dispatch_direct(const std::string& routing_key, const std::string& reply_to,
+                                     const std::string& correlation_id, const std::string& type, std::string body) {
+  if (routing_key.starts_with(kWriteQueuePrefix)) {
+    const std::string database = routing_key.substr(kWriteQueuePrefix.size());
+    if (reply_to.empty() || correlation_id.empty()) return;  // nobody to answer
+    std::lock_guard delivering(dispatch_mutex_);
+    std::shared_ptr<WriteServer> server;
+    {
+      std::lock_guard lock(state_mutex_);
+      if (auto it = served_.find(database); it != served_.end()) server = it->second.server;
+    }
+    if (!server) {
+      (void)publish_direct({.queue = reply_to, .body = "this node no longer owns database " + database,
+                            .correlation_id = correlation_id, .type = "error"});
+      return;
+    }
+    (*server)(std::move(body), [this, reply_to, correlation_id](std::string answer) {
+      // Lost with RabbitMQ, the answer is given up by the forwarding node's timeout.
+      if (Status sent = publish_direct({.queue = reply_to, .body = std::move(answer), .correlation_id = correlation_id});
+          !sent) {
+        spdlog::warn("RabbitMQ at {}: the answer to a forwarded write was not sent: {}", url_.endpoint(),
+                     sent.error().message);
+      }
+    });
+    return;
+  }
+  ForwardReply pending;
+  {
+    std::lock_guard lock(forwards_mutex_);
+    auto it = forwards_.find(correlation_id);
+    if (it == forwards_.end()) return;  // given up already
+    pending = std::move(it->second.reply);
+    forwards_.erase(it);
+  }
+  if (type == "error") return pending(unavailable(std::move(body)));
+  pending(std::move(body));
+}
+
+void RabbitMqBroker::expire_forwards() {
+  std::vector<ForwardReply> expired;
+  {
+    std::lock_guard lock(forwards_mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = forwards_.begin(); it != forwards_.end();) {
+      if (it->second.deadline > now) {
+        ++it;
+        continue;
+      }
+      expired.push_back(std::move(it->second.reply));
+      it = forwards_.erase(it);
+    }
+  }
+  for (auto& reply : expired) {
+    reply(unavailable("the owner did not answer a forwarded write in time (it may have been applied; read to know)"));
+  }
 }
 
 bool RabbitMqBroker::sync_bindings(Connection& connection) {
@@ -554,7 +792,8 @@ void RabbitMqBroker::consume_loop() {
       if (handler) handler();
       continue;
     }
-    if (bindings_changed_.exchange(false) && !sync_bindings(*consumer_)) {
+    expire_forwards();
+    if (bindings_changed_.exchange(false) && (!sync_bindings(*consumer_) || !sync_write_servers(*consumer_))) {
       lose("a binding failed");
       continue;
     }
@@ -573,8 +812,18 @@ void RabbitMqBroker::consume_loop() {
     timeval now{0, 0};
     const amqp_rpc_reply_t reply = amqp_consume_message(state, &envelope, &now, 0);
     if (reply.reply_type == AMQP_RESPONSE_NORMAL) {
-      dispatch(text_of(envelope.routing_key),
-               std::string_view(static_cast<const char*>(envelope.message.body.bytes), envelope.message.body.len));
+      const std::string_view body(static_cast<const char*>(envelope.message.body.bytes), envelope.message.body.len);
+      if (envelope.exchange.len == 0) {  // the default exchange: a forwarded write, or an answer to one
+        const amqp_basic_properties_t& properties = envelope.message.properties;
+        const auto property = [&](amqp_flags_t flag, const amqp_bytes_t& value) {
+          return (properties._flags & flag) ? text_of(value) : std::string();
+        };
+        dispatch_direct(text_of(envelope.routing_key), property(AMQP_BASIC_REPLY_TO_FLAG, properties.reply_to),
+                        property(AMQP_BASIC_CORRELATION_ID_FLAG, properties.correlation_id),
+                        property(AMQP_BASIC_TYPE_FLAG, properties.type), std::string(body));
+      } else {
+        dispatch(text_of(envelope.routing_key), body);
+      }
       amqp_destroy_envelope(&envelope);
       continue;
     }

@@ -89,6 +89,16 @@ class RabbitMqBroker final : public Broker {
   // is made on reconnect, followed by the reconnect handler). Called from a handler, it does not wait.
   std::unique_ptr<Subscription> subscribe(const std::string& database, BatchHandler handler) override;
 
+  // Write forwarding (docs/cluster.md, "Writes on a replica"). The owner consumes the queue
+  // `backside.writes.<database>` (declared by its consuming connection; auto-delete, so it goes with its last
+  // consumer). A forwarded write is published to it through the default exchange, mandatory (no queue, no owner:
+  // an immediate `unavailable`), with this node's own queue as reply_to and a correlation id; the owner's answer
+  // comes back to that queue. Answers that do not come within `timeout` (the owner died, the node's queue was
+  // lost with its connection) are given up as `unavailable` by the consuming thread.
+  std::unique_ptr<Subscription> serve_writes(const std::string& database, WriteServer server) override;
+  void forward_write(const std::string& database, std::string request, std::chrono::milliseconds timeout,
+                     ForwardReply reply) override;
+
   // Called on the consuming thread after each reconnect, once every subscribed database is bound again and before
   // any delivery from the new connection: batches published while the connection was lost never arrive.
   void set_reconnect_handler(std::function<void()> handler);
@@ -99,6 +109,7 @@ class RabbitMqBroker final : public Broker {
  private:
   class Connection;
   class RabbitMqSubscription;
+  class WriteServing;
   struct Entry {
     BatchHandler handler;
     bool cancelled = false;  // guarded by dispatch_mutex_
@@ -106,8 +117,29 @@ class RabbitMqBroker final : public Broker {
 
   RabbitMqBroker(AmqpUrl url, std::string node_id, RabbitMqOptions options);
   Result<std::unique_ptr<Connection>> connect(const std::string& role, int heartbeat_seconds);
+  struct Direct;
+  // `direct`: a message to one queue through the default exchange instead of a batch to the batch exchange.
   Status publish_on(Connection& connection, const std::string& routing_key, const std::string& body,
-                    bool& connection_lost);
+                    bool& connection_lost, const Direct* direct = nullptr);
+  // A message through the default exchange straight to `queue` (forwarded writes and their answers), on the
+  // publishing connection. `mandatory`: refused (not_found) when no such queue exists.
+  struct Direct {
+    std::string queue;
+    std::string body;
+    std::string reply_to;
+    std::string correlation_id;
+    std::string type;  // "error": the body is why no answer comes (the node no longer serves the database)
+    bool mandatory = false;
+  };
+  Status publish_direct(const Direct& message);
+  // Runs `send` on the publishing connection (connecting it if needed; once more on a new one when the old one
+  // turns out dead).
+  Status send_on_publisher(const std::function<Status(Connection&, bool& connection_lost)>& send);
+  // The consumer thread: declares and consumes the write queues of served databases (and cancels ended ones).
+  bool sync_write_servers(Connection& connection);
+  void dispatch_direct(const std::string& routing_key, const std::string& reply_to, const std::string& correlation_id,
+                       const std::string& type, std::string body);
+  void expire_forwards();
   Status start_consuming(Connection& connection);  // declares the queue, binds, consumes
   void consume_loop();
   // Binds and unbinds until the bound databases are the subscribed ones; false when the connection failed.
@@ -145,6 +177,22 @@ class RabbitMqBroker final : public Broker {
   std::set<std::string> bound_;
   bool consumer_connected_ = false;
   std::function<void()> reconnect_handler_;
+
+  // Write forwarding. Served databases (state_mutex_): the server, and whether the consumer consumes its queue.
+  struct Served {
+    std::shared_ptr<WriteServer> server;
+    bool consuming = false;
+  };
+  std::map<std::string, Served> served_;
+  std::set<std::string> stop_serving_;  // ended while consuming: the consumer thread cancels them
+  std::string reply_queue_;             // this node's queue (state_mutex_; a new one after each reconnect)
+  struct PendingForward {
+    ForwardReply reply;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::mutex forwards_mutex_;
+  std::map<std::string, PendingForward> forwards_;  // by correlation id
+  std::uint64_t next_correlation_ = 0;              // forwards_mutex_
 
   // Held while a delivery runs, so that a subscription's end waits for it (a handler ending a subscription on the
   // consumer thread only marks it).
