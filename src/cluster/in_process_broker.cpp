@@ -44,21 +44,27 @@ std::unique_ptr<Subscription> InProcessBroker::subscribe(const std::string& data
 
 class InProcessBroker::WriteServerHandle final : public Subscription {
  public:
-  WriteServerHandle(InProcessBroker& broker, std::string database) : broker_(broker), database_(std::move(database)) {}
+  WriteServerHandle(InProcessBroker& broker, std::string database, std::shared_ptr<WriteServer> server)
+      : broker_(broker), database_(std::move(database)), server_(std::move(server)) {}
   ~WriteServerHandle() override {
+    // Only its own: another database object may serve the name by now (a takeover in one process).
     std::lock_guard lock(broker_.servers_mutex_);
-    broker_.write_servers_.erase(database_);
+    if (auto it = broker_.write_servers_.find(database_); it != broker_.write_servers_.end() && it->second == server_) {
+      broker_.write_servers_.erase(it);
+    }
   }
 
  private:
   InProcessBroker& broker_;
   std::string database_;
+  std::shared_ptr<WriteServer> server_;
 };
 
 std::unique_ptr<Subscription> InProcessBroker::serve_writes(const std::string& database, WriteServer server) {
+  auto shared = std::make_shared<WriteServer>(std::move(server));
   std::lock_guard lock(servers_mutex_);
-  write_servers_[database] = std::make_shared<WriteServer>(std::move(server));
-  return std::make_unique<WriteServerHandle>(*this, database);
+  write_servers_[database] = shared;
+  return std::make_unique<WriteServerHandle>(*this, database, std::move(shared));
 }
 
 void InProcessBroker::forward_write(const std::string& database, std::string request, std::chrono::milliseconds,

@@ -83,15 +83,40 @@ Database::Database(DatabaseOptions& options, Node root, std::uint64_t sequence)
   writer_ = std::thread([this] { writer_loop(); });
   if (!is_replica_) serve_forwarded_writes();
   forward_target_->database = this;
-  if (replication_ && broker_) {
-    // Batches published between the load above and this subscription show as a gap at the next one (or at the
-    // idle catch-up), and are read from the change log.
-    replica_subscription_ = broker_->subscribe(name_, [this](const cluster::PublishedBatchPtr& published) {
-      enqueue({false, [this, published] {
-                 if (is_replica_) replication_done(replication_->receive(published->sequence, published->batch));
-               }});
-    });
+  if (replication_ && broker_) subscribe_as_replica();
+}
+
+void Database::subscribe_as_replica() {
+  // Batches published between the load and this subscription show as a gap at the next one (or at the tick), and
+  // are read from the change log.
+  replica_subscription_ = broker_->subscribe(name_, [this](const cluster::PublishedBatchPtr& published) {
+    enqueue({false, [this, published] {
+               if (is_replica_) replication_done(replication_->receive(published->sequence, published->batch));
+             }});
+  });
+}
+
+void Database::become_replica() {
+  write_server_.reset();
+  store_->step_down();
+  lease_renewal_ms_ = 0;
+  store_failure_.reset();
+  if (!replication_) {
+    replication_ = std::make_unique<cluster::SequencedApply>(
+        sequence_.load(),
+        [this](std::uint64_t after, std::size_t max) { return store_->changes_since(after, max); },
+        [this](std::uint64_t applied, const store::WriteBatch& batch) { apply_replicated(applied, batch); });
   }
+  is_replica_ = true;
+  // The tree holds the refused turn: back to the new owner's snapshot, listeners hearing what changed meanwhile.
+  // Until that load succeeds (the tick retries it), nothing is shown.
+  tree_stale_ = true;
+  replica_needs_snapshot_ = false;
+  reload_replica();
+  subscribe_as_replica();
+  spdlog::warn("database {}: another node took the database over (this node's lease had run out); this node holds "
+               "a replica now and forwards writes to it",
+               name_);
 }
 
 void Database::serve_forwarded_writes() {
@@ -611,6 +636,14 @@ void Database::wait_committed() {
     commit_done_.wait(lock, [&] { return committing_ == 0; });
     failed = commit_failed_;
   }
+  if (broker_ && !is_replica_ && store_->lease_lost()) {
+    {
+      std::lock_guard lock(commit_mutex_);
+      commit_error_.reset();
+      commit_failed_ = false;
+    }
+    return become_replica();
+  }
   if (!failed) return;
   std::optional<Error> error;
   {
@@ -646,6 +679,8 @@ bool Database::reload() {
 
 Status Database::readable() {
   if (!tree_stale_) return ok_status();
+  // A replica's tree comes back through its snapshot reload (replica_tick), which tells its listeners.
+  if (is_replica_) return Error{ErrorCode::unavailable, "The replica is reloading the database; try again"};
   const auto now = std::chrono::steady_clock::now();
   if (now >= next_probe_) {
     next_probe_ = now + store_retry_interval_;
@@ -675,6 +710,12 @@ Status Database::writable() {
 
 void Database::renew_lease() {
   if (Status renewed = store_->renew_lease(); !renewed) {
+    if (broker_ && store_->lease_lost()) {
+      // Another node took the database over: no more renewals; the writer steps down (wait_committed()).
+      lease_renewal_ms_ = 0;
+      enqueue({false, [] {}});
+      return;
+    }
     // The next commit says the same, to its writers: if the lease was taken over, it is fenced and refused.
     spdlog::error("database {}: renewing the lease failed: {}", name_, renewed.error().message);
   }
@@ -821,8 +862,11 @@ void Database::reload_replica() {
   if (!loaded) {
     spdlog::error("database {}: the replica could not reload a snapshot (retrying): {}", name_,
                   loaded.error().message);
+    replica_needs_snapshot_ = true;  // the next tick tries again
     return;
   }
+  tree_stale_ = false;
+  publish_storage_state();
   // Listeners hear the difference as one change at the root: every view compares what it showed with the snapshot.
   Node old = std::exchange(root_, std::move(loaded->root));
   sync::Change change;
@@ -942,6 +986,8 @@ void Database::committer_loop() {
         commit_failed_ = true;
         commit_error_ = failure;
       }
+      // A commit fenced by another node's takeover: the writer steps down at once, not at its next request.
+      if (failure && broker_ && store_->lease_lost()) enqueue({false, [] {}});
       committing_ -= merged;
     }
     commit_done_.notify_all();

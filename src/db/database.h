@@ -281,6 +281,10 @@ class Database {
   std::chrono::steady_clock::time_point takeover_failed_at_{};  // rate-limits the log line
   // Owner: takes the writes other nodes forward.
   void serve_forwarded_writes();
+  // Replica: applies the batches the broker brings.
+  void subscribe_as_replica();
+  // Writer thread: an owner another node fenced (it took the lease over) becomes one of its replicas.
+  void become_replica();
   // Writer thread: one owner batch applied to the tree, its events delivered.
   void apply_replicated(std::uint64_t sequence, const store::WriteBatch& batch);
   // Writer thread: the outcome of a receive or catch-up; a replica too far behind reloads a snapshot.

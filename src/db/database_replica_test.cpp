@@ -16,6 +16,7 @@
 #include "db/database.h"
 #include "db/registry.h"
 #include "gtest/gtest.h"
+#include "store/postgresql_connection.h"
 #include "store/postgresql_store.h"
 #include "store/postgresql_test_server.h"
 #include "tree/hash.h"
@@ -249,13 +250,16 @@ TEST(DatabaseReplica, WritesOnAReplicaRunOnTheOwnerAndAreShownBeforeTheyAreAnswe
 
   // Compare-and-set increments from both nodes at once end exact.
   write(*owner, WriteRequest::Op::set, "/counter", "0");
+  ASSERT_TRUE(caught_up(*replica, *owner));
   auto increment = [&](Database& db, int times) {
     for (int done = 0; done < times;) {
       std::promise<std::string> hash;
       std::promise<int> value;
-      db.read(*Path::parse("/counter"), std::nullopt, alice, [&](const Error*, const Node& node) {
+      db.read(*Path::parse("/counter"), std::nullopt, alice, [&](const Error* error, const Node& node) {
+        EXPECT_EQ(error, nullptr) << error->message;
         hash.set_value(tree::node_hash(node));
-        value.set_value(static_cast<int>(std::get<double>(*node.leaf_value())));
+        const Node::Leaf* leaf = node.leaf_value();
+        value.set_value(leaf && std::holds_alternative<double>(*leaf) ? static_cast<int>(std::get<double>(*leaf)) : -1);
       });
       const std::string expected = hash.get_future().get();
       WriteReply reply = write_as(db, WriteRequest::Op::set, "/counter", std::to_string(value.get_future().get() + 1),
@@ -412,6 +416,52 @@ TEST(DatabaseReplica, WhenTheOwnerGoesOneReplicaTakesOverAndTheOtherForwardsToIt
   EXPECT_EQ(new_owner.sequence(), 52u);
   ASSERT_TRUE(caught_up(*c, *b));
   EXPECT_EQ(seen_on_c->shown(), "52");
+}
+
+TEST(DatabaseReplica, AnOwnerWhoseLeaseWasTakenOverBecomesAReplicaOfTheNewOwner) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  cluster::InProcessBroker broker;
+  const std::string name = unique_name("replica-fenced-");
+  auto open = [&](const char* node, bool replica) {
+    auto store = store::open_postgresql_store(
+        {.url = url, .database = name, .node_id = node, .lease_duration = std::chrono::seconds(2), .replica = replica});
+    EXPECT_TRUE(store.ok()) << store.error().message;
+    DatabaseOptions options{.name = name, .store = std::move(*store), .rules = *Registry::compile_rules(kOpenRules)};
+    options.broker = &broker;
+    options.replica_catch_up_interval = std::chrono::milliseconds(20);
+    auto opened = Database::open(std::move(options));
+    EXPECT_TRUE(opened.ok());
+    return std::move(*opened);
+  };
+  auto a = open("node-a", false);
+  auto b = open("node-b", true);
+  ASSERT_FALSE(write(*a, WriteRequest::Op::set, "/v", "1").error);
+  auto seen_on_a = listen(*a, "/v");
+  // node-a stalls (a pause longer than its lease) while node-b finds the lease run out and takes over.
+  store::PgConnection sql(url, "");
+  ASSERT_TRUE(sql.ensure_connected().ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (b->replica() && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(sql.query("expiring the lease", "UPDATE backside_databases SET lease_expires = now() WHERE name = $1",
+                          {store::PgParam::text(name)})
+                    .ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_FALSE(b->replica());
+  ASSERT_FALSE(write(*b, WriteRequest::Op::set, "/v", "2").error);
+  // node-a's next commit is fenced: refused, and node-a becomes a replica of node-b.
+  WriteReply fenced = write(*a, WriteRequest::Op::set, "/v", "99");
+  ASSERT_TRUE(fenced.error);
+  EXPECT_EQ(fenced.error->code, ErrorCode::unavailable);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!a->replica() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(a->replica());
+  // It shows the new owner's value (never the refused one), and forwards its writes there.
+  WriteReply forwarded = write(*a, WriteRequest::Op::set, "/v", "3");
+  ASSERT_FALSE(forwarded.error) << forwarded.error->message;
+  EXPECT_EQ(read(*a, "/v"), "3");
+  EXPECT_EQ(read(*b, "/v"), "3");
+  EXPECT_EQ(seen_on_a->shown(), "3");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -50,15 +51,25 @@ class PostgresqlStore final : public Store {
   Result<std::uint64_t> commit(const WriteBatch& batch) override;
   Result<std::vector<SequencedBatch>> changes_since(std::uint64_t sequence, std::size_t max_batches) override;
   Status probe() override;
-  bool replica() const override { return options_.replica; }
+  bool replica() const override {
+    std::lock_guard lock(mutex_);
+    return options_.replica;
+  }
   Status renew_lease() override;
   Result<std::optional<std::uint64_t>> take_over() override;
   void step_down() override {
+    std::lock_guard lock(mutex_);
     if (options_.replica) return;
-    release_lease();
+    if (!lease_lost_) release_lease();
     options_.replica = true;
+    lease_lost_ = false;
+  }
+  bool lease_lost() const override {
+    std::lock_guard lock(mutex_);
+    return lease_lost_;
   }
   std::chrono::milliseconds lease_renewal_interval() const override {
+    std::lock_guard lock(mutex_);
     return options_.replica ? std::chrono::milliseconds(0)
                             : std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_duration) / 3;
   }
@@ -77,12 +88,17 @@ class PostgresqlStore final : public Store {
 
   PostgresqlOptions options_;
   std::unique_ptr<PgConnection> connection_;
+  // The committer thread (commits, lease renewals) and the writer thread (loads, catch-up, takeover) share the one
+  // connection: one call at a time.
+  mutable std::mutex mutex_;
   std::string epoch_;
+  bool lease_lost_ = false;  // fenced(): another node holds the lease now
   const std::string lease_seconds_;
   std::uint64_t sequence_;  // of the last batch loaded or committed
 };
 
 Result<Snapshot> PostgresqlStore::load() {
+  std::lock_guard lock(mutex_);
   if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
   // The sequence and the rows from one snapshot: the tree is exactly the one at that sequence.
   if (Status begun = connection_->execute("starting a read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -116,6 +132,7 @@ Result<Snapshot> PostgresqlStore::load() {
 }
 
 Result<std::uint64_t> PostgresqlStore::commit(const WriteBatch& batch) {
+  std::lock_guard lock(mutex_);
   if (batch.empty()) return sequence_;
   if (options_.replica) {
     return Error{ErrorCode::unavailable, where() + ": this node holds a replica; only the owner commits"};
@@ -244,6 +261,7 @@ Error PostgresqlStore::fenced() {
   const std::string owner(row->value(0, 0));
   const std::string epoch(row->value(0, 1));
   if (owner != options_.node_id || epoch != epoch_) {
+    lease_lost_ = true;
     return Error{ErrorCode::unavailable, where() + ": this node (" + options_.node_id + ", epoch " + epoch_ +
                                              ") no longer holds the lease: node " + owner + " took it at epoch " +
                                              epoch + "; the write was not applied"};
@@ -254,6 +272,7 @@ Error PostgresqlStore::fenced() {
 }
 
 Result<std::vector<SequencedBatch>> PostgresqlStore::changes_since(std::uint64_t sequence, std::size_t max_batches) {
+  std::lock_guard lock(mutex_);
   if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
   if (Status begun = connection_->execute("starting a read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       !begun) {
@@ -310,12 +329,14 @@ Result<std::vector<SequencedBatch>> PostgresqlStore::changes_since(std::uint64_t
 }
 
 Status PostgresqlStore::probe() {
+  std::lock_guard lock(mutex_);
   if (Status connected = connection_->ensure_connected(); !connected) return connected;
   auto alive = connection_->query("probing", "SELECT 1", {});
   return alive ? ok_status() : Status(alive.error());
 }
 
 Result<std::optional<std::uint64_t>> PostgresqlStore::take_over() {
+  std::lock_guard lock(mutex_);
   if (!options_.replica) return std::optional<std::uint64_t>(sequence_);
   if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
   // Only a lease that ran out is taken; the row lock orders this against a late commit of the old owner, which is
@@ -338,6 +359,7 @@ Result<std::optional<std::uint64_t>> PostgresqlStore::take_over() {
 }
 
 Status PostgresqlStore::renew_lease() {
+  std::lock_guard lock(mutex_);
   if (options_.replica) return ok_status();
   if (Status connected = connection_->ensure_connected(); !connected) return connected;
   auto renewed = connection_->query(

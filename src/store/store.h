@@ -86,8 +86,11 @@ class Store {
   // node's with the next epoch, and commit() works from then on. The sequence the store is at then, or nullopt
   // while the owner's lease holds. The caller applies the change log up to that sequence before committing.
   virtual Result<std::optional<std::uint64_t>> take_over() { return std::optional<std::uint64_t>(); }
-  // Gives a taken-over lease back at once and is a replica again (the caller could not catch up).
+  // Gives a taken-over lease back at once and is a replica again (the caller could not catch up, or another node
+  // took the lease: lease_lost()).
   virtual void step_down() {}
+  // A commit or a renewal found that another node took the lease over (this owner was fenced).
+  virtual bool lease_lost() const { return false; }
   virtual std::chrono::milliseconds lease_renewal_interval() const { return std::chrono::milliseconds(0); }
 };
 
