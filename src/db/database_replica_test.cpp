@@ -86,17 +86,27 @@ class Mirror : public sync::Subscriber {
   int events_ = 0;
 };
 
+// One node's database object: the owner ("node-a" unless named) or a replica ("node-b" unless named).
+struct NodeOptions {
+  const char* node = nullptr;
+  std::chrono::milliseconds catch_up_interval{100};
+  std::chrono::seconds lease{10};
+  const char* rules = kOpenRules;
+};
+
 std::unique_ptr<Database> open_on(const std::string& url, const std::string& name, bool replica,
-                                  cluster::Broker& broker,
-                                  std::chrono::milliseconds catch_up_interval = std::chrono::milliseconds(100)) {
-  auto store = store::open_postgresql_store(
-      {.url = url, .database = name, .node_id = replica ? "node-b" : "node-a", .replica = replica});
+                                  cluster::Broker& broker, NodeOptions node = {}) {
+  auto store = store::open_postgresql_store({.url = url,
+                                             .database = name,
+                                             .node_id = node.node ? node.node : replica ? "node-b" : "node-a",
+                                             .lease_duration = node.lease,
+                                             .replica = replica});
   EXPECT_TRUE(store.ok()) << store.error().message;
   if (!store) return nullptr;
-  DatabaseOptions options{.name = name, .store = std::move(*store), .rules = *Registry::compile_rules(kOpenRules)};
+  DatabaseOptions options{.name = name, .store = std::move(*store), .rules = *Registry::compile_rules(node.rules)};
   options.broker = &broker;
   options.replica = replica;
-  options.replica_catch_up_interval = catch_up_interval;
+  options.replica_catch_up_interval = node.catch_up_interval;
   auto db = Database::open(std::move(options));
   EXPECT_TRUE(db.ok()) << db.error().message;
   return db ? std::move(*db) : nullptr;
@@ -219,19 +229,9 @@ TEST(DatabaseReplica, WritesOnAReplicaRunOnTheOwnerAndAreShownBeforeTheyAreAnswe
   const std::string name = unique_name("replica-forward-");
   const char* rules = R"({"rules": {".read": true, "counter": {".write": "auth != null"},
                                      "users": {"$uid": {".write": "auth.uid === $uid"}}}})";
-  auto open = [&](bool replica) {
-    auto store = store::open_postgresql_store(
-        {.url = url, .database = name, .node_id = replica ? "node-b" : "node-a", .replica = replica});
-    EXPECT_TRUE(store.ok()) << store.error().message;
-    DatabaseOptions options{.name = name, .store = std::move(*store), .rules = *Registry::compile_rules(rules)};
-    options.broker = &broker;
-    options.replica_catch_up_interval = std::chrono::milliseconds(100);
-    auto opened = Database::open(std::move(options));
-    EXPECT_TRUE(opened.ok());
-    return std::move(*opened);
-  };
-  auto owner = open(false);
-  auto replica = open(true);
+  auto owner = open_on(url, name, false, broker, {.rules = rules});
+  auto replica = open_on(url, name, true, broker, {.rules = rules});
+  ASSERT_TRUE(owner && replica);
   const identity::Identity alice = identity::Identity::from_token_claims({{"sub", "alice"}});
 
   // The owner's rules decide; the reply is the owner's (echo, hash); the replica shows the write at once.
@@ -284,7 +284,7 @@ TEST(DatabaseReplica, AWriteTheOwnerCannotBeReachedForIsRefusedAndChangesNothing
   const std::string name = unique_name("replica-ownerless-");
   auto owner = open_on(url, name, false, broker);
   // No tick during the test: it would take the database over, the owner's lease having ended.
-  auto replica = open_on(url, name, true, broker, std::chrono::hours(1));
+  auto replica = open_on(url, name, true, broker, {.catch_up_interval = std::chrono::hours(1)});
   ASSERT_TRUE(owner && replica);
   owner.reset();  // the owner's node is gone, and nobody has taken the database over yet
   WriteReply refused = write(*replica, WriteRequest::Op::set, "/x", "1");
@@ -326,7 +326,7 @@ TEST(DatabaseReplica, AReplicaFartherBehindThanTheLogReloadsASnapshotAndItsListe
   auto owner = Database::open(std::move(options));
   ASSERT_TRUE(owner.ok());
   // No idle catch-up during the test: the replica learns of the loss from the gap at the next published batch.
-  auto replica = open_on(url, name, true, broker, std::chrono::hours(1));
+  auto replica = open_on(url, name, true, broker, {.catch_up_interval = std::chrono::hours(1)});
   ASSERT_TRUE(replica);
   write(**owner, WriteRequest::Op::set, "/kept", "1");
   write(**owner, WriteRequest::Op::set, "/gone", "1");
@@ -379,19 +379,9 @@ TEST(DatabaseReplica, WhenTheOwnerGoesOneReplicaTakesOverAndTheOtherForwardsToIt
   BACKSIDE_REQUIRE_POSTGRESQL(url);
   cluster::InProcessBroker broker;
   const std::string name = unique_name("replica-takeover-");
-  auto open = [&](const char* node, bool replica) {
-    auto store = store::open_postgresql_store({.url = url,
-                                               .database = name,
-                                               .node_id = node,
-                                               .lease_duration = std::chrono::seconds(1),
-                                               .replica = replica});
-    EXPECT_TRUE(store.ok()) << store.error().message;
-    DatabaseOptions options{.name = name, .store = std::move(*store), .rules = *Registry::compile_rules(kOpenRules)};
-    options.broker = &broker;
-    options.replica_catch_up_interval = std::chrono::milliseconds(50);
-    auto opened = Database::open(std::move(options));
-    EXPECT_TRUE(opened.ok());
-    return std::move(*opened);
+  const auto open = [&](const char* node, bool replica) {
+    return open_on(url, name, replica, broker,
+                   {.node = node, .catch_up_interval = std::chrono::milliseconds(50), .lease = std::chrono::seconds(1)});
   };
   auto owner = open("node-a", false);
   auto b = open("node-b", true);
@@ -422,16 +412,9 @@ TEST(DatabaseReplica, AnOwnerWhoseLeaseWasTakenOverBecomesAReplicaOfTheNewOwner)
   BACKSIDE_REQUIRE_POSTGRESQL(url);
   cluster::InProcessBroker broker;
   const std::string name = unique_name("replica-fenced-");
-  auto open = [&](const char* node, bool replica) {
-    auto store = store::open_postgresql_store(
-        {.url = url, .database = name, .node_id = node, .lease_duration = std::chrono::seconds(2), .replica = replica});
-    EXPECT_TRUE(store.ok()) << store.error().message;
-    DatabaseOptions options{.name = name, .store = std::move(*store), .rules = *Registry::compile_rules(kOpenRules)};
-    options.broker = &broker;
-    options.replica_catch_up_interval = std::chrono::milliseconds(20);
-    auto opened = Database::open(std::move(options));
-    EXPECT_TRUE(opened.ok());
-    return std::move(*opened);
+  const auto open = [&](const char* node, bool replica) {
+    return open_on(url, name, replica, broker,
+                   {.node = node, .catch_up_interval = std::chrono::milliseconds(20), .lease = std::chrono::seconds(2)});
   };
   auto a = open("node-a", false);
   auto b = open("node-b", true);

@@ -6,11 +6,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import WebSocket from 'ws';
-import { Client } from '@stomp/stompjs';
 import { ref, set, runTransaction } from 'firebase/database';
 
-import { startServer, curl, makeTempDir, freePort, waitFor, within, repoRoot } from './lib/server.mjs';
+import { startServer, curl, makeTempDir, freePort, waitFor, repoRoot } from './lib/server.mjs';
+import { stompClient, sendWithReceipt } from './lib/stompjs.mjs';
 import { sdkClient, recordValues } from './lib/fbsdk.mjs';
 
 const services = {
@@ -59,23 +58,6 @@ async function getJson(node, p) {
   return res.json;
 }
 
-async function stompClient(node, ns) {
-  const client = new Client({
-    webSocketFactory: () => new WebSocket(`${node.url.replace('http://', 'ws://')}/stomp`, ['v12.stomp']),
-    connectHeaders: { host: ns },
-    reconnectDelay: 0,
-    heartbeatIncoming: 0,
-    heartbeatOutgoing: 0,
-  });
-  const connected = new Promise((resolve, reject) => {
-    client.onConnect = resolve;
-    client.onStompError = (frame) => reject(new Error(frame.headers.message));
-  });
-  client.activate();
-  await within(connected, 5000);
-  return client;
-}
-
 /** The value a STOMP subscription shows, from its put/patch MESSAGEs (docs/protocol.md §5), as JSON text. */
 function stompMirror(client, destination) {
   const state = { value: {}, messages: 0 };
@@ -97,13 +79,6 @@ function stompMirror(client, destination) {
     state.messages++;
   });
   return state;
-}
-
-function stompSend(client, destination, body) {
-  const receipt = `r-${Math.random().toString(36).slice(2)}`;
-  const done = new Promise((resolve) => client.watchForReceipt(receipt, resolve));
-  client.publish({ destination, body: JSON.stringify(body), headers: { receipt } });
-  return within(done, 10000);
 }
 
 const sorted = (v) =>
@@ -130,7 +105,7 @@ test('three nodes: REST, the Firebase SDK and STOMP on different nodes see each 
   assert.equal(rest.status, 200, rest.body);
   assert.deepEqual(rest.json, { text: 'REST on b' });
   await set(ref(sdkOnC.db, 'messages/m2'), { text: 'SDK on c' });
-  await stompSend(stompOnB, '/messages/m3', { text: 'STOMP on b' });
+  await sendWithReceipt(stompOnB, '/messages/m3', { text: 'STOMP on b' });
   const posted = await curl(owner.u('/messages.json'), { method: 'POST', body: JSON.stringify({ text: 'REST on the owner' }) });
   assert.equal(posted.status, 200, posted.body);
   const all = {

@@ -4,11 +4,10 @@
 // server's value.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { Client } from '@stomp/stompjs';
 import { ref, set, update, remove, onValue } from 'firebase/database';
 
-import { startServer, curl, waitFor, within } from './lib/server.mjs';
+import { startServer, curl, waitFor } from './lib/server.mjs';
+import { stompClient, sendWithReceipt } from './lib/stompjs.mjs';
 import { sdkClient } from './lib/fbsdk.mjs';
 import { canonical } from './lib/stream.mjs';
 
@@ -37,23 +36,6 @@ function applyMessage(value, event, path, data) {
   return next;
 }
 
-async function stompClient(server) {
-  const client = new Client({
-    webSocketFactory: () => new WebSocket(`${server.url.replace('http://', 'ws://')}/stomp`, ['v12.stomp']),
-    connectHeaders: { host: 'default' },
-    reconnectDelay: 0,
-    heartbeatIncoming: 0,
-    heartbeatOutgoing: 0,
-  });
-  const connected = new Promise((resolve, reject) => {
-    client.onConnect = resolve;
-    client.onStompError = (frame) => reject(new Error(frame.headers.message));
-  });
-  client.activate();
-  await within(connected, 5000);
-  return client;
-}
-
 /** Keeps the value of a STOMP subscription, rebuilt from its put/patch MESSAGEs as a client would. */
 function mirror(client, destination) {
   const state = { value: null, messages: 0 };
@@ -63,13 +45,6 @@ function mirror(client, destination) {
     state.messages++;
   });
   return state;
-}
-
-function publish(client, destination, body, headers = {}) {
-  const receipt = `r-${Math.random().toString(36).slice(2)}`;
-  const done = new Promise((resolve) => client.watchForReceipt(receipt, resolve));
-  client.publish({ destination, body: JSON.stringify(body), headers: { ...headers, receipt } });
-  return within(done, 10000);
 }
 
 test('STOMP sees REST and Firebase SDK writes; the SDK and REST see STOMP writes', async (t) => {
@@ -89,8 +64,8 @@ test('STOMP sees REST and Firebase SDK writes; the SDK and REST see STOMP writes
 
   const sdkValues = [];
   onValue(ref(sdk.db, 'shared/fromStomp'), (snapshot) => sdkValues.push(snapshot.val()));
-  assert.equal((await publish(stomp, '/shared/fromStomp', { s: 1 })).headers.status, 'ok');
-  assert.equal((await publish(stomp, '/shared/fromStomp', { t: 2 }, { method: 'update' })).headers.status, 'ok');
+  assert.equal((await sendWithReceipt(stomp, '/shared/fromStomp', { s: 1 })).headers.status, 'ok');
+  assert.equal((await sendWithReceipt(stomp, '/shared/fromStomp', { t: 2 }, { method: 'update' })).headers.status, 'ok');
   await waitFor(() => sdkValues.some((v) => v && v.s === 1 && v.t === 2), { message: 'the STOMP writes in the SDK' });
   assert.deepEqual((await curl(server.u('/shared/fromStomp.json'))).json, { s: 1, t: 2 });
   await remove(ref(sdk.db, 'shared'));
@@ -126,7 +101,7 @@ test('property: random writes through every door; every STOMP subscriber ends wi
     if (door.startsWith('stomp')) {
       const client = writers[Number(door.slice(5))];
       const body = kind === 'update' ? updateBody : kind === 'remove' ? null : value;
-      operations.push(publish(client, `/${path}`, body, { method: kind }));
+      operations.push(sendWithReceipt(client, `/${path}`, body, { method: kind }));
     } else if (door === 'rest') {
       const method = kind === 'update' ? 'PATCH' : kind === 'remove' ? 'DELETE' : 'PUT';
       const body = kind === 'update' ? updateBody : kind === 'remove' ? undefined : value;
