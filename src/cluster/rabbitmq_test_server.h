@@ -3,100 +3,19 @@
 // port) and stopped when this goes. shared() is one per test process, started on first use and stopped at exit;
 // BACKSIDE_TEST_RABBITMQ_URL points it at a server that is already running instead. A test that stops and starts
 // its server makes one of its own.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <optional>
-#include <string>
-
-#include "util/temp_dir.h"
+#include "util/test_service.h"
 
 namespace backside::cluster {
 
-class RabbitMqTestServer {
+class RabbitMqTestServer : public TestService {
  public:
-  // The broker URL, or why there is none (missing: rabbitmq-server is not installed).
-  struct Start {
-    std::optional<std::string> url;
-    std::string problem;
-    bool missing = false;
-  };
+  explicit RabbitMqTestServer(bool allow_override = false)
+      : TestService("rabbitmq", allow_override ? "BACKSIDE_TEST_RABBITMQ_URL" : nullptr) {}
 
   static const Start& shared() {
     static RabbitMqTestServer server(/*allow_override=*/true);
-    return server.start_;
+    return server.started();
   }
-
-  explicit RabbitMqTestServer(bool allow_override = false) {
-    if (const char* url = std::getenv("BACKSIDE_TEST_RABBITMQ_URL"); allow_override && url != nullptr) {
-      start_.url = url;
-      return;
-    }
-    dir_.emplace("backside-rabbitmq-test");
-    port_ = free_port();
-    start();
-  }
-  ~RabbitMqTestServer() {
-    if (dir_) stop();
-  }
-  RabbitMqTestServer(const RabbitMqTestServer&) = delete;
-  RabbitMqTestServer& operator=(const RabbitMqTestServer&) = delete;
-
-  const Start& started() const { return start_; }
-  int port() const { return port_; }
-
-  // Starts the server (again: same directory and port); start_ says how that went.
-  void start() {
-    start_ = Start{};
-    auto [status, output] = run("start " + dir_->str() + " " + std::to_string(port_) + " 2>&1");
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-      start_.url = output.substr(output.rfind('\n') == std::string::npos ? 0 : output.rfind('\n') + 1);
-    } else {
-      start_.missing = WIFEXITED(status) && WEXITSTATUS(status) == 3;
-      start_.problem = "scripts/rabbitmq.sh start failed: " + output;
-    }
-  }
-  // Stops the server and the epmd it started; true when the script succeeded.
-  bool stop() {
-    auto [status, output] = run("stop " + dir_->str() + " 2>&1");
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  }
-
- private:
-  static std::pair<int, std::string> run(const std::string& arguments) {
-    const std::string command = std::string(BACKSIDE_SOURCE_DIR) + "/scripts/rabbitmq.sh " + arguments;
-    std::string output;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr) return {-1, "cannot run " + command};
-    char buffer[512];
-    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-    const int status = ::pclose(pipe);
-    while (!output.empty() && output.back() == '\n') output.pop_back();
-    return {status, output};
-  }
-
-  static int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    int port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-      port = ntohs(address.sin_port);
-    }
-    ::close(fd);
-    return port;
-  }
-
-  std::optional<TempDir> dir_;
-  int port_ = 0;
-  Start start_;
 };
 
 // In a test body: the URL of the shared test server; skips the test when rabbitmq-server is not installed and fails
