@@ -89,6 +89,7 @@ struct Options {
   std::string workload;
   std::string proto = "firebase";
   int port = 0;
+  int writer_port = 0;  // fanout: the writer on another server than the subscribers (a cluster's owner); 0 = port
   std::string ns = "default";
   std::string path = "bench/fan";
   int subscribers = 1;
@@ -120,6 +121,7 @@ Options parse(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--port") o.port = std::stoi(next());
+    else if (a == "--writer-port") o.writer_port = std::stoi(next());
     else if (a == "--proto") o.proto = next();
     else if (a == "--ns") o.ns = next();
     else if (a == "--path") o.path = next();
@@ -284,8 +286,12 @@ int run_fanout(const Options& o) {
   {
     std::atomic<int> ready{0};
     std::string error;
+    ClientOptions writer_options = copts;
+    if (o.writer_port > 0) {
+      writer_options.endpoint = tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.writer_port));
+    }
     asio::post(threads[0], [&] {
-      writer = make_client(threads[0], copts);
+      writer = make_client(threads[0], writer_options);
       writer->on_lost = [](std::string e) { std::cerr << "writer lost: " << e << "\n"; };
       writer->start([&](std::string e) {
         error = e;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -78,7 +79,6 @@ class PostgresqlStore final : public Store {
   // Inside the commit's transaction: the batch's operations, in order.
   Status apply(const WriteBatch& batch);
   Status erase_range(std::string_view prefix);
-  Status erase_exact(std::string_view key);
   Status put_rows(ByteaArray& paths, ByteaArray& values);
   // Why the fenced update matched no row: another node's epoch, or a sequence this store did not expect.
   Error fenced();
@@ -186,42 +186,87 @@ Result<std::uint64_t> PostgresqlStore::commit(const WriteBatch& batch) {
 }
 
 Status PostgresqlStore::apply(const WriteBatch& batch) {
-  ByteaArray paths;
-  ByteaArray values;
-  std::size_t pending_bytes = 0;
-  // A run of puts becomes one statement per statement_bytes; the last put of a key wins within a run, as it would
-  // one by one (ON CONFLICT may not touch a row twice in one statement).
-  std::map<std::string_view, std::string_view> run;
-  auto flush = [&]() -> Status {
-    for (const auto& [path, value] : run) {
-      paths.add(path);
-      values.add(value);
-      pending_bytes += path.size() + value.size();
-      if (pending_bytes >= options_.statement_bytes) {
-        if (Status put = put_rows(paths, values); !put) return put;
-        paths = ByteaArray();
-        values = ByteaArray();
+  // The batch's net effect in a few statements however many writes it groups (each statement is a round trip):
+  // every delete first, then the puts no later delete removes, the last value of each key. That is the state the
+  // ops in order leave: a key's last op decides it, and a put that a later delete covers is dropped.
+  const auto& ops = batch.ops();
+  std::set<std::string_view> later_ranges;  // erased by an op after the one being looked at
+  std::set<std::string_view> later_exact;
+  std::map<std::string_view, std::string_view> puts;
+  bool root_erased = false;
+  const auto covered = [&](std::string_view key) {
+    if (root_erased || later_exact.contains(key)) return true;
+    for (std::size_t i = 0; i < key.size(); ++i) {
+      if (key[i] == '\0' && later_ranges.contains(key.substr(0, i + 1))) return true;  // each segment ends with 0x00
+    }
+    return false;
+  };
+  for (auto op = ops.rbegin(); op != ops.rend(); ++op) {
+    switch (op->kind) {
+      case WriteBatch::Op::Kind::put:
+        if (!covered(op->key)) puts.emplace(op->key, op->value);  // in reverse: the first seen is the last written
+        break;
+      case WriteBatch::Op::Kind::erase_range:
+        if (op->key.empty()) root_erased = true;
+        later_ranges.insert(op->key);
+        break;
+      case WriteBatch::Op::Kind::erase_exact:
+        later_exact.insert(op->key);
+        break;
+    }
+  }
+  if (root_erased) {
+    if (Status erased = erase_range(""); !erased) return erased;
+  } else {
+    ByteaArray lows;
+    ByteaArray highs;
+    std::size_t pending_bytes = 0;
+    for (auto it = later_ranges.begin(); it != later_ranges.end(); ++it) {
+      lows.add(*it);
+      highs.add(prefix_end(*it));
+      pending_bytes += 2 * it->size();
+      if (pending_bytes >= options_.statement_bytes || std::next(it) == later_ranges.end()) {
+        auto erased = connection_->query(
+            "deleting subtrees",
+            "DELETE FROM backside_leaves l USING unnest($2::bytea[], $3::bytea[]) AS r(lo, hi) "
+            "WHERE l.db = $1 AND l.path >= r.lo AND l.path < r.hi",
+            {PgParam::text(options_.database), PgParam::bytes(lows.bytes()), PgParam::bytes(highs.bytes())});
+        if (!erased) return erased.error();
+        lows = ByteaArray();
+        highs = ByteaArray();
         pending_bytes = 0;
       }
     }
-    run.clear();
-    if (paths.size() == 0) return ok_status();
-    Status put = put_rows(paths, values);
-    paths = ByteaArray();
-    values = ByteaArray();
-    pending_bytes = 0;
-    return put;
-  };
-  for (const WriteBatch::Op& op : batch.ops()) {
-    if (op.kind == WriteBatch::Op::Kind::put) {
-      run.insert_or_assign(op.key, op.value);
-      continue;
-    }
-    if (Status flushed = flush(); !flushed) return flushed;
-    Status erased = op.kind == WriteBatch::Op::Kind::erase_range ? erase_range(op.key) : erase_exact(op.key);
-    if (!erased) return erased;
   }
-  return flush();
+  ByteaArray keys;
+  std::size_t pending_bytes = 0;
+  for (auto it = later_exact.begin(); it != later_exact.end(); ++it) {
+    keys.add(*it);
+    pending_bytes += it->size();
+    if (pending_bytes >= options_.statement_bytes || std::next(it) == later_exact.end()) {
+      auto erased = connection_->query("deleting rows",
+                                       "DELETE FROM backside_leaves WHERE db = $1 AND path = ANY($2::bytea[])",
+                                       {PgParam::text(options_.database), PgParam::bytes(keys.bytes())});
+      if (!erased) return erased.error();
+      keys = ByteaArray();
+      pending_bytes = 0;
+    }
+  }
+  ByteaArray paths;
+  ByteaArray values;
+  pending_bytes = 0;
+  for (const auto& [path, value] : puts) {
+    paths.add(path);
+    values.add(value);
+    pending_bytes += path.size() + value.size();
+    if (pending_bytes >= options_.statement_bytes) {
+      if (Status put = put_rows(paths, values); !put) return put;
+      paths = ByteaArray();
+      values = ByteaArray();
+      pending_bytes = 0;
+    }
+  }
+  return paths.size() == 0 ? ok_status() : put_rows(paths, values);
 }
 
 Status PostgresqlStore::erase_range(std::string_view prefix) {
@@ -234,12 +279,6 @@ Status PostgresqlStore::erase_range(std::string_view prefix) {
   auto erased = connection_->query("deleting a subtree",
                                    "DELETE FROM backside_leaves WHERE db = $1 AND path >= $2 AND path < $3",
                                    {PgParam::text(options_.database), PgParam::bytes(prefix), PgParam::bytes(end)});
-  return erased ? ok_status() : Status(erased.error());
-}
-
-Status PostgresqlStore::erase_exact(std::string_view key) {
-  auto erased = connection_->query("deleting a row", "DELETE FROM backside_leaves WHERE db = $1 AND path = $2",
-                                   {PgParam::text(options_.database), PgParam::bytes(key)});
   return erased ? ok_status() : Status(erased.error());
 }
 

@@ -264,3 +264,42 @@ TEST(PostgresqlStore, ALostConnectionIsATypedErrorAndTheStoreRecovers) {
 
 }  // namespace
 }  // namespace backside::store
+
+namespace backside::store {
+namespace {
+
+// One group commit of many writes is applied as its net effect (deletes first, then the puts no later delete
+// removes): the result must be exactly what the writes one by one leave, whatever their order.
+TEST(PostgresqlStore, AGroupOfWritesLeavesWhatTheyLeaveOneByOne) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  auto store = open(options_for(url, fresh_database()));
+  ASSERT_TRUE(store);
+  commit_set(*store, "/", R"({"a": {"old": 1, "b": {"x": 1}}, "keep": {"k": 1}, "p": {".priority": 3, "q": 1}})");
+  WriteBatch batch;
+  Node tree = load(*store).root;
+  const auto set = [&](std::string_view at, std::string_view value) {
+    tree.set(path(at), json(value));
+    const Node* now = tree.find(path(at));
+    batch.replace_subtree(path(at), now ? *now : Node());
+  };
+  set("/a/b/y", "2");              // a put under a range a later write deletes
+  set("/a", R"({"new": true})");   // replaces a, including a/b/y and a/old
+  set("/a/later", "3");            // a put after that range: it stays
+  set("/keep/k", "2");             // the same key twice: the last wins
+  set("/keep/k", "5");
+  set("/gone", R"({"z": 1})");     // written, then removed in the same group
+  batch.replace_subtree(path("/gone"), Node());
+  tree.set(path("/gone"), Node());
+  batch.set_object_priority(path("/p"), std::nullopt);  // an object's priority row removed...
+  batch.set_object_priority(path("/p"), tree::Priority(7.0));  // ...then written again
+  Node with_priority = *tree.find(path("/p"));
+  with_priority.set_priority(tree::Priority(7.0));
+  tree.set(path("/p"), std::move(with_priority));
+  ASSERT_TRUE(store->commit(batch).ok());
+  EXPECT_EQ(describe(load(*store).root), describe(tree));
+  EXPECT_EQ(describe(load(*store).root),
+            R"({"a":{"later":3,"new":true},"keep":{"k":5},"p":{"q":1,".priority":7}})");
+}
+
+}  // namespace
+}  // namespace backside::store
