@@ -142,8 +142,6 @@ Database::~Database() {
 }
 
 void Database::stop() {
-  replica_subscription_.reset();  // no batch is queued after this
-  write_server_.reset();
   {
     std::lock_guard lock(mutex_);
     if (stopping_) {
@@ -216,6 +214,10 @@ void Database::writer_loop() {
   }
   hand_off();
   wait_committed();
+  // The broker's handles are the writer's (a takeover or a step-down replaces them): they end here, on its thread.
+  // Meanwhile, what they would queue was refused (stopping).
+  replica_subscription_.reset();
+  write_server_.reset();
   {
     std::lock_guard lock(commit_mutex_);
     committer_stopping_ = true;
