@@ -23,6 +23,7 @@
 #include "app/node_id.h"
 #include "cluster/rabbitmq_broker.h"
 #include "db/registry.h"
+#include "store/pending_disconnects.h"
 #include "store/store_factory.h"
 #include "net/fd_limit.h"
 #include "net/server.h"
@@ -144,6 +145,14 @@ bool App::start() {
     }
     registry_options.node_id = *node_id;
     spdlog::info("the databases' trees are kept in PostgreSQL (the store option); this node is {}", *node_id);
+    // Clients' onDisconnect writes are kept there too, so that they run even if this node dies.
+    auto pending = store::PendingDisconnects::open({.url = config.store, .node_id = *node_id});
+    if (!pending) {
+      spdlog::error("cannot keep onDisconnect writes in PostgreSQL: {}", pending.error().message);
+      return false;
+    }
+    pending_disconnects_ = std::move(*pending);
+    registry_options.pending_disconnects = pending_disconnects_.get();
   }
   if (!config.broker.empty()) {
     if (store::is_embedded_store(config.store)) {

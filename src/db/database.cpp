@@ -11,6 +11,7 @@
 
 #include "cluster/replicated_batch.h"
 #include "db/forwarded_write.h"
+#include "db/kept_disconnect.h"
 #include "db/write_path.h"
 #include "tree/hash.h"
 #include "tree/json_codec.h"
@@ -63,7 +64,8 @@ Database::Database(DatabaseOptions& options, Node root, std::uint64_t sequence)
       store_retry_interval_(options.store_retry_interval),
       broker_(options.broker),
       sequence_(sequence),
-      replica_catch_up_interval_(options.replica_catch_up_interval) {
+      replica_catch_up_interval_(options.replica_catch_up_interval),
+      pending_disconnects_(options.pending_disconnects) {
   lease_renewal_ms_ = store_->lease_renewal_interval().count();
   leaf_count_at_open_ = root_.leaf_count();
   if (auto refusing = store_->refusing_commits()) {
@@ -98,6 +100,7 @@ void Database::subscribe_as_replica() {
 
 void Database::become_replica() {
   write_server_.reset();
+  orphan_runner_.reset();
   store_->step_down();
   lease_renewal_ms_ = 0;
   store_failure_.reset();
@@ -120,6 +123,28 @@ void Database::become_replica() {
 }
 
 void Database::serve_forwarded_writes() {
+  if (pending_disconnects_) {
+    // The onDisconnect writes of clients whose node died: each session's as the one write its end would have made.
+    orphan_runner_ = pending_disconnects_->serve(name_, [this](store::PendingDisconnects::Orphan orphan,
+                                                               std::function<void(bool)> finished) {
+      auto request = replay_kept(orphan.operations);
+      if (!request) {
+        spdlog::error("database {}: the onDisconnect operations of session {} of ended node {} are unreadable, and "
+                      "dropped: {}", name_, orphan.session, orphan.incarnation, request.error().message);
+        return finished(true);
+      }
+      if (!*request) return finished(true);  // all cancelled
+      write(std::move(**request), [name = name_, orphan = std::move(orphan),
+                                   finished = std::move(finished)](WriteReply&& reply) {
+        if (reply.error && reply.error->code == ErrorCode::unavailable) return finished(false);  // at a later scan
+        if (reply.error) {
+          spdlog::warn("database {}: the onDisconnect write of a client of ended node {} failed: {}", name,
+                       orphan.incarnation, reply.error->message);
+        }
+        finished(true);
+      });
+    });
+  }
   if (!broker_) return;
   // Writes other nodes forward run here as their clients' own: the same rules, compare-and-set and replies.
   write_server_ = broker_->serve_writes(name_, [this](std::string bytes, std::function<void(std::string)> answer) {
@@ -142,6 +167,8 @@ Database::~Database() {
 }
 
 void Database::stop() {
+  // What sessions' ends left with the keeper of onDisconnect operations comes here before the doors close.
+  if (pending_disconnects_) pending_disconnects_->flush();
   {
     std::lock_guard lock(mutex_);
     if (stopping_) {
@@ -218,6 +245,7 @@ void Database::writer_loop() {
   // Meanwhile, what they would queue was refused (stopping).
   replica_subscription_.reset();
   write_server_.reset();
+  orphan_runner_.reset();
   {
     std::lock_guard lock(commit_mutex_);
     committer_stopping_ = true;

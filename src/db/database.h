@@ -22,6 +22,7 @@
 #include "identity/identity.h"
 #include "metrics/server_metrics.h"
 #include "rules/rules.h"
+#include "store/pending_disconnects.h"
 #include "store/store.h"
 #include "sync/hub.h"
 #include "tree/node.h"
@@ -117,6 +118,9 @@ struct DatabaseOptions {
   cluster::Broker* broker = nullptr;
   bool replica = false;  // also when the store says it is one (store::Store::replica())
   std::chrono::milliseconds replica_catch_up_interval{1000};
+  // The shared store's onDisconnect operations (store/pending_disconnects.h): client sessions keep theirs there,
+  // and while this node owns the database it runs those of nodes that died. Outlives the database.
+  store::PendingDisconnects* pending_disconnects = nullptr;
 };
 
 // Test hook (unit tests only): the next `count` writes throw std::bad_alloc after applying `after` of their
@@ -161,6 +165,9 @@ class Database {
   // not be read back after one; writes are refused meanwhile (docs/reliability.md).
   bool storage_failing() const { return storage_failing_.load(std::memory_order_relaxed); }
   bool replica() const { return is_replica_.load(); }
+  // Where client sessions keep their onDisconnect operations so that they run even if this node dies (the shared
+  // store); nullptr: only in the session (one node).
+  store::PendingDisconnects* pending_disconnects() const { return pending_disconnects_; }
   // Thread-safe: the sequence of the last batch this database committed (owner) or applied (replica).
   std::uint64_t sequence() const { return sequence_.load(std::memory_order_relaxed); }
 
@@ -279,8 +286,10 @@ class Database {
   void replica_tick();
   void try_take_over();
   std::chrono::steady_clock::time_point takeover_failed_at_{};  // rate-limits the log line
-  // Owner: takes the writes other nodes forward.
+  // Owner: takes the writes other nodes forward, and runs the onDisconnect writes of nodes that died.
   void serve_forwarded_writes();
+  store::PendingDisconnects* pending_disconnects_ = nullptr;
+  std::unique_ptr<store::PendingDisconnects::Serving> orphan_runner_;  // writer thread's, like write_server_
   // Replica: applies the batches the broker brings.
   void subscribe_as_replica();
   // Writer thread: an owner another node fenced (it took the lease over) becomes one of its replicas.

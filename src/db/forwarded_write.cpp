@@ -42,16 +42,31 @@ const json::value& field(const json::object& object, const char* name) {
 
 }  // namespace
 
+json::value encode_identity(const identity::Identity& auth) {
+  json::object out;
+  out["admin"] = auth.admin;
+  out["variable"] = auth.variable ? *auth.variable : json::value(nullptr);
+  out["expires_at"] = auth.expires_at;
+  return out;
+}
+
+identity::Identity decode_identity(const json::value& value) {
+  const json::object& in = value.as_object();
+  identity::Identity auth;
+  auth.admin = field(in, "admin").as_bool();
+  if (const json::value& variable = field(in, "variable"); !variable.is_null()) {
+    auth.variable = std::make_shared<const json::value>(variable);
+  }
+  auth.expires_at = field(in, "expires_at").to_number<std::int64_t>();
+  return auth;
+}
+
 std::string encode_forwarded_write(const WriteRequest& request) {
   json::object out;
   out["op"] = kOps[static_cast<std::size_t>(request.op)];
   out["path"] = request.path.to_string();
   out["data"] = request.data;
-  json::object auth;
-  auth["admin"] = request.auth.admin;
-  auth["variable"] = request.auth.variable ? *request.auth.variable : json::value(nullptr);
-  auth["expires_at"] = request.auth.expires_at;
-  out["auth"] = std::move(auth);
+  out["auth"] = encode_identity(request.auth);
   if (request.if_hash) out["if_hash"] = *request.if_hash;
   out["want_written"] = request.want_written;
   out["want_hash"] = request.want_hash;
@@ -75,12 +90,7 @@ Result<WriteRequest> decode_forwarded_write(std::string_view bytes) {
     if (!path) return path.error();
     request.path = std::move(*path);
     request.data = field(in, "data");
-    const json::object& auth = field(in, "auth").as_object();
-    request.auth.admin = field(auth, "admin").as_bool();
-    if (const json::value& variable = field(auth, "variable"); !variable.is_null()) {
-      request.auth.variable = std::make_shared<const json::value>(variable);
-    }
-    request.auth.expires_at = field(auth, "expires_at").to_number<std::int64_t>();
+    request.auth = decode_identity(field(in, "auth"));
     if (const json::value* hash = in.if_contains("if_hash")) request.if_hash = std::string(hash->as_string());
     request.want_written = field(in, "want_written").as_bool();
     request.want_hash = field(in, "want_hash").as_bool();

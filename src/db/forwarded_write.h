@@ -3,6 +3,8 @@
 // as JSON on the broker. The owner runs the write as if its client were connected to it (the same identity, rules,
 // compare-and-set, server values); the replica answers its client only once it has applied the owner's commit
 // (`sequence`), so that the client sees its own write before its acknowledgement, as on one node.
+#include <boost/json/value.hpp>
+
 #include <cstdint>
 #include <string>
 
@@ -10,6 +12,11 @@
 #include "util/result.h"
 
 namespace backside::db {
+
+// A client's identity (the rules' `auth`, admin, expiry) as JSON, for what one node hands another. decode_identity
+// throws std::invalid_argument (or boost::system::system_error) on anything else.
+boost::json::value encode_identity(const identity::Identity& auth);
+identity::Identity decode_identity(const boost::json::value& value);
 
 std::string encode_forwarded_write(const WriteRequest& request);
 // invalid_argument when `bytes` is not a forwarded write (another version of Backside, damage).

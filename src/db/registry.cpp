@@ -82,6 +82,7 @@ Result<Database*> Registry::open(const std::string& name, Missing missing) {
   DatabaseOptions database_options{
       .name = name, .store = std::move(*store), .rules = stored_rules(name), .max_update_keys = options_.max_update_keys};
   database_options.broker = options_.broker;
+  database_options.pending_disconnects = options_.pending_disconnects;
   auto database = Database::open(std::move(database_options));
   if (!database) {
     discard_new();

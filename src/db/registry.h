@@ -31,6 +31,8 @@ struct RegistryOptions {
   // A node of a cluster (docs/cluster.md): owners publish their commits here, and a database another node owns
   // opens as a replica of it. Outlives the registry.
   cluster::Broker* broker = nullptr;
+  // The shared store's onDisconnect operations (store/pending_disconnects.h). Outlives the registry.
+  store::PendingDisconnects* pending_disconnects = nullptr;
 };
 
 class Registry {

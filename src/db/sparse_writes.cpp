@@ -97,6 +97,13 @@ void SparseWrites::set(const WritePath& location, json::value value) {
   entry->children.clear();
 }
 
+void SparseWrites::update(const tree::Path& path, const boost::json::object& children) {
+  for (const auto& [key, value] : children) {
+    auto relative = parse_write_path(std::string_view(key));
+    if (relative) set({path.child(relative->path), relative->priority}, value);
+  }
+}
+
 void SparseWrites::cancel(const tree::Path& path) {
   Entry* entry = &root_;
   for (std::size_t i = 0; i <= path.size(); ++i) {

@@ -12,6 +12,7 @@
 //               (disjoint by construction), or a set at the root if the root itself is stored.
 //
 // Not thread-safe: its owner uses it from one thread at a time.
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <map>
 #include <optional>
@@ -29,6 +30,9 @@ class SparseWrites {
   // Remembers a set of `value` (raw client JSON, export format, may hold {".sv"}; null = remove) at `location`
   // (a ".../.priority" location sets only the priority).
   void set(const WritePath& location, boost::json::value value);
+  // An update: each key of `children` (a relative path, maybe ending in .priority) set below `path`. Keys that are
+  // not valid paths are skipped (the caller checked them).
+  void update(const tree::Path& path, const boost::json::object& children);
   // Forgets the stored operations at and below `path` (the root: everything).
   void cancel(const tree::Path& path);
 

@@ -5,6 +5,8 @@
 #include <boost/json/object.hpp>
 #include <chrono>
 
+#include "db/kept_disconnect.h"
+
 namespace backside::session {
 
 namespace json = boost::json;
@@ -19,6 +21,7 @@ ClientSession::ClientSession(db::Database& database, SessionLimits limits, Sessi
     : database_(database),
       limits_(limits),
       hooks_(std::move(hooks)),
+      kept_session_(database.pending_disconnects() ? database.pending_disconnects()->new_session() : 0),
       credit_(limits.max_pending_requests, limits.max_pending_bytes, [this](bool paused) {
         spdlog::debug("{}: {} requests unanswered, reading {}", hooks_.label, paused ? "at their bound" : "half",
                       paused ? "paused" : "resumed");
@@ -134,9 +137,9 @@ void ClientSession::listen_ended(const std::string& key, const SessionSubscriber
   }
 }
 
-Status ClientSession::on_disconnect_check(db::WriteRequest probe, std::size_t bytes,
-                                          std::function<void(db::SparseWrites&)> store, StatusCallback done) {
-  // Bounded in bytes as well as in count: what is stored stays in memory until the session ends.
+Status ClientSession::count_on_disconnect(std::size_t bytes) {
+  // Bounded in bytes as well as in count: what is stored stays in memory (and in the shared store) until the
+  // session ends. A cancel counts too: in the shared store it is one more operation kept.
   if (on_disconnect_operations_ >= limits_.max_on_disconnect) {
     return Error{ErrorCode::too_large, "Too many onDisconnect operations on one connection (the limit is " +
                                                std::to_string(limits_.max_on_disconnect) + ")"};
@@ -147,16 +150,45 @@ Status ClientSession::on_disconnect_check(db::WriteRequest probe, std::size_t by
   }
   ++on_disconnect_operations_;
   on_disconnect_bytes_ += bytes;
+  return ok_status();
+}
+
+void ClientSession::keep_on_disconnect(std::string operation, std::function<void(db::SparseWrites&)> store,
+                                       StatusCallback done) {
+  store::PendingDisconnects* keeper = database_.pending_disconnects();
+  if (!keeper) {
+    {
+      std::lock_guard lock(on_disconnect_mutex_);
+      store(on_disconnect_);
+    }
+    return done(ok_status());
+  }
+  // Kept in the shared store first, so that the database's owner runs it should this node die; stored here (and
+  // acknowledged) only once it is durable there. The keeper's thread answers in the order it was asked.
+  kept_ = true;
+  keeper->append(database_.name(), kept_session_, kept_ordinal_.fetch_add(1), std::move(operation),
+                 [self = shared_from_this(), store = std::move(store), done = std::move(done)](Status kept) {
+                   if (!kept) {
+                     return done(Error{ErrorCode::unavailable,
+                                       "The onDisconnect operation could not be stored: " + kept.error().message});
+                   }
+                   {
+                     std::lock_guard lock(self->on_disconnect_mutex_);
+                     store(self->on_disconnect_);
+                   }
+                   done(ok_status());
+                 });
+}
+
+Status ClientSession::on_disconnect_check(db::WriteRequest probe, std::size_t bytes, std::string operation,
+                                          std::function<void(db::SparseWrites&)> store, StatusCallback done) {
+  if (Status counted = count_on_disconnect(bytes); !counted) return counted;
   probe.dry_run = true;
   probe.auth = identity_;
-  database_.write(std::move(probe), [self = shared_from_this(), store = std::move(store),
-                                     done = std::move(done)](db::WriteReply&& reply) {
+  database_.write(std::move(probe), [self = shared_from_this(), operation = std::move(operation),
+                                     store = std::move(store), done = std::move(done)](db::WriteReply&& reply) mutable {
     if (reply.error) return done(*reply.error);
-    {
-      std::lock_guard lock(self->on_disconnect_mutex_);
-      store(self->on_disconnect_);
-    }
-    done(ok_status());
+    self->keep_on_disconnect(std::move(operation), std::move(store), std::move(done));
   });
   return ok_status();
 }
@@ -167,7 +199,9 @@ Status ClientSession::on_disconnect_set(db::WritePath location, json::value valu
   probe.op = location.priority ? db::WriteRequest::Op::set_priority : db::WriteRequest::Op::set;
   probe.path = location.path;
   probe.data = value;
-  return on_disconnect_check(std::move(probe), bytes,
+  std::string operation;
+  if (database_.pending_disconnects()) operation = db::encode_kept_set(location, value, identity_);
+  return on_disconnect_check(std::move(probe), bytes, std::move(operation),
                              [location = std::move(location), value = std::move(value)](db::SparseWrites& writes) mutable {
                         writes.set(location, std::move(value));
                       },
@@ -181,25 +215,27 @@ Status ClientSession::on_disconnect_update(tree::Path path, json::value children
   probe.op = db::WriteRequest::Op::update;
   probe.path = path;
   probe.data = children;
-  return on_disconnect_check(std::move(probe), bytes,
+  std::string operation;
+  if (database_.pending_disconnects()) operation = db::encode_kept_update(path, children, identity_);
+  return on_disconnect_check(std::move(probe), bytes, std::move(operation),
                              [path = std::move(path), children = std::move(children)](db::SparseWrites& writes) {
-                        for (const auto& [key, value] : children.get_object()) {
-                          auto relative = db::parse_write_path(std::string_view(key));  // checked by the probe
-                          if (relative) writes.set({path.child(relative->path), relative->priority}, value);
-                        }
+                        writes.update(path, children.get_object());  // keys checked by the probe
                       },
                       std::move(done));
 }
 
-void ClientSession::on_disconnect_cancel(tree::Path path, StatusCallback done) {
+Status ClientSession::on_disconnect_cancel(tree::Path path, StatusCallback done) {
+  if (Status counted = count_on_disconnect(0); !counted) return counted;
+  std::string operation;
+  if (database_.pending_disconnects()) operation = db::encode_kept_cancel(path);
   // On the writer queue, so that it comes after every earlier operation has been checked and stored.
-  database_.run([self = shared_from_this(), path = std::move(path), done = std::move(done)](const tree::Node&) {
-    {
-      std::lock_guard lock(self->on_disconnect_mutex_);
-      self->on_disconnect_.cancel(path);
-    }
-    done(ok_status());
+  database_.run([self = shared_from_this(), path = std::move(path), operation = std::move(operation),
+                 done = std::move(done)](const tree::Node&) mutable {
+    self->keep_on_disconnect(std::move(operation),
+                             [path = std::move(path)](db::SparseWrites& writes) { writes.cancel(path); },
+                             std::move(done));
   });
+  return ok_status();
 }
 
 void ClientSession::end() {
@@ -212,19 +248,33 @@ void ClientSession::end() {
     listens.swap(listens_);
   }
   listens.clear();  // unsubscribes each
-  // On the writer queue: every onDisconnect operation still being checked is stored by then.
+  // On the writer queue: every onDisconnect operation still being checked is stored by then (and, with the shared
+  // store, handed to its keeper, whose thread stores it here once kept: the write is made after those).
   database_.run([self = shared_from_this(), identity = identity_](const tree::Node&) {
-    std::optional<db::WriteRequest> request;
-    {
-      std::lock_guard lock(self->on_disconnect_mutex_);
-      request = self->on_disconnect_.to_write(identity);
-      self->on_disconnect_.clear();
-    }
-    if (!request) return;
-    request->door = self->hooks_.door;
-    self->database_.write(std::move(*request), [label = self->hooks_.label](db::WriteReply&& reply) {
-      if (reply.error) spdlog::warn("{}: onDisconnect write failed: {}", label, reply.error->message);
-    });
+    store::PendingDisconnects* keeper = self->database_.pending_disconnects();
+    if (!keeper || !self->kept_) return self->run_on_disconnect(identity);
+    keeper->then([self, identity] { self->run_on_disconnect(identity); });
+  });
+}
+
+void ClientSession::run_on_disconnect(const identity::Identity& identity) {
+  std::optional<db::WriteRequest> request;
+  {
+    std::lock_guard lock(on_disconnect_mutex_);
+    request = on_disconnect_.to_write(identity);
+    on_disconnect_.clear();
+  }
+  store::PendingDisconnects* keeper = kept_ ? database_.pending_disconnects() : nullptr;
+  if (!request) {
+    if (keeper) keeper->forget(kept_session_);
+    return;
+  }
+  request->door = hooks_.door;
+  database_.write(std::move(*request), [label = hooks_.label, keeper, session = kept_session_](db::WriteReply&& reply) {
+    if (reply.error) spdlog::warn("{}: onDisconnect write failed: {}", label, reply.error->message);
+    // Written, or refused for good: either way not to run again. (A write the owner never answered is forgotten
+    // too: this node is alive and saw the disconnect.)
+    if (keeper) keeper->forget(session);
   });
 }
 

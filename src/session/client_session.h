@@ -10,7 +10,9 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/value.hpp>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -115,7 +117,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // answer on a database thread.
   Status on_disconnect_set(db::WritePath location, boost::json::value value, std::size_t bytes, StatusCallback done);
   Status on_disconnect_update(tree::Path path, boost::json::value children, std::size_t bytes, StatusCallback done);
-  void on_disconnect_cancel(tree::Path path, StatusCallback done);
+  // A cancel counts as one operation (it is one more kept in the shared store); refused at once past the bound.
+  Status on_disconnect_cancel(tree::Path path, StatusCallback done);
 
   // --- The end ---
   // Drops every listen and runs the stored onDisconnect writes as one write. Idempotent.
@@ -126,8 +129,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   ClientSession(db::Database& database, SessionLimits limits, SessionHooks hooks,
                 boost::asio::any_io_executor timers);
   void arm_expiry_timer();
-  Status on_disconnect_check(db::WriteRequest probe, std::size_t bytes,
+  Status count_on_disconnect(std::size_t bytes);
+  // `operation`: the request as kept in the shared store (db/kept_disconnect.h), when the database has one.
+  Status on_disconnect_check(db::WriteRequest probe, std::size_t bytes, std::string operation,
                              std::function<void(db::SparseWrites&)> store, StatusCallback done);
+  // Database thread, in the order asked: keeps `operation` in the shared store (if any), then applies `store`.
+  void keep_on_disconnect(std::string operation, std::function<void(db::SparseWrites&)> store, StatusCallback done);
+  void run_on_disconnect(const identity::Identity& identity);
 
   db::Database& database_;
   const SessionLimits limits_;
@@ -135,6 +143,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   identity::Identity identity_;
   std::shared_ptr<identity::CredentialExpiry> credential_ = std::make_shared<identity::CredentialExpiry>();
   std::optional<boost::asio::steady_timer> expiry_timer_;
+  // With the shared store (database().pending_disconnects()): this session's number there, the next operation's
+  // place in its order, and whether anything was kept (then its end forgets it once the write ran).
+  const std::uint64_t kept_session_;
+  std::atomic<std::uint64_t> kept_ordinal_{0};
+  std::atomic<bool> kept_{false};
   RequestCredit credit_;
 
   mutable std::mutex listens_mutex_;

@@ -222,7 +222,7 @@ TEST(ClientSession, OnDisconnectWritesRunOnceAtTheEndAsTheSessionsIdentity) {
   ASSERT_TRUE(on_disconnect(*session, "/public/a", "1").ok());
   ASSERT_TRUE(on_disconnect(*session, "/public/b", "2").ok());
   std::promise<Status> cancelled;
-  session->on_disconnect_cancel(*Path::parse("/public/b"), [&](const Status& s) { cancelled.set_value(s); });
+  ASSERT_TRUE(session->on_disconnect_cancel(*Path::parse("/public/b"), [&](const Status& s) { cancelled.set_value(s); }).ok());
   ASSERT_TRUE(cancelled.get_future().get().ok());
   EXPECT_EQ(read(*db, "/private/presence"), "null");
   session->end();
@@ -246,11 +246,11 @@ TEST(ClientSession, AForbiddenOnDisconnectWriteIsRefusedWhenAskedForAndNeverRuns
   EXPECT_EQ(read(*db, "/private"), "null");
 }
 
-TEST(ClientSession, OnDisconnectIsBoundedInCountAndBytesAndACancelGivesNothingBack) {
+TEST(ClientSession, OnDisconnectIsBoundedInCountAndBytesAndACancelCountsAndGivesNothingBack) {
   TempDir dir;
   auto db = open_db(dir);
   SessionLimits limits;
-  limits.max_on_disconnect = 3;
+  limits.max_on_disconnect = 4;
   limits.max_on_disconnect_bytes = 100;
   auto session = ClientSession::create(*db, limits, {});
   const std::string big(60, 'x');
@@ -260,13 +260,15 @@ TEST(ClientSession, OnDisconnectIsBoundedInCountAndBytesAndACancelGivesNothingBa
   EXPECT_EQ(too_big.error().code, ErrorCode::too_large);
   EXPECT_NE(too_big.error().message.find("100 bytes"), std::string::npos);
   std::promise<Status> cancelled;
-  session->on_disconnect_cancel(*Path::parse("/a"), [&](const Status& s) { cancelled.set_value(s); });
+  ASSERT_TRUE(session->on_disconnect_cancel(*Path::parse("/a"), [&](const Status& s) { cancelled.set_value(s); }).ok());
   ASSERT_TRUE(cancelled.get_future().get().ok());
-  ASSERT_TRUE(on_disconnect(*session, "/c", "1").ok());  // the refused one counted nothing
+  ASSERT_TRUE(on_disconnect(*session, "/c", "1").ok());  // the refused one counted nothing; the cancel counted one
   ASSERT_TRUE(on_disconnect(*session, "/d", "2").ok());
   Status too_many = on_disconnect(*session, "/e", "3");
   ASSERT_FALSE(too_many.ok());
-  EXPECT_NE(too_many.error().message.find("limit is 3"), std::string::npos);
+  EXPECT_NE(too_many.error().message.find("limit is 4"), std::string::npos);
+  Status cancel_too_many = session->on_disconnect_cancel(*Path::parse("/c"), [](const Status&) { FAIL() << "not refused at once"; });
+  EXPECT_EQ(cancel_too_many.error().code, ErrorCode::too_large);
   Status not_object = session->on_disconnect_update(*Path::parse("/f"), boost::json::parse("5"), 1,
                                                     [](const Status&) { FAIL() << "not refused at once"; });
   EXPECT_FALSE(not_object.ok());

@@ -5,6 +5,7 @@ namespace backside::store {
 Status create_postgresql_schema(PgConnection& connection) {
   // One row per database holds both its sequence and its lease, so that a commit (sequence + 1 while the epoch is
   // its owner's) and a takeover (epoch + 1) lock the same row and PostgreSQL orders them (docs/cluster.md).
+  // Node leases and the onDisconnect operations kept under them: store/pending_disconnects.h.
   // Paths and values are bytea: bytea compares bytewise, which is the key order the tree builder needs.
   static const std::string kSchema = R"SQL(
 BEGIN;
@@ -29,6 +30,20 @@ CREATE TABLE IF NOT EXISTS backside_changes (
   batch bytea NOT NULL,
   PRIMARY KEY (db, seq)
 );
+CREATE TABLE IF NOT EXISTS backside_nodes (
+  incarnation text PRIMARY KEY,
+  node text NOT NULL,
+  expires timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS backside_disconnects (
+  incarnation text NOT NULL,
+  session bigint NOT NULL,
+  ordinal bigint NOT NULL,
+  db text NOT NULL,
+  op bytea NOT NULL,
+  PRIMARY KEY (incarnation, session, ordinal)
+);
+CREATE INDEX IF NOT EXISTS backside_disconnects_by_db ON backside_disconnects (db, incarnation, session);
 COMMIT;
 )SQL";
   return connection.execute("creating the schema", kSchema);

@@ -364,7 +364,9 @@ void Connection::handle_on_disconnect(Request r, std::string_view action, const 
   if (action == "oc") {
     auto path = path_of(body);
     if (!path) return reply_error_later(r, path.error());
-    return session_->on_disconnect_cancel(std::move(*path), std::move(answer));
+    Status asked = session_->on_disconnect_cancel(std::move(*path), std::move(answer));
+    if (!asked) reply_error_later(r, asked.error());
+    return;
   }
   auto location = location_of(body);
   if (!location) return reply_error_later(r, location.error());

@@ -528,7 +528,11 @@ void StompSession::store_on_disconnect(const std::string& when, db::WriteRequest
   auto answer = [self = shared_from_this(), receipt_id](const Status& status) {
     self->send_receipt(receipt_id, status ? std::nullopt : std::optional<Error>(status.error()));
   };
-  if (when == "cancel") return session_->on_disconnect_cancel(std::move(request.path), std::move(answer));
+  if (when == "cancel") {
+    Status asked = session_->on_disconnect_cancel(std::move(request.path), std::move(answer));
+    if (!asked) send_receipt(receipt_id, asked.error());
+    return;
+  }
   if (request.op == db::WriteRequest::Op::push) {
     return send_receipt(receipt_id, invalid("push cannot be used with on-disconnect"));
   }
