@@ -166,7 +166,7 @@ void ClientSession::keep_on_disconnect(std::string operation, std::function<void
   // Kept in the shared store first, so that the database's owner runs it should this node die; stored here (and
   // acknowledged) only once it is durable there. The keeper's thread answers in the order it was asked.
   kept_ = true;
-  keeper->append(database_.name(), kept_session_, kept_ordinal_.fetch_add(1), std::move(operation),
+  keeper->append(database_.name(), kept_session_, kept_ordinal_.fetch_add(1), hooks_.client_id, std::move(operation),
                  [self = shared_from_this(), store = std::move(store), done = std::move(done)](Status kept) {
                    if (!kept) {
                      return done(Error{ErrorCode::unavailable,
@@ -252,19 +252,27 @@ void ClientSession::end() {
   // store, handed to its keeper, whose thread stores it here once kept: the write is made after those).
   database_.run([self = shared_from_this(), identity = identity_](const tree::Node&) {
     store::PendingDisconnects* keeper = self->database_.pending_disconnects();
-    if (!keeper || !self->kept_) return self->run_on_disconnect(identity);
-    keeper->then([self, identity] { self->run_on_disconnect(identity); });
+    if (!keeper || !self->kept_) return self->run_on_disconnect(identity, /*then_forget=*/false);
+    // Claimed first: if the client reconnected on another node, that node may have run them already.
+    keeper->claim_session(self->kept_session_, [self, identity](Result<std::size_t> claimed) {
+      if (!claimed) {
+        spdlog::warn("{}: cannot claim the kept onDisconnect operations (running them anyway): {}", self->hooks_.label,
+                     claimed.error().message);
+        return self->run_on_disconnect(identity, /*then_forget=*/true);
+      }
+      if (*claimed > 0) self->run_on_disconnect(identity, /*then_forget=*/false);
+    });
   });
 }
 
-void ClientSession::run_on_disconnect(const identity::Identity& identity) {
+void ClientSession::run_on_disconnect(const identity::Identity& identity, bool then_forget) {
   std::optional<db::WriteRequest> request;
   {
     std::lock_guard lock(on_disconnect_mutex_);
     request = on_disconnect_.to_write(identity);
     on_disconnect_.clear();
   }
-  store::PendingDisconnects* keeper = kept_ ? database_.pending_disconnects() : nullptr;
+  store::PendingDisconnects* keeper = then_forget ? database_.pending_disconnects() : nullptr;
   if (!request) {
     if (keeper) keeper->forget(kept_session_);
     return;
@@ -272,10 +280,36 @@ void ClientSession::run_on_disconnect(const identity::Identity& identity) {
   request->door = hooks_.door;
   database_.write(std::move(*request), [label = hooks_.label, keeper, session = kept_session_](db::WriteReply&& reply) {
     if (reply.error) spdlog::warn("{}: onDisconnect write failed: {}", label, reply.error->message);
-    // Written, or refused for good: either way not to run again. (A write the owner never answered is forgotten
-    // too: this node is alive and saw the disconnect.)
     if (keeper) keeper->forget(session);
   });
+}
+
+void ClientSession::take_over_client(const std::string& previous_client_id, std::function<void()> then) {
+  store::PendingDisconnects* keeper = database_.pending_disconnects();
+  if (!keeper || previous_client_id.empty()) return then();
+  keeper->claim_client(database_.name(), previous_client_id,
+                       [self = shared_from_this(), then = std::move(then)](Result<std::vector<std::string>> claimed) {
+                         if (!claimed) {
+                           spdlog::warn("{}: cannot claim the onDisconnect operations of the client's previous "
+                                        "connection: {}", self->hooks_.label, claimed.error().message);
+                         } else if (!claimed->empty()) {
+                           auto request = db::replay_kept(*claimed);
+                           if (!request) {
+                             spdlog::error("{}: the onDisconnect operations of the client's previous connection are "
+                                           "unreadable, and dropped: {}", self->hooks_.label, request.error().message);
+                           } else if (*request) {
+                             (*request)->door = self->hooks_.door;
+                             // Queued before `then` lets the new connection's own requests through.
+                             self->database_.write(std::move(**request), [label = self->hooks_.label](db::WriteReply&& reply) {
+                               if (reply.error) {
+                                 spdlog::warn("{}: the onDisconnect write of the client's previous connection failed: {}",
+                                              label, reply.error->message);
+                               }
+                             });
+                           }
+                         }
+                         then();
+                       });
 }
 
 }  // namespace backside::session

@@ -52,6 +52,9 @@ struct SessionHooks {
   // The credential ended (its expiry, or its account ended): tell the client in the door's protocol and close.
   // Runs once per credential, on any thread; `credential` says why.
   std::function<void(const identity::CredentialExpiry& credential)> credential_ended;
+  // The door's id for this client's session, which the client's next connection may name to say it replaces it
+  // (Firebase's `s`, named as `ls`); empty: none. Kept with its onDisconnect operations in a cluster.
+  std::string client_id;
   std::string label;  // who this is, for the log ("firebase connection <id>", "stomp connection from <address>")
   // The door whose client this is: its writes (and onDisconnect writes) are counted as that door's
   // (backside_writes_total); none: not counted.
@@ -120,6 +123,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // A cancel counts as one operation (it is one more kept in the shared store); refused at once past the bound.
   Status on_disconnect_cancel(tree::Path path, StatusCallback done);
 
+  // --- A reconnection ---
+  // This client's previous session (its door's client_id) may have kept onDisconnect operations in the shared
+  // store, on another node, maybe one that died: they are claimed and run now, as that session's end would have run
+  // them, and then `then` is called (on a database or keeper thread): a door holds the new session's requests until
+  // then, so that they come after. Without a shared store `then` is called at once.
+  void take_over_client(const std::string& previous_client_id, std::function<void()> then);
+
   // --- The end ---
   // Drops every listen and runs the stored onDisconnect writes as one write. Idempotent.
   void end();
@@ -135,7 +145,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
                              std::function<void(db::SparseWrites&)> store, StatusCallback done);
   // Database thread, in the order asked: keeps `operation` in the shared store (if any), then applies `store`.
   void keep_on_disconnect(std::string operation, std::function<void(db::SparseWrites&)> store, StatusCallback done);
-  void run_on_disconnect(const identity::Identity& identity);
+  // then_forget: the kept rows were not claimed (PostgreSQL away): forgotten once the write ran.
+  void run_on_disconnect(const identity::Identity& identity, bool then_forget);
 
   db::Database& database_;
   const SessionLimits limits_;

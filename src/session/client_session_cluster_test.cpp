@@ -191,5 +191,50 @@ TEST(ClientSessionCluster, ASessionThatEndsOnItsNodeRunsItsWritesThereAndForgets
   EXPECT_EQ(read(*owner.database, "/presence/ada"), R"("back")");
 }
 
+TEST(ClientSessionCluster, AClientThatReconnectsElsewhereNamingItsPreviousSessionHasItsWritesRunFirstAndOnce) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  cluster::InProcessBroker broker;
+  const std::string name = unique_name("presence-");
+  Node owner = open_node(url, name, "node-a", false, broker);
+  Node old_node = open_node(url, name, "node-b", true, broker);
+  ASSERT_TRUE(owner.database && old_node.database);
+  auto previous = ClientSession::create(*old_node.database, {}, {.client_id = "connection-1"});
+  previous->authenticate(user("ada"));
+  ASSERT_TRUE(answered([&](StatusCallback done) {
+                return previous->on_disconnect_set({*Path::parse("/presence/ada"), false},
+                                                   boost::json::parse(R"("offline")"), 9, done);
+              }).ok());
+
+  // Node B is unreachable (its connection to the client broke); the client's new connection on the owner names
+  // the old one.
+  auto next = ClientSession::create(*owner.database, {}, {.client_id = "connection-2"});
+  next->authenticate(user("ada"));
+  std::promise<void> released;
+  next->take_over_client("connection-1", [&] { released.set_value(); });
+  ASSERT_EQ(released.get_future().wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(eventually_reads(*owner.database, "/presence/ada", R"("offline")", 5s));
+  EXPECT_EQ(kept_rows(url, old_node.keeper->incarnation()), 0);
+
+  // The new connection's own write comes after; the old session's end (B noticing at last) runs nothing again.
+  ASSERT_TRUE(answered([&](StatusCallback done) {
+                db::WriteRequest request;
+                request.path = *Path::parse("/presence/ada");
+                request.data = "online";
+                next->write(std::move(request), [done](db::WriteReply&& reply) {
+                  done(reply.error ? Status(*reply.error) : ok_status());
+                });
+                return ok_status();
+              }).ok());
+  previous->end();
+  old_node.keeper->flush();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(read(*owner.database, "/presence/ada"), R"("online")");
+
+  // A name nobody kept anything for releases at once and runs nothing.
+  std::promise<void> nothing;
+  next->take_over_client("no-such-connection", [&] { nothing.set_value(); });
+  EXPECT_EQ(nothing.get_future().wait_for(5s), std::future_status::ready);
+}
+
 }  // namespace
 }  // namespace backside::session

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <future>
 
@@ -76,18 +77,19 @@ void PendingDisconnects::flush() {
 }
 
 void PendingDisconnects::append(std::string database, std::uint64_t session, std::uint64_t ordinal,
-                                std::string operation, std::function<void(Status)> done) {
-  then([this, database = std::move(database), session, ordinal, operation = std::move(operation),
-        done = std::move(done)] {
+                                std::string client, std::string operation, std::function<void(Status)> done) {
+  then([this, database = std::move(database), session, ordinal, client = std::move(client),
+        operation = std::move(operation), done = std::move(done)] {
     const std::string session_text = std::to_string(session);
     const std::string ordinal_text = std::to_string(ordinal);
     Status status = connection_->ensure_connected();
     if (status) {
       auto inserted = connection_->query(
           "keeping an onDisconnect operation",
-          "INSERT INTO backside_disconnects (incarnation, session, ordinal, db, op) VALUES ($1, $2, $3, $4, $5)",
+          "INSERT INTO backside_disconnects (incarnation, session, ordinal, db, client, op) "
+          "VALUES ($1, $2, $3, $4, $5, $6)",
           {PgParam::text(incarnation_), PgParam::text(session_text), PgParam::text(ordinal_text),
-           PgParam::text(database), PgParam::bytes(operation)});
+           PgParam::text(database), PgParam::text(client), PgParam::bytes(operation)});
       if (!inserted) status = inserted.error();
     }
     done(std::move(status));
@@ -105,6 +107,40 @@ void PendingDisconnects::forget(std::uint64_t session, std::string incarnation) 
     }
     // Left behind, they would run once more when this node's lease ends: logged, not retried (PostgreSQL is away).
     if (!status) spdlog::warn("onDisconnect operations that ran stay kept: {}", status.error().message);
+  });
+}
+
+void PendingDisconnects::claim_session(std::uint64_t session, std::function<void(Result<std::size_t>)> done) {
+  then([this, session, done = std::move(done)] {
+    if (Status connected = connection_->ensure_connected(); !connected) return done(connected.error());
+    auto claimed = connection_->query("claiming a session's onDisconnect operations",
+                                      "DELETE FROM backside_disconnects WHERE incarnation = $1 AND session = $2",
+                                      {PgParam::text(incarnation_), PgParam::text(std::to_string(session))});
+    if (!claimed) return done(claimed.error());
+    done(claimed->affected_rows());
+  });
+}
+
+void PendingDisconnects::claim_client(std::string database, std::string client,
+                                      std::function<void(Result<std::vector<std::string>>)> done) {
+  then([this, database = std::move(database), client = std::move(client), done = std::move(done)] {
+    if (Status connected = connection_->ensure_connected(); !connected) return done(connected.error());
+    auto claimed = connection_->query(
+        "claiming a reconnected client's onDisconnect operations",
+        "DELETE FROM backside_disconnects WHERE db = $1 AND client = $2 RETURNING ordinal, op",
+        {PgParam::text(database), PgParam::text(client)}, /*binary_result=*/true);
+    if (!claimed) return done(claimed.error());
+    std::vector<std::pair<std::uint64_t, std::string>> rows;
+    for (int row = 0; row < claimed->rows(); ++row) {
+      const std::string_view ordinal = claimed->value(row, 0);  // binary int8: big-endian
+      std::uint64_t number = 0;
+      for (unsigned char byte : ordinal) number = number << 8 | byte;
+      rows.emplace_back(number, std::string(claimed->value(row, 1)));
+    }
+    std::sort(rows.begin(), rows.end());
+    std::vector<std::string> operations;
+    for (auto& [ordinal, operation] : rows) operations.push_back(std::move(operation));
+    done(std::move(operations));
   });
 }
 

@@ -56,12 +56,22 @@ class PendingDisconnects {
   // A session number no other session of this incarnation has.
   std::uint64_t new_session();
 
-  // Appends `operation` (opaque bytes: db/kept_disconnect.h) as number `ordinal` of `session` of `database`.
-  // `done` gets whether it is durable.
-  void append(std::string database, std::uint64_t session, std::uint64_t ordinal, std::string operation,
-              std::function<void(Status)> done);
+  // Appends `operation` (opaque bytes: db/kept_disconnect.h) as number `ordinal` of `session` of `database`;
+  // `client`: the door's id for the client's session, which its next connection may name (Firebase's `ls`), or
+  // empty. `done` gets whether it is durable.
+  void append(std::string database, std::uint64_t session, std::uint64_t ordinal, std::string client,
+              std::string operation, std::function<void(Status)> done);
   // Forgets every operation of a session (it ran). `incarnation` empty: this one's.
   void forget(std::uint64_t session, std::string incarnation = {});
+
+  // Claims are how a session's operations run exactly once where several could run them: the session's own end on
+  // its node, a reconnection of its client on any node (claim_client), and the owner when the node died. A claim
+  // deletes the rows and returns them; who gets none does not run the writes.
+  // This incarnation's `session`: `done` gets how many of its operations were still kept.
+  void claim_session(std::uint64_t session, std::function<void(Result<std::size_t>)> done);
+  // The operations kept for client `client` of `database` on any node, in order (none: empty).
+  void claim_client(std::string database, std::string client,
+                    std::function<void(Result<std::vector<std::string>>)> done);
   // Runs `task` on the keeper's thread once everything asked for before it is done.
   void then(std::function<void()> task);
   // Waits until everything asked for so far is done (a database stopping: what its sessions' ends queued here

@@ -28,9 +28,10 @@ std::unique_ptr<PendingDisconnects> open_keeper(const std::string& url, const ch
 }
 
 void append(PendingDisconnects& keeper, const std::string& database, std::uint64_t session, std::uint64_t ordinal,
-            std::string operation) {
+            std::string operation, std::string client = {}) {
   std::promise<Status> kept;
-  keeper.append(database, session, ordinal, std::move(operation), [&](Status s) { kept.set_value(std::move(s)); });
+  keeper.append(database, session, ordinal, std::move(client), std::move(operation),
+                [&](Status s) { kept.set_value(std::move(s)); });
   Status status = kept.get_future().get();
   ASSERT_TRUE(status.ok()) << status.error().message;
 }
@@ -170,6 +171,46 @@ TEST(PendingDisconnects, ANodeThatNoLongerOwnsTheDatabaseIsGivenNothing) {
   std::this_thread::sleep_for(400ms);
   EXPECT_EQ(offers.count(), 0u);
   EXPECT_EQ(kept_rows(url, dying->incarnation()), 1);
+}
+
+TEST(PendingDisconnects, AClaimTakesTheRowsOnceWhoeverClaimsAndTheOwnerGetsNothingAfterIt) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  const std::string database = unique_name("kept-");
+  auto node_b = open_keeper(url, "node-b");
+  auto node_c = open_keeper(url, "node-c");
+  auto owner = open_keeper(url, "node-owner");
+  ASSERT_TRUE(node_b && node_c && owner);
+  const std::uint64_t session = node_b->new_session();
+  append(*node_b, database, session, 0, "first", "client-1");
+  append(*node_b, database, session, 1, "second", "client-1");
+  append(*node_b, database, session, 2, "third", "client-1");
+  const std::uint64_t other = node_b->new_session();
+  append(*node_b, database, other, 0, "someone else's", "client-2");
+
+  // The client reconnects on node C naming its previous session: C claims its operations, in order.
+  std::promise<Result<std::vector<std::string>>> claimed;
+  node_c->claim_client(database, "client-1", [&](Result<std::vector<std::string>> r) { claimed.set_value(std::move(r)); });
+  auto operations = claimed.get_future().get();
+  ASSERT_TRUE(operations.ok()) << operations.error().message;
+  EXPECT_EQ(*operations, (std::vector<std::string>{"first", "second", "third"}));
+  std::promise<Result<std::vector<std::string>>> again;
+  node_c->claim_client(database, "client-1", [&](Result<std::vector<std::string>> r) { again.set_value(std::move(r)); });
+  EXPECT_TRUE(again.get_future().get()->empty()) << "claimed twice";
+
+  // The session's own end on B then finds nothing to run; the other session's end finds its one operation.
+  std::promise<Result<std::size_t>> own_end;
+  node_b->claim_session(session, [&](Result<std::size_t> r) { own_end.set_value(std::move(r)); });
+  EXPECT_EQ(*own_end.get_future().get(), 0u);
+  std::promise<Result<std::size_t>> other_end;
+  node_b->claim_session(other, [&](Result<std::size_t> r) { other_end.set_value(std::move(r)); });
+  EXPECT_EQ(*other_end.get_future().get(), 1u);
+
+  // B dies: its owner has nothing left to run.
+  Offers offers;
+  auto serving = owner->serve(database, offers.runner());
+  expire(url, node_b->incarnation());
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(offers.count(), 0u);
 }
 
 TEST(PendingDisconnects, AnUnreachableServerIsAnErrorAtOpen) {

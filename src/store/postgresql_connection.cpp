@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <cstring>
 #include <utility>
 
 namespace backside::store {
@@ -69,6 +70,13 @@ Result<std::int64_t> PgResult::integer(int row, int column) const {
   if (ec != std::errc() || end != text.data() + text.size()) {
     return Error{ErrorCode::internal, "PostgreSQL returned \"" + std::string(text) + "\" where an integer was expected"};
   }
+  return parsed;
+}
+
+std::size_t PgResult::affected_rows() const {
+  const char* count = PQcmdTuples(result_);
+  std::size_t parsed = 0;
+  std::from_chars(count, count + std::strlen(count), parsed);  // "" (not a row command): 0
   return parsed;
 }
 

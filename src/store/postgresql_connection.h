@@ -39,6 +39,8 @@ class PgResult {
   std::string_view value(int row, int column) const;
   // A bigint column of a text result.
   Result<std::int64_t> integer(int row, int column) const;
+  // The rows an INSERT, UPDATE or DELETE touched.
+  std::size_t affected_rows() const;
 
  private:
   pg_result* result_;

@@ -40,10 +40,12 @@ CREATE TABLE IF NOT EXISTS backside_disconnects (
   session bigint NOT NULL,
   ordinal bigint NOT NULL,
   db text NOT NULL,
+  client text NOT NULL,
   op bytea NOT NULL,
   PRIMARY KEY (incarnation, session, ordinal)
 );
 CREATE INDEX IF NOT EXISTS backside_disconnects_by_db ON backside_disconnects (db, incarnation, session);
+CREATE INDEX IF NOT EXISTS backside_disconnects_by_client ON backside_disconnects (db, client) WHERE client <> '';
 COMMIT;
 )SQL";
   return connection.execute("creating the schema", kSchema);

@@ -102,6 +102,7 @@ Connection::Connection(db::Database& database, const std::shared_ptr<net::WebSoc
                   [socket = socket_](const identity::CredentialExpiry& credential) {
                     if (auto open = socket.lock()) end_expired_credential(*open, credential);
                   },
+              .client_id = session_id_,
               .label = "firebase connection " + session_id_,
               .door = metrics::Door::firebase},
           options.io ? boost::asio::any_io_executor(options.io->get_executor()) : boost::asio::any_io_executor())),
@@ -117,7 +118,21 @@ void Connection::close_socket(std::uint16_t code, std::string reason) {
   if (auto socket = socket_.lock()) socket->close(code, std::move(reason));
 }
 
-void Connection::open() {
+void Connection::open(const std::string& previous_session) {
+  if (!previous_session.empty() && session_->database().pending_disconnects()) {
+    auto socket = socket_.lock();
+    if (socket) {
+      holding_ = true;
+      socket->pause_reading(true);
+      session_->take_over_client(previous_session, [weak = weak_from_this(), socket = socket_] {
+        if (auto open = socket.lock()) {
+          open->post([weak] {
+            if (auto self = weak.lock()) self->release_held_frames();
+          });
+        }
+      });
+    }
+  }
   json::object handshake;
   handshake["ts"] = unix_millis();
   handshake["v"] = "5";
@@ -139,8 +154,21 @@ void Connection::protocol_error(const std::string& reason) {
   closed_ = true;
 }
 
+void Connection::release_held_frames() {
+  holding_ = false;
+  std::vector<std::string> frames;
+  frames.swap(held_frames_);
+  for (auto& frame : frames) on_frame(std::move(frame));
+  if (auto socket = socket_.lock(); socket && !closed_) socket->pause_reading(false);
+}
+
 void Connection::on_frame(std::string&& frame) {
   if (closed_) return;
+  if (holding_) {
+    // Reading is paused: at most what was already read waits here.
+    held_frames_.push_back(std::move(frame));
+    return;
+  }
   auto message = decoder_.feed(std::move(frame));
   if (!message) {
     spdlog::info("firebase connection {}: {}", session_id_, message.error().message);

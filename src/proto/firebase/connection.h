@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/authenticator.h"
 #include "db/database.h"
@@ -55,7 +56,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& session_id() const { return session_id_; }
 
   // The socket's thread calls these one at a time, in order.
-  void open();                            // sends the handshake
+  // Sends the handshake. `previous_session`: the `ls` the client named. In a cluster its previous connection may
+  // have been on another node (maybe one that died): its kept onDisconnect writes run first, and this connection's
+  // frames are held (reading paused) until they are on their way (ClientSession::take_over_client).
+  void open(const std::string& previous_session = {});
   void on_frame(std::string&& frame);     // one WebSocket frame (count frames and pieces reassembled here)
   void on_message(std::string_view text);  // one complete message
   void on_close();                        // runs the onDisconnect writes, drops the listens
@@ -97,6 +101,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string session_id_;
   FrameDecoder decoder_;
   bool closed_ = false;
+  // Frames that arrived while the previous connection's onDisconnect writes were being claimed (open()).
+  bool holding_ = false;
+  std::vector<std::string> held_frames_;
+  void release_held_frames();
   std::shared_ptr<session::ClientSession> session_;  // after socket_, which its hooks reach
   MemoryCharge reassembly_charge_;  // the pieces of an unfinished multi-frame message (decoder_)
 };

@@ -12,13 +12,15 @@ namespace {
 
 class WebSocketEndpoint : public net::WebSocketEndpoint {
  public:
-  explicit WebSocketEndpoint(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {}
-  void on_open() override { connection_->open(); }
+  WebSocketEndpoint(std::shared_ptr<Connection> connection, std::string previous_session)
+      : connection_(std::move(connection)), previous_session_(std::move(previous_session)) {}
+  void on_open() override { connection_->open(previous_session_); }
   void on_message(std::string&& message) override { connection_->on_frame(std::move(message)); }
   void on_close() override { connection_->on_close(); }
 
  private:
   std::shared_ptr<Connection> connection_;
+  std::string previous_session_;  // `ls`
 };
 
 // A connection that cannot be served (bad namespace): the client is told why and stops reconnecting (the `s` control
@@ -90,7 +92,8 @@ net::WebSocketAccept FirebaseHandler::accept_websocket(const net::HttpRequest& r
   }
   std::string host(request[boost::beast::http::field::host]);
   auto connection = std::make_shared<Connection>(**database, socket, options_, std::move(host));
-  return firebase_websocket(std::make_shared<WebSocketEndpoint>(std::move(connection)), options_.max_message_bytes);
+  return firebase_websocket(std::make_shared<WebSocketEndpoint>(std::move(connection), std::move(replaces)),
+                            options_.max_message_bytes);
 }
 
 }  // namespace backside::proto::firebase
