@@ -6,11 +6,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ref, set, runTransaction } from 'firebase/database';
+import { ref, set, runTransaction, onDisconnect, query, orderByValue, equalTo } from 'firebase/database';
 
 import { startServer, curl, makeTempDir, freePort, waitFor, repoRoot } from './lib/server.mjs';
 import { stompClient, sendWithReceipt } from './lib/stompjs.mjs';
 import { sdkClient, recordValues } from './lib/fbsdk.mjs';
+import { startBalancer } from './lib/balancer.mjs';
 
 const services = {
   postgres: { script: path.join(repoRoot, 'scripts', 'postgres.sh') },
@@ -221,6 +222,69 @@ test('kill -9 the owner under write load: another node takes the database over, 
     what: 'every acknowledged write on the SDK listening on c',
   });
   t.diagnostic(`failover: writes acknowledged again ${failover} ms after kill -9 of the owner`);
+});
+
+test('onDisconnect across nodes: a clean disconnect on one node shows on another; kill -9 of a node that is not the owner: its SDK client reconnects on another node through the balancer and its onDisconnect writes run at once, a STOMP client\'s when the node\'s lease runs out, each once', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const owner = await startNode(t, 'presence');
+  const b = await startNode(t, 'presence');
+  const c = await startNode(t, 'presence');
+  // Who is online, as a query listener on c sees it.
+  const observer = sdkClient(c, { ns: 'presence', t });
+  const online = recordValues(query(ref(observer.db, 'presence'), orderByValue(), equalTo('online')));
+  const everyone = recordValues(ref(observer.db, 'presence'));
+
+  // A clean disconnect on the owner's node, seen on c.
+  const leaving = sdkClient(owner, { ns: 'presence', t });
+  await onDisconnect(ref(leaving.db, 'presence/leaving')).set('offline');
+  await set(ref(leaving.db, 'presence/leaving'), 'online');
+  await online.next((v) => v?.leaving === 'online', { timeoutMs: 10000, what: 'leaving online, in the query on c' });
+  await leaving.close();
+  await everyone.next((v) => v?.leaving === 'offline', { timeoutMs: 10000, what: 'leaving offline on c' });
+
+  // On b: an SDK client through a balancer (b first, then c), and a STOMP client.
+  const balancer = await startBalancer(() => [b.port, c.port]);
+  t.after(() => balancer.close());
+  const sdk = sdkClient({ port: balancer.port }, { ns: 'presence', t });
+  const connected = recordValues(ref(sdk.db, '.info/connected'));
+  await connected.next((v) => v === true, { timeoutMs: 10000, what: 'the SDK connected through the balancer' });
+  await onDisconnect(ref(sdk.db, 'presence/sdk')).set('offline');
+  await set(ref(sdk.db, 'presence/sdk'), 'online');
+  const stomp = await stompClient(b, 'presence');
+  t.after(() => stomp.deactivate());
+  await sendWithReceipt(stomp, '/presence/stomp', 'gone', { 'on-disconnect': 'set' });
+  await sendWithReceipt(stomp, '/presence/stomp', 'online');
+  await online.next((v) => v?.sdk === 'online' && v?.stomp === 'online', { timeoutMs: 10000, what: 'both online on c' });
+  assert.match(b.log, /this node holds a replica/);
+
+  const killedAt = Date.now();
+  await b.kill();
+  // The SDK reconnects (to c: b refuses), naming its previous connection (ls): c claims the writes b kept for it
+  // in PostgreSQL and runs them before anything of the new connection, long before b's lease runs out.
+  await everyone.next((v) => v?.sdk === 'offline', { timeoutMs: 8000, what: 'sdk offline soon after the kill' });
+  const sdkOfflineAfter = Date.now() - killedAt;
+  await waitFor(() => connected.values.includes(false) && connected.values.at(-1) === true, {
+    timeoutMs: 10000,
+    message: 'the SDK connected again (through the balancer, to c)',
+  });
+  // The presence pattern: online again, with a new onDisconnect, on its new node.
+  await onDisconnect(ref(sdk.db, 'presence/sdk')).set('offline');
+  await set(ref(sdk.db, 'presence/sdk'), 'online');
+  // The STOMP client's onDisconnect runs once b's lease (10 s) has run out, on the owner.
+  await everyone.next((v) => v?.stomp === 'gone', { timeoutMs: 30000, what: 'stomp gone after the lease' });
+  const stompGoneAfter = Date.now() - killedAt;
+XX
+  // And b's kept write for the SDK client, claimed at the reconnection, never runs again: it stays online.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const final = await getJson(c, '/presence.json');
+  assert.deepEqual(final, { leaving: 'offline', sdk: 'online', stomp: 'gone' });
+  await online.next((v) => v?.sdk === 'online' && v?.stomp === undefined, { timeoutMs: 5000, what: 'only sdk online' });
+
+  // Its onDisconnect on the new node runs when it leaves.
+  await sdk.close();
+  await everyone.next((v) => v?.sdk === 'offline', { timeoutMs: 10000, what: 'sdk offline after it left' });
+  t.diagnostic(`after kill -9 of a node: its SDK client's onDisconnect ran ${sdkOfflineAfter} ms later (reconnected ` +
+    `elsewhere), its STOMP client's ${stompGoneAfter} ms later (lease)`);
 });
 
 /**
