@@ -273,7 +273,8 @@ test('onDisconnect across nodes: a clean disconnect on one node shows on another
   // The STOMP client's onDisconnect runs once b's lease (10 s) has run out, on the owner.
   await everyone.next((v) => v?.stomp === 'gone', { timeoutMs: 30000, what: 'stomp gone after the lease' });
   const stompGoneAfter = Date.now() - killedAt;
-XX
+  // b renewed its lease (10 s) at most a third of it before the kill.
+  assert.ok(stompGoneAfter >= 6000, `b's kept writes ran ${stompGoneAfter} ms after the kill, before its lease ran out`);
   // And b's kept write for the SDK client, claimed at the reconnection, never runs again: it stays online.
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const final = await getJson(c, '/presence.json');
