@@ -24,6 +24,7 @@
 #include "cluster/rabbitmq_broker.h"
 #include "db/registry.h"
 #include "store/pending_disconnects.h"
+#include "store/shared_settings.h"
 #include "store/store_factory.h"
 #include "net/fd_limit.h"
 #include "net/server.h"
@@ -64,6 +65,15 @@ net::ConnectionLimits connection_limits(const Config& config) {
   return limits;
 }
 
+// The cluster's ID-token signing key: the first node to start makes it, every other node uses that one.
+Result<std::shared_ptr<const auth::SigningKey>> shared_signing_key(store::SharedSettings& shared) {
+  auto generated = auth::SigningKey::generate();
+  if (!generated) return generated.error();
+  auto pem = shared.setting_or_create("signing_key", (*generated)->pem());
+  if (!pem) return Error{pem.error().code, "cannot read the cluster's signing key: " + pem.error().message};
+  return auth::SigningKey::from_pem(*pem);
+}
+
 }  // namespace
 
 App::App(Config config) : config_(std::move(config)) {}
@@ -94,7 +104,18 @@ bool App::start() {
   // ID tokens (Firebase Auth) are signed with the server's key under <data_dir>/auth, where the project's users and
   // its tenants' live too (opened below), shared by every database.
   const std::string auth_dir = (std::filesystem::path(config.data_dir) / "auth").string();
-  auto signing_key = auth::SigningKey::load_or_create(auth_dir + "/signing-key.pem");
+  if (!store::is_embedded_store(config.store)) {
+    // A node of a cluster shares which databases exist, their rules and the signing key with the others, in
+    // PostgreSQL (docs/cluster.md): a token one node mints is good on every node.
+    auto shared = store::SharedSettings::open(config.store);
+    if (!shared) {
+      spdlog::error("cannot read the cluster's shared settings from PostgreSQL: {}", shared.error().message);
+      return false;
+    }
+    shared_settings_ = std::move(*shared);
+  }
+  auto signing_key = shared_settings_ ? shared_signing_key(*shared_settings_)
+                                      : auth::SigningKey::load_or_create(auth_dir + "/signing-key.pem");
   if (!signing_key) {
     spdlog::error("{}", signing_key.error().message);
     return false;
@@ -153,6 +174,7 @@ bool App::start() {
     }
     pending_disconnects_ = std::move(*pending);
     registry_options.pending_disconnects = pending_disconnects_.get();
+    registry_options.shared = shared_settings_.get();
   }
   if (!config.broker.empty()) {
     if (store::is_embedded_store(config.store)) {

@@ -12,6 +12,7 @@
 #include "app/config.h"
 #include "cluster/broker.h"
 #include "store/pending_disconnects.h"
+#include "store/shared_settings.h"
 #include "app/data_dir_lock.h"
 #include "metrics/registry.h"
 
@@ -105,6 +106,7 @@ class App {
   std::unique_ptr<MemoryBudget> memory_budget_;
   std::unique_ptr<cluster::Broker> broker_;  // before the registry: its databases' subscriptions end first
   std::unique_ptr<store::PendingDisconnects> pending_disconnects_;  // before the registry, like the broker
+  std::unique_ptr<store::SharedSettings> shared_settings_;          // the cluster's; before the registry
   std::unique_ptr<db::Registry> registry_;
   std::unique_ptr<proto::rest::RestHandler> rest_;
   std::unique_ptr<proto::firebase::FirebaseHandler> firebase_;

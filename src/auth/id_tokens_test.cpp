@@ -44,6 +44,24 @@ TEST(IdTokens, MintedTokensVerifyWithFirebaseClaims) {
   EXPECT_EQ((*again)->expires_at, (*verified)->expires_at);
 }
 
+TEST(IdTokens, ATokenMintedWithAKeyVerifiesWithTheSameKeyReadBackFromItsPemAndNotWithAnother) {
+  // A cluster's nodes share the key as PEM (docs/cluster.md): one node mints, another verifies.
+  auto copy = SigningKey::from_pem(key()->pem());
+  ASSERT_TRUE(copy.ok()) << copy.error().message;
+  EXPECT_EQ((*copy)->kid(), key()->kid());
+  IdTokens minting(key(), {});
+  IdTokens other_node(*copy, {});
+  IdTokens stranger(*SigningKey::generate(), {});
+  auto token = minting.mint(TokenSubject{.uid = "alice"}, now());
+  ASSERT_TRUE(token.ok());
+  auto verified = other_node.verify("default", *token);
+  ASSERT_TRUE(verified && verified->ok());
+  auto refused = stranger.verify("default", *token);
+  EXPECT_FALSE(refused && refused->ok());
+  EXPECT_FALSE(SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n").ok());
+  EXPECT_FALSE(SigningKey::from_pem("").ok());
+}
+
 TEST(IdTokens, EveryDatabaseAcceptsEveryPoolUnlessLimitedToOthers) {
   TempDir dir("backside-id-tokens-test");
   Tenants tenants(dir.path() / "auth" / "tenants");

@@ -2,6 +2,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
@@ -46,6 +47,32 @@ Result<std::shared_ptr<const SigningKey>> SigningKey::generate() {
   EVP_PKEY* key = EVP_RSA_gen(2048);
   if (!key) return Error{ErrorCode::internal, "cannot generate an RSA key"};
   return std::shared_ptr<const SigningKey>(new SigningKey(key));
+}
+
+Result<std::shared_ptr<const SigningKey>> SigningKey::from_pem(const std::string& pem) {
+  BIO* in = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (!in) return Error{ErrorCode::internal, "cannot read a signing key: out of memory"};
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+  BIO_free(in);
+  if (!key) return Error{ErrorCode::invalid_argument, "the signing key is not a PEM private key"};
+  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
+    EVP_PKEY_free(key);
+    return Error{ErrorCode::invalid_argument, "the signing key is not an RSA key"};
+  }
+  return std::shared_ptr<const SigningKey>(new SigningKey(key));
+}
+
+std::string SigningKey::pem() const {
+  BIO* out = BIO_new(BIO_s_mem());
+  if (!out) return {};
+  std::string text;
+  if (PEM_write_bio_PrivateKey(out, key_, nullptr, nullptr, 0, nullptr, nullptr) == 1) {
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(out, &data);
+    if (size > 0) text.assign(data, static_cast<std::size_t>(size));
+  }
+  BIO_free(out);
+  return text;
 }
 
 Result<std::shared_ptr<const SigningKey>> SigningKey::load_or_create(const std::string& file) {

@@ -16,8 +16,11 @@ class SigningKey {
  public:
   // Loads `file`, or creates it with a new key.
   static Result<std::shared_ptr<const SigningKey>> load_or_create(const std::string& file);
-  // A key that lives only in memory (tests).
+  // A new key, in memory only (tests; a cluster stores its pem() in PostgreSQL).
   static Result<std::shared_ptr<const SigningKey>> generate();
+  // The key of a PEM private key (PKCS#8 or traditional), as pem() writes it.
+  static Result<std::shared_ptr<const SigningKey>> from_pem(const std::string& pem);
+  std::string pem() const;
   ~SigningKey();
   SigningKey(const SigningKey&) = delete;
   SigningKey& operator=(const SigningKey&) = delete;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <fstream>
@@ -18,9 +19,55 @@ Registry::Registry(RegistryOptions options)
       stores_({.store = options_.store,
                .durability = options_.durability,
                .node_id = options_.node_id,
-               .replicas = options_.broker != nullptr}) {}
+               .replicas = options_.broker != nullptr}) {
+  if (options_.shared) watcher_ = std::thread([this] { watch_shared_rules(); });
+}
 
-Registry::~Registry() { stop_all(); }
+Registry::~Registry() {
+  {
+    std::lock_guard lock(watcher_mutex_);
+    watcher_stopping_ = true;
+  }
+  watcher_wake_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+  stop_all();
+}
+
+void Registry::watch_shared_rules() {
+  std::chrono::steady_clock::time_point failure_logged_at{};
+  for (;;) {
+    {
+      std::unique_lock lock(watcher_mutex_);
+      if (watcher_wake_.wait_for(lock, options_.shared_rules_interval, [&] { return watcher_stopping_; })) return;
+    }
+    auto deployed = options_.shared->rules_since(shared_rules_seen_);
+    if (!deployed) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - failure_logged_at >= std::chrono::seconds(10)) {
+        failure_logged_at = now;
+        spdlog::warn("cannot read the cluster's rules now (retrying): {}", deployed.error().message);
+      }
+      continue;
+    }
+    for (auto& rules : *deployed) {
+      shared_rules_seen_ = std::max(shared_rules_seen_, rules.version);
+      Database* database = nullptr;
+      {
+        std::lock_guard lock(mutex_);
+        if (auto it = databases_.find(rules.database); it != databases_.end()) database = it->second.get();
+      }
+      if (!database || database->rules()->text == rules.text) continue;  // not open here, or already these
+      auto compiled = compile_rules(rules.text);
+      if (!compiled) {
+        spdlog::error("database {}: the cluster's rules (version {}) are invalid here, not applied: {}", rules.database,
+                      rules.version, compiled.error().message);
+        continue;
+      }
+      database->set_rules(std::move(*compiled));
+      spdlog::info("database {}: rules deployed on another node applied (version {})", rules.database, rules.version);
+    }
+  }
+}
 
 bool Registry::valid_name(const std::string& name) {
   if (name.empty() || name.size() > 100) return false;
@@ -50,7 +97,13 @@ Result<Database*> Registry::open(const std::string& name, Missing missing) {
   const fs::path directory = directory_of(name);
   std::error_code ec;
   const bool existed = fs::is_directory(directory, ec);
-  if (!existed && missing == Missing::refuse) {
+  bool exists_in_cluster = false;  // another node created it
+  if (!existed && options_.shared) {
+    auto known = options_.shared->database_exists(name);
+    if (!known) return Error{ErrorCode::unavailable, "Cannot look database \"" + name + "\" up: " + known.error().message};
+    exists_in_cluster = *known;
+  }
+  if (!existed && !exists_in_cluster && missing == Missing::refuse) {
     return Error{ErrorCode::not_found, "Database \"" + name + "\" does not exist; the admin creates databases (the "
                                        "databases option, or the admin's first write or rules deploy to it)"};
   }
@@ -89,7 +142,7 @@ Result<Database*> Registry::open(const std::string& name, Missing missing) {
     if (existed && database.error().code == ErrorCode::internal) damaged_.emplace(name, database.error().message);
     return database.error();
   }
-  if (!existed) spdlog::info("database {} created", name);
+  if (!existed && !exists_in_cluster) spdlog::info("database {} created", name);
   if (replica) spdlog::info("database {}: another node of the cluster owns it; this node holds a replica", name);
   Database* raw = database->get();
   databases_.emplace(name, std::move(*database));
@@ -97,6 +150,18 @@ Result<Database*> Registry::open(const std::string& name, Missing missing) {
 }
 
 Status Registry::open_existing() {
+  if (options_.shared) {
+    // Every database of the cluster: this node holds a replica of each (or owns it), so that its clients find
+    // them open and it can take any of them over.
+    auto names = options_.shared->databases();
+    if (!names) return names.error();
+    for (const auto& name : *names) {
+      if (!valid_name(name)) continue;
+      if (auto database = open(name, Missing::refuse); !database) {
+        spdlog::error("database {} NOT OPENED: {}", name, database.error().message);
+      }
+    }
+  }
   fs::path root = fs::path(options_.data_dir) / "db";
   std::error_code ec;
   if (!fs::exists(root, ec)) return ok_status();
@@ -137,6 +202,22 @@ Result<ActiveRulesPtr> Registry::compile_rules(std::string text, bool configured
 }
 
 ActiveRulesPtr Registry::stored_rules(const std::string& name) const {
+  if (options_.shared) {
+    auto shared = options_.shared->rules(name);
+    if (!shared) {
+      spdlog::error("database {}: cannot read its rules from the cluster ({}); only the admin may read or write until "
+                    "they are deployed again", name, shared.error().message);
+      return *compile_rules(R"({"rules": {".read": false, ".write": false}})");
+    }
+    if (*shared) {
+      auto active = compile_rules((*shared)->text);
+      if (active) return *active;
+      spdlog::error("database {}: the cluster's rules are invalid here ({}); only the admin may read or write", name,
+                    active.error().message);
+      return *compile_rules(R"({"rules": {".read": false, ".write": false}})");
+    }
+    // None deployed to the cluster yet: the node's own file, if it has one (a node that joined a cluster).
+  }
   const fs::path file = fs::path(directory_of(name)) / "rules.json";
   std::error_code ec;
   if (!fs::exists(file, ec)) return options_.default_rules;
@@ -159,7 +240,10 @@ Status Registry::set_rules(const std::string& name, std::string text) {
   if (!active) return active.error();
   auto database = create(name);
   if (!database) return database.error();
-  {
+  if (options_.shared) {
+    // Every node's: the others apply it within shared_rules_interval (watch_shared_rules).
+    if (auto stored = options_.shared->put_rules(name, (*active)->text); !stored) return stored.error();
+  } else {
     std::lock_guard lock(mutex_);  // one rules writer at a time
     if (auto written = write_file_durably(fs::path(directory_of(name)) / "rules.json", (*active)->text); !written) {
       return written;

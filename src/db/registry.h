@@ -1,14 +1,17 @@
 #pragma once
 // The databases (namespaces) of one server, each in its own store directory and with its own writer thread.
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "db/database.h"
+#include "store/shared_settings.h"
 #include "store/store.h"
 #include "store/store_factory.h"
 
@@ -33,6 +36,11 @@ struct RegistryOptions {
   cluster::Broker* broker = nullptr;
   // The shared store's onDisconnect operations (store/pending_disconnects.h). Outlives the registry.
   store::PendingDisconnects* pending_disconnects = nullptr;
+  // With the shared store: which databases exist and their rules are the cluster's (store/shared_settings.h), not
+  // this data directory's; another node's rules deploy reaches this node's databases within
+  // `shared_rules_interval`. Outlives the registry.
+  store::SharedSettings* shared = nullptr;
+  std::chrono::milliseconds shared_rules_interval{1000};
 };
 
 class Registry {
@@ -82,6 +90,14 @@ class Registry {
   mutable std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Database>> databases_;
   std::map<std::string, std::string> damaged_;  // refused at open: never retried, never written
+
+  // With shared settings: applies the rules other nodes deploy to the databases open here.
+  void watch_shared_rules();
+  std::int64_t shared_rules_seen_ = 0;  // the watcher's
+  std::mutex watcher_mutex_;
+  std::condition_variable watcher_wake_;
+  bool watcher_stopping_ = false;
+  std::thread watcher_;
 };
 
 }  // namespace backside::db

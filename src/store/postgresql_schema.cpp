@@ -5,7 +5,8 @@ namespace backside::store {
 Status create_postgresql_schema(PgConnection& connection) {
   // One row per database holds both its sequence and its lease, so that a commit (sequence + 1 while the epoch is
   // its owner's) and a takeover (epoch + 1) lock the same row and PostgreSQL orders them (docs/cluster.md).
-  // Node leases and the onDisconnect operations kept under them: store/pending_disconnects.h.
+  // Node leases and the onDisconnect operations kept under them: store/pending_disconnects.h. Rules and settings
+  // every node shares: store/shared_settings.h.
   // Paths and values are bytea: bytea compares bytewise, which is the key order the tree builder needs.
   static const std::string kSchema = R"SQL(
 BEGIN;
@@ -46,6 +47,16 @@ CREATE TABLE IF NOT EXISTS backside_disconnects (
 );
 CREATE INDEX IF NOT EXISTS backside_disconnects_by_db ON backside_disconnects (db, incarnation, session);
 CREATE INDEX IF NOT EXISTS backside_disconnects_by_client ON backside_disconnects (db, client) WHERE client <> '';
+CREATE SEQUENCE IF NOT EXISTS backside_rules_versions;
+CREATE TABLE IF NOT EXISTS backside_rules (
+  db text PRIMARY KEY,
+  version bigint NOT NULL,
+  text text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS backside_settings (
+  name text PRIMARY KEY,
+  value bytea NOT NULL
+);
 COMMIT;
 )SQL";
   return connection.execute("creating the schema", kSchema);

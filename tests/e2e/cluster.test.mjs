@@ -288,6 +288,54 @@ test('onDisconnect across nodes: a clean disconnect on one node shows on another
     `elsewhere), its STOMP client's ${stompGoneAfter} ms later (lease)`);
 });
 
+test('a production cluster (no --dev) shares which databases exist and their rules: the admin creates a database and deploys rules on one node, and the other nodes serve it under them', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const adminToken = 'the-cluster-admin-token-0123456789';
+  const startProductionNode = () => startServer({
+    t,
+    dev: false,
+    args: ['--store', services.postgres.url, '--broker', services.rabbitmq.url, '--default-namespace', 'front',
+           '--admin-token', adminToken],
+  });
+  const a = await startProductionNode();
+  const b = await startProductionNode();
+  const admin = { authorization: `Bearer ${adminToken}` };
+
+  // Unknown on every node until the admin creates it.
+  const before = await curl(b.u('/public/hello.json?ns=shop'));
+  assert.equal(before.status, 404, before.body);
+
+  const rules = { rules: { public: { '.read': true }, orders: { '$id': { '.write': "newData.child('qty').isNumber()" } } } };
+  const deployed = await curl(a.u('/.settings/rules.json?ns=shop'), { method: 'PUT', headers: admin, body: JSON.stringify(rules) });
+  assert.equal(deployed.status, 200, deployed.body);
+  const seeded = await curl(a.u('/public/hello.json?ns=shop'), { method: 'PUT', headers: admin, body: '"world"' });
+  assert.equal(seeded.status, 200, seeded.body);
+
+  // On b: the database exists, and its rules are a's deploy (within a second or so).
+  await waitFor(async () => (await curl(b.u('/public/hello.json?ns=shop'))).body === '"world"', {
+    timeoutMs: 10000, message: 'the public read on b',
+  });
+  const onB = await curl(b.u('/.settings/rules.json?ns=shop'), { headers: admin });
+  assert.equal(onB.status, 200, onB.body);
+  assert.deepEqual(JSON.parse(onB.body), rules);
+  const good = await curl(b.u('/orders/o1.json?ns=shop'), { method: 'PUT', body: JSON.stringify({ qty: 2 }) });
+  assert.equal(good.status, 200, good.body);
+  const bad = await curl(b.u('/orders/o2.json?ns=shop'), { method: 'PUT', body: JSON.stringify({ qty: 'two' }) });
+  assert.equal(bad.status, 401, bad.body);
+  const secret = await curl(b.u('/orders.json?ns=shop'));
+  assert.equal(secret.status, 401, secret.body);
+
+  // A redeploy on b reaches a; a node started later opens the database with the latest rules.
+  const tighter = { rules: { public: { '.read': false } } };
+  assert.equal((await curl(b.u('/.settings/rules.json?ns=shop'), { method: 'PUT', headers: admin, body: JSON.stringify(tighter) })).status, 200);
+  await waitFor(async () => (await curl(a.u('/public/hello.json?ns=shop'))).status === 401, {
+    timeoutMs: 10000, message: 'the tighter rules on a',
+  });
+  const c = await startProductionNode();
+  assert.equal((await curl(c.u('/public/hello.json?ns=shop'))).status, 401);
+  assert.equal((await curl(c.u('/public/hello.json?ns=shop'), { headers: admin })).body, '"world"');
+});
+
 /**
  * Checks a history of compare-and-set operations on one register for linearizability. Every successful write
  * stores a value no other write stores, so the order of the writes is the chain of their expected values: `init`,
