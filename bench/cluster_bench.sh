@@ -6,6 +6,8 @@
 #     a replica (the write committed in PostgreSQL by the owner, published through RabbitMQ, applied by the replica);
 #   - durable writes/s to one database (64 clients, each one write at a time): the owner on PostgreSQL, and one node
 #     on its embedded store (LMDB with fsync) for comparison;
+#   - fan-out at full speed to the same total listeners (one write in flight to all of them at a time, window 8):
+#     all on the owner (one node), or spread over the owner and two replicas (three nodes), the writer on the owner;
 #   - failover: kill -9 of the owner, then the time until a write on a replica is acknowledged again.
 # Usage: bench/cluster_bench.sh [--quick]   (--quick: 1 s, one run, build/benchmarks-cluster-quick.md)
 # Otherwise: the median (and range) of 3 runs, written into the cluster section of docs/benchmarks.md.
@@ -16,6 +18,7 @@ loadgen=${BACKSIDE_LOADGEN:-build/backside-loadgen}
 source bench/lib.sh
 runs=3; duration=5; [ $quick = 1 ] && { runs=1; duration=1; }
 rate=1000; listeners=10
+fanout_listeners=3000; [ $quick = 1 ] && fanout_listeners=300
 
 # As root, PostgreSQL and RabbitMQ run as their own users: they must reach their directories.
 chmod 755 "$work"
@@ -43,7 +46,7 @@ start_node() {  # start_node NAME [serve flags...]: sets node_port[NAME] and nod
 }
 stop_node() { kill -9 "${node_pid[$1]}" 2>/dev/null || true; wait "${node_pid[$1]}" 2>/dev/null || true; }
 
-declare -A p50 p99 wps
+declare -A p50 p99 wps dps fp50 fp99
 failover=""
 echo "== cluster: PostgreSQL + RabbitMQ, owner and replica; one node on LMDB for comparison"
 for run in $(seq 1 $runs); do
@@ -52,6 +55,7 @@ for run in $(seq 1 $runs); do
   # The owner opens the database first; the replica's node then holds a replica of it.
   curl -s -o /dev/null -X PUT -d '{"ready": true}' "http://127.0.0.1:${node_port[owner$run]}/start.json?ns=$ns"
   start_node replica$run --store "$store" --broker "$broker"
+  start_node second$run --store "$store" --broker "$broker"
   for where in owner replica; do
     result=$("$loadgen" fanout --proto firebase --ns "$ns" --port "${node_port[$where$run]}" \
              --writer-port "${node_port[owner$run]}" --subscribers $listeners --rate $rate --duration $duration \
@@ -59,6 +63,18 @@ for run in $(seq 1 $runs); do
     echo "  run $run listeners on the $where: $result"
     p50[$where]+=" $(echo "$result" | field p50_ms)"; p99[$where]+=" $(echo "$result" | field p99_ms)"
   done
+  # Fan-out: the same listeners on one node, then spread over three.
+  for spread in one three; do
+    ports=${node_port[owner$run]}
+    [ $spread = three ] && ports="${node_port[owner$run]},${node_port[replica$run]},${node_port[second$run]}"
+    result=$("$loadgen" fanout --proto firebase --ns "$ns" --port "${node_port[owner$run]}" --subscriber-ports "$ports" \
+             --subscribers $fanout_listeners --duration $duration --path "bench/fanout/$spread" 2>"$work/loadgen.log") \
+      || { cat "$work/loadgen.log" >&2; exit 1; }
+    echo "  run $run fan-out to $fanout_listeners listeners on $spread node(s): $result"
+    dps[$spread]+=" $(echo "$result" | field deliveries_per_s)"
+    fp50[$spread]+=" $(echo "$result" | field p50_ms)"; fp99[$spread]+=" $(echo "$result" | field p99_ms)"
+  done
+  stop_node second$run
   result=$("$loadgen" writes --proto firebase --ns "$ns" --port "${node_port[owner$run]}" --clients 64 \
            --duration $duration 2>"$work/loadgen.log") || { cat "$work/loadgen.log" >&2; exit 1; }
   echo "  run $run writes on the PostgreSQL owner: $result"
@@ -97,9 +113,15 @@ $(date -u +%Y-%m-%d), $(nproc) cores; median (range) of $runs runs of $duration 
 | durable writes/s to one database, owner on PostgreSQL (64 clients) | $(cell "${wps[postgresql]}") |
 | durable writes/s to one database, one node on LMDB + fsync (64 clients) | $(cell "${wps[lmdb]}") |
 | PostgreSQL ÷ LMDB | $ratio |
+| fan-out at full speed, $fanout_listeners listeners on one node (the owner): deliveries/s | $(cell "${dps[one]}") |
+| fan-out at full speed, $fanout_listeners listeners over three nodes (owner + 2 replicas): deliveries/s | $(cell "${dps[three]}") |
+| fan-out, write → delivery p50 / p99 ms, one node | $(cell "${fp50[one]}") / $(cell "${fp99[one]}") |
+| fan-out, write → delivery p50 / p99 ms, three nodes | $(cell "${fp50[three]}") / $(cell "${fp99[three]}") |
 | failover: kill -9 of the owner → a write on the replica acknowledged, ms | $(cell "$failover") |
 
-The replica's extra latency over the owner's is the replication lag (the owner's commit is published through
+All nodes share this machine's $(nproc) cores, so three nodes cannot deliver more than one here: the fan-out rows
+show what replication costs (each replica applies every batch and renders its own events), not the gain of spreading
+listeners over machines, where each node's share of the deliveries uses its own cores. The replica's extra latency over the owner's is the replication lag (the owner's commit is published through
 RabbitMQ with a confirm, then applied in sequence order). Failover is bounded by the lease (10 s): the replica takes
 the database over at its first check after the lease ran out.
 <!-- end cluster -->"

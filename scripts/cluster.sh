@@ -45,6 +45,11 @@ case "$action" in
     dir=$(cd "$dir" && pwd)
     store=$(scripts/postgres.sh start "$dir/postgres" 55432 | tail -n 1)
     broker=$(scripts/rabbitmq.sh start "$dir/rabbitmq" 55672 | tail -n 1)
+    # One admin token for every node (each would otherwise make its own in its data dir).
+    if [ ! -s "$dir/admin-token" ]; then
+      (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$dir/admin-token")
+    fi
+    export BACKSIDE_ADMIN_TOKEN=${BACKSIDE_ADMIN_TOKEN:-$(cat "$dir/admin-token")}
     for i in $(seq 0 $((nodes - 1))); do
       node="$dir/node-$i"
       mkdir -p "$node"
@@ -56,6 +61,7 @@ case "$action" in
       grep -q "listening on" "$node/backside.log" || { cat "$node/backside.log" >&2; stop_cluster "$dir"; exit 1; }
       echo "node $i: http://127.0.0.1:$((9000 + i)) (stomp 127.0.0.1:$((61613 + i))), log $node/backside.log"
     done
+    echo "admin token (every node's): $dir/admin-token"
     echo "stop with: scripts/cluster.sh stop $dir"
     ;;
   stop)

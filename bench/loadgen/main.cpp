@@ -7,6 +7,8 @@
 //             --window W  full speed: at most W writes not yet delivered to every subscriber (default 8)
 //             --distinct        many paths: subscriber i listens on PATH/i, each write goes to one random
 //                               subscriber's path (one delivery per write)
+//             --writer-port P  the writer on another server than the subscribers (a cluster's owner)
+//             --subscriber-ports P1,P2,...  subscriber i on port P(i mod k): listeners spread over a cluster's nodes
 //             --writes N  full speed, exactly N writes, then stop once all are delivered and acknowledged (not
 //                         after --duration): a fixed workload, for bench/instructions_bench.sh (N = 0: connect only)
 //             --limit-to-last K query listeners: each subscriber listens with orderByKey().limitToLast(K) (Firebase
@@ -90,6 +92,7 @@ struct Options {
   std::string proto = "firebase";
   int port = 0;
   int writer_port = 0;  // fanout: the writer on another server than the subscribers (a cluster's owner); 0 = port
+  std::vector<int> subscriber_ports;  // fanout --subscriber-ports P1,P2,...: subscribers spread over these (a cluster)
   std::string ns = "default";
   std::string path = "bench/fan";
   int subscribers = 1;
@@ -122,6 +125,14 @@ Options parse(int argc, char** argv) {
     };
     if (a == "--port") o.port = std::stoi(next());
     else if (a == "--writer-port") o.writer_port = std::stoi(next());
+    else if (a == "--subscriber-ports") {
+      std::string list = next();
+      for (std::size_t at = 0; at <= list.size();) {
+        const std::size_t comma = std::min(list.find(',', at), list.size());
+        o.subscriber_ports.push_back(std::stoi(list.substr(at, comma - at)));
+        at = comma + 1;
+      }
+    }
     else if (a == "--proto") o.proto = next();
     else if (a == "--ns") o.ns = next();
     else if (a == "--path") o.path = next();
@@ -185,10 +196,12 @@ struct alignas(64) ThreadStats {
 
 // Connects `count` clients (at most 256 handshakes in flight), each subscribing to path_of(i).
 // Returns once all are subscribed; dies on any failure.
+// `spread`: subscriber i connects to spread[i % size] instead of copts' endpoint (the nodes of a cluster).
 std::vector<std::shared_ptr<Client>> connect_subscribers(Threads& threads, const ClientOptions& copts, int count,
                                                          const std::function<std::string(int)>& path_of,
                                                          const std::function<void(int, Client&)>& setup,
-                                                         const Query& query = {}) {
+                                                         const Query& query = {},
+                                                         const std::vector<int>& spread = {}) {
   std::vector<std::shared_ptr<Client>> clients(count);
   std::atomic<int> done{0};
   std::mutex error_mutex;
@@ -199,7 +212,12 @@ std::vector<std::shared_ptr<Client>> connect_subscribers(Threads& threads, const
       int i = launched++;
       asio::io_context* io = &threads[static_cast<std::size_t>(i)];
       asio::post(*io, [&, i, io] {
-        auto client = make_client(*io, copts);
+        ClientOptions own = copts;
+        if (!spread.empty()) {
+          own.endpoint = tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                                       static_cast<unsigned short>(spread[static_cast<std::size_t>(i) % spread.size()]));
+        }
+        auto client = make_client(*io, own);
         clients[i] = client;
         setup(i, *client);
         std::weak_ptr<Client> weak = client;
@@ -280,7 +298,7 @@ int run_fanout(const Options& o) {
           if (lost.fetch_add(1) < 5) std::cerr << "subscriber lost: " << error << "\n";
         };
       },
-      Query{.limit_to_last = o.limit_to_last});
+      Query{.limit_to_last = o.limit_to_last}, o.subscriber_ports);
   std::cerr << "fanout: " << n << " subscribers ready\n";
 
   {
