@@ -120,9 +120,10 @@ $(date -u +%Y-%m-%d), $(nproc) cores; median (range) of $runs runs of $duration 
 | failover: kill -9 of the owner → a write on the replica acknowledged, ms | $(cell "$failover") |
 
 All nodes share this machine's $(nproc) cores, so three nodes cannot deliver more than one here: the fan-out rows
-show what replication costs (each replica applies every batch and renders its own events), not the gain of spreading
-listeners over machines, where each node's share of the deliveries uses its own cores. The replica's extra latency over the owner's is the replication lag (the owner's commit is published through
-RabbitMQ with a confirm, then applied in sequence order). Failover is bounded by the lease (10 s): the replica takes
+show what replication costs (each replica applies every batch and renders its own events), not the gain of
+spreading listeners over machines, where each node's share of the deliveries uses its own cores. The replica's extra
+latency over the owner's is the replication lag (the owner's commit is published through RabbitMQ with a confirm,
+then applied in sequence order). Failover is bounded by the lease (10 s): the replica takes
 the database over at its first check after the lease ran out.
 <!-- end cluster -->"
 write_section cluster "$section" build/benchmarks-cluster-quick.md
