@@ -88,21 +88,31 @@ Result<Database*> Registry::open(const std::string& name, Missing missing) {
   if (!valid_name(name)) {
     return invalid("Invalid database name \"" + name + "\": use 1 to 100 letters, digits, '-' or '_'");
   }
-  std::lock_guard lock(mutex_);
-  if (auto it = databases_.find(name); it != databases_.end()) return it->second.get();
-  if (auto it = damaged_.find(name); it != damaged_.end()) {
-    // Clients get no file names or offsets: those are in the server log and `backside check`.
-    return Error{ErrorCode::unavailable, "Database \"" + name + "\" is damaged and was not opened (see the server log)"};
+  const auto open_or_damaged = [&]() -> std::optional<Result<Database*>> {
+    if (auto it = databases_.find(name); it != databases_.end()) return Result<Database*>(it->second.get());
+    if (auto it = damaged_.find(name); it != damaged_.end()) {
+      // Clients get no file names or offsets: those are in the server log and `backside check`.
+      return Result<Database*>(
+          Error{ErrorCode::unavailable, "Database \"" + name + "\" is damaged and was not opened (see the server log)"});
+    }
+    return std::nullopt;
+  };
+  {
+    std::lock_guard lock(mutex_);
+    if (auto known = open_or_damaged()) return std::move(*known);
   }
   const fs::path directory = directory_of(name);
   std::error_code ec;
-  const bool existed = fs::is_directory(directory, ec);
   bool exists_in_cluster = false;  // another node created it
-  if (!existed && options_.shared) {
+  if (!fs::is_directory(directory, ec) && options_.shared) {
+    // Asked outside the lock: a round trip (or PostgreSQL away) must not hold up requests to open databases.
     auto known = options_.shared->database_exists(name);
     if (!known) return Error{ErrorCode::unavailable, "Cannot look database \"" + name + "\" up: " + known.error().message};
     exists_in_cluster = *known;
   }
+  std::lock_guard lock(mutex_);
+  if (auto known = open_or_damaged()) return std::move(*known);  // opened meanwhile
+  const bool existed = fs::is_directory(directory, ec);
   if (!existed && !exists_in_cluster && missing == Missing::refuse) {
     return Error{ErrorCode::not_found, "Database \"" + name + "\" does not exist; the admin creates databases (the "
                                        "databases option, or the admin's first write or rules deploy to it)"};

@@ -17,9 +17,24 @@ SharedSettings::SharedSettings(std::unique_ptr<PgConnection> connection) : conne
 
 SharedSettings::~SharedSettings() = default;
 
+Status SharedSettings::connect() {
+  const auto now = std::chrono::steady_clock::now();
+  if (connect_failure_ && !connection_->connected() && now - connect_failed_at_ < std::chrono::seconds(1)) {
+    return *connect_failure_;
+  }
+  Status connected = connection_->ensure_connected();
+  if (connected) {
+    connect_failure_.reset();
+  } else {
+    connect_failure_ = connected.error();
+    connect_failed_at_ = now;
+  }
+  return connected;
+}
+
 Result<bool> SharedSettings::database_exists(const std::string& name) {
   std::lock_guard lock(mutex_);
-  if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
+  if (Status connected = connect(); !connected) return connected.error();
   auto found = connection_->query("looking a database up", "SELECT 1 FROM backside_databases WHERE name = $1",
                                   {PgParam::text(name)});
   if (!found) return found.error();
@@ -28,7 +43,7 @@ Result<bool> SharedSettings::database_exists(const std::string& name) {
 
 Result<std::vector<std::string>> SharedSettings::databases() {
   std::lock_guard lock(mutex_);
-  if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
+  if (Status connected = connect(); !connected) return connected.error();
   auto found = connection_->query("listing the databases", "SELECT name FROM backside_databases ORDER BY name", {});
   if (!found) return found.error();
   std::vector<std::string> names;
@@ -52,7 +67,7 @@ Result<std::vector<SharedSettings::Rules>> rows_of_rules(const PgResult& result)
 
 Result<std::optional<SharedSettings::Rules>> SharedSettings::rules(const std::string& database) {
   std::lock_guard lock(mutex_);
-  if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
+  if (Status connected = connect(); !connected) return connected.error();
   auto found = connection_->query("reading a database's rules",
                                   "SELECT db, version, text FROM backside_rules WHERE db = $1",
                                   {PgParam::text(database)});
@@ -65,7 +80,7 @@ Result<std::optional<SharedSettings::Rules>> SharedSettings::rules(const std::st
 
 Result<std::int64_t> SharedSettings::put_rules(const std::string& database, const std::string& text) {
   std::lock_guard lock(mutex_);
-  if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
+  if (Status connected = connect(); !connected) return connected.error();
   auto stored = connection_->query(
       "deploying rules",
       "INSERT INTO backside_rules (db, version, text) VALUES ($1, nextval('backside_rules_versions'), $2) "
@@ -77,7 +92,7 @@ Result<std::int64_t> SharedSettings::put_rules(const std::string& database, cons
 
 Result<std::vector<SharedSettings::Rules>> SharedSettings::rules_since(std::int64_t version) {
   std::lock_guard lock(mutex_);
-  if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
+  if (Status connected = connect(); !connected) return connected.error();
   auto found = connection_->query("reading rules deployed since",
                                   "SELECT db, version, text FROM backside_rules WHERE version > $1 ORDER BY version",
                                   {PgParam::text(std::to_string(version))});
@@ -87,7 +102,7 @@ Result<std::vector<SharedSettings::Rules>> SharedSettings::rules_since(std::int6
 
 Result<std::string> SharedSettings::setting_or_create(const std::string& name, const std::string& initial) {
   std::lock_guard lock(mutex_);
-  if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
+  if (Status connected = connect(); !connected) return connected.error();
   auto inserted = connection_->query(
       "storing a setting", "INSERT INTO backside_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
       {PgParam::text(name), PgParam::bytes(initial)});

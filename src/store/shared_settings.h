@@ -3,6 +3,7 @@
 // database's security rules, and named settings such as the ID-token signing key. A node on the embedded store
 // keeps these in its data directory instead. Thread-safe: calls are serialized on one connection, and block for a
 // round trip.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -45,8 +46,13 @@ class SharedSettings {
 
  private:
   explicit SharedSettings(std::unique_ptr<PgConnection> connection);
+  // Under mutex_: connects if needed, but after a failed attempt answers unavailable at once for a second (callers
+  // include I/O threads: PostgreSQL away must not hold each of them up for a connect timeout).
+  Status connect();
   std::mutex mutex_;
   std::unique_ptr<PgConnection> connection_;
+  std::chrono::steady_clock::time_point connect_failed_at_{};
+  std::optional<Error> connect_failure_;
 };
 
 }  // namespace backside::store
