@@ -22,6 +22,7 @@ Status SharedSettings::connect() {
   if (connect_failure_ && !connection_->connected() && now - connect_failed_at_ < std::chrono::seconds(1)) {
     return *connect_failure_;
   }
+  if (!connection_->connected()) ++connect_attempts_;
   Status connected = connection_->ensure_connected();
   if (connected) {
     connect_failure_.reset();
@@ -30,6 +31,11 @@ Status SharedSettings::connect() {
     connect_failed_at_ = now;
   }
   return connected;
+}
+
+std::uint64_t SharedSettings::connect_attempts() {
+  std::lock_guard lock(mutex_);
+  return connect_attempts_;
 }
 
 Result<bool> SharedSettings::database_exists(const std::string& name) {

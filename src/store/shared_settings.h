@@ -40,6 +40,9 @@ class SharedSettings {
   // Rules deployed after `version` (any database), in version order: how a node hears of another's deploy.
   Result<std::vector<Rules>> rules_since(std::int64_t version);
 
+  // Connections attempted since open (reconnects after a failure included).
+  std::uint64_t connect_attempts();
+
   // The setting `name`; if there is none yet, `initial` is stored and returned (the first node to ask wins, the
   // others get its value).
   Result<std::string> setting_or_create(const std::string& name, const std::string& initial);
@@ -53,6 +56,7 @@ class SharedSettings {
   std::unique_ptr<PgConnection> connection_;
   std::chrono::steady_clock::time_point connect_failed_at_{};
   std::optional<Error> connect_failure_;
+  std::uint64_t connect_attempts_ = 0;
 };
 
 }  // namespace backside::store

@@ -2,12 +2,15 @@
 // SharedSettings objects play two nodes.
 #include "store/shared_settings.h"
 
+#include <chrono>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "store/postgresql_store.h"
 #include "store/postgresql_test_server.h"
+#include "util/test_service.h"
 
 namespace backside::store {
 namespace {
@@ -78,6 +81,37 @@ TEST(SharedSettings, TheFirstNodeToStoreASettingWinsAndBytesSurvive) {
   const std::string mine("a\0b\xff", 4);
   EXPECT_EQ(*node_a->setting_or_create(name, mine), mine);
   EXPECT_EQ(*node_b->setting_or_create(name, "theirs"), mine);
+}
+
+TEST(SharedSettings, WithPostgreSQLAwayLookupsFailAtOnceAndWorkAgainOnceItIsBack) {
+  BACKSIDE_REQUIRE_POSTGRESQL(shared_url);  // skips when PostgreSQL is not installed
+  TestService own("postgres", nullptr);  // a server of this test's own, to stop and start
+  ASSERT_TRUE(own.started().url) << own.started().problem;
+  auto settings = open_settings(*own.started().url);
+  ASSERT_TRUE(settings);
+  ASSERT_TRUE(settings->database_exists("anything").ok());
+  ASSERT_TRUE(own.stop());
+  auto first = settings->database_exists("anything");
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().code, ErrorCode::unavailable);
+  // The lookup that found the connection lost was refused; the next one tries to connect again, and fails.
+  const std::uint64_t before = settings->connect_attempts();
+  EXPECT_FALSE(settings->database_exists("anything").ok());
+  EXPECT_EQ(settings->connect_attempts(), before + 1);
+  // From then on, for a second, every caller (I/O threads among them) is answered at once rather than each trying
+  // to connect (which against a vanished host takes the connect timeout).
+  const std::uint64_t attempts = settings->connect_attempts();
+  for (int i = 0; i < 50; ++i) EXPECT_FALSE(settings->database_exists("anything").ok());
+  EXPECT_EQ(settings->connect_attempts(), attempts);
+  own.start();
+  ASSERT_TRUE(own.started().url) << own.started().problem;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool back = false;
+  while (!back && std::chrono::steady_clock::now() < deadline) {
+    back = settings->database_exists("anything").ok();
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(back) << "not reconnected within 10 s";
 }
 
 TEST(SharedSettings, AnUnreachableServerIsAnErrorAtOpen) {
