@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <iterator>
 #include <new>
 #include <utility>
@@ -167,8 +168,15 @@ Database::~Database() {
 }
 
 void Database::stop() {
-  // What sessions' ends left with the keeper of onDisconnect operations comes here before the doors close.
-  if (pending_disconnects_) pending_disconnects_->flush();
+  // With kept onDisconnect operations, a session's end goes writer → keeper (the claim) → writer (the write): both
+  // queues are worked off, in that order, while this one still takes work, so that the writes of sessions that
+  // ended before the stop are made (a rolling restart must not lose its clients' presence).
+  if (pending_disconnects_ && writer_.get_id() != std::this_thread::get_id()) {
+    auto reached = std::make_shared<std::promise<void>>();
+    auto ends_handed_over = reached->get_future();
+    if (run([reached](const Node&) { reached->set_value(); })) ends_handed_over.wait();
+    pending_disconnects_->flush();
+  }
   {
     std::lock_guard lock(mutex_);
     if (stopping_) {

@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cluster/in_process_broker.h"
 #include "db/database.h"
@@ -189,6 +190,31 @@ TEST(ClientSessionCluster, ASessionThatEndsOnItsNodeRunsItsWritesThereAndForgets
   replica.keeper.reset();  // a clean stop hands over anything still kept: nothing is
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(read(*owner.database, "/presence/ada"), R"("back")");
+}
+
+TEST(ClientSessionCluster, SessionsThatEndAsTheirNodeStopsCleanlyStillHaveTheirWritesMade) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  cluster::InProcessBroker broker;
+  const std::string name = unique_name("presence-");
+  // The stopping node owns the database (its writes are its own, not forwarded); the other one watches.
+  Node stopping = open_node(url, name, "node-a", false, broker);
+  Node watching = open_node(url, name, "node-b", true, broker);
+  ASSERT_TRUE(stopping.database && watching.database);
+  std::vector<std::shared_ptr<ClientSession>> sessions;
+  for (const char* uid : {"ada", "bob", "cy"}) {
+    auto session = ClientSession::create(*stopping.database, {}, {});
+    session->authenticate(user(uid));
+    ASSERT_TRUE(answered([&](StatusCallback done) {
+                  return session->on_disconnect_set({*Path::parse(std::string("/presence/") + uid), false},
+                                                    boost::json::parse(R"("offline")"), 9, done);
+                }).ok());
+    sessions.push_back(session);
+  }
+  // A drain: the connections close (their ends are queued), then the database stops at once.
+  for (auto& session : sessions) session->end();
+  stopping.database->stop();
+  EXPECT_TRUE(eventually_reads(*watching.database, "/presence", R"({"ada":"offline","bob":"offline","cy":"offline"})", 5s));
+  EXPECT_EQ(kept_rows(url, stopping.keeper->incarnation()), 0);
 }
 
 TEST(ClientSessionCluster, AClientThatReconnectsElsewhereNamingItsPreviousSessionHasItsWritesRunFirstAndOnce) {
