@@ -273,7 +273,12 @@ bool App::start() {
   identity_options.accept_unsigned_custom_tokens = config.dev;
   identity_options.sign_ups_per_address = {.max_attempts = config.auth_max_sign_ups_per_address,
                                            .window_seconds = config.auth_sign_up_window_seconds};
-  user_directories_ = std::make_unique<auth::UserDirectories>(project_users_directory(config).string(), *tenants_);
+  auto users = user_storage(config, *tenants_);
+  if (!users) {
+    spdlog::error("{}", users.error().message);
+    return false;
+  }
+  user_directories_ = std::make_unique<auth::UserDirectories>(std::move(*users), *tenants_);
   // ID tokens of deleted, disabled or revoked users are refused on every door, and the connections that presented
   // them end: at once for changes made through this server, within a second for `backside users` beside it.
   id_tokens_->check_users_in(user_directories_.get());

@@ -57,7 +57,12 @@ int manage_tenants(const Config& config, const TenantsCommand& command) {
     return 0;
   }
   if (command.action == "delete") {
-    auth::UserDirectories directories(project_users_directory(config).string(), tenants);
+    auto storage = user_storage(config, tenants);
+    if (!storage) {
+      spdlog::error("{}", storage.error().message);
+      return 1;
+    }
+    auth::UserDirectories directories(std::move(*storage), tenants);
     if (auto removed = directories.remove_tenant(command.id); !removed) return refused(removed.error(), command.id);
     return 0;
   }

@@ -41,7 +41,12 @@ void print(const json::value& value) { std::cout << json::serialize(value) << '\
 int manage_users(const Config& config, const UsersCommand& command) {
   auth::Tenants tenants(tenants_directory(config));
   migrate_users(config, tenants);
-  auth::UserDirectories directories(project_users_directory(config).string(), tenants);
+  auto storage = user_storage(config, tenants);
+  if (!storage) {
+    spdlog::error("{}", storage.error().message);
+    return 1;
+  }
+  auth::UserDirectories directories(std::move(*storage), tenants);
   auto opened = directories.of(command.tenant);
   if (!opened) {
     const bool unknown = opened.error().code == ErrorCode::not_found || opened.error().code == ErrorCode::invalid_argument;

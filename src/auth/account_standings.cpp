@@ -41,7 +41,12 @@ void AccountStandings::recheck(const std::string& tenant, const std::string& uid
   if (live.empty()) return;
   auto users = directories_->of(tenant);
   if (!users && users.error().code != ErrorCode::not_found) return;  // cannot tell now: the next change or sweep
-  const auto user = users ? (*users)->find_by_uid(uid) : std::nullopt;
+  std::optional<boost::json::object> user;
+  if (users) {
+    auto read = (*users)->read_by_uid(uid);
+    if (!read) return;  // cannot tell now (PostgreSQL away): its sessions stay until the next change or sweep
+    user = std::move(*read);
+  }
   for (auto& [key, standing] : live) {
     auto why = users ? why_token_refused(user, key.auth_time) : std::optional<std::string>("Auth token's tenant was deleted.");
     if (!why) continue;
@@ -90,13 +95,21 @@ void AccountStandings::sweep() {
       continue;
     }
     const UserStore::Versions now = (*users)->versions();
+    if (now.version == 0) continue;  // cannot tell now: the next sweep looks again
     auto [seen, first] = swept_.try_emplace(tenant, now);
-    // Every commit moves the version by one: more moves than our own commits means another process wrote.
-    const bool changed_elsewhere =
-        first || now.version - seen->second.version > now.own_commits - seen->second.own_commits;
+    const UserStore::Versions before = seen->second;
     seen->second = now;
-    if (!changed_elsewhere) continue;
-    for (const auto& uid : uids) recheck(tenant, uid);
+    // Every commit moves the version by one: more moves than our own commits means another process wrote.
+    if (!first && now.version >= before.version &&
+        now.version - before.version <= now.own_commits - before.own_commits) {
+      continue;
+    }
+    std::optional<std::vector<std::string>> changed;
+    if (!first && now.version > before.version) changed = (*users)->changed_since(before.version);
+    if (changed) std::sort(changed->begin(), changed->end());
+    for (const auto& uid : uids) {
+      if (!changed || std::binary_search(changed->begin(), changed->end(), uid)) recheck(tenant, uid);
+    }
   }
 }
 

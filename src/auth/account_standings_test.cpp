@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "auth/id_tokens.h"
+#include "auth/lmdb_user_store.h"
 
 namespace backside::auth {
 namespace {
@@ -24,7 +25,7 @@ struct World {
   std::filesystem::path root = std::filesystem::temp_directory_path() /
                                ("backside-standings-test-" + std::to_string(std::random_device{}()));
   Tenants tenants{root / "tenants"};
-  UserDirectories directories{(root / "users").string(), tenants};
+  UserDirectories directories{users_on_disk((root / "users").string(), tenants), tenants};
   IdTokens tokens{*SigningKey::generate(), {}};
   UserStore& users = **directories.of("");
 
@@ -51,7 +52,7 @@ void disable_in_another_process(World& world, const std::string& uid) {
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    auto store = UserStore::open(directory);
+    auto store = LmdbUserStore::open(directory);
     if (!store) _exit(2);
     auto record = (*store)->find_by_uid(uid);
     if (!record) _exit(3);

@@ -142,7 +142,9 @@ Result<std::uint64_t> IdTokens::check_user(const VerifiedToken& token) const {
   }
   // The version first: a change after it is seen by the next request.
   const std::uint64_t version = (*users)->version();
-  if (auto why = why_token_refused((*users)->find_by_uid(token.uid), token.auth_time)) return invalid_token(std::move(*why));
+  auto user = (*users)->read_by_uid(token.uid);
+  if (!user) return Error{ErrorCode::unavailable, "Auth token's user cannot be looked up now: " + user.error().message};
+  if (auto why = why_token_refused(*user, token.auth_time)) return invalid_token(std::move(*why));
   return version;
 }
 

@@ -157,7 +157,7 @@ TEST(IdTokens, TokensOfDeletedDisabledOrRevokedUsersAreRefusedOnceCached) {
                     ("backside-id-tokens-test-" + std::to_string(std::random_device{}()));
   {
     Tenants tenants(root / "tenants");
-    UserDirectories directories((root / "users").string(), tenants);
+    UserDirectories directories(users_on_disk((root / "users").string(), tenants), tenants);
     UserStore& users = **directories.of("");
     IdTokens tokens(key(), {});
     tokens.check_users_in(&directories);
@@ -211,7 +211,7 @@ TEST(IdTokens, TokensOfDeletedDisabledOrRevokedUsersAreRefusedOnceCached) {
 TEST(IdTokens, TokensOfADeletedTenantAreRefused) {
   TempDir dir("backside-id-tokens-test");
   Tenants tenants(dir.path() / "tenants");
-  UserDirectories directories((dir.path() / "users").string(), tenants);
+  UserDirectories directories(users_on_disk((dir.path() / "users").string(), tenants), tenants);
   IdTokens tokens(key(), {});
   tokens.check_users_in(&directories);
   ASSERT_TRUE(tenants.create("Shop", "shop").ok());

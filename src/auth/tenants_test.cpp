@@ -5,7 +5,7 @@
 #include <regex>
 #include <thread>
 
-#include "auth/user_store.h"
+#include "auth/lmdb_user_store.h"
 #include "util/temp_dir.h"
 
 namespace backside::auth {
@@ -38,7 +38,7 @@ TEST(Tenants, CreatedWithAnIdMadeFromTheDisplayNameListedOldestFirstRenamedAndDe
   EXPECT_EQ(Tenants(dir.path()).get("kids")->display_name, "Children") << "durable, seen by another process";
   EXPECT_EQ(tenants.rename("kids", "x").error().message.substr(0, 20), "INVALID_DISPLAY_NAME");
 
-  ASSERT_TRUE(UserStore::open(tenants.users_directory("kids").string()).ok());
+  ASSERT_TRUE(LmdbUserStore::open(tenants.users_directory("kids").string()).ok());
   ASSERT_TRUE(tenants.remove("kids").ok());
   EXPECT_FALSE(tenants.exists("kids"));
   EXPECT_FALSE(fs::exists(dir.path() / "kids")) << "its users go with it";
@@ -71,20 +71,20 @@ TEST(Tenants, AdoptingUsersIsCrashSafe) {
   const fs::path tenants_dir = dir.path() / "auth" / "tenants";
   const fs::path old_users = dir.path() / "db" / "shop" / "users";
   {
-    auto store = std::move(UserStore::open(old_users.string()).value());
+    auto store = std::move(LmdbUserStore::open(old_users.string()).value());
     ASSERT_TRUE(store->create({{"localId", "s1"}, {"email", "s@x.com"}}).ok());
   }
   Tenants tenants(tenants_dir);
   ASSERT_TRUE(tenants.adopt("shop", "shop", old_users).ok());
   EXPECT_FALSE(fs::exists(old_users));
   EXPECT_EQ(tenants.get("shop")->display_name, "shop") << "named as is: database names need not be display names";
-  EXPECT_TRUE((*UserStore::open(tenants.users_directory("shop").string()))->find_by_email("s@x.com"));
+  EXPECT_TRUE((*LmdbUserStore::open(tenants.users_directory("shop").string()))->find_by_email("s@x.com"));
   EXPECT_EQ(tenants.adopt("shop", "shop", old_users).error().message, "DUPLICATE_TENANT_ID");
 
   // Cut short after the users moved into the staging folder and before it became the tenant.
   const fs::path staged = tenants_dir / ".adopting-club";
   {
-    auto store = std::move(UserStore::open((staged / "users").string()).value());
+    auto store = std::move(LmdbUserStore::open((staged / "users").string()).value());
     ASSERT_TRUE(store->create({{"localId", "c1"}}).ok());
   }
   EXPECT_FALSE(tenants.exists("club")) << "a staged adoption is no tenant";
@@ -94,7 +94,7 @@ TEST(Tenants, AdoptingUsersIsCrashSafe) {
   fs::create_directories(tenants_dir / ".deleted-gone-abcdefgh" / "users");
   tenants.recover();
   EXPECT_TRUE(tenants.exists("club"));
-  EXPECT_TRUE((*UserStore::open(tenants.users_directory("club").string()))->find_by_uid("c1"));
+  EXPECT_TRUE((*LmdbUserStore::open(tenants.users_directory("club").string()))->find_by_uid("c1"));
   EXPECT_FALSE(fs::exists(staged));
   EXPECT_FALSE(fs::exists(tenants_dir / ".creating-half-abcdefgh"));
   EXPECT_FALSE(fs::exists(tenants_dir / ".deleted-gone-abcdefgh"));

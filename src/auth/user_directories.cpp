@@ -1,6 +1,19 @@
 #include "auth/user_directories.h"
 
+#include "auth/lmdb_user_store.h"
+
 namespace backside::auth {
+
+UserStorage users_on_disk(std::string project_directory, const Tenants& tenants) {
+  return {.open = [project_directory = std::move(project_directory),
+                   &tenants](const std::string& tenant) -> Result<std::unique_ptr<UserStore>> {
+            auto store =
+                LmdbUserStore::open(tenant.empty() ? project_directory : tenants.users_directory(tenant).string());
+            if (!store) return store.error();
+            return std::unique_ptr<UserStore>(std::move(*store));
+          },
+          .remove = {}};
+}
 
 Result<std::shared_ptr<UserStore>> UserDirectories::of(const std::string& tenant) {
   if (!tenant.empty()) {
@@ -16,7 +29,7 @@ Result<std::shared_ptr<UserStore>> UserDirectories::of(const std::string& tenant
     if (!it->second->deleted()) return it->second;
     open_.erase(it);  // deleted, and made again, by another process between two lookups: the new one's users
   }
-  auto store = UserStore::open(tenant.empty() ? project_directory_ : tenants_.users_directory(tenant).string());
+  auto store = storage_.open(tenant);
   if (!store) return store.error();
   std::shared_ptr<UserStore> shared = std::move(*store);
   hook(tenant, *shared);
@@ -27,6 +40,11 @@ Result<std::shared_ptr<UserStore>> UserDirectories::of(const std::string& tenant
 Status UserDirectories::remove_tenant(const std::string& tenant) {
   if (tenant.empty()) return invalid("INVALID_TENANT_ID");
   if (auto removed = tenants_.remove(tenant); !removed) return removed;
+  if (storage_.remove) {
+    // The tenant is gone already: users left behind by a failure here are unreachable, and removed again by the
+    // next deletion of the same id.
+    if (auto removed = storage_.remove(tenant); !removed) return removed;
+  }
   {
     std::lock_guard lock(mutex_);
     open_.erase(tenant);

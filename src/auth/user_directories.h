@@ -1,7 +1,8 @@
 #pragma once
-// The server's user directories: the project's users (<data_dir>/auth/users), shared by every database of the
-// server as Firebase shares a project's users across its Realtime Database instances, and one directory per
-// Identity Platform tenant (auth/tenants.h). A directory is named by its tenant id; "" names the project's. Users
+// The server's user directories: the project's users, shared by every database of the server as Firebase shares a
+// project's users across its Realtime Database instances, and one directory per Identity Platform tenant
+// (auth/tenants.h). Where they live is a UserStorage: LMDB in the data directory (<data_dir>/auth/users, and each
+// tenant's folder), or PostgreSQL for a cluster (auth/postgresql_user_store.h). A directory is named by its tenant id; "" names the project's. Users
 // are private: no client path reaches them. Directories open on first use and stay open while their tenant exists;
 // a store is shared, so that a request holding one outlives its tenant's deletion safely. Thread-safe.
 #include <functional>
@@ -16,11 +17,20 @@
 
 namespace backside::auth {
 
+struct UserStorage {
+  // Opens the users of `tenant` ("" = the project's), made empty if new.
+  std::function<Result<std::unique_ptr<UserStore>>(const std::string& tenant)> open;
+  // Deletes the users of a deleted tenant, when they are not in its folder (which Tenants::remove deletes); or empty.
+  std::function<Status(const std::string& tenant)> remove;
+};
+
+// The users in the data directory: the project's in `project_directory`, each tenant's in its folder.
+UserStorage users_on_disk(std::string project_directory, const Tenants& tenants);
+
 class UserDirectories {
  public:
-  // `project_directory`: where the project's users live. `tenants` outlives this object.
-  UserDirectories(std::string project_directory, Tenants& tenants)
-      : project_directory_(std::move(project_directory)), tenants_(tenants) {}
+  // `tenants` outlives this object.
+  UserDirectories(UserStorage storage, Tenants& tenants) : storage_(std::move(storage)), tenants_(tenants) {}
 
   // The users of `tenant` ("" = the project's). Errors: INVALID_TENANT_ID (invalid_argument), TENANT_NOT_FOUND
   // (ErrorCode::not_found, and only it), or the store's own (unavailable).
@@ -40,7 +50,7 @@ class UserDirectories {
  private:
   void hook(const std::string& tenant, UserStore& store);  // under mutex_
 
-  std::string project_directory_;
+  UserStorage storage_;
   Tenants& tenants_;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<UserStore>> open_;

@@ -10,7 +10,7 @@ namespace {
 TEST(UserDirectories, TheProjectsUsersAndEachTenantsAreSeparatePools) {
   TempDir dir("backside-directories-test");
   Tenants tenants(dir.path() / "tenants");
-  UserDirectories directories((dir.path() / "users").string(), tenants);
+  UserDirectories directories(users_on_disk((dir.path() / "users").string(), tenants), tenants);
   auto shop = tenants.create("Shop", "shop");
   ASSERT_TRUE(shop.ok());
   auto project = directories.of("");
@@ -30,7 +30,7 @@ TEST(UserDirectories, TheProjectsUsersAndEachTenantsAreSeparatePools) {
 TEST(UserDirectories, UnknownAndMalformedTenantsAreRefusedWithFirebasesCodes) {
   TempDir dir("backside-directories-test");
   Tenants tenants(dir.path() / "tenants");
-  UserDirectories directories((dir.path() / "users").string(), tenants);
+  UserDirectories directories(users_on_disk((dir.path() / "users").string(), tenants), tenants);
   auto unknown = directories.of("ghost");
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, ErrorCode::not_found);
@@ -48,7 +48,7 @@ TEST(UserDirectories, UnknownAndMalformedTenantsAreRefusedWithFirebasesCodes) {
 TEST(UserDirectories, ADeletedTenantIsGoneAtOnceWhileAStoreInUseStaysValid) {
   TempDir dir("backside-directories-test");
   Tenants tenants(dir.path() / "tenants");
-  UserDirectories directories((dir.path() / "users").string(), tenants);
+  UserDirectories directories(users_on_disk((dir.path() / "users").string(), tenants), tenants);
   ASSERT_TRUE(tenants.create("Kids", "kids").ok());
   std::vector<std::string> removed;
   directories.on_tenant_removed([&](const std::string& tenant) { removed.push_back(tenant); });

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "auth/accepted_users.h"
-#include "auth/user_store.h"
+#include "auth/lmdb_user_store.h"
 #include "util/temp_dir.h"
 
 namespace backside::auth {
@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 // A data dir of the versions with one user directory per database.
 void add_user(const fs::path& directory, const std::string& uid, const std::string& refresh_token) {
-  auto store = std::move(UserStore::open(directory.string()).value());
+  auto store = std::move(LmdbUserStore::open(directory.string()).value());
   ASSERT_TRUE(store->create({{"localId", uid}, {"email", uid + "@x.com"}}).ok());
   ASSERT_TRUE(store->add_refresh_token(refresh_token, uid).ok());
 }
@@ -28,10 +28,10 @@ TEST(UserMigration, TheDefaultDatabasesUsersBecomeTheProjectsAndEveryOthersATena
   UserMigration report = migrate_database_users(dir.path(), "main", tenants);
   EXPECT_EQ(report.moved.size(), 2u);
   EXPECT_TRUE(report.conflicts.empty());
-  auto project = std::move(UserStore::open((dir.path() / "auth" / "users").string()).value());
+  auto project = std::move(LmdbUserStore::open((dir.path() / "auth" / "users").string()).value());
   EXPECT_EQ(project->owner_of_refresh_token("ana-token.main")->uid, "ana") << "users and refresh tokens kept";
   ASSERT_TRUE(tenants.exists("shop"));
-  auto shop = std::move(UserStore::open(tenants.users_directory("shop").string()).value());
+  auto shop = std::move(LmdbUserStore::open(tenants.users_directory("shop").string()).value());
   EXPECT_EQ(shop->owner_of_refresh_token("kim-token.shop")->uid, "kim");
   EXPECT_FALSE(tenants.exists("empty") || tenants.exists("main"));
   EXPECT_FALSE(fs::exists(dir.path() / "db" / "main" / "users") || fs::exists(dir.path() / "db" / "shop" / "users"));
@@ -61,7 +61,7 @@ TEST(UserMigration, AConflictMovesNothingAndSaysWhy) {
   ASSERT_EQ(report.conflicts.size(), 2u);
   EXPECT_TRUE(fs::exists(dir.path() / "db" / "main" / "users" / "data.mdb"));
   EXPECT_TRUE(fs::exists(dir.path() / "db" / "shop" / "users" / "data.mdb"));
-  EXPECT_FALSE((*UserStore::open(tenants.users_directory("shop").string()))->find_by_uid("kim"));
+  EXPECT_FALSE((*LmdbUserStore::open(tenants.users_directory("shop").string()))->find_by_uid("kim"));
   EXPECT_FALSE(fs::exists(AcceptedUsers::file_in(dir.path(), "shop"))) << "nothing limited for what did not move";
 }
 
@@ -75,7 +75,7 @@ TEST(UserMigration, ACrashBetweenStepsIsCompletedByTheNextStart) {
   UserMigration report = migrate_database_users(dir.path(), "default", tenants);
   EXPECT_EQ(report.moved.size(), 1u);
   EXPECT_TRUE(report.conflicts.empty());
-  EXPECT_TRUE((*UserStore::open(tenants.users_directory("shop").string()))->find_by_uid("kim"));
+  EXPECT_TRUE((*LmdbUserStore::open(tenants.users_directory("shop").string()))->find_by_uid("kim"));
 }
 
 }  // namespace

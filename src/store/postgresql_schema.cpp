@@ -6,7 +6,9 @@ Status create_postgresql_schema(PgConnection& connection) {
   // One row per database holds both its sequence and its lease, so that a commit (sequence + 1 while the epoch is
   // its owner's) and a takeover (epoch + 1) lock the same row and PostgreSQL orders them (docs/cluster.md).
   // Node leases and the onDisconnect operations kept under them: store/pending_disconnects.h. Rules and settings
-  // every node shares: store/shared_settings.h.
+  // every node shares: store/shared_settings.h. Users (auth/postgresql_user_store.h): a directory's version moves
+  // with every change that may end a sign-in, and the change log names the user, so that every node rechecks just
+  // the sign-ins it holds of the users that changed.
   // Paths and values are bytea: bytea compares bytewise, which is the key order the tree builder needs.
   static const std::string kSchema = R"SQL(
 BEGIN;
@@ -57,6 +59,32 @@ CREATE TABLE IF NOT EXISTS backside_settings (
   name text PRIMARY KEY,
   value bytea NOT NULL
 );
+CREATE TABLE IF NOT EXISTS backside_user_directories (
+  tenant text PRIMARY KEY,
+  version bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS backside_users (
+  tenant text NOT NULL,
+  uid text NOT NULL,
+  email text NOT NULL,
+  record text NOT NULL,
+  PRIMARY KEY (tenant, uid)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS backside_users_by_email ON backside_users (tenant, email) WHERE email <> '';
+CREATE TABLE IF NOT EXISTS backside_user_changes (
+  tenant text NOT NULL,
+  version bigint NOT NULL,
+  uid text NOT NULL,
+  PRIMARY KEY (tenant, version)
+);
+CREATE TABLE IF NOT EXISTS backside_refresh_tokens (
+  tenant text NOT NULL,
+  digest text NOT NULL,
+  uid text NOT NULL,
+  revoked boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (tenant, digest)
+);
+CREATE INDEX IF NOT EXISTS backside_refresh_tokens_by_uid ON backside_refresh_tokens (tenant, uid);
 COMMIT;
 )SQL";
   return connection.execute("creating the schema", kSchema);

@@ -1,12 +1,10 @@
 #pragma once
 // What every node of a cluster shares besides the trees (docs/cluster.md), in PostgreSQL: which databases exist, each
 // database's security rules, and named settings such as the ID-token signing key. A node on the embedded store
-// keeps these in its data directory instead. Thread-safe: calls are serialized on one connection, and block for a
-// round trip.
-#include <chrono>
+// keeps these in its data directory instead. Thread-safe: calls are serialized on one connection
+// (store/postgresql_shared_connection.h), and block for a round trip.
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,13 +13,14 @@
 
 namespace backside::store {
 
-class PgConnection;
+class PgSharedConnection;
 
 class SharedSettings {
  public:
   // Connects and creates the tables if needed. unavailable when PostgreSQL cannot be reached.
   static Result<std::unique_ptr<SharedSettings>> open(const std::string& url);
-  ~SharedSettings();
+  // Over a connection the caller shares with other users of it.
+  explicit SharedSettings(std::shared_ptr<PgSharedConnection> connection) : connection_(std::move(connection)) {}
 
   // Whether database `name` exists in the cluster (some node created it).
   Result<bool> database_exists(const std::string& name);
@@ -48,15 +47,7 @@ class SharedSettings {
   Result<std::string> setting_or_create(const std::string& name, const std::string& initial);
 
  private:
-  explicit SharedSettings(std::unique_ptr<PgConnection> connection);
-  // Under mutex_: connects if needed, but after a failed attempt answers unavailable at once for a second (callers
-  // include I/O threads: PostgreSQL away must not hold each of them up for a connect timeout).
-  Status connect();
-  std::mutex mutex_;
-  std::unique_ptr<PgConnection> connection_;
-  std::chrono::steady_clock::time_point connect_failed_at_{};
-  std::optional<Error> connect_failure_;
-  std::uint64_t connect_attempts_ = 0;
+  std::shared_ptr<PgSharedConnection> connection_;
 };
 
 }  // namespace backside::store

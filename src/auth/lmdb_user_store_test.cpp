@@ -1,4 +1,4 @@
-#include "auth/user_store.h"
+#include "auth/lmdb_user_store.h"
 
 #include <gtest/gtest.h>
 
@@ -23,14 +23,14 @@ struct TempDir {
 TEST(UserStore, UsersByUidAndEmailDurably) {
   TempDir dir;
   {
-    auto store = std::move(UserStore::open(dir.path.string()).value());
+    auto store = std::move(LmdbUserStore::open(dir.path.string()).value());
     ASSERT_TRUE(store->create({{"localId", "u1"}, {"email", "a@x.com"}, {"provider", "password"}}).ok());
     auto taken = store->create({{"localId", "u2"}, {"email", "a@x.com"}});
     ASSERT_FALSE(taken.ok());
     EXPECT_EQ(taken.error().message, "EMAIL_EXISTS");
     ASSERT_TRUE(store->create({{"localId", "u3"}, {"provider", "anonymous"}}).ok());
   }
-  auto store = std::move(UserStore::open(dir.path.string()).value());  // reopened: still there
+  auto store = std::move(LmdbUserStore::open(dir.path.string()).value());  // reopened: still there
   ASSERT_TRUE(store->find_by_email("A@X.com"));
   EXPECT_EQ(store->find_by_email("a@x.com")->at("localId"), "u1");
   EXPECT_EQ(store->list().size(), 2u);
@@ -45,7 +45,7 @@ TEST(UserStore, UsersByUidAndEmailDurably) {
 
 TEST(UserStore, RefreshTokensAreRevocable) {
   TempDir dir;
-  auto store = std::move(UserStore::open(dir.path.string()).value());
+  auto store = std::move(LmdbUserStore::open(dir.path.string()).value());
   ASSERT_TRUE(store->create({{"localId", "u1"}}).ok());
   ASSERT_TRUE(store->add_refresh_token("t1", "u1").ok());
   ASSERT_TRUE(store->add_refresh_token("t2", "u1").ok());
