@@ -106,7 +106,7 @@ bool App::start() {
   const std::string auth_dir = (std::filesystem::path(config.data_dir) / "auth").string();
   if (!store::is_embedded_store(config.store)) {
     // A node of a cluster shares which databases exist, their rules and the signing key with the others, in
-    // PostgreSQL (docs/cluster.md): a token one node mints is good on every node.
+    // PostgreSQL (docs/cluster.md): a token one node mints is good on every node. Users and tenants too (below).
     auto shared = store::SharedSettings::open(config.store);
     if (!shared) {
       spdlog::error("cannot read the cluster's shared settings from PostgreSQL: {}", shared.error().message);
@@ -121,8 +121,13 @@ bool App::start() {
     return false;
   }
   signing_key_ = *signing_key;
-  tenants_ = std::make_unique<auth::Tenants>(tenants_directory(config));
-  migrate_users(config, *tenants_);  // earlier versions' per-database users, before anything opens them
+  // Earlier versions' per-database users move to the data dir's pools first, before anything opens them.
+  auto pools = open_user_pools(config);
+  if (!pools) {
+    spdlog::error("{}", pools.error().message);
+    return false;
+  }
+  tenants_ = std::move(pools->tenants);
   accepted_users_ = std::make_unique<auth::AcceptedUsers>(config.data_dir, *tenants_);
   for (const auto& problem : accepted_users_->load()) spdlog::error("{}", problem);
   id_tokens_ = std::make_shared<auth::IdTokens>(
@@ -273,12 +278,7 @@ bool App::start() {
   identity_options.accept_unsigned_custom_tokens = config.dev;
   identity_options.sign_ups_per_address = {.max_attempts = config.auth_max_sign_ups_per_address,
                                            .window_seconds = config.auth_sign_up_window_seconds};
-  auto users = user_storage(config, *tenants_);
-  if (!users) {
-    spdlog::error("{}", users.error().message);
-    return false;
-  }
-  user_directories_ = std::make_unique<auth::UserDirectories>(std::move(*users), *tenants_);
+  user_directories_ = std::make_unique<auth::UserDirectories>(std::move(pools->storage), *tenants_);
   // ID tokens of deleted, disabled or revoked users are refused on every door, and the connections that presented
   // them end: at once for changes made through this server, within a second for `backside users` beside it.
   id_tokens_->check_users_in(user_directories_.get());

@@ -32,8 +32,12 @@ int refused(const Error& error, const std::string& id) {
 }  // namespace
 
 int manage_tenants(const Config& config, const TenantsCommand& command) {
-  auth::Tenants tenants(tenants_directory(config));
-  migrate_users(config, tenants);
+  auto pools = open_user_pools(config);
+  if (!pools) {
+    spdlog::error("{}", pools.error().message);
+    return 1;
+  }
+  auth::Tenants& tenants = *pools->tenants;
   if (command.action == "list") {
     for (const auto& tenant : tenants.list()) print(tenant);
     return 0;
@@ -57,12 +61,7 @@ int manage_tenants(const Config& config, const TenantsCommand& command) {
     return 0;
   }
   if (command.action == "delete") {
-    auto storage = user_storage(config, tenants);
-    if (!storage) {
-      spdlog::error("{}", storage.error().message);
-      return 1;
-    }
-    auth::UserDirectories directories(std::move(*storage), tenants);
+    auth::UserDirectories directories(std::move(pools->storage), tenants);
     if (auto removed = directories.remove_tenant(command.id); !removed) return refused(removed.error(), command.id);
     return 0;
   }

@@ -20,9 +20,12 @@ namespace backside::app {
 int create_custom_token(const Config& config, const std::string& tenant, const std::string& uid,
                         const std::string& claims_json) {
   if (!tenant.empty()) {
-    auth::Tenants tenants(tenants_directory(config));
-    migrate_users(config, tenants);  // a tenant that was a database's users exists once moved
-    if (auto exists = tenants.get(tenant); !exists) {
+    auto pools = open_user_pools(config);  // a tenant that was a database's users exists once moved
+    if (!pools) {
+      spdlog::error("{}", pools.error().message);
+      return 1;
+    }
+    if (auto exists = pools->tenants->get(tenant); !exists) {
       spdlog::error("{} (tenant \"{}\"; `backside tenants list` shows them)", exists.error().message, tenant);
       return 2;
     }

@@ -1,9 +1,11 @@
 #pragma once
-// Where the users are: in a data dir — the project's in <data_dir>/auth/users, each tenant's under
-// <data_dir>/auth/tenants — or, for a node of a cluster (a postgresql:// store), in PostgreSQL; and the start-up step that moves the per-database users of earlier versions there
-// (auth/user_migration.h), for the server and for every admin command that touches users (`users`, `tenants`,
-// `token`), whichever opens the data dir first.
+// Where the users and tenants are: in the data dir — the project's users in <data_dir>/auth/users, each tenant's
+// under <data_dir>/auth/tenants — or, for a node of a cluster (a postgresql:// store), in PostgreSQL, shared by
+// every node (docs/cluster.md). For the server and for every admin command that touches users (`users`,
+// `tenants`, `token`). Opening the data dir's pools first moves the per-database users of earlier versions into
+// them (auth/user_migration.h), whichever opens the data dir first.
 #include <filesystem>
+#include <memory>
 
 #include "app/config.h"
 #include "auth/tenants.h"
@@ -12,12 +14,14 @@
 
 namespace backside::app {
 
-std::filesystem::path project_users_directory(const Config& config);
-std::filesystem::path tenants_directory(const Config& config);
-// Moves what is left to move and logs it (once: a moved directory is not there to move again); conflicts are
-// logged as warnings at each start until resolved, and leave those users where they are.
-void migrate_users(const Config& config, auth::Tenants& tenants);
-// The users of config.store's kind: the data dir's for the embedded store, PostgreSQL's (connected here) otherwise.
-Result<auth::UserStorage> user_storage(const Config& config, const auth::Tenants& tenants);
+struct UserPools {
+  std::unique_ptr<auth::Tenants> tenants;
+  auth::UserStorage storage;  // reaches into *tenants: keep them together
+};
+
+// The pools of config.store's kind. Migration moves what is left to move and logs it (once: a moved directory is not
+// there to move again); conflicts are logged as warnings at each start until resolved, and leave those users where
+// they are. unavailable when PostgreSQL cannot be reached.
+Result<UserPools> open_user_pools(const Config& config);
 
 }  // namespace backside::app

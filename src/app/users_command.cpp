@@ -39,14 +39,12 @@ void print(const json::value& value) { std::cout << json::serialize(value) << '\
 }  // namespace
 
 int manage_users(const Config& config, const UsersCommand& command) {
-  auth::Tenants tenants(tenants_directory(config));
-  migrate_users(config, tenants);
-  auto storage = user_storage(config, tenants);
-  if (!storage) {
-    spdlog::error("{}", storage.error().message);
+  auto pools = open_user_pools(config);
+  if (!pools) {
+    spdlog::error("{}", pools.error().message);
     return 1;
   }
-  auth::UserDirectories directories(std::move(*storage), tenants);
+  auth::UserDirectories directories(std::move(pools->storage), *pools->tenants);
   auto opened = directories.of(command.tenant);
   if (!opened) {
     const bool unknown = opened.error().code == ErrorCode::not_found || opened.error().code == ErrorCode::invalid_argument;

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "auth/tenant_folders.h"
 #include "util/temp_dir.h"
 
 namespace backside::auth {
@@ -12,7 +13,7 @@ namespace {
 TEST(AcceptedUsers, EveryPoolByDefaultOnlyTheListedOnesOnceLimited) {
   TempDir dir("backside-accepted-test");
   std::filesystem::create_directories(dir.path() / "db" / "shop");
-  Tenants tenants(dir.path() / "auth" / "tenants");
+  TenantFolders tenants(dir.path() / "auth" / "tenants");
   ASSERT_TRUE(tenants.create("Shop", "shop-t").ok());
   ASSERT_TRUE(tenants.create("Kids", "kids-t").ok());
   AcceptedUsers accepted(dir.path(), tenants);
@@ -48,7 +49,7 @@ TEST(AcceptedUsers, ADamagedSettingFailsClosed) {
   TempDir dir("backside-accepted-test");
   std::filesystem::create_directories(dir.path() / "db" / "shop");
   std::ofstream(AcceptedUsers::file_in(dir.path(), "shop")) << "{not json";
-  Tenants tenants(dir.path() / "auth" / "tenants");
+  TenantFolders tenants(dir.path() / "auth" / "tenants");
   AcceptedUsers accepted(dir.path(), tenants);
   EXPECT_EQ(accepted.load().size(), 1u);
   EXPECT_TRUE(accepted.refusal("shop", "").has_value());

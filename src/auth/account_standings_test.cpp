@@ -24,7 +24,7 @@ std::int64_t now() {
 struct World {
   std::filesystem::path root = std::filesystem::temp_directory_path() /
                                ("backside-standings-test-" + std::to_string(std::random_device{}()));
-  Tenants tenants{root / "tenants"};
+  TenantFolders tenants{root / "tenants"};
   UserDirectories directories{users_on_disk((root / "users").string(), tenants), tenants};
   IdTokens tokens{*SigningKey::generate(), {}};
   UserStore& users = **directories.of("");
@@ -156,7 +156,7 @@ TEST(AccountStandings, StandingsAreKeptPerPoolAndATenantDeletedElsewhereEndsItsO
   EXPECT_TRUE(project_ivy.standing->ended());
   EXPECT_FALSE((*shop_ivy)->standing->ended());
 
-  Tenants elsewhere(world.root / "tenants");  // `backside tenants delete shop` beside the server
+  TenantFolders elsewhere(world.root / "tenants");  // `backside tenants delete shop` beside the server
   ASSERT_TRUE(elsewhere.remove("shop").ok());
   world.tokens.standings()->sweep();
   EXPECT_TRUE((*shop_ivy)->standing->ended());

@@ -64,7 +64,7 @@ TEST(IdTokens, ATokenMintedWithAKeyVerifiesWithTheSameKeyReadBackFromItsPemAndNo
 
 TEST(IdTokens, EveryDatabaseAcceptsEveryPoolUnlessLimitedToOthers) {
   TempDir dir("backside-id-tokens-test");
-  Tenants tenants(dir.path() / "auth" / "tenants");
+  TenantFolders tenants(dir.path() / "auth" / "tenants");
   ASSERT_TRUE(tenants.create("Shop", "shop").ok());
   std::filesystem::create_directories(dir.path() / "db" / "kids");
   AcceptedUsers accepted(dir.path(), tenants);
@@ -156,7 +156,7 @@ TEST(IdTokens, TokensOfDeletedDisabledOrRevokedUsersAreRefusedOnceCached) {
   const auto root = std::filesystem::temp_directory_path() /
                     ("backside-id-tokens-test-" + std::to_string(std::random_device{}()));
   {
-    Tenants tenants(root / "tenants");
+    TenantFolders tenants(root / "tenants");
     UserDirectories directories(users_on_disk((root / "users").string(), tenants), tenants);
     UserStore& users = **directories.of("");
     IdTokens tokens(key(), {});
@@ -210,7 +210,7 @@ TEST(IdTokens, TokensOfDeletedDisabledOrRevokedUsersAreRefusedOnceCached) {
 
 TEST(IdTokens, TokensOfADeletedTenantAreRefused) {
   TempDir dir("backside-id-tokens-test");
-  Tenants tenants(dir.path() / "tenants");
+  TenantFolders tenants(dir.path() / "tenants");
   UserDirectories directories(users_on_disk((dir.path() / "users").string(), tenants), tenants);
   IdTokens tokens(key(), {});
   tokens.check_users_in(&directories);

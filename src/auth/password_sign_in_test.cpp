@@ -80,7 +80,7 @@ class PasswordSignInTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  Tenants tenants_{dir_.path / "tenants"};
+  TenantFolders tenants_{dir_.path / "tenants"};
   UserDirectories directories_{users_on_disk((dir_.path / "users").string(), tenants_), tenants_};
   AcceptedUsers accepted_{dir_.path, tenants_};
   PasswordHasher hasher_{2, 8};

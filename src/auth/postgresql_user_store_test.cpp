@@ -167,7 +167,7 @@ TEST(PostgresqlUserStore, AChangeLogPrunedPastASweepTellsItToRecheckEverything) 
 TEST(PostgresqlUserStore, ASignInEndsOnEveryNodeWhenAnotherNodeChangesItsUser) {
   BACKSIDE_REQUIRE_POSTGRESQL(url);
   TempDir dir("backside-pg-users-test");
-  Tenants tenants(dir.path() / "tenants");
+  TenantFolders tenants(dir.path() / "tenants");
   UserDirectories node_a(users_in_postgresql(connect(url)), tenants);
   UserDirectories node_b(users_in_postgresql(connect(url)), tenants);
   // The project's users ("") are shared by the whole test database: uids of this test's own.
@@ -214,7 +214,7 @@ TEST(PostgresqlUserStore, WithPostgreSQLAwayNoUserIsTakenForDeleted) {
   TestService own("postgres", nullptr);  // a server of this test's own, to stop and start
   ASSERT_TRUE(own.started().url) << own.started().problem;
   TempDir dir("backside-pg-users-test");
-  Tenants tenants(dir.path() / "tenants");
+  TenantFolders tenants(dir.path() / "tenants");
   UserDirectories node(users_in_postgresql(connect(*own.started().url)), tenants);
   UserStore& users = **node.of("");
   ASSERT_TRUE(users.create({{"localId", "cy"}}).ok());

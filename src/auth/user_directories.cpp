@@ -4,7 +4,7 @@
 
 namespace backside::auth {
 
-UserStorage users_on_disk(std::string project_directory, const Tenants& tenants) {
+UserStorage users_on_disk(std::string project_directory, const TenantFolders& tenants) {
   return {.open = [project_directory = std::move(project_directory),
                    &tenants](const std::string& tenant) -> Result<std::unique_ptr<UserStore>> {
             auto store =

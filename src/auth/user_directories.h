@@ -11,7 +11,7 @@
 #include <mutex>
 #include <string>
 
-#include "auth/tenants.h"
+#include "auth/tenant_folders.h"
 #include "auth/user_store.h"
 #include "util/result.h"
 
@@ -25,7 +25,7 @@ struct UserStorage {
 };
 
 // The users in the data directory: the project's in `project_directory`, each tenant's in its folder.
-UserStorage users_on_disk(std::string project_directory, const Tenants& tenants);
+UserStorage users_on_disk(std::string project_directory, const TenantFolders& tenants);
 
 class UserDirectories {
  public:

@@ -9,7 +9,7 @@ namespace {
 
 TEST(UserDirectories, TheProjectsUsersAndEachTenantsAreSeparatePools) {
   TempDir dir("backside-directories-test");
-  Tenants tenants(dir.path() / "tenants");
+  TenantFolders tenants(dir.path() / "tenants");
   UserDirectories directories(users_on_disk((dir.path() / "users").string(), tenants), tenants);
   auto shop = tenants.create("Shop", "shop");
   ASSERT_TRUE(shop.ok());
@@ -29,7 +29,7 @@ TEST(UserDirectories, TheProjectsUsersAndEachTenantsAreSeparatePools) {
 
 TEST(UserDirectories, UnknownAndMalformedTenantsAreRefusedWithFirebasesCodes) {
   TempDir dir("backside-directories-test");
-  Tenants tenants(dir.path() / "tenants");
+  TenantFolders tenants(dir.path() / "tenants");
   UserDirectories directories(users_on_disk((dir.path() / "users").string(), tenants), tenants);
   auto unknown = directories.of("ghost");
   ASSERT_FALSE(unknown.ok());
@@ -47,7 +47,7 @@ TEST(UserDirectories, UnknownAndMalformedTenantsAreRefusedWithFirebasesCodes) {
 
 TEST(UserDirectories, ADeletedTenantIsGoneAtOnceWhileAStoreInUseStaysValid) {
   TempDir dir("backside-directories-test");
-  Tenants tenants(dir.path() / "tenants");
+  TenantFolders tenants(dir.path() / "tenants");
   UserDirectories directories(users_on_disk((dir.path() / "users").string(), tenants), tenants);
   ASSERT_TRUE(tenants.create("Kids", "kids").ok());
   std::vector<std::string> removed;
@@ -66,7 +66,7 @@ TEST(UserDirectories, ADeletedTenantIsGoneAtOnceWhileAStoreInUseStaysValid) {
   ASSERT_TRUE(tenants.create("Club", "club").ok());
   ASSERT_TRUE((*directories.of("club"))->create({{"localId", "c1"}}).ok());
   {
-    Tenants elsewhere(dir.path() / "tenants");
+    TenantFolders elsewhere(dir.path() / "tenants");
     ASSERT_TRUE(elsewhere.remove("club").ok());
   }
   EXPECT_EQ(directories.of("club").error().message, "TENANT_NOT_FOUND");
@@ -75,7 +75,7 @@ TEST(UserDirectories, ADeletedTenantIsGoneAtOnceWhileAStoreInUseStaysValid) {
   // Also when no lookup came between the deletion and the new tenant.
   ASSERT_TRUE((*directories.of("club"))->create({{"localId", "c2"}}).ok());
   {
-    Tenants elsewhere(dir.path() / "tenants");
+    TenantFolders elsewhere(dir.path() / "tenants");
     ASSERT_TRUE(elsewhere.remove("club").ok());
     ASSERT_TRUE(elsewhere.create("Club", "club").ok());
   }

@@ -7,7 +7,7 @@ namespace backside::auth {
 
 namespace fs = std::filesystem;
 
-UserMigration migrate_database_users(const fs::path& data_dir, const std::string& default_database, Tenants& tenants) {
+UserMigration migrate_database_users(const fs::path& data_dir, const std::string& default_database, TenantFolders& tenants) {
   UserMigration report;
   tenants.recover();  // adoptions a crash cut short are finished before anything is looked at
   const fs::path project = data_dir / "auth" / "users";

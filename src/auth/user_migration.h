@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "auth/tenants.h"
+#include "auth/tenant_folders.h"
 
 namespace backside::auth {
 
@@ -27,6 +27,6 @@ struct UserMigration {
 
 // What it did and could not do, for the caller to log. Database names are valid tenant ids (auth/tenants.h).
 UserMigration migrate_database_users(const std::filesystem::path& data_dir, const std::string& default_database,
-                                     Tenants& tenants);
+                                     TenantFolders& tenants);
 
 }  // namespace backside::auth

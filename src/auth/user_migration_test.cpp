@@ -23,7 +23,7 @@ TEST(UserMigration, TheDefaultDatabasesUsersBecomeTheProjectsAndEveryOthersATena
   add_user(dir.path() / "db" / "main" / "users", "ana", "ana-token.main");
   add_user(dir.path() / "db" / "shop" / "users", "kim", "kim-token.shop");
   fs::create_directories(dir.path() / "db" / "empty");  // a database that had no users
-  Tenants tenants(dir.path() / "auth" / "tenants");
+  TenantFolders tenants(dir.path() / "auth" / "tenants");
 
   UserMigration report = migrate_database_users(dir.path(), "main", tenants);
   EXPECT_EQ(report.moved.size(), 2u);
@@ -53,7 +53,7 @@ TEST(UserMigration, AConflictMovesNothingAndSaysWhy) {
   add_user(dir.path() / "auth" / "users", "now", "now-token");  // the project has users already
   add_user(dir.path() / "db" / "main" / "users", "old", "old-token.main");
   add_user(dir.path() / "db" / "shop" / "users", "kim", "kim-token.shop");
-  Tenants tenants(dir.path() / "auth" / "tenants");
+  TenantFolders tenants(dir.path() / "auth" / "tenants");
   ASSERT_TRUE(tenants.create("Shop", "shop").ok());  // and a tenant of the same name as a database
 
   UserMigration report = migrate_database_users(dir.path(), "main", tenants);
@@ -71,7 +71,7 @@ TEST(UserMigration, ACrashBetweenStepsIsCompletedByTheNextStart) {
   add_user(dir.path() / "db" / "shop" / "users", "kim", "kim-token.shop");
   ASSERT_TRUE(AcceptedUsers::write(dir.path(), "shop", std::vector<std::string>{"shop"}).ok());
   fs::create_directories(dir.path() / "auth" / "tenants" / ".adopting-shop");  // staged, users not moved yet
-  Tenants tenants(dir.path() / "auth" / "tenants");
+  TenantFolders tenants(dir.path() / "auth" / "tenants");
   UserMigration report = migrate_database_users(dir.path(), "default", tenants);
   EXPECT_EQ(report.moved.size(), 1u);
   EXPECT_TRUE(report.conflicts.empty());

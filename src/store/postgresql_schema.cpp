@@ -59,6 +59,11 @@ CREATE TABLE IF NOT EXISTS backside_settings (
   name text PRIMARY KEY,
   value bytea NOT NULL
 );
+CREATE TABLE IF NOT EXISTS backside_tenants (
+  id text PRIMARY KEY,
+  display_name text NOT NULL,
+  created_at_ms bigint NOT NULL
+);
 CREATE TABLE IF NOT EXISTS backside_user_directories (
   tenant text PRIMARY KEY,
   version bigint NOT NULL DEFAULT 0

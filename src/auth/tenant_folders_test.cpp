@@ -1,4 +1,4 @@
-#include "auth/tenants.h"
+#include "auth/tenant_folders.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 TEST(Tenants, CreatedWithAnIdMadeFromTheDisplayNameListedOldestFirstRenamedAndDeleted) {
   TempDir dir("backside-tenants-test");
-  Tenants tenants(dir.path());
+  TenantFolders tenants(dir.path());
   auto acme = tenants.create("Acme-Shop");
   ASSERT_TRUE(acme.ok()) << acme.error().message;
   EXPECT_TRUE(std::regex_match(acme->id, std::regex("acme-shop-[a-z0-9]{5}"))) << acme->id;
@@ -35,7 +35,7 @@ TEST(Tenants, CreatedWithAnIdMadeFromTheDisplayNameListedOldestFirstRenamedAndDe
   EXPECT_EQ(tenants.get("not valid").error().message, "INVALID_TENANT_ID");
 
   ASSERT_TRUE(tenants.rename("kids", "Children").ok());
-  EXPECT_EQ(Tenants(dir.path()).get("kids")->display_name, "Children") << "durable, seen by another process";
+  EXPECT_EQ(TenantFolders(dir.path()).get("kids")->display_name, "Children") << "durable, seen by another process";
   EXPECT_EQ(tenants.rename("kids", "x").error().message.substr(0, 20), "INVALID_DISPLAY_NAME");
 
   ASSERT_TRUE(LmdbUserStore::open(tenants.users_directory("kids").string()).ok());
@@ -57,7 +57,7 @@ TEST(Tenants, DisplayNamesFollowIdentityPlatformsRule) {
     EXPECT_TRUE(refused.error().message.starts_with("INVALID_DISPLAY_NAME")) << bad;
   }
   TempDir dir("backside-tenants-test");
-  Tenants tenants(dir.path());
+  TenantFolders tenants(dir.path());
   EXPECT_EQ(tenants.create("", "x").error().message, "MISSING_DISPLAY_NAME");
   EXPECT_EQ(tenants.create("Good", "bad id").error().message, "INVALID_TENANT_ID");
   EXPECT_TRUE(tenants.list().empty()) << "nothing left behind by refused creations";
@@ -74,7 +74,7 @@ TEST(Tenants, AdoptingUsersIsCrashSafe) {
     auto store = std::move(LmdbUserStore::open(old_users.string()).value());
     ASSERT_TRUE(store->create({{"localId", "s1"}, {"email", "s@x.com"}}).ok());
   }
-  Tenants tenants(tenants_dir);
+  TenantFolders tenants(tenants_dir);
   ASSERT_TRUE(tenants.adopt("shop", "shop", old_users).ok());
   EXPECT_FALSE(fs::exists(old_users));
   EXPECT_EQ(tenants.get("shop")->display_name, "shop") << "named as is: database names need not be display names";
