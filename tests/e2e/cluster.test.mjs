@@ -6,9 +6,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ref, set, runTransaction, onDisconnect, query, orderByValue, equalTo } from 'firebase/database';
+import { initializeApp, deleteApp } from 'firebase/app';
+import { getAuth, connectAuthEmulator, createUserWithEmailAndPassword, signInWithEmailAndPassword, signOut } from 'firebase/auth';
+import {
+  getDatabase, connectDatabaseEmulator, ref, set, onValue, runTransaction, onDisconnect, query, orderByValue, equalTo,
+} from 'firebase/database';
 
-import { startServer, curl, makeTempDir, freePort, waitFor, repoRoot } from './lib/server.mjs';
+import { startServer, curl, makeTempDir, freePort, waitFor, repoRoot, runBackside } from './lib/server.mjs';
+import { openStream } from './lib/stream.mjs';
 import { stompClient, sendWithReceipt } from './lib/stompjs.mjs';
 import { sdkClient, recordValues } from './lib/fbsdk.mjs';
 import { startBalancer } from './lib/balancer.mjs';
@@ -334,6 +339,115 @@ test('a production cluster (no --dev) shares which databases exist and their rul
   const c = await startProductionNode();
   assert.equal((await curl(c.u('/public/hello.json?ns=shop'))).status, 401);
   assert.equal((await curl(c.u('/public/hello.json?ns=shop'), { headers: admin })).body, '"world"');
+});
+
+test('users and tenants are the cluster\'s: a user signed up on one node signs in and refreshes on another, and disabling it on one node ends its sessions on every node; tenants likewise', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const adminToken = 'the-cluster-admin-token-0123456789';
+  const cluster = ['--store', services.postgres.url, '--broker', services.rabbitmq.url];
+  const startProductionNode = () => startServer({
+    t, dev: false, args: [...cluster, '--default-namespace', 'members', '--admin-token', adminToken],
+  });
+  const a = await startProductionNode();
+  const b = await startProductionNode();
+  const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+  const rules = { rules: { users: { $uid: { '.read': 'auth != null && auth.uid == $uid', '.write': 'auth != null && auth.uid == $uid' } } } };
+  assert.equal((await curl(a.u('/.settings/rules.json'), { method: 'PUT', headers: admin, body: JSON.stringify(rules) })).status, 200);
+  await waitFor(async () => (await curl(b.u('/.settings/rules.json'), { headers: admin })).body === JSON.stringify(rules), {
+    timeoutMs: 10000, message: 'the rules deployed on a, on b',
+  });
+  const accounts = (node, call) => node.u(`/identitytoolkit.googleapis.com/v1/accounts:${call}?key=k`);
+  const post = (url, body, headers = { 'content-type': 'application/json' }) =>
+    curl(url, { method: 'POST', headers, body: JSON.stringify(body) });
+
+  // The official SDK signs up on node a, and signs in with the same password on node b.
+  const email = `member-${Date.now()}@example.com`;
+  const apps = [];
+  const sdkOn = (node, name) => {
+    const app = initializeApp({ apiKey: 'fake-api-key', projectId: 'demo-cluster', databaseURL: `http://127.0.0.1:${node.port}?ns=members` }, name);
+    apps.push(app);
+    const auth = getAuth(app);
+    connectAuthEmulator(auth, `http://127.0.0.1:${node.port}`, { disableWarnings: true });
+    const db = getDatabase(app);
+    connectDatabaseEmulator(db, '127.0.0.1', node.port);
+    return { auth, db };
+  };
+  t.after(async () => { for (const app of apps) await deleteApp(app).catch(() => {}); });
+  const onA = sdkOn(a, 'cluster-users-a');
+  const onB = sdkOn(b, 'cluster-users-b');
+  const { user } = await createUserWithEmailAndPassword(onA.auth, email, 'member secret');
+  const signedIn = await signInWithEmailAndPassword(onB.auth, email, 'member secret');
+  assert.equal(signedIn.user.uid, user.uid);
+  const wrong = await post(accounts(b, 'signInWithPassword'), { email, password: 'wrong', returnSecureToken: true });
+  assert.equal(wrong.status, 400, wrong.body);
+  // An email is the cluster's: taken on b once a has it.
+  const again = await post(accounts(b, 'signUp'), { email, password: 'other secret', returnSecureToken: true });
+  assert.equal(again.status, 400);
+  assert.match(again.body, /EMAIL_EXISTS/);
+
+  // A refresh token from a's sign-up is good on b.
+  const refreshed = await curl(b.u('/securetoken.googleapis.com/v1/token?key=k'), {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(user.refreshToken)}`,
+  });
+  assert.equal(refreshed.status, 200, refreshed.body);
+  assert.equal(refreshed.json.user_id, user.uid);
+
+  // Sessions of the user on b: the SDK signed in on b listens; a REST stream with a's token.
+  const idTokenFromA = await user.getIdToken();
+  const values = [];
+  let cancelled = null;
+  onValue(ref(onB.db, `users/${user.uid}/n`), (snap) => values.push(snap.val()), (error) => { cancelled = error; });
+  await set(ref(onA.db, `users/${user.uid}/n`), 1);
+  await waitFor(() => values.includes(1), { message: `the write on a, live on b (${cancelled})`, timeoutMs: 10000 });
+  const stream = await openStream(b.u(`/users/${user.uid}.json?auth=${idTokenFromA}`));
+  t.after(() => stream.close());
+
+  // The admin disables the user on node a: node b ends its sessions at its next sweep (within about a second).
+  const started = Date.now();
+  const disabled = await post(a.u('/identitytoolkit.googleapis.com/v1/projects/p/accounts:update'), { localId: user.uid, disableUser: true }, admin);
+  assert.equal(disabled.status, 200, disabled.body);
+  await stream.waitUntil(() => stream.events.some((e) => e.event === 'auth_revoked'), { what: 'auth_revoked on b', timeoutMs: 5000 });
+  assert.match(stream.events.find((e) => e.event === 'auth_revoked').data, /disabled/);
+  const revokedAfter = Date.now() - started;
+  await waitFor(() => cancelled !== null, { message: 'the SDK listener on b to be cancelled', timeoutMs: 15000 });
+  t.diagnostic(`b ended the disabled user's stream ${revokedAfter} ms after a disabled it`);
+  const refused = await post(accounts(b, 'signInWithPassword'), { email, password: 'member secret', returnSecureToken: true });
+  assert.equal(refused.status, 400);
+  assert.match(refused.body, /USER_DISABLED/);
+  await signOut(onA.auth).catch(() => {});
+  await signOut(onB.auth).catch(() => {});
+
+  // The admin's command line reaches the same users through PostgreSQL.
+  const listed = await runBackside(['users', 'list', '--store', services.postgres.url]);
+  assert.equal(listed.code, 0, listed.stderr);
+  const shown = listed.stdout.trim().split('\n').map((line) => JSON.parse(line)).find((u) => u.localId === user.uid);
+  assert.equal(shown?.email, email);
+  assert.equal(shown?.disabled, true);
+  assert.ok(!listed.stdout.includes('passwordHash'));
+
+  // Tenants: created with the command line, its users sign up on one node and sign in on another; deleted on one
+  // node, its users' sessions end on the other.
+  const created = await runBackside(['tenants', 'create', '--display-name', 'Club', '--store', services.postgres.url]);
+  assert.equal(created.code, 0, created.stderr);
+  const tenantId = JSON.parse(created.stdout.trim()).tenantId;
+  const onTenantAdmin = await curl(b.u(`/identitytoolkit.googleapis.com/v2/projects/p/tenants/${tenantId}`), { headers: admin });
+  assert.equal(onTenantAdmin.status, 200, onTenantAdmin.body);
+  assert.equal(onTenantAdmin.json.displayName, 'Club');
+  const member = await post(accounts(a, 'signUp'), { email, password: 'club secret', tenantId, returnSecureToken: true });
+  assert.equal(member.status, 200, member.body);
+  assert.notEqual(member.json.localId, user.uid, 'the same email is another user in the tenant');
+  const memberOnB = await post(accounts(b, 'signInWithPassword'), { email, password: 'club secret', tenantId, returnSecureToken: true });
+  assert.equal(memberOnB.status, 200, memberOnB.body);
+  const clubStream = await openStream(a.u(`/users/${member.json.localId}.json?auth=${memberOnB.json.idToken}`));
+  t.after(() => clubStream.close());
+  const deleted = await curl(b.u(`/identitytoolkit.googleapis.com/v2/projects/p/tenants/${tenantId}`), { method: 'DELETE', headers: admin });
+  assert.equal(deleted.status, 200, deleted.body);
+  await clubStream.waitUntil(() => clubStream.events.some((e) => e.event === 'auth_revoked'), { what: 'the tenant user\'s stream on a to end', timeoutMs: 5000 });
+  assert.match(clubStream.events.find((e) => e.event === 'auth_revoked').data, /tenant/);
+  const gone = await post(accounts(a, 'signInWithPassword'), { email, password: 'club secret', tenantId, returnSecureToken: true });
+  assert.equal(gone.status, 400);
+  assert.match(gone.body, /TENANT_NOT_FOUND/);
 });
 
 /**
