@@ -24,11 +24,27 @@ std::string seconds_text(std::chrono::milliseconds duration) {
 
 // The sessions of incarnations whose lease ran out (or that ended cleanly, deleting their lease), a bounded
 // number per scan.
+// Of every database the node owns, in one statement however many it owns.
 const std::string kOrphanSessions =
-    "SELECT DISTINCT o.incarnation, o.session FROM backside_disconnects o "
-    "WHERE o.db = $1 AND NOT EXISTS (SELECT 1 FROM backside_nodes n "
+    "SELECT DISTINCT o.db, o.incarnation, o.session FROM backside_disconnects o "
+    "WHERE o.db = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM backside_nodes n "
     "WHERE n.incarnation = o.incarnation AND n.expires > now()) "
-    "ORDER BY 1, 2 LIMIT 100";
+    "ORDER BY 2, 3, 1 LIMIT 100";
+
+// A text[] literal of `names`, each quoted (so any character is safe).
+std::string text_array(const std::vector<std::string>& names) {
+  std::string literal = "{";
+  for (const auto& name : names) {
+    if (literal.size() > 1) literal += ',';
+    literal += '"';
+    for (char c : name) {
+      if (c == '"' || c == '\\') literal += '\\';
+      literal += c;
+    }
+    literal += '"';
+  }
+  return literal + "}";
+}
 
 }  // namespace
 
@@ -209,7 +225,7 @@ void PendingDisconnects::scan() {
     std::lock_guard lock(serving_mutex_);
     for (const auto& [name, runner] : serving_) databases.push_back(name);
   }
-  for (const auto& database : databases) scan(database);
+  if (!databases.empty()) scan(databases);
   const auto now = Clock::now();
   if (!databases.empty() && now - cleaned_at_ >= std::chrono::minutes(1) && connection_->connected()) {
     cleaned_at_ = now;
@@ -222,23 +238,23 @@ void PendingDisconnects::scan() {
   }
 }
 
-void PendingDisconnects::scan(const std::string& database) {
+void PendingDisconnects::scan(const std::vector<std::string>& databases) {
   auto report = [&](const Error& error) {
     const auto now = Clock::now();
     if (now - failure_logged_at_ < std::chrono::seconds(10)) return;
     failure_logged_at_ = now;
-    spdlog::warn("database {}: cannot look for the onDisconnect writes of ended nodes now: {}", database,
-                 error.message);
+    spdlog::warn("cannot look for the onDisconnect writes of ended nodes now: {}", error.message);
   };
   if (Status connected = connection_->ensure_connected(); !connected) return report(connected.error());
   auto sessions = connection_->query("finding the onDisconnect writes of ended nodes", kOrphanSessions,
-                                     {PgParam::text(database)});
+                                     {PgParam::text(text_array(databases))});
   if (!sessions) return report(sessions.error());
   for (int row = 0; row < sessions->rows(); ++row) {
     Orphan orphan;
+    const std::string database(sessions->value(row, 0));
     orphan.database = database;
-    orphan.incarnation = std::string(sessions->value(row, 0));
-    auto session = sessions->integer(row, 1);
+    orphan.incarnation = std::string(sessions->value(row, 1));
+    auto session = sessions->integer(row, 2);
     if (!session) return report(session.error());
     orphan.session = static_cast<std::uint64_t>(*session);
     const auto key = std::make_tuple(database, orphan.incarnation, orphan.session);
@@ -255,7 +271,7 @@ void PendingDisconnects::scan(const std::string& database) {
     for (int op = 0; op < operations->rows(); ++op) orphan.operations.emplace_back(operations->value(op, 0));
     std::lock_guard serving(serving_mutex_);
     auto runner = serving_.find(database);
-    if (runner == serving_.end()) return;  // no longer this node's
+    if (runner == serving_.end()) continue;  // no longer this node's
     {
       std::lock_guard lock(mutex_);
       running_.insert(key);

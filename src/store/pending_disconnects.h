@@ -108,7 +108,7 @@ class PendingDisconnects {
   void loop();
   Status renew();
   void scan();
-  void scan(const std::string& database);
+  void scan(const std::vector<std::string>& databases);  // the ones this node serves
   void finished(const std::string& database, const std::string& incarnation, std::uint64_t session, bool ran);
 
   const PendingDisconnectsOptions options_;

@@ -121,6 +121,33 @@ TEST(PendingDisconnects, TheOwnerRunsTheOperationsOfANodeWhoseLeaseRanOutOnceAnd
   EXPECT_EQ(kept_rows(url, dying->incarnation()), 1) << "what ran is forgotten; another database's stays";
 }
 
+// One scan looks at every database the owner serves (one statement), and hands each orphan to its database's runner.
+TEST(PendingDisconnects, AnOwnerOfSeveralDatabasesGetsEachOnesOrphansForIt) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  const std::string first = unique_name("kept-");
+  const std::string second = unique_name("we\"ird\\,{}-");  // quoted in the statement's array whatever it holds
+  auto dying = open_keeper(url, "node-dying");
+  auto owner = open_keeper(url, "node-owner");
+  ASSERT_TRUE(dying && owner);
+  append(*dying, first, dying->new_session(), 0, "to the first");
+  append(*dying, second, dying->new_session(), 0, "to the second");
+  dying->flush();
+  Offers to_first, to_second;
+  auto serving_first = owner->serve(first, to_first.runner());
+  auto serving_second = owner->serve(second, to_second.runner());
+  expire(url, dying->incarnation());
+  ASSERT_TRUE(to_first.wait_for(1));
+  ASSERT_TRUE(to_second.wait_for(1));
+  std::lock_guard lock_first(to_first.mutex);
+  std::lock_guard lock_second(to_second.mutex);
+  ASSERT_EQ(to_first.orphans.size(), 1u);
+  ASSERT_EQ(to_second.orphans.size(), 1u);
+  EXPECT_EQ(to_first.orphans[0].database, first);
+  EXPECT_EQ(to_first.orphans[0].operations, std::vector<std::string>{"to the first"});
+  EXPECT_EQ(to_second.orphans[0].database, second);
+  EXPECT_EQ(to_second.orphans[0].operations, std::vector<std::string>{"to the second"});
+}
+
 TEST(PendingDisconnects, WhatCouldNotRunIsOfferedAgainAndWhatRanIsNot) {
   BACKSIDE_REQUIRE_POSTGRESQL(url);
   const std::string database = unique_name("kept-");

@@ -24,8 +24,15 @@ using tree::Path;
 
 namespace {
 
-std::string random_session_id() {
-  return secure_random_string(32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+constexpr std::string_view kSessionIdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+constexpr std::size_t kSessionIdLength = 32;
+
+std::string random_session_id() { return secure_random_string(kSessionIdLength, kSessionIdAlphabet); }
+
+// Whether `id` could be a session id this server gave: anything else names no kept onDisconnect, and is not worth
+// a claim in the shared store.
+bool could_be_session_id(std::string_view id) {
+  return id.size() == kSessionIdLength && id.find_first_not_of(kSessionIdAlphabet) == std::string_view::npos;
 }
 
 std::shared_ptr<const std::string> control(std::string_view type, const json::value& data) {
@@ -119,7 +126,7 @@ void Connection::close_socket(std::uint16_t code, std::string reason) {
 }
 
 void Connection::open(const std::string& previous_session) {
-  if (!previous_session.empty() && session_->database().pending_disconnects()) {
+  if (could_be_session_id(previous_session) && session_->database().pending_disconnects()) {
     auto socket = socket_.lock();
     if (socket) {
       holding_ = true;
