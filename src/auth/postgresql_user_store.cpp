@@ -20,9 +20,12 @@ std::optional<json::object> record_of(std::string_view text) {
 
 // Appends to a data-modifying statement whose CTE `changed` returns a row when it changed the user $2 of directory
 // $1: the directory's version + 1 and the log row naming $2, all in the one statement; it returns the new version.
+// An upsert, so that a directory whose row went with its tenant (deleted and made again while this node held it
+// open) counts from 1 again rather than losing the change.
 constexpr std::string_view kLogged = R"SQL(,
-bumped AS (UPDATE backside_user_directories SET version = version + 1
-           WHERE tenant = $1 AND EXISTS (SELECT 1 FROM changed) RETURNING version)
+bumped AS (INSERT INTO backside_user_directories AS d (tenant, version)
+           SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM changed)
+           ON CONFLICT (tenant) DO UPDATE SET version = d.version + 1 RETURNING d.version)
 INSERT INTO backside_user_changes (tenant, version, uid) SELECT $1, version, $2 FROM bumped RETURNING version)SQL";
 
 }  // namespace

@@ -262,6 +262,16 @@ TEST(PostgresqlUserStore, DeletingADirectoryDeletesItsUsersAndTokens) {
   EXPECT_TRUE(again->list().empty());
   EXPECT_FALSE(again->owner_of_refresh_token("rt"));
   EXPECT_TRUE(again->create({{"localId", "y"}, {"email", "x@x.com"}}).ok());
+
+  // A node that held the old directory open through its deletion and re-creation changes the new one correctly.
+  ASSERT_TRUE(PostgresqlUserStore::remove_directory(*connection, tenant).ok());
+  ASSERT_TRUE(users->create({{"localId", "z"}}).ok());
+  const std::uint64_t before = users->version();
+  auto changed = users->update({{"localId", "z"}, {"disabled", true}});
+  ASSERT_TRUE(changed.ok()) << changed.error().message;
+  EXPECT_EQ(users->version(), before + 1);
+  EXPECT_EQ(users->changed_since(before), std::vector<std::string>{"z"});
+  EXPECT_TRUE(user_disabled(*again->find_by_uid("z")));
 }
 
 }  // namespace
