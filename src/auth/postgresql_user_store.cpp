@@ -40,7 +40,8 @@ Result<std::unique_ptr<PostgresqlUserStore>> PostgresqlUserStore::open(
     return ok_status();
   });
   if (!made) return made.error();
-  return std::unique_ptr<PostgresqlUserStore>(new PostgresqlUserStore(std::move(connection), std::move(tenant), changes_kept));
+  return std::unique_ptr<PostgresqlUserStore>(
+      new PostgresqlUserStore(std::move(connection), std::move(tenant), changes_kept));
 }
 
 Status PostgresqlUserStore::create(const json::object& user) {
@@ -217,7 +218,8 @@ Status PostgresqlUserStore::add_refresh_token(const std::string& token, const st
   });
 }
 
-std::optional<UserStore::RefreshTokenOwner> PostgresqlUserStore::owner_of_refresh_token(const std::string& token) const {
+std::optional<UserStore::RefreshTokenOwner> PostgresqlUserStore::owner_of_refresh_token(
+    const std::string& token) const {
   auto read = connection_->run([&](PgConnection& pg) -> Result<std::optional<RefreshTokenOwner>> {
     auto found = pg.query("reading a refresh token",
                           "SELECT uid, revoked FROM backside_refresh_tokens WHERE tenant = $1 AND digest = $2",

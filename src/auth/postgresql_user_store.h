@@ -48,7 +48,9 @@ class PostgresqlUserStore final : public UserStore {
  private:
   PostgresqlUserStore(std::shared_ptr<store::PgSharedConnection> connection, std::string tenant,
                       std::int64_t changes_kept)
-      : connection_(std::move(connection)), tenant_(std::move(tenant)), changes_kept_(std::max<std::int64_t>(changes_kept, 10)) {}
+      : connection_(std::move(connection)),
+        tenant_(std::move(tenant)),
+        changes_kept_(std::max<std::int64_t>(changes_kept, 10)) {}
   Status replace(const std::string& uid, const boost::json::object& user) override;
   Status erase(const std::string& uid) override;
   Result<std::optional<boost::json::object>> find(const std::string& sql, const std::string& key) const;

@@ -2,8 +2,8 @@
 // The server's user directories: the project's users, shared by every database of the server as Firebase shares a
 // project's users across its Realtime Database instances, and one directory per Identity Platform tenant
 // (auth/tenants.h). Where they live is a UserStorage: LMDB in the data directory (<data_dir>/auth/users, and each
-// tenant's folder), or PostgreSQL for a cluster (auth/postgresql_user_store.h). A directory is named by its tenant id; "" names the project's. Users
-// are private: no client path reaches them. Directories open on first use and stay open while their tenant exists;
+// tenant's folder), or PostgreSQL for a cluster (auth/postgresql_user_store.h). A directory is named by its tenant
+// id; "" names the project's. Users are private: no client path reaches them. Directories open on first use and stay open while their tenant exists;
 // a store is shared, so that a request holding one outlives its tenant's deletion safely. Thread-safe.
 #include <functional>
 #include <map>
