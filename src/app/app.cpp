@@ -128,8 +128,11 @@ bool App::start() {
     return false;
   }
   tenants_ = std::move(pools->tenants);
-  accepted_users_ = std::make_unique<auth::AcceptedUsers>(config.data_dir, *tenants_);
+  // Which user pools each database accepts: the data dir's, or (a cluster) PostgreSQL's, followed every second.
+  accepted_users_ = pools->shared ? std::make_unique<auth::AcceptedUsers>(pools->shared, *tenants_)
+                                  : std::make_unique<auth::AcceptedUsers>(config.data_dir, *tenants_);
   for (const auto& problem : accepted_users_->load()) spdlog::error("{}", problem);
+  accepted_users_->watch(std::chrono::seconds(1));
   id_tokens_ = std::make_shared<auth::IdTokens>(
       signing_key_, auth::IdTokenOptions{.lifetime_seconds = static_cast<std::int64_t>(config.id_token_seconds)});
   id_tokens_->limit_databases(accepted_users_.get());

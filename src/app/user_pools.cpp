@@ -17,7 +17,8 @@ Result<UserPools> open_user_pools(const Config& config) {
     if (!connection) {
       return Error{connection.error().code, "cannot reach the users in PostgreSQL: " + connection.error().message};
     }
-    return UserPools{std::make_unique<auth::PostgresqlTenants>(*connection), auth::users_in_postgresql(*connection)};
+    return UserPools{std::make_unique<auth::PostgresqlTenants>(*connection), auth::users_in_postgresql(*connection),
+                     *connection};
   }
   const std::filesystem::path auth_dir = std::filesystem::path(config.data_dir) / "auth";
   auto tenants = std::make_unique<auth::TenantFolders>(auth_dir / "tenants");
@@ -25,7 +26,7 @@ Result<UserPools> open_user_pools(const Config& config) {
   for (const auto& moved : report.moved) spdlog::info("users: {}", moved);
   for (const auto& conflict : report.conflicts) spdlog::warn("users: {}", conflict);
   auth::UserStorage storage = auth::users_on_disk((auth_dir / "users").string(), *tenants);
-  return UserPools{std::move(tenants), std::move(storage)};
+  return UserPools{std::move(tenants), std::move(storage), nullptr};
 }
 
 }  // namespace backside::app

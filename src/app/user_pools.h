@@ -10,6 +10,7 @@
 #include "app/config.h"
 #include "auth/tenants.h"
 #include "auth/user_directories.h"
+#include "store/postgresql_shared_connection.h"
 #include "util/result.h"
 
 namespace backside::app {
@@ -17,6 +18,7 @@ namespace backside::app {
 struct UserPools {
   std::unique_ptr<auth::Tenants> tenants;
   auth::UserStorage storage;  // reaches into *tenants: keep them together
+  std::shared_ptr<store::PgSharedConnection> shared;  // a cluster's connection to them; null for the data dir's
 };
 
 // The pools of config.store's kind. Migration moves what is left to move and logs it (once: a moved directory is not

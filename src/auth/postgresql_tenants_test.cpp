@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <thread>
 
+#include "auth/accepted_users.h"
 #include "auth/id_tokens.h"
 #include "auth/postgresql_user_store.h"
 #include "store/postgresql_test_server.h"
@@ -100,6 +102,51 @@ TEST(PostgresqlTenants, DeletingATenantOnOneNodeEndsItsUsersSignInsOnAnother) {
   ASSERT_TRUE(fresh.ok());
   EXPECT_TRUE((*fresh)->list().empty());
   EXPECT_FALSE((*fresh)->find_by_email("kim@x.com"));
+}
+
+// Which pools a database accepts, set on one node: every node refuses the other pools' tokens after its refresh.
+TEST(PostgresqlTenants, ADatabaseLimitedToSomePoolsOnOneNodeIsLimitedOnEveryNode) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  PostgresqlTenants tenants(connect(url));
+  const std::string club = unique_id("club-");
+  ASSERT_TRUE(tenants.create("Club", club).ok());
+  const std::string database = unique_id("limited-");
+  AcceptedUsers node_a(connect(url), tenants);
+  AcceptedUsers node_b(connect(url), tenants);
+  EXPECT_TRUE(node_a.load().empty());
+  EXPECT_TRUE(node_b.load().empty());
+  EXPECT_FALSE(node_b.refusal(database, ""));
+
+  ASSERT_TRUE(node_a.set(database, std::vector<std::string>{club}).ok());
+  EXPECT_TRUE(node_a.refusal(database, "")) << "at once on the node that set it";
+  EXPECT_FALSE(node_b.refusal(database, "")) << "not before the other node's refresh";
+  ASSERT_TRUE(node_b.refresh().ok());
+  auto refused = node_b.refusal(database, "");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(*refused, "Auth token is for the project's users, which database \"" + database + "\" does not accept.");
+  EXPECT_FALSE(node_b.refusal(database, club));
+  EXPECT_EQ(node_b.of(database), (std::vector<std::string>{club}));
+  EXPECT_EQ(node_b.set(database, std::vector<std::string>{unique_id("nobody-")}).error().message.substr(0, 16),
+            "TENANT_NOT_FOUND") << "the cluster's tenants are checked";
+
+  // Every pool again (set on b), read by a; and a node started later reads the latest at load.
+  ASSERT_TRUE(node_b.set(database, std::nullopt).ok());
+  ASSERT_TRUE(node_a.refresh().ok());
+  EXPECT_FALSE(node_a.refusal(database, ""));
+  ASSERT_TRUE(node_a.set(database, std::vector<std::string>{std::string(AcceptedUsers::kProject)}).ok());
+  AcceptedUsers node_c(connect(url), tenants);
+  EXPECT_TRUE(node_c.load().empty());
+  EXPECT_FALSE(node_c.refusal(database, ""));
+  EXPECT_TRUE(node_c.refusal(database, club));
+
+  // The watcher refreshes on its own.
+  node_c.watch(std::chrono::milliseconds(50));
+  ASSERT_TRUE(node_a.set(database, std::nullopt).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (node_c.refusal(database, club) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_FALSE(node_c.refusal(database, club));
 }
 
 }  // namespace

@@ -31,7 +31,9 @@ struct Parameters {
   explicit Parameters(std::initializer_list<PgParam> params) {
     text_copies.reserve(params.size());
     for (const PgParam& p : params) {
-      if (p.binary) {
+      if (p.is_null) {
+        values.push_back(nullptr);
+      } else if (p.binary) {
         values.push_back(p.value.data());
       } else {
         text_copies.emplace_back(p.value);

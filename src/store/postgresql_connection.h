@@ -23,8 +23,10 @@ namespace backside::store {
 struct PgParam {
   static PgParam text(std::string_view value) { return {value, false}; }
   static PgParam bytes(std::string_view value) { return {value, true}; }
+  static PgParam null() { return {{}, false, true}; }
   std::string_view value;
   bool binary = false;
+  bool is_null = false;
 };
 
 // The rows of a finished statement. Binary results give bytea columns as their raw bytes.

@@ -59,6 +59,12 @@ CREATE TABLE IF NOT EXISTS backside_settings (
   name text PRIMARY KEY,
   value bytea NOT NULL
 );
+CREATE SEQUENCE IF NOT EXISTS backside_accepted_users_versions;
+CREATE TABLE IF NOT EXISTS backside_accepted_users (
+  db text PRIMARY KEY,
+  version bigint NOT NULL,
+  accept text
+);
 CREATE TABLE IF NOT EXISTS backside_tenants (
   id text PRIMARY KEY,
   display_name text NOT NULL,

@@ -439,6 +439,14 @@ test('users and tenants are the cluster\'s: a user signed up on one node signs i
   assert.notEqual(member.json.localId, user.uid, 'the same email is another user in the tenant');
   const memberOnB = await post(accounts(b, 'signInWithPassword'), { email, password: 'club secret', tenantId, returnSecureToken: true });
   assert.equal(memberOnB.status, 200, memberOnB.body);
+  // Which pools a database accepts is the cluster's too: limited on b, node a refuses the tenant's tokens.
+  const memberRead = () => curl(a.u(`/users/${member.json.localId}.json?auth=${memberOnB.json.idToken}`));
+  assert.equal((await memberRead()).status, 200);
+  const limited = await curl(b.u('/.settings/tenants.json'), { method: 'PUT', headers: admin, body: JSON.stringify({ accept: ['@project'] }) });
+  assert.equal(limited.status, 200, limited.body);
+  await waitFor(async () => (await memberRead()).status === 401, { timeoutMs: 5000, message: 'the tenant\'s token refused on a' });
+  assert.equal((await curl(b.u('/.settings/tenants.json'), { method: 'DELETE', headers: admin })).status, 200);
+  await waitFor(async () => (await memberRead()).status === 200, { timeoutMs: 5000, message: 'the tenant\'s token accepted again on a' });
   const clubStream = await openStream(a.u(`/users/${member.json.localId}.json?auth=${memberOnB.json.idToken}`));
   t.after(() => clubStream.close());
   const deleted = await curl(b.u(`/identitytoolkit.googleapis.com/v2/projects/p/tenants/${tenantId}`), { method: 'DELETE', headers: admin });
