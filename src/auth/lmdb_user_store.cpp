@@ -111,15 +111,16 @@ Result<std::optional<json::object>> LmdbUserStore::read_by_uid(const std::string
   return std::optional(std::move(value.get_object()));
 }
 
-std::optional<json::object> LmdbUserStore::find_by_email(const std::string& email) const {
+Result<std::optional<json::object>> LmdbUserStore::read_by_email(const std::string& email) const {
   std::optional<std::string> uid;
   {
     std::lock_guard lock(mutex_);
     auto found = get("e/" + normalize_email(email));
-    if (!found || !*found) return std::nullopt;
+    if (!found) return found.error();
+    if (!*found) return std::optional<json::object>();
     uid = **found;
   }
-  return find_by_uid(*uid);
+  return read_by_uid(*uid);
 }
 
 Status LmdbUserStore::replace(const std::string& uid, const json::object& user) {

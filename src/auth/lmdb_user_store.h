@@ -23,7 +23,7 @@ class LmdbUserStore final : public UserStore {
 
   Status create(const boost::json::object& user) override;
   Result<std::optional<boost::json::object>> read_by_uid(const std::string& uid) const override;
-  std::optional<boost::json::object> find_by_email(const std::string& email) const override;
+  Result<std::optional<boost::json::object>> read_by_email(const std::string& email) const override;
   std::vector<boost::json::object> list() const override;
   // LMDB's last committed transaction id (+ 1): every commit moves it by one.
   std::uint64_t version() const override;

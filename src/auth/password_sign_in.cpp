@@ -58,7 +58,14 @@ void PasswordSignIn::check(const std::string& tenant, const std::string& email, 
     account_failures_.release(account);
     address_failures_.release(address);
   };
-  auto user = (*users)->find_by_email(email);
+  auto read = (*users)->read_by_email(email);
+  if (!read) {
+    // Cannot tell now (PostgreSQL away): not a failed attempt of the client's.
+    release();
+    count_sign_in(metrics::SignInResult::error);
+    return done(read.error());
+  }
+  auto user = std::move(*read);
   if (!user) {
     // No hash was spent, but a client probing for accounts counts against its address.
     account_failures_.release(account);

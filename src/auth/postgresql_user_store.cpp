@@ -79,12 +79,10 @@ Result<std::optional<json::object>> PostgresqlUserStore::read_by_uid(const std::
   return find("SELECT record FROM backside_users WHERE tenant = $1 AND uid = $2", uid);
 }
 
-std::optional<json::object> PostgresqlUserStore::find_by_email(const std::string& email) const {
+Result<std::optional<json::object>> PostgresqlUserStore::read_by_email(const std::string& email) const {
   const std::string normalized = normalize_email(email);
-  if (normalized.empty()) return std::nullopt;
-  auto user = find("SELECT record FROM backside_users WHERE tenant = $1 AND email = $2", normalized);
-  if (!user) return std::nullopt;
-  return std::move(*user);
+  if (normalized.empty()) return std::optional<json::object>();
+  return find("SELECT record FROM backside_users WHERE tenant = $1 AND email = $2", normalized);
 }
 
 std::vector<json::object> PostgresqlUserStore::list() const {

@@ -31,7 +31,7 @@ class PostgresqlUserStore final : public UserStore {
 
   Status create(const boost::json::object& user) override;
   Result<std::optional<boost::json::object>> read_by_uid(const std::string& uid) const override;
-  std::optional<boost::json::object> find_by_email(const std::string& email) const override;
+  Result<std::optional<boost::json::object>> read_by_email(const std::string& email) const override;
   std::vector<boost::json::object> list() const override;
   std::uint64_t version() const override;
   Versions versions() const override;

@@ -230,6 +230,9 @@ TEST(PostgresqlUserStore, WithPostgreSQLAwayNoUserIsTakenForDeleted) {
   auto read = users.read_by_uid("cy");
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.error().code, ErrorCode::unavailable);
+  auto by_email = users.read_by_email("cy@example.com");
+  ASSERT_FALSE(by_email.ok()) << "a sign-in then answers unavailable, not EMAIL_NOT_FOUND (nor counts a failure)";
+  EXPECT_EQ(by_email.error().code, ErrorCode::unavailable);
   EXPECT_EQ(users.version(), 0u);
   tokens.standings()->sweep();
   tokens.standings()->recheck("", "cy");

@@ -14,6 +14,12 @@ std::optional<json::object> UserStore::find_by_uid(const std::string& uid) const
   return std::move(*user);
 }
 
+std::optional<json::object> UserStore::find_by_email(const std::string& email) const {
+  auto user = read_by_email(email);
+  if (!user) return std::nullopt;
+  return std::move(*user);
+}
+
 Status UserStore::update(const json::object& user) {
   const std::string uid = user_text(user, "localId");
   Status status = replace(uid, user);

@@ -24,7 +24,9 @@ class UserStore {
   virtual Result<std::optional<boost::json::object>> read_by_uid(const std::string& uid) const = 0;
   // The same, a failure to read taken as no user: for callers that only show or offer what they find.
   std::optional<boost::json::object> find_by_uid(const std::string& uid) const;
-  virtual std::optional<boost::json::object> find_by_email(const std::string& email) const = 0;
+  // The user whose email is `email` (any case), nullopt if none, or why the store cannot tell now.
+  virtual Result<std::optional<boost::json::object>> read_by_email(const std::string& email) const = 0;
+  std::optional<boost::json::object> find_by_email(const std::string& email) const;
   // Replaces a user's record (the email index follows a changed email). USER_NOT_FOUND (not_found), EMAIL_EXISTS.
   Status update(const boost::json::object& user);
   // Removes a user and every refresh token of theirs. USER_NOT_FOUND (not_found).
