@@ -82,16 +82,18 @@ Result<std::int64_t> AcceptedUsers::read_shared(std::int64_t version, Limits& li
 Status AcceptedUsers::refresh() {
   if (!shared_) return ok_status();
   std::int64_t version;
+  std::uint64_t sets;
   Limits limited;
   {
     std::lock_guard lock(mutex_);
     version = shared_version_;
+    sets = local_sets_;
     limited = limited_;
   }
   auto seen = read_shared(version, limited);
   if (!seen) return seen.error();
   std::lock_guard lock(mutex_);
-  if (shared_version_ != version) return ok_status();  // a set() of ours came between: the next refresh reads again
+  if (local_sets_ != sets) return ok_status();  // a set() of ours came between: the next refresh reads again
   limited_ = std::move(limited);
   shared_version_ = *seen;
   return ok_status();
@@ -171,6 +173,7 @@ Status AcceptedUsers::set(const std::string& database, Pools pools) {
     if (!stored) return stored.error();
     // Ours is newer than anything read so far; deploys of others in between are read again by the next refresh.
     shared_version_ = std::min(shared_version_, *stored - 1);
+    ++local_sets_;
   } else if (auto written = write(data_dir_, database, pools); !written) {
     return written;
   }

@@ -69,6 +69,7 @@ class AcceptedUsers {
   mutable std::mutex mutex_;
   Limits limited_;                  // databases limited to some pools
   std::int64_t shared_version_ = 0;  // the last row version applied (cluster)
+  std::uint64_t local_sets_ = 0;     // set() calls so far: a refresh that read before one is not applied
   std::jthread watcher_;             // last: stopped and joined first
 };
 
