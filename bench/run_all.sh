@@ -3,6 +3,7 @@
 # its peers and writes its section of docs/benchmarks.md (rules and auth: their own pages), plots included.
 #   rest_bench          durable REST writes (64 connections), GET on a 1M-leaf tree, start-up with 1M leaves
 #   writes_bench        durable writes over the Firebase protocol and STOMP (64 clients), firebase-server beside
+#   mixed_bench         reads and listens while durable writes flow, against writes alone
 #   fanout_bench        one writer, N = 1..10,000 subscribers of one path; Redis pub/sub and firebase-server beside
 #   stomp_fanout_bench  the same over STOMP/TCP; RabbitMQ's STOMP plugin beside
 #   paths_bench         10,000 subscribers on their own paths, random writes; Redis and firebase-server beside
@@ -17,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
-for workload in rest writes fanout stomp_fanout paths query idle rules auth instructions; do
+for workload in rest writes mixed fanout stomp_fanout paths query idle rules auth instructions; do
   echo "=== bench/${workload}_bench.sh $mode ($(date -u +%H:%M:%S))"
   if [ "$mode" = --quick ]; then
     "bench/${workload}_bench.sh" --quick >/dev/null

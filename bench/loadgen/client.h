@@ -34,6 +34,12 @@ class Client {
   virtual void subscribe(const std::string& path, const Query& query, Done ready) = 0;
   // Writes a JSON value at a path (Redis, RabbitMQ: publishes it); `acked` when the server has answered.
   virtual void write(const std::string& path, const std::string& json, Done acked) = 0;
+  // Reads the value at a path once (the mixed workload); `done` when the server has answered with it.
+  virtual void read(const std::string& /*path*/, Done done) { done("reads are not supported by this protocol"); }
+  // Ends a plain subscribe() of a path; `done` when the server has confirmed it.
+  virtual void unsubscribe(const std::string& /*path*/, Done done) {
+    done("unsubscribing is not supported by this protocol");
+  }
   virtual void close() = 0;
 
   std::function<void(std::string_view)> on_delivery;  // one delivered message (its body or whole frame)

@@ -62,6 +62,16 @@ class FirebaseClient : public Client, public std::enable_shared_from_this<Fireba
     request(r, "p", "{\"p\":" + json::serialize(json::value("/" + path)) + ",\"d\":" + value + "}", std::move(acked));
   }
 
+  void read(const std::string& path, Done done) override {
+    std::int64_t r = ++next_r_;
+    request(r, "g", "{\"p\":" + json::serialize(json::value("/" + path)) + ",\"q\":{}}", std::move(done));
+  }
+
+  void unsubscribe(const std::string& path, Done done) override {
+    std::int64_t r = ++next_r_;
+    request(r, "n", "{\"p\":" + json::serialize(json::value("/" + path)) + "}", std::move(done));
+  }
+
   void close() override { conn_->close(); }
 
  private:
@@ -90,8 +100,10 @@ class FirebaseClient : public Client, public std::enable_shared_from_this<Fireba
   }
 
   void dispatch(std::string_view message) {
-    // Pushes of benchmark data are recognized without parsing: only they carry "seq".
-    if (message.find("\"seq\"") != std::string_view::npos) {
+    // Pushes of benchmark data are recognized without parsing: only they carry "seq" (and a read's answer, which
+    // starts as every reply does).
+    constexpr std::string_view kReply = "{\"t\":\"d\",\"d\":{\"r\":";
+    if (!message.starts_with(kReply) && message.find("\"seq\"") != std::string_view::npos) {
       if (on_delivery) on_delivery(message);
       return;
     }

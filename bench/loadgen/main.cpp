@@ -16,6 +16,10 @@
 //                               and the oldest child leaves)
 //   writes  --clients C connections, each writing to its own path PATH/c one value at a time (the next once the
 //           previous is acknowledged: durable, for Backside) for --duration seconds; write rate and ack latency.
+//   mixed   writes as above, plus --readers R connections each reading one writer's path after another (the next
+//           once the previous read is answered) and --listeners L connections each listening to one writer's path,
+//           waiting for the server's confirmation (after the initial value), unlistening, and again: how long reads
+//           and listens take while writes flow. Firebase protocol.
 //   idle    N connections, each with one listen (--distinct: each on its own path); prints "ready N" and holds
 //           them until killed, so that a script can measure the server's memory.
 //
@@ -105,6 +109,8 @@ struct Options {
   int limit_to_last = 0;
   long long max_writes = -1;  // --writes: a fixed number of writes (-1: as many as the duration allows)
   int clients = 64;
+  int readers = 0;    // mixed
+  int listeners = 0;  // mixed
   double drain = 10;  // seconds to wait for outstanding deliveries after the last write
 };
 
@@ -115,7 +121,7 @@ struct Options {
 
 Options parse(int argc, char** argv) {
   Options o;
-  if (argc < 2) die("usage: backside-loadgen fanout|writes|idle --port P [options] (see bench/loadgen/main.cpp)");
+  if (argc < 2) die("usage: backside-loadgen fanout|writes|mixed|idle --port P [options] (see bench/loadgen/main.cpp)");
   o.workload = argv[1];
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
@@ -145,6 +151,8 @@ Options parse(int argc, char** argv) {
     else if (a == "--distinct") o.distinct = true;
     else if (a == "--limit-to-last") o.limit_to_last = std::stoi(next());
     else if (a == "--clients") o.clients = std::stoi(next());
+    else if (a == "--readers") o.readers = std::stoi(next());
+    else if (a == "--listeners") o.listeners = std::stoi(next());
     else if (a == "--drain") o.drain = std::stod(next());
     else if (a == "--writes") o.max_writes = std::stoll(next());
     else die("unknown option " + a);
@@ -161,6 +169,8 @@ Options parse(int argc, char** argv) {
   if (o.limit_to_last > 0 && o.proto != "firebase") die("--limit-to-last: Firebase protocol only");
   if (o.limit_to_last > 0 && o.distinct) die("--limit-to-last and --distinct do not combine");
   if (o.max_writes >= 0 && o.rate > 0) die("--writes and --rate do not combine");
+  if (o.readers < 0 || o.listeners < 0) die("bad --readers or --listeners");
+  if (o.workload == "mixed" && o.proto != "firebase") die("mixed: Firebase protocol only");
   return o;
 }
 
@@ -417,48 +427,104 @@ int run_fanout(const Options& o) {
 }
 
 // C clients, each writing to its own path one value at a time for the duration: writes/s and ack latency.
+// Operations of one kind (writes, reads or listens) acknowledged within the measured time, per thread.
+struct OperationStats {
+  std::vector<ThreadStats> threads;
+  explicit OperationStats(int count) : threads(static_cast<std::size_t>(count)) {}
+  void record(std::size_t thread, std::int64_t sent, std::int64_t now, std::int64_t stop_at) {
+    if (now > stop_at) return;
+    ThreadStats& s = threads[thread];
+    s.latency.add(now - sent);
+    ++s.deliveries;
+  }
+  std::pair<Histogram, std::uint64_t> total() const {
+    Histogram latency;
+    std::uint64_t count = 0;
+    for (const auto& s : threads) {
+      latency.merge(s.latency);
+      count += s.deliveries;
+    }
+    return {latency, count};
+  }
+};
+
+// The writes workload, and the mixed one: writers, readers and listeners, each connection with one operation in
+// flight at a time.
 int run_writes(const Options& o) {
   Threads threads(o.threads);
   ClientOptions copts;
   copts.endpoint = tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.port));
   copts.ns = o.ns;
   copts.proto = o.proto;
-  const int c = o.clients;
+  const bool mixed = o.workload == "mixed";
+  const int writers = o.clients;
+  const int readers = mixed ? o.readers : 0;
+  const int listeners = mixed ? o.listeners : 0;
+  const int c = writers + readers + listeners;
   std::vector<std::shared_ptr<Client>> clients(static_cast<std::size_t>(c));
-  std::vector<ThreadStats> stats(static_cast<std::size_t>(o.threads));
+  OperationStats write_stats(o.threads), read_stats(o.threads), listen_stats(o.threads);
   std::atomic<int> ready{0}, lost{0};
   std::atomic<std::int64_t> errors{0};
-  std::atomic<bool> writing{false};
+  std::atomic<bool> running{false};
   std::atomic<std::int64_t> stop_at{std::numeric_limits<std::int64_t>::max()};
   std::string pad(static_cast<std::size_t>(std::max(0, o.payload - 40)), 'x');
-  std::vector<std::function<void()>> write_next(static_cast<std::size_t>(c));
+  std::vector<std::function<void()>> next_operation(static_cast<std::size_t>(c));
+  auto failed = [&errors](const char* what, const std::string& error) {
+    if (errors.fetch_add(1) < 5) std::cerr << what << " failed: " << error << "\n";
+  };
+  auto writer_path = [&](int i) { return o.path + "/" + std::to_string(i); };
   for (int i = 0; i < c; ++i) {
     asio::io_context& io = threads[static_cast<std::size_t>(i)];
     asio::post(io, [&, i, io = &io] {
       auto client = make_client(*io, copts);
       clients[static_cast<std::size_t>(i)] = client;
       client->on_lost = [&lost](std::string error) {
-        if (lost.fetch_add(1) < 5) std::cerr << "writer lost: " << error << "\n";
+        if (lost.fetch_add(1) < 5) std::cerr << "connection lost: " << error << "\n";
       };
-      ThreadStats& s = stats[static_cast<std::size_t>(i % o.threads)];
-      const std::string path = o.path + "/" + std::to_string(i);
+      const std::size_t thread = static_cast<std::size_t>(i % o.threads);
       Client* raw = client.get();
-      write_next[static_cast<std::size_t>(i)] = [&, raw, path, i, st = &s, seq = std::int64_t{0}]() mutable {
-        if (!writing.load()) return;
-        const std::int64_t sent = now_ns();
-        std::string value = "{\"seq\":" + std::to_string(++seq) + ",\"ts\":" + std::to_string(sent) + ",\"pad\":\"" +
-                            pad + "\"}";
-        raw->write(path, value, [&, sent, i, st](std::string error) {
-          const std::int64_t now = now_ns();
-          if (!error.empty()) {
-            if (errors.fetch_add(1) < 5) std::cerr << "write failed: " << error << "\n";
-          } else if (now <= stop_at.load()) {  // acknowledged within the measured time
-            st->latency.add(now - sent);
-            ++st->deliveries;
-          }
-          write_next[static_cast<std::size_t>(i)]();
-        });
-      };
+      std::function<void()>& next = next_operation[static_cast<std::size_t>(i)];
+      if (i < writers) {
+        next = [&, raw, path = writer_path(i), thread, seq = std::int64_t{0}]() mutable {
+          if (!running.load()) return;
+          const std::int64_t sent = now_ns();
+          std::string value = "{\"seq\":" + std::to_string(++seq) + ",\"ts\":" + std::to_string(sent) +
+                              ",\"pad\":\"" + pad + "\"}";
+          raw->write(path, value, [&, sent, i, thread](std::string error) {
+            if (!error.empty()) failed("write", error);
+            else write_stats.record(thread, sent, now_ns(), stop_at.load());
+            next_operation[static_cast<std::size_t>(i)]();
+          });
+        };
+      } else if (i < writers + readers) {
+        next = [&, raw, i, thread, random = std::minstd_rand(static_cast<unsigned>(i))]() mutable {
+          if (!running.load()) return;
+          const std::int64_t sent = now_ns();
+          raw->read(writer_path(static_cast<int>(random() % static_cast<unsigned>(writers))),
+                    [&, sent, i, thread](std::string error) {
+                      if (!error.empty()) failed("read", error);
+                      else read_stats.record(thread, sent, now_ns(), stop_at.load());
+                      next_operation[static_cast<std::size_t>(i)]();
+                    });
+        };
+      } else {
+        next = [&, raw, i, thread, random = std::minstd_rand(static_cast<unsigned>(i))]() mutable {
+          if (!running.load()) return;
+          const std::int64_t sent = now_ns();
+          std::string path = writer_path(static_cast<int>(random() % static_cast<unsigned>(writers)));
+          raw->subscribe(path, Query{}, [&, raw, path, sent, i, thread](std::string error) {
+            if (!error.empty()) {
+              failed("listen", error);
+              return next_operation[static_cast<std::size_t>(i)]();
+            }
+            listen_stats.record(thread, sent, now_ns(), stop_at.load());
+            raw->unsubscribe(path, [&, i](std::string error) {
+              if (!error.empty()) failed("unlisten", error);
+              next_operation[static_cast<std::size_t>(i)]();
+            });
+          });
+        };
+      }
       client->start([&](std::string error) {
         if (!error.empty()) die("client: " + error);
         ready.fetch_add(1);
@@ -466,32 +532,42 @@ int run_writes(const Options& o) {
     });
   }
   while (ready.load() < c) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  std::cerr << "writes: " << c << " clients ready\n";
+  std::cerr << o.workload << ": " << c << " clients ready\n";
   const std::int64_t start = now_ns();
-  writing = true;
-  for (int i = 0; i < c; ++i) asio::post(threads[static_cast<std::size_t>(i)], write_next[static_cast<std::size_t>(i)]);
+  running = true;
+  for (int i = 0; i < c; ++i) {
+    asio::post(threads[static_cast<std::size_t>(i)], next_operation[static_cast<std::size_t>(i)]);
+  }
   std::this_thread::sleep_for(std::chrono::nanoseconds(static_cast<std::int64_t>(o.duration * 1e9)));
   const std::int64_t stop = now_ns();
   stop_at = stop;
-  writing = false;
+  running = false;
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the last acknowledgements
   for (auto& io : threads.ios) io->stop();
   for (auto& t : threads.threads) t.join();
-  Histogram latency;
-  std::uint64_t acked = 0;
-  for (auto& s : stats) {
-    latency.merge(s.latency);
-    acked += s.deliveries;
-  }
   const double elapsed = static_cast<double>(stop - start) / 1e9;
+  const auto [latency, acked] = write_stats.total();
   std::printf(
-      "workload=writes proto=%s clients=%d writes=%llu errors=%lld lost=%d seconds=%.3f writes_per_s=%.0f "
-      "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
-      o.proto.c_str(), c, static_cast<unsigned long long>(acked), static_cast<long long>(errors.load()), lost.load(),
-      elapsed, static_cast<double>(acked) / elapsed, latency.quantile_ms(0.5), latency.quantile_ms(0.99),
-      latency.quantile_ms(0.999), latency.quantile_ms(1.0));
+      "workload=%s proto=%s clients=%d writes=%llu errors=%lld lost=%d seconds=%.3f writes_per_s=%.0f "
+      "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f",
+      o.workload.c_str(), o.proto.c_str(), writers, static_cast<unsigned long long>(acked),
+      static_cast<long long>(errors.load()), lost.load(), elapsed, static_cast<double>(acked) / elapsed,
+      latency.quantile_ms(0.5), latency.quantile_ms(0.99), latency.quantile_ms(0.999), latency.quantile_ms(1.0));
+  bool answered = acked > 0;
+  auto print_kind = [&](const char* kind, int connections, const OperationStats& stats) {
+    const auto [kind_latency, count] = stats.total();
+    std::printf(" %s=%d %s_per_s=%.0f %s_p50_ms=%.3f %s_p99_ms=%.3f", kind, connections, kind,
+                static_cast<double>(count) / elapsed, kind, kind_latency.quantile_ms(0.5), kind,
+                kind_latency.quantile_ms(0.99));
+    if (connections > 0 && count == 0) answered = false;
+  };
+  if (mixed) {
+    print_kind("reads", readers, read_stats);
+    print_kind("listens", listeners, listen_stats);
+  }
+  std::printf("\n");
   std::fflush(stdout);
-  std::_Exit(errors.load() == 0 && lost.load() == 0 && acked > 0 ? 0 : 3);
+  std::_Exit(errors.load() == 0 && lost.load() == 0 && answered ? 0 : 3);
 }
 
 int run_idle(const Options& o) {
@@ -521,6 +597,6 @@ int main(int argc, char** argv) {
   auto o = loadgen::parse(argc, argv);
   if (o.workload == "fanout") return loadgen::run_fanout(o);
   if (o.workload == "idle") return loadgen::run_idle(o);
-  if (o.workload == "writes") return loadgen::run_writes(o);
+  if (o.workload == "writes" || o.workload == "mixed") return loadgen::run_writes(o);
   loadgen::die("unknown workload " + o.workload);
 }

@@ -231,10 +231,10 @@ void Database::writer_loop() {
       recover = commit_failed_;
     }
     if (recover) wait_committed();
-    // Writes are applied and staged; anything else first needs the staged writes committed, so that it sees
-    // (and shows) only durable data, in arrival order.
+    // Writes are applied and staged, and reads and listens answered behind them; anything else first needs the
+    // staged writes committed, so that it sees (and shows) only durable data, in arrival order.
     for (Task& task : turn) {
-      if (!task.is_write) {
+      if (!task.staged) {
         hand_off();
         wait_committed();
       }
@@ -294,7 +294,7 @@ void Database::write(WriteRequest request, WriteCallback done) {
       }
     }
   };
-  if (!enqueue({true, std::move(run)})) {
+  if (!enqueue({.staged = true, .run = std::move(run)})) {
     WriteReply reply;
     reply.error = kClosed;
     if (!shared->first.dry_run) count_answer(shared->first.door, reply.error);
@@ -304,55 +304,101 @@ void Database::write(WriteRequest request, WriteCallback done) {
 
 void Database::read(Path path, std::optional<tree::Query> query, identity::Identity auth, ReadCallback done) {
   auto shared_done = std::make_shared<ReadCallback>(std::move(done));
-  bool queued = enqueue({false, [this, path = std::move(path), query = std::move(query), auth = std::move(auth),
-                                 shared_done] {
-             const ReadCallback& done = *shared_done;
-             if (Status shown = readable(); !shown) return done(&shown.error(), Node());
-             const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
-             if (!rules::can_read(*rules_->compiled, path, root_, auth, static_cast<double>(unix_millis()), query ? &info : nullptr)) {
-               counted().rules_denials(metrics::RulesOperation::read).add();
-               return done(&kPermissionDenied, Node());
-             }
-             const Node* at = root_.find(path);
-             static const Node kNull;
-             if (query && !query->loads_all_data()) {
-               done(nullptr, tree::evaluate(at ? *at : kNull, *query));
-             } else {
-               done(nullptr, at ? *at : kNull);
-             }
-           }});
-  if (!queued) (*shared_done)(&kClosed, Node());
+  auto refused = [shared_done](const Error& error) {
+    if (ReadSend send = (*shared_done)(&error, Node())) send();
+  };
+  bool queued = enqueue({.staged = true, .run = [this, path = std::move(path), query = std::move(query),
+                                                 auth = std::move(auth), shared_done, refused] {
+                           const ReadCallback& done = *shared_done;
+                           const ReadSend send = [&]() -> ReadSend {
+                             if (Status shown = readable(); !shown) return done(&shown.error(), Node());
+                             const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
+                             if (!rules::can_read(*rules_->compiled, path, root_, auth,
+                                                  static_cast<double>(unix_millis()), query ? &info : nullptr)) {
+                               counted().rules_denials(metrics::RulesOperation::read).add();
+                               return done(&kPermissionDenied, Node());
+                             }
+                             const Node* at = root_.find(path);
+                             static const Node kNull;
+                             if (query && !query->loads_all_data()) return done(nullptr, tree::evaluate(at ? *at : kNull, *query));
+                             return done(nullptr, at ? *at : kNull);
+                           }();
+                           stage_answer(send, refused);
+                         }});
+  if (!queued) refused(kClosed);
 }
 
 void Database::listen(Path path, std::optional<tree::Query> query, identity::Identity auth, sync::SubscriberPtr subscriber,
                       ListenCallback done) {
   auto shared_done = std::make_shared<ListenCallback>(std::move(done));
-  bool queued = enqueue({false, [this, path = std::move(path), query = std::move(query), auth = std::move(auth),
-                                 subscriber = std::move(subscriber), shared_done]() mutable {
-                           if (Status shown = readable(); !shown) return (*shared_done)(shown.error());
-                           const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
-                           if (!rules::can_read(*rules_->compiled, path, root_, auth, static_cast<double>(unix_millis()),
-                                                query ? &info : nullptr)) {
-                             counted().rules_denials(metrics::RulesOperation::listen).add();
-                             return (*shared_done)(kPermissionDenied);
-                           }
-                           sync::Hub::Handle handle = hub_.subscribe(path, query, subscriber, root_);
-                           publish_listen_counts();
-                           listening_[{handle.view, handle.subscriber}] =
-                               Listening{path, std::move(query), std::move(auth), std::move(subscriber)};
-                           (*shared_done)(handle);
-                         }});
+  bool queued = enqueue({.staged = true, .run = [this, path = std::move(path), query = std::move(query),
+                                                 auth = std::move(auth), subscriber = std::move(subscriber),
+                                                 shared_done]() mutable {
+    auto answer_error = [&](const Error& error) {
+      stage_answer([shared_done, error] { (*shared_done)(error); },
+                   [shared_done](const Error& failure) { (*shared_done)(failure); });
+    };
+    if (Status shown = readable(); !shown) return answer_error(shown.error());
+    const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
+    if (!rules::can_read(*rules_->compiled, path, root_, auth, static_cast<double>(unix_millis()),
+                         query ? &info : nullptr)) {
+      counted().rules_denials(metrics::RulesOperation::listen).add();
+      return answer_error(kPermissionDenied);
+    }
+    // The initial value shows the staged writes: it goes out with their events, once they are durable.
+    const bool at_once = nothing_pending();
+    sync::Hub::Handle handle = hub_.subscribe(path, query, subscriber, root_, at_once ? nullptr : &staged_.deliveries);
+    publish_listen_counts();
+    listening_[{handle.view, handle.subscriber}] = Listening{path, std::move(query), std::move(auth), std::move(subscriber)};
+    if (at_once) return (*shared_done)(handle);
+    staged_.acks.push_back(Ack{.answer = [shared_done, handle] { (*shared_done)(handle); },
+                               .refused = [this, shared_done, handle](const Error& failure) {
+                                 {
+                                   std::lock_guard lock(commit_mutex_);
+                                   refused_listens_.push_back(handle);
+                                 }
+                                 (*shared_done)(failure);
+                               }});
+  }});
   if (!queued) (*shared_done)(kClosed);
 }
 
 void Database::unlisten(sync::Hub::Handle handle) {
-  enqueue({false, [this, handle] {
+  // Events already staged for it still reach it (their recipients were fixed when they were rendered).
+  enqueue({.staged = true, .run = [this, handle] {
              // A listen the server already ended (revoked by a rules change) is gone from the hub too.
              if (listening_.erase({handle.view, handle.subscriber}) != 0) {
                hub_.unsubscribe(handle);
                publish_listen_counts();
              }
            }});
+}
+
+bool Database::nothing_pending() {
+  if (is_replica_) return true;
+  if (!staged_.batch.empty() || !staged_.deliveries.empty() || !staged_.acks.empty()) return false;
+  std::lock_guard lock(commit_mutex_);
+  return committing_ == 0;
+}
+
+void Database::stage_answer(std::function<void()> answer, std::function<void(const Error&)> refused) {
+  if (nothing_pending()) {
+    if (answer) answer();
+    return;
+  }
+  staged_.acks.push_back(Ack{.answer = std::move(answer), .refused = std::move(refused)});
+}
+
+void Database::end_refused_listens() {
+  std::vector<sync::Hub::Handle> refused;
+  {
+    std::lock_guard lock(commit_mutex_);
+    refused.swap(refused_listens_);
+  }
+  for (const sync::Hub::Handle& handle : refused) {
+    if (listening_.erase({handle.view, handle.subscriber}) != 0) hub_.unsubscribe(handle);
+  }
+  if (!refused.empty()) publish_listen_counts();
 }
 
 void Database::set_rules(ActiveRulesPtr rules, std::function<void()> done) {
@@ -433,11 +479,16 @@ void Database::abandon_turn(const char* what) {
   publish_storage_state();
   (void)reload();  // root_ and the hub's query windows back to what is durable
   for (Ack& ack : abandoned.acks) {
+    if (!ack.done) {  // a read's or listen's
+      ack.refused(Error{ErrorCode::unavailable, "Internal error: the writes this answer showed were not applied"});
+      continue;
+    }
     WriteReply refused;
     refused.error = Error{ErrorCode::unavailable, "Internal error: the write was not applied"};
     count_answer(ack.door, refused.error);
     ack.done(std::move(refused));
   }
+  end_refused_listens();
 }
 
 void Database::apply_write(WriteRequest& request, WriteCallback& done) {
@@ -693,7 +744,8 @@ void Database::wait_committed() {
   // failed commit costs a reload).
   store_failure_ = error ? *error : Error{ErrorCode::unavailable, "Storage failure"};
   next_probe_ = std::chrono::steady_clock::now() + store_retry_interval_;
-  // The tree holds changes that never became durable: return to what the store has.
+  // The tree holds changes that never became durable: return to what the store has. Listens answered from it end.
+  end_refused_listens();
   tree_stale_ = true;
   publish_storage_state();
   (void)reload();
@@ -925,10 +977,12 @@ void Database::deliver(const std::vector<sync::PendingDelivery>& deliveries) {
   thread_local std::vector<std::shared_ptr<const std::string>> run;
   std::uint64_t delivered = 0;  // events times their subscribers
   for (std::size_t begin = 0; begin < deliveries.size();) {
-    const auto* recipients = deliveries[begin].recipients;
+    const auto* recipients = deliveries[begin].recipients.get();
     std::size_t end = begin;
     run.clear();
-    while (end < deliveries.size() && deliveries[end].recipients == recipients) run.push_back(deliveries[end++].bytes);
+    while (end < deliveries.size() && deliveries[end].recipients.get() == recipients) {
+      run.push_back(deliveries[end++].bytes);
+    }
     if (run.size() == 1) {
       for (const auto& subscriber : *recipients) subscriber->deliver(run.front());
     } else {
@@ -1001,7 +1055,7 @@ void Database::committer_loop() {
       // mismatch's current value could all show changes that were never durable).
       turn.deliveries.clear();
       for (Ack& ack : turn.acks) {
-        if (!ack.reply.error || ack.reply.error->code == ErrorCode::hash_mismatch) {
+        if (ack.done && (!ack.reply.error || ack.reply.error->code == ErrorCode::hash_mismatch)) {
           ack.reply = WriteReply();
           ack.reply.error = failure;
         }
@@ -1012,6 +1066,14 @@ void Database::committer_loop() {
       SendBatch batch;
       deliver(turn.deliveries);
       for (Ack& ack : turn.acks) {
+        if (!ack.done) {  // a read's or listen's
+          if (failure) {
+            ack.refused(*failure);
+          } else if (ack.answer) {
+            ack.answer();
+          }
+          continue;
+        }
         count_answer(ack.door, ack.reply.error);
         if (ack.staged && !failure) ack.reply.sequence = committed_sequence;
         ack.done(std::move(ack.reply));

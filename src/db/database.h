@@ -85,8 +85,13 @@ struct WriteReply {
 };
 
 using WriteCallback = std::function<void(WriteReply&&)>;
-// Reads render on the writer thread: the node is only valid during the call.
-using ReadCallback = std::function<void(const Error* error, const tree::Node& value)>;
+// A read is answered the way a write is acknowledged: it sees the writes before it at once, and its answer goes
+// out once they are durable. So the callback renders on the writer thread, where the value is valid (only during
+// the call), and returns what sends the rendering; the database runs that after the commit (or at once, when
+// nothing is pending). If that commit fails, the rendering is dropped unsent and the callback is called again, with
+// the error, on the committer thread, and what it returns then runs at once.
+using ReadSend = std::function<void()>;
+using ReadCallback = std::function<ReadSend(const Error* error, const tree::Node& value)>;
 using ListenCallback = std::function<void(Result<sync::Hub::Handle>)>;
 
 // A database's security rules: the text as given (comments kept, for GET /.settings/rules.json) and its
@@ -137,9 +142,12 @@ class Database {
 
   const std::string& name() const { return name_; }
 
-  // All of these are thread-safe and asynchronous. Callbacks must not block: write callbacks (and event
-  // deliveries) run on the committer thread after the commit; read, listen and run callbacks on the writer thread
-  // once every earlier write is committed. After stop(), calls fail at once with ErrorCode::unavailable.
+  // All of these are thread-safe and asynchronous. Callbacks must not block. A write, read or listen sees every
+  // earlier write at once, and is answered once those are durable: write and listen callbacks (and event
+  // deliveries, a listen's initial value among them) run on the committer thread after the commit, or on the
+  // writer thread when nothing was pending; a read renders on the writer thread (see ReadCallback). run()
+  // callbacks run on the writer thread once every earlier write is committed. After stop(), calls fail at once
+  // with ErrorCode::unavailable.
   void write(WriteRequest request, WriteCallback done);
   void read(tree::Path path, std::optional<tree::Query> query, identity::Identity auth, ReadCallback done);
   void listen(tree::Path path, std::optional<tree::Query> query, identity::Identity auth, sync::SubscriberPtr subscriber,
@@ -173,7 +181,9 @@ class Database {
 
  private:
   struct Task {
-    bool is_write = false;
+    // Writes, reads, listens and unlistens work on the tree with the writes staged before them, and their answers
+    // wait in the turn (principle 3); anything else first waits until the staged writes are committed.
+    bool staged = false;
     std::function<void()> run;
   };
 
@@ -184,6 +194,14 @@ class Database {
   // Takes `done` (it is empty afterwards) to answer with `reply` once the turn is committed; `request` says whether
   // and how the answer is counted.
   void stage_ack(const WriteRequest& request, WriteCallback& done, WriteReply reply);
+  // A read's or listen's answer: sent at once when nothing is pending (always on a replica, whose tree holds only
+  // what the owner committed), else staged behind the writes it has seen.
+  bool nothing_pending();
+  void stage_answer(std::function<void()> answer, std::function<void(const Error&)> refused);
+  // Listens whose answer a failed commit refused (committer thread, under commit_mutex_): their subscriptions end
+  // on the writer thread, before the tree is read back.
+  std::vector<sync::Hub::Handle> refused_listens_;
+  void end_refused_listens();
   // A task threw (an allocation failed, a bug): what the current turn changed is dropped and the tree is read back
   // from the store, as after a failed commit. The turn's writers are answered with an error.
   void abandon_turn(const char* what);
@@ -229,12 +247,15 @@ class Database {
   // subscriptions) first waits for the committer.
   // Sends a committed turn's events to their subscribers (committer thread).
   static void deliver(const std::vector<sync::PendingDelivery>& deliveries);
-  // A write's answer, held until its turn is committed.
+  // A write's answer, or a read's or listen's, held until its turn is committed.
   struct Ack {
     WriteCallback done;
     WriteReply reply;
     std::optional<metrics::Door> door;  // counted in backside_writes_total as this door's, when answered
     bool staged = false;                // its changes are in the turn's batch (not refused, not a dry run)
+    // A read's or listen's (`done` empty): sends the answer after the commit, or `refused` runs if it fails.
+    std::function<void()> answer;
+    std::function<void(const Error&)> refused;
   };
   struct Turn {
     store::WriteBatch batch;

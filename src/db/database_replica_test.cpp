@@ -125,8 +125,9 @@ WriteReply write(Database& db, WriteRequest::Op op, const std::string& at, const
 
 std::string read(Database& db, const std::string& at) {
   std::promise<std::string> done;
-  db.read(*Path::parse(at), std::nullopt, identity::Identity::admin_identity(), [&](const Error* error, const Node& value) {
-    done.set_value(error ? "error: " + error->message : tree::to_json(value, {.format = tree::Format::export_}));
+  db.read(*Path::parse(at), std::nullopt, identity::Identity::admin_identity(), [&](const Error* error, const Node& value) -> ReadSend {
+    std::string text = error ? "error: " + error->message : tree::to_json(value, {.format = tree::Format::export_});
+    return [&done, text] { done.set_value(text); };
   });
   return done.get_future().get();
 }
@@ -255,11 +256,14 @@ TEST(DatabaseReplica, WritesOnAReplicaRunOnTheOwnerAndAreShownBeforeTheyAreAnswe
     for (int done = 0; done < times;) {
       std::promise<std::string> hash;
       std::promise<int> value;
-      db.read(*Path::parse("/counter"), std::nullopt, alice, [&](const Error* error, const Node& node) {
+      db.read(*Path::parse("/counter"), std::nullopt, alice, [&](const Error* error, const Node& node) -> ReadSend {
         EXPECT_EQ(error, nullptr) << error->message;
-        hash.set_value(tree::node_hash(node));
         const Node::Leaf* leaf = node.leaf_value();
-        value.set_value(leaf && std::holds_alternative<double>(*leaf) ? static_cast<int>(std::get<double>(*leaf)) : -1);
+        const int number = leaf && std::holds_alternative<double>(*leaf) ? static_cast<int>(std::get<double>(*leaf)) : -1;
+        return [&hash, &value, node_hash = tree::node_hash(node), number] {
+          hash.set_value(node_hash);
+          value.set_value(number);
+        };
       });
       const std::string expected = hash.get_future().get();
       WriteReply reply = write_as(db, WriteRequest::Op::set, "/counter", std::to_string(value.get_future().get() + 1),

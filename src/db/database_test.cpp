@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <random>
@@ -48,9 +49,10 @@ WriteReply write(Database& db, WriteRequest::Op op, const char* at, const char* 
 std::string read(Database& db, const char* at, tree::Format format = tree::Format::plain,
                  identity::Identity auth = identity::Identity::admin_identity()) {
   std::promise<std::string> done;
-  db.read(*Path::parse(at), std::nullopt, std::move(auth), [&](const Error* error, const Node& value) {
-    done.set_value(error ? (error->code == ErrorCode::permission_denied ? "denied" : "error")
-                         : tree::to_json(value, {.format = format}));
+  db.read(*Path::parse(at), std::nullopt, std::move(auth), [&](const Error* error, const Node& value) -> ReadSend {
+    std::string text = error ? (error->code == ErrorCode::permission_denied ? "denied" : "error")
+                             : tree::to_json(value, {.format = format});
+    return [&done, text] { done.set_value(text); };
   });
   return done.get_future().get();
 }
@@ -542,6 +544,164 @@ TEST(Database, AWriteThatThrowsHalfwayIsRefusedWholeAndTheWriterGoesOn) {
   std::lock_guard lock(collector->mutex);
   ASSERT_EQ(collector->events.size(), 2u);  // the initial value, then /b: nothing of the refused update
   EXPECT_EQ(collector->events[1], "/b=7");
+}
+
+
+// A store whose commits wait at a gate, and then succeed or fail: what is staged meanwhile can be observed.
+class GatedStore : public store::Store {
+ public:
+  GatedStore(std::unique_ptr<store::Store> inner, std::shared_future<void> gate)
+      : inner_(std::move(inner)), gate_(std::move(gate)) {}
+  Result<store::Snapshot> load() override { return inner_->load(); }
+  Result<std::uint64_t> commit(const store::WriteBatch& batch) override {
+    gate_.wait();
+    if (fail) return Error{ErrorCode::unavailable, "the disk is gone"};
+    return inner_->commit(batch);
+  }
+  Result<std::vector<store::SequencedBatch>> changes_since(std::uint64_t sequence, std::size_t max) override {
+    return inner_->changes_since(sequence, max);
+  }
+  std::atomic<bool> fail{false};
+
+ private:
+  std::unique_ptr<store::Store> inner_;
+  std::shared_future<void> gate_;
+};
+
+struct GatedDatabase {
+  std::promise<void> gate;
+  GatedStore* store = nullptr;
+  std::unique_ptr<Database> db;
+  explicit GatedDatabase(const TempDir& dir) {
+    auto inner = store::open_lmdb_store({.directory = dir.str()});
+    EXPECT_TRUE(inner.ok());
+    auto gated = std::make_unique<GatedStore>(std::move(*inner), gate.get_future().share());
+    store = gated.get();
+    DatabaseOptions options{"test", std::move(gated),
+                            *Registry::compile_rules(R"({"rules": {".read": true, ".write": true}})")};
+    options.store_retry_interval = std::chrono::milliseconds(0);
+    auto opened = Database::open(std::move(options));
+    EXPECT_TRUE(opened.ok());
+    db = std::move(*opened);
+  }
+};
+
+// What a client would see, in the order it would see it.
+struct Transcript {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  void add(std::string line) {
+    std::lock_guard lock(mutex);
+    lines.push_back(std::move(line));
+  }
+  std::vector<std::string> now() {
+    std::lock_guard lock(mutex);
+    return lines;
+  }
+};
+
+class TranscriptSubscriber : public sync::Subscriber {
+ public:
+  explicit TranscriptSubscriber(Transcript& transcript) : transcript_(transcript) {}
+  const std::string& render_key() const override { return key_; }
+  std::shared_ptr<const std::string> render(const sync::ViewEvent& event) const override {
+    return std::make_shared<const std::string>("event " + event.path.to_string() + "=" + tree::to_json(*event.value));
+  }
+  void deliver(const std::shared_ptr<const std::string>& bytes) override { transcript_.add(*bytes); }
+
+ private:
+  Transcript& transcript_;
+  std::string key_ = "t";
+};
+
+// Reads and listens are released the way write acknowledgements are: they see the writes before them at once
+// (no waiting for their commit), and nothing of those goes out before it is durable.
+TEST(Database, AReadOrListenBehindAnUncommittedWriteShowsItOnlyOnceItIsDurable) {
+  TempDir dir;
+  GatedDatabase gated(dir);
+  Database& db = *gated.db;
+  Transcript seen;
+  std::promise<void> rendered;
+  WriteRequest request;
+  request.auth = identity::Identity::admin_identity();
+  request.path = *Path::parse("/a");
+  request.data = 1;
+  db.write(std::move(request), [&](WriteReply&& reply) { seen.add(reply.error ? "write refused" : "write ok"); });
+  db.read(*Path::parse("/a"), std::nullopt, identity::Identity::admin_identity(),
+          [&](const Error* error, const Node& value) -> ReadSend {
+            std::string line = error ? "read error" : "read " + tree::to_json(value);
+            rendered.set_value();
+            return [&seen, line] { seen.add(line); };
+          });
+  auto subscriber = std::make_shared<TranscriptSubscriber>(seen);
+  db.listen(*Path::parse("/a"), std::nullopt, identity::Identity::admin_identity(), subscriber,
+            [&](Result<sync::Hub::Handle> handle) { seen.add(handle ? "listening" : "listen refused"); });
+  // The read ran on the tree with the write applied, without waiting for the commit held at the gate...
+  ASSERT_EQ(rendered.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  std::promise<void> ran;
+  db.run([&](const Node&) { ran.set_value(); });  // (this one does wait for it)
+  EXPECT_EQ(ran.get_future().wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  // ...and nothing was sent: not the write's acknowledgement, the read's answer or the listen's initial value.
+  EXPECT_TRUE(seen.now().empty());
+  gated.gate.set_value();
+  EXPECT_EQ(read(db, "/a"), "1");
+  // Answers in the order the requests came, a turn's events before its answers (the initial value before the
+  // listen's confirmation); then later changes only.
+  const std::vector<std::string> lines = seen.now();
+  ASSERT_EQ(lines.size(), 4u);
+  auto at = [&](const char* line) { return std::find(lines.begin(), lines.end(), line) - lines.begin(); };
+  EXPECT_LT(at("write ok"), at("read 1"));
+  EXPECT_LT(at("read 1"), at("listening"));
+  EXPECT_LT(at("event /a=1"), at("listening"));
+  ASSERT_FALSE(write(db, WriteRequest::Op::set, "/a", "2").error);
+  EXPECT_EQ(seen.now().back(), "event /a=2");
+  EXPECT_EQ(seen.now().size(), 5u);
+}
+
+TEST(Database, AReadOrListenAnsweredFromARefusedCommitGetsItsErrorAndNoData) {
+  TempDir dir;
+  GatedDatabase gated(dir);
+  Database& db = *gated.db;
+  gated.store->fail = true;
+  Transcript seen;
+  int renders = 0;  // writer thread, then committer thread: never at once
+  std::promise<void> read_answered;
+  WriteRequest request;
+  request.auth = identity::Identity::admin_identity();
+  request.path = *Path::parse("/a");
+  request.data = "never durable";
+  db.write(std::move(request), [&](WriteReply&& reply) { seen.add(reply.error ? "write refused" : "write ok"); });
+  db.read(*Path::parse("/a"), std::nullopt, identity::Identity::admin_identity(),
+          [&](const Error* error, const Node& value) -> ReadSend {
+            ++renders;
+            std::string line = error ? "read error: " + error->message : "read " + tree::to_json(value);
+            return [&seen, &read_answered, line] {
+              seen.add(line);
+              read_answered.set_value();
+            };
+          });
+  auto subscriber = std::make_shared<TranscriptSubscriber>(seen);
+  std::promise<void> listen_answered;
+  db.listen(*Path::parse("/a"), std::nullopt, identity::Identity::admin_identity(), subscriber,
+            [&](Result<sync::Hub::Handle> handle) {
+              seen.add(handle ? "listening" : "listen refused: " + handle.error().message);
+              listen_answered.set_value();
+            });
+  gated.gate.set_value();
+  read_answered.get_future().wait();
+  listen_answered.get_future().wait();
+  EXPECT_EQ(renders, 2);  // the value (dropped), then the error
+  const std::vector<std::string> lines = seen.now();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "write refused");
+  EXPECT_TRUE(lines[1].starts_with("read error: Storage failure")) << lines[1];
+  EXPECT_TRUE(lines[2].starts_with("listen refused: Storage failure")) << lines[2];
+  // The refused listen's subscription is gone too: the store works again, and it hears nothing more.
+  gated.store->fail = false;
+  ASSERT_FALSE(write(db, WriteRequest::Op::set, "/a", "3").error);
+  EXPECT_EQ(read(db, "/a"), "3");
+  EXPECT_EQ(db.listen_count(), 0u);
+  EXPECT_EQ(seen.now().size(), 3u);
 }
 
 }  // namespace

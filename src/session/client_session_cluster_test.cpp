@@ -66,8 +66,9 @@ identity::Identity user(const std::string& uid) {
 std::string read(db::Database& db, const char* at) {
   std::promise<std::string> done;
   db.read(*Path::parse(at), std::nullopt, identity::Identity::admin_identity(),
-          [&](const Error* error, const tree::Node& value) {
-            done.set_value(error ? "error: " + error->message : tree::to_json(value, {.format = tree::Format::export_}));
+          [&](const Error* error, const tree::Node& value) -> db::ReadSend {
+            std::string text = error ? "error: " + error->message : tree::to_json(value, {.format = tree::Format::export_});
+            return [&done, text] { done.set_value(text); };
           });
   return done.get_future().get();
 }

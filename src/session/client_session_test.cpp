@@ -39,8 +39,9 @@ std::unique_ptr<db::Database> open_db(const TempDir& dir) {
 std::string read(db::Database& db, const char* at) {
   std::promise<std::string> value;
   db.read(*Path::parse(at), std::nullopt, identity::Identity::admin_identity(),
-          [&](const Error* error, const tree::Node& node) {
-            value.set_value(error ? "error: " + error->message : tree::to_json(node));
+          [&](const Error* error, const tree::Node& node) -> db::ReadSend {
+            std::string text = error ? "error: " + error->message : tree::to_json(node);
+            return [&value, text] { value.set_value(text); };
           });
   return value.get_future().get();
 }

@@ -16,7 +16,8 @@ void Listen::start(tree::Path path, std::optional<tree::Query> query, identity::
                          cancelled = state->cancelled;
                          if (!cancelled) state->handle = *handle;
                        }
-                       // Writer thread: the unlisten is queued behind this very task, before any later event.
+                       // Cancelled before the answer came: the subscription ends (its subscriber already sends
+                       // nothing more).
                        if (cancelled) database->unlisten(*handle);
                      }
                      if (done) done(handle);

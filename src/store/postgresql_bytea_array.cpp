@@ -31,4 +31,10 @@ const std::string& ByteaArray::bytes() {
   return bytes_;
 }
 
+std::string ByteaArray::take() && {
+  bytes();
+  count_ = 0;
+  return std::move(bytes_);
+}
+
 }  // namespace backside::store

@@ -15,6 +15,8 @@ class ByteaArray {
   // The whole array: its header (one dimension of size() elements, no NULLs, element type bytea) then each element
   // as a length and its bytes, integers in network byte order.
   const std::string& bytes();
+  // The same, taken out of the array (which is empty afterwards).
+  std::string take() &&;
 
  private:
   std::string bytes_;

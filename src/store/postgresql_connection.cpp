@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <span>
 #include <utility>
 
 namespace backside::store {
@@ -28,7 +29,8 @@ struct Parameters {
   // libpq wants NUL-terminated text parameters; views are not.
   std::vector<std::string> text_copies;
 
-  explicit Parameters(std::initializer_list<PgParam> params) {
+  explicit Parameters(std::initializer_list<PgParam> params) : Parameters(std::span<const PgParam>(params)) {}
+  explicit Parameters(std::span<const PgParam> params) {
     text_copies.reserve(params.size());
     for (const PgParam& p : params) {
       if (p.is_null) {
@@ -191,6 +193,65 @@ Result<PgResult> PgConnection::query(std::string_view what, const std::string& s
     return error;
   }
   return PgResult(result);
+}
+
+Result<std::vector<PgResult>> PgConnection::pipeline(const std::vector<PgStatement>& statements,
+                                                    std::size_t* failed_at) {
+  if (failed_at != nullptr) *failed_at = statements.size();
+  if (conn_ == nullptr) return Error{ErrorCode::unavailable, "PostgreSQL at " + describe() + ": not connected"};
+  if (PQenterPipelineMode(conn_) == 0) return failure("entering pipeline mode", nullptr);
+  // The first failure is reported once everything was read, when the connection's state is known (a server that
+  // ended the session answers the first statement with an error, and only then does the connection read as lost).
+  std::optional<std::size_t> failed;
+  pg_result* failure_result = nullptr;
+  std::size_t sent = 0;
+  for (const PgStatement& statement : statements) {
+    const Parameters p(std::span<const PgParam>(statement.params));
+    if (PQsendQueryParams(conn_, statement.sql.c_str(), p.count(), nullptr, p.values.data(), p.lengths.data(),
+                          p.formats.data(), 0) == 0) {
+      failed = sent;
+      break;
+    }
+    ++sent;
+  }
+  bool in_step = PQpipelineSync(conn_) != 0;
+  // Each statement's result, then the end of its results (nullptr); after the last, the sync's.
+  std::vector<PgResult> results;
+  for (std::size_t i = 0; i < sent && in_step; ++i) {
+    pg_result* result = PQgetResult(conn_);
+    if (result == nullptr) {  // the connection failed
+      if (!failed) failed = i;
+      in_step = false;
+      break;
+    }
+    const ExecStatusType status = PQresultStatus(result);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+      results.emplace_back(result);
+    } else if (!failed && status != PGRES_PIPELINE_ABORTED) {
+      failed = i;
+      failure_result = result;
+    } else {
+      PQclear(result);
+    }
+    while (pg_result* extra = PQgetResult(conn_)) PQclear(extra);  // a statement's results end with nullptr
+  }
+  if (in_step) {
+    pg_result* sync = PQgetResult(conn_);
+    in_step = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    if (sync != nullptr) PQclear(sync);
+    in_step = in_step && PQexitPipelineMode(conn_) != 0;
+  }
+  std::optional<Error> error;
+  if (failed) {
+    if (failed_at != nullptr) *failed_at = *failed;
+    error = failure(statements[*failed].what, failure_result);
+  } else if (!in_step) {
+    error = failure("reading a pipeline's results", nullptr);
+  }
+  if (failure_result != nullptr) PQclear(failure_result);
+  if (!in_step) drop();  // out of step with the server: the next statement starts over on a new connection
+  if (error) return *error;
+  return results;
 }
 
 Status PgConnection::for_each_row(std::string_view what, const std::string& sql,

@@ -29,6 +29,13 @@ struct PgParam {
   bool is_null = false;
 };
 
+// One statement of a pipeline (PgConnection::pipeline).
+struct PgStatement {
+  std::string_view what;  // its purpose, for messages
+  std::string sql;
+  std::vector<PgParam> params;
+};
+
 // The rows of a finished statement. Binary results give bytea columns as their raw bytes.
 class PgResult {
  public:
@@ -65,6 +72,11 @@ class PgConnection {
   // One statement with parameters ($1, $2, ...); binary_result: columns in binary format.
   Result<PgResult> query(std::string_view what, const std::string& sql, std::initializer_list<PgParam> params,
                          bool binary_result = false);
+  // Statements sent together and answered together (libpq's pipeline mode): one round trip for all of them instead
+  // of one each. They run in order; the first that fails stops the rest (PostgreSQL skips them) and its error is
+  // returned, with its index in `failed_at`. Wrap them in BEGIN ... COMMIT to make them one transaction.
+  Result<std::vector<PgResult>> pipeline(const std::vector<PgStatement>& statements,
+                                         std::size_t* failed_at = nullptr);
   // One statement whose rows are passed to `row` one at a time as they arrive (libpq's single-row mode), so that
   // memory holds one row however many there are. Binary format. `row` failing stops the read (the statement is
   // then cancelled and its rest discarded).

@@ -2,6 +2,7 @@
 
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 #include <mutex>
@@ -77,9 +78,14 @@ class PostgresqlStore final : public Store {
 
  private:
   // Inside the commit's transaction: the batch's operations, in order.
-  Status apply(const WriteBatch& batch);
-  Status erase_range(std::string_view prefix);
-  Status put_rows(ByteaArray& paths, ByteaArray& values);
+  // The statements of one commit, and the bytes their parameters view.
+  struct CommitPlan {
+    std::vector<PgStatement> statements;
+    std::deque<std::string> owned;  // a deque never moves what it holds
+    std::string_view keep(std::string bytes) { return owned.emplace_back(std::move(bytes)); }
+  };
+  // Appends the statements that apply `batch` to the leaves.
+  void plan_apply(const WriteBatch& batch, CommitPlan& plan);
   // Why the fenced update matched no row: another node's epoch, or a sequence this store did not expect.
   Error fenced();
   // A clean stop: the lease ends now, so another node may take the database at once.
@@ -138,57 +144,53 @@ Result<std::uint64_t> PostgresqlStore::commit(const WriteBatch& batch) {
     return Error{ErrorCode::unavailable, where() + ": this node holds a replica; only the owner commits"};
   }
   if (Status connected = connection_->ensure_connected(); !connected) return connected.error();
-  if (Status begun = connection_->execute("starting a commit", "BEGIN"); !begun) return begun.error();
-  auto fail = [&](Error error) -> Error {
-    connection_->rollback();
-    return error;
-  };
+  // The whole commit is one pipeline: one round trip to PostgreSQL (and its fsync) however many statements.
+  const std::uint64_t sequence = sequence_ + 1;
+  CommitPlan plan;
+  const std::string_view database = options_.database;
+  plan.statements.push_back({"starting a commit", "BEGIN", {}});
   // Fencing: the sequence advances only while the lease is still ours (owner and epoch) and nothing else committed
   // (the expected sequence). The row stays locked until COMMIT, so a takeover waits for this commit or fences it.
-  const std::string expected = std::to_string(sequence_);
-  auto advanced = connection_->query(
-      "advancing the sequence",
-      "UPDATE backside_databases SET seq = seq + 1, lease_expires = now() + make_interval(secs => $4) "
-      "WHERE name = $1 AND owner = $2 AND epoch = $3 AND seq = $5 RETURNING seq",
-      {PgParam::text(options_.database), PgParam::text(options_.node_id), PgParam::text(epoch_),
-       PgParam::text(lease_seconds_), PgParam::text(expected)});
-  if (!advanced) return fail(advanced.error());
-  if (advanced->rows() != 1) {
-    connection_->rollback();
-    return fenced();
-  }
-  const std::uint64_t sequence = sequence_ + 1;
-  const std::string sequence_text = std::to_string(sequence);
-  if (Status applied = apply(batch); !applied) return fail(applied.error());
-  const std::string record = encode_batch(batch);
-  if (auto logged = connection_->query("appending to the change log",
-                                       "INSERT INTO backside_changes (db, seq, batch) VALUES ($1, $2, $3)",
-                                       {PgParam::text(options_.database), PgParam::text(sequence_text),
-                                        PgParam::bytes(record)});
-      !logged) {
-    return fail(logged.error());
-  }
+  // A fenced commit divides by zero rows, which makes PostgreSQL skip the rest of the pipeline.
+  const std::size_t fence = plan.statements.size();
+  plan.statements.push_back(
+      {"advancing the sequence",
+       "WITH advanced AS (UPDATE backside_databases SET seq = seq + 1, lease_expires = now() + make_interval(secs => $4) "
+       "WHERE name = $1 AND owner = $2 AND epoch = $3 AND seq = $5 RETURNING seq) SELECT 1 / count(*) FROM advanced",
+       {PgParam::text(database), PgParam::text(options_.node_id), PgParam::text(epoch_), PgParam::text(lease_seconds_),
+        PgParam::text(plan.keep(std::to_string(sequence_)))}});
+  plan_apply(batch, plan);
+  plan.statements.push_back({"appending to the change log",
+                             "INSERT INTO backside_changes (db, seq, batch) VALUES ($1, $2, $3)",
+                             {PgParam::text(database), PgParam::text(plan.keep(std::to_string(sequence))),
+                              PgParam::bytes(plan.keep(encode_batch(batch)))}});
   // Trimmed once every trim_every sequences rather than on every commit.
   if (options_.trim_every != 0 && sequence % options_.trim_every == 0 && sequence > options_.change_retention) {
-    const std::string oldest_kept = std::to_string(sequence - options_.change_retention);
-    if (auto trimmed = connection_->query("trimming the change log",
-                                          "DELETE FROM backside_changes WHERE db = $1 AND seq < $2",
-                                          {PgParam::text(options_.database), PgParam::text(oldest_kept)});
-        !trimmed) {
-      return fail(trimmed.error());
-    }
+    plan.statements.push_back({"trimming the change log", "DELETE FROM backside_changes WHERE db = $1 AND seq < $2",
+                               {PgParam::text(database),
+                                PgParam::text(plan.keep(std::to_string(sequence - options_.change_retention)))}});
   }
   // A COMMIT that gets no answer (the connection dropped) may or may not have happened: it is reported as a
   // failure, and the database reloads the tree and its sequence from what PostgreSQL holds.
-  if (Status committed = connection_->execute("committing", "COMMIT"); !committed) return fail(committed.error());
+  plan.statements.push_back({"committing", "COMMIT", {}});
+  std::size_t failed_at = 0;
+  auto committed = connection_->pipeline(plan.statements, &failed_at);
+  if (!committed) {
+    connection_->rollback();
+    // Refused by the fence itself (not a lost connection): say who holds the lease now, or what else moved.
+    if (failed_at == fence && committed.error().code == ErrorCode::internal && connection_->connected()) {
+      return fenced();
+    }
+    return committed.error();
+  }
   sequence_ = sequence;
   return sequence;
 }
 
-Status PostgresqlStore::apply(const WriteBatch& batch) {
-  // The batch's net effect in a few statements however many writes it groups (each statement is a round trip):
-  // every delete first, then the puts no later delete removes, the last value of each key. That is the state the
-  // ops in order leave: a key's last op decides it, and a put that a later delete covers is dropped.
+void PostgresqlStore::plan_apply(const WriteBatch& batch, CommitPlan& plan) {
+  // The batch's net effect in a few statements however many writes it groups: every delete first, then the puts no
+  // later delete removes, the last value of each key. That is the state the ops in order leave: a key's last op
+  // decides it, and a put that a later delete covers is dropped.
   const auto& ops = batch.ops();
   std::set<std::string_view> later_ranges;  // erased by an op after the one being looked at
   std::set<std::string_view> later_exact;
@@ -215,8 +217,10 @@ Status PostgresqlStore::apply(const WriteBatch& batch) {
         break;
     }
   }
+  const std::string_view database = options_.database;
+  // Each statement carries at most statement_bytes of rows (or one row).
   if (root_erased) {
-    if (Status erased = erase_range(""); !erased) return erased;
+    plan.statements.push_back({"clearing the tree", "DELETE FROM backside_leaves WHERE db = $1", {PgParam::text(database)}});
   } else {
     ByteaArray lows;
     ByteaArray highs;
@@ -226,12 +230,11 @@ Status PostgresqlStore::apply(const WriteBatch& batch) {
       highs.add(prefix_end(*it));
       pending_bytes += 2 * it->size();
       if (pending_bytes >= options_.statement_bytes || std::next(it) == later_ranges.end()) {
-        auto erased = connection_->query(
-            "deleting subtrees",
-            "DELETE FROM backside_leaves l USING unnest($2::bytea[], $3::bytea[]) AS r(lo, hi) "
-            "WHERE l.db = $1 AND l.path >= r.lo AND l.path < r.hi",
-            {PgParam::text(options_.database), PgParam::bytes(lows.bytes()), PgParam::bytes(highs.bytes())});
-        if (!erased) return erased.error();
+        plan.statements.push_back({"deleting subtrees",
+                                   "DELETE FROM backside_leaves l USING unnest($2::bytea[], $3::bytea[]) AS r(lo, hi) "
+                                   "WHERE l.db = $1 AND l.path >= r.lo AND l.path < r.hi",
+                                   {PgParam::text(database), PgParam::bytes(plan.keep(std::move(lows).take())),
+                                    PgParam::bytes(plan.keep(std::move(highs).take()))}});
         lows = ByteaArray();
         highs = ByteaArray();
         pending_bytes = 0;
@@ -244,10 +247,8 @@ Status PostgresqlStore::apply(const WriteBatch& batch) {
     keys.add(*it);
     pending_bytes += it->size();
     if (pending_bytes >= options_.statement_bytes || std::next(it) == later_exact.end()) {
-      auto erased = connection_->query("deleting rows",
-                                       "DELETE FROM backside_leaves WHERE db = $1 AND path = ANY($2::bytea[])",
-                                       {PgParam::text(options_.database), PgParam::bytes(keys.bytes())});
-      if (!erased) return erased.error();
+      plan.statements.push_back({"deleting rows", "DELETE FROM backside_leaves WHERE db = $1 AND path = ANY($2::bytea[])",
+                                 {PgParam::text(database), PgParam::bytes(plan.keep(std::move(keys).take()))}});
       keys = ByteaArray();
       pending_bytes = 0;
     }
@@ -255,40 +256,22 @@ Status PostgresqlStore::apply(const WriteBatch& batch) {
   ByteaArray paths;
   ByteaArray values;
   pending_bytes = 0;
-  for (const auto& [path, value] : puts) {
-    paths.add(path);
-    values.add(value);
-    pending_bytes += path.size() + value.size();
-    if (pending_bytes >= options_.statement_bytes) {
-      if (Status put = put_rows(paths, values); !put) return put;
+  for (auto it = puts.begin(); it != puts.end(); ++it) {
+    paths.add(it->first);
+    values.add(it->second);
+    pending_bytes += it->first.size() + it->second.size();
+    if (pending_bytes >= options_.statement_bytes || std::next(it) == puts.end()) {
+      plan.statements.push_back(
+          {"writing rows",
+           "INSERT INTO backside_leaves (db, path, value) SELECT $1, p, v FROM unnest($2::bytea[], $3::bytea[]) AS "
+           "r(p, v) ON CONFLICT (db, path) DO UPDATE SET value = EXCLUDED.value",
+           {PgParam::text(database), PgParam::bytes(plan.keep(std::move(paths).take())),
+            PgParam::bytes(plan.keep(std::move(values).take()))}});
       paths = ByteaArray();
       values = ByteaArray();
       pending_bytes = 0;
     }
   }
-  return paths.size() == 0 ? ok_status() : put_rows(paths, values);
-}
-
-Status PostgresqlStore::erase_range(std::string_view prefix) {
-  if (prefix.empty()) {
-    auto erased = connection_->query("clearing the tree", "DELETE FROM backside_leaves WHERE db = $1",
-                                     {PgParam::text(options_.database)});
-    return erased ? ok_status() : Status(erased.error());
-  }
-  const std::string end = prefix_end(prefix);
-  auto erased = connection_->query("deleting a subtree",
-                                   "DELETE FROM backside_leaves WHERE db = $1 AND path >= $2 AND path < $3",
-                                   {PgParam::text(options_.database), PgParam::bytes(prefix), PgParam::bytes(end)});
-  return erased ? ok_status() : Status(erased.error());
-}
-
-Status PostgresqlStore::put_rows(ByteaArray& paths, ByteaArray& values) {
-  auto put = connection_->query(
-      "writing rows",
-      "INSERT INTO backside_leaves (db, path, value) SELECT $1, p, v FROM unnest($2::bytea[], $3::bytea[]) AS r(p, v) "
-      "ON CONFLICT (db, path) DO UPDATE SET value = EXCLUDED.value",
-      {PgParam::text(options_.database), PgParam::bytes(paths.bytes()), PgParam::bytes(values.bytes())});
-  return put ? ok_status() : Status(put.error());
 }
 
 Error PostgresqlStore::fenced() {

@@ -20,8 +20,17 @@ const Node& node_at(const Node& root, const Path& path) {
 
 // Subscribers of one view that want the same bytes.
 struct Group {
-  std::vector<SubscriberPtr> members;
+  // Shared with the pending deliveries rendered for it (PendingDelivery::recipients): changed in place only when
+  // none holds it.
+  std::shared_ptr<std::vector<SubscriberPtr>> members = std::make_shared<std::vector<SubscriberPtr>>();
   std::unordered_map<const Subscriber*, std::size_t> index;  // member -> position, for O(1) removal
+
+  // Writer thread. A count above one may be stale (the committer dropping its copy): that costs a copy, never a
+  // race, since only the writer makes new copies.
+  std::vector<SubscriberPtr>& writable_members() {
+    if (members.use_count() > 1) members = std::make_shared<std::vector<SubscriberPtr>>(*members);
+    return *members;
+  }
 };
 
 class View {
@@ -35,7 +44,7 @@ class View {
   bool empty() const { return groups_.empty(); }
   const std::map<std::string, Group>& groups() const { return groups_; }
 
-  void add(SubscriberPtr subscriber, const Node& root) {
+  void add(SubscriberPtr subscriber, const Node& root, std::vector<PendingDelivery>* deferred) {
     ViewEvent event;
     event.view_path = &path_;
     event.query = query();
@@ -50,10 +59,17 @@ class View {
     } else {
       event.value = &node_at(root, path_);
     }
-    if (auto bytes = subscriber->render(event)) subscriber->deliver(bytes);
+    if (auto bytes = subscriber->render(event)) {
+      if (deferred) {
+        deferred->push_back({std::make_shared<const std::vector<SubscriberPtr>>(1, subscriber), std::move(bytes)});
+      } else {
+        subscriber->deliver(bytes);
+      }
+    }
     Group& group = groups_[subscriber->render_key()];
-    group.index.emplace(subscriber.get(), group.members.size());
-    group.members.push_back(std::move(subscriber));
+    std::vector<SubscriberPtr>& members = group.writable_members();
+    group.index.emplace(subscriber.get(), members.size());
+    members.push_back(std::move(subscriber));
   }
 
   void remove(const Subscriber* subscriber) {
@@ -64,12 +80,13 @@ class View {
     if (pos == group.index.end()) return;
     std::size_t i = pos->second;
     group.index.erase(pos);
-    if (i + 1 != group.members.size()) {
-      group.members[i] = std::move(group.members.back());
-      group.index[group.members[i].get()] = i;
+    std::vector<SubscriberPtr>& members = group.writable_members();
+    if (i + 1 != members.size()) {
+      members[i] = std::move(members.back());
+      group.index[members[i].get()] = i;
     }
-    group.members.pop_back();
-    if (group.members.empty()) groups_.erase(it);
+    members.pop_back();
+    if (members.empty()) groups_.erase(it);
   }
 
   // The tree was put back to an earlier state whose events the subscribers already have (a refused commit's were
@@ -89,7 +106,7 @@ class View {
  private:
   void emit(const ViewEvent& event, std::vector<PendingDelivery>& out) {
     for (auto& [key, group] : groups_) {
-      if (auto bytes = group.members.front()->render(event)) out.push_back({&group.members, std::move(bytes)});
+      if (auto bytes = group.members->front()->render(event)) out.push_back({group.members, std::move(bytes)});
     }
   }
 
@@ -177,7 +194,7 @@ Hub::Hub() : root_(std::make_unique<TrieNode>()) {}
 Hub::~Hub() = default;
 
 Hub::Handle Hub::subscribe(const Path& path, const std::optional<tree::Query>& query, SubscriberPtr subscriber,
-                           const Node& root) {
+                           const Node& root, std::vector<PendingDelivery>* deferred) {
   TrieNode* node = root_.get();
   for (const std::string& key : path.segments()) {
     auto& child = node->children[key];
@@ -196,7 +213,7 @@ Hub::Handle Hub::subscribe(const Path& path, const std::optional<tree::Query>& q
     ++view_count_;
   }
   const Subscriber* raw = subscriber.get();
-  view->add(std::move(subscriber), root);
+  view->add(std::move(subscriber), root, deferred);
   ++subscription_count_;
   return {view.get(), raw};
 }
@@ -268,7 +285,7 @@ void Hub::for_each_subscription(
     stack.pop_back();
     for (const auto& [id, view] : current->views) {
       for (const auto& [key, group] : view->groups()) {
-        for (const auto& member : group.members) fn(view->path(), view->query(), member);
+        for (const auto& member : *group.members) fn(view->path(), view->query(), member);
       }
     }
     for (const auto& [key, child] : current->children) stack.push_back(child.get());

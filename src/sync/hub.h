@@ -29,11 +29,12 @@ struct Change {
   std::vector<WrittenLocation> locations;
 };
 
-// Rendered bytes waiting for the store commit, then sent to every subscriber of a group. `recipients` stays valid
-// because subscriptions only change while no deliveries are pending (the database's writer loop guarantees it).
+// Rendered bytes waiting for the store commit, then sent to every subscriber of a group as it was when the event
+// was rendered: a group's member list is copied on write while a pending delivery holds it, so a subscription made
+// or ended meanwhile neither gets an event from before its initial value nor loses one it was owed.
 class View;
 struct PendingDelivery {
-  const std::vector<SubscriberPtr>* recipients = nullptr;
+  std::shared_ptr<const std::vector<SubscriberPtr>> recipients;
   std::shared_ptr<const std::string> bytes;
 };
 
@@ -44,16 +45,16 @@ class Hub {
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
-  // Registers `subscriber` on (path, query) and delivers the current value to it at once (the initial event).
-  // Call on the writer thread with `root` the committed tree and no deliveries pending, so that nothing falls
-  // between the snapshot and the next change. Returns a handle for unsubscribe.
+  // Registers `subscriber` on (path, query) with the current value of `root` as its initial event: delivered at
+  // once, or, with `deferred`, appended there to be delivered with the pending changes it already includes (the
+  // writer's uncommitted turn). Later changes reach it after that. Returns a handle for unsubscribe.
   struct Handle {
     View* view = nullptr;
     const Subscriber* subscriber = nullptr;
   };
   Handle subscribe(const tree::Path& path, const std::optional<tree::Query>& query, SubscriberPtr subscriber,
-                   const tree::Node& root);
-  // Removes the subscription; deletes the view and trie nodes left empty. Not while deliveries are pending.
+                   const tree::Node& root, std::vector<PendingDelivery>* deferred = nullptr);
+  // Removes the subscription; deletes the view and trie nodes left empty. Deliveries already pending still reach it.
   void unsubscribe(const Handle& handle);
 
   // Computes and renders the events of `change` (already applied to `root`) for every affected view.

@@ -194,5 +194,35 @@ TEST(Hub, RebaseFollowsTheTreeBackWithoutEvents) {
   EXPECT_EQ(rec->received.back(), "merge /l /b=5");
 }
 
+// Deliveries wait for their commit while subscriptions change: each reaches the subscribers its view had when it
+// was rendered. One made meanwhile gets only what follows its (deferred) initial value; one ended meanwhile still
+// gets what it was owed.
+TEST(Hub, PendingDeliveriesKeepTheRecipientsTheyWereRenderedFor) {
+  Hub hub;
+  Node root = json(R"({"a":1})");
+  auto early = std::make_shared<Recorder>();
+  Hub::Handle early_handle = hub.subscribe(path("/a"), std::nullopt, early, root);
+  std::vector<PendingDelivery> pending;
+  auto stage_set = [&](const char* value) {
+    Change change;
+    change.base = path("/a");
+    Node old = root.set(change.base, json(value));
+    change.locations.push_back({change.base, std::move(old)});
+    hub.publish(change, root, pending);
+  };
+  stage_set("2");
+  auto late = std::make_shared<Recorder>();
+  hub.subscribe(path("/a"), std::nullopt, late, root, &pending);  // sees 2 in its initial value
+  EXPECT_TRUE(late->received.empty()) << "the initial value waits with the change it includes";
+  stage_set("3");
+  hub.unsubscribe(early_handle);  // after 3 was rendered for it
+  stage_set("4");
+  for (const PendingDelivery& delivery : pending) {
+    for (const auto& recipient : *delivery.recipients) recipient->deliver(delivery.bytes);
+  }
+  EXPECT_EQ(early->received, (std::vector<std::string>{"put /a 1", "put /a 2", "put /a 3"}));
+  EXPECT_EQ(late->received, (std::vector<std::string>{"put /a 2", "put /a 3", "put /a 4"}));
+}
+
 }  // namespace
 }  // namespace backside::sync

@@ -379,16 +379,23 @@ void Connection::handle_get(Request r, const Object& body) {
     if (!parsed) return reply_error_later(r, parsed.error());
     query = std::move(*parsed);
   }
-  session_->read(*path, std::move(query), [self = shared_from_this(), r](const Error* error, const Node& value) {
-    if (error) return self->send_reply(r, status_of(*error), json::value(error->message));
-    std::string out = "{\"t\":\"d\",\"d\":{\"r\":";
-    out += std::to_string(r.r);
-    out += ",\"b\":{\"s\":\"ok\",\"d\":";
-    tree::append_json(out, value, {.format = tree::Format::export_});
-    out += "}}}";
-    self->send_message(std::make_shared<const std::string>(std::move(out)));
-    self->session_->end_request(r.bytes);
-  });
+  session_->read(*path, std::move(query),
+                 [self = shared_from_this(), r](const Error* error, const Node& value) -> db::ReadSend {
+                   if (error) {
+                     return [self, r, status = std::string(status_of(*error)), message = error->message] {
+                       self->send_reply(r, status, json::value(message));
+                     };
+                   }
+                   std::string out = "{\"t\":\"d\",\"d\":{\"r\":";
+                   out += std::to_string(r.r);
+                   out += ",\"b\":{\"s\":\"ok\",\"d\":";
+                   tree::append_json(out, value, {.format = tree::Format::export_});
+                   out += "}}}";
+                   return [self, r, out = std::make_shared<const std::string>(std::move(out))] {
+                     self->send_message(out);
+                     self->session_->end_request(r.bytes);
+                   };
+                 });
 }
 
 void Connection::handle_on_disconnect(Request r, std::string_view action, const Object& body) {

@@ -181,7 +181,9 @@ TEST_F(FirebaseConnection, OnDisconnectWritesRunWhenTheConnectionCloses) {
   settle();
   std::promise<std::string> value;
   database_->read(*tree::Path::parse("/open/presence"), std::nullopt, identity::Identity::admin_identity(),
-                  [&](const Error*, const tree::Node& node) { value.set_value(tree::to_json(node)); });
+                  [&](const Error*, const tree::Node& node) -> db::ReadSend {
+                    return [&value, text = tree::to_json(node)] { value.set_value(text); };
+                  });
   EXPECT_EQ(value.get_future().get(), R"("offline")");
 }
 

@@ -381,8 +381,8 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
     bool want_etag = request["X-Firebase-ETag"] == "true";
     bool priority = location->priority;
     db.read(location->path, std::move(*query), std::move(auth),
-            [call, shallow, want_etag, priority, deadline](const Error* error, const Node& value) {
-              if (deadline && !deadline->in_time()) return;  // answered by the timeout: nothing to render
+            [call, shallow, want_etag, priority, deadline](const Error* error, const Node& value) -> db::ReadSend {
+              if (deadline && !deadline->in_time()) return {};  // answered by the timeout: nothing to render
               net::HttpResponse response;
               if (error) {
                 response = call->error_reply(*error);
@@ -392,8 +392,10 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
                 std::string etag = want_etag ? etag_of(tree::node_hash(value)) : std::string();
                 response = read_response(*call, value, shallow, want_etag ? &etag : nullptr);
               }
-              if (deadline && !deadline->take()) return;  // the rendering took the time that was left
-              call->exchange->reply(std::move(response));
+              return [call, deadline, response = std::make_shared<net::HttpResponse>(std::move(response))] {
+                if (deadline && !deadline->take()) return;  // the time ran out before the answer could go
+                call->exchange->reply(std::move(*response));
+              };
             });
     return;
   }

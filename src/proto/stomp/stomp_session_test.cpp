@@ -177,7 +177,9 @@ TEST_F(StompSessionTest, OnDisconnectSendsRunWhenTheConnectionEnds) {
   for (int attempt = 0; attempt < 400; ++attempt) {
     std::promise<std::string> value;
     (*database)->read(*tree::Path::parse("/open/presence"), std::nullopt, identity::Identity::admin_identity(),
-                      [&](const Error*, const tree::Node& node) { value.set_value(tree::to_json(node)); });
+                      [&](const Error*, const tree::Node& node) -> db::ReadSend {
+                        return [&value, text = tree::to_json(node)] { value.set_value(text); };
+                      });
     if (value.get_future().get() == R"("offline")") return;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
