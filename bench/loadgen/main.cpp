@@ -485,7 +485,7 @@ int run_writes(const Options& o) {
       Client* raw = client.get();
       std::function<void()>& next = next_operation[static_cast<std::size_t>(i)];
       if (i < writers) {
-        next = [&, raw, path = writer_path(i), thread, seq = std::int64_t{0}]() mutable {
+        next = [&, raw, i, path = writer_path(i), thread, seq = std::int64_t{0}]() mutable {
           if (!running.load()) return;
           const std::int64_t sent = now_ns();
           std::string value = "{\"seq\":" + std::to_string(++seq) + ",\"ts\":" + std::to_string(sent) +
