@@ -31,7 +31,8 @@ INSERT INTO backside_user_changes (tenant, version, uid) SELECT $1, version, $2 
 }  // namespace
 
 Result<std::unique_ptr<PostgresqlUserStore>> PostgresqlUserStore::open(
-    std::shared_ptr<store::PgSharedConnection> connection, std::string tenant, std::int64_t changes_kept) {
+    std::shared_ptr<store::PgSharedConnection> connection, std::string tenant, std::int64_t changes_kept,
+    std::chrono::milliseconds version_kept) {
   Status made = connection->run([&](PgConnection& pg) -> Status {
     auto inserted = pg.query("opening a user directory",
                              "INSERT INTO backside_user_directories (tenant) VALUES ($1) ON CONFLICT DO NOTHING",
@@ -41,7 +42,7 @@ Result<std::unique_ptr<PostgresqlUserStore>> PostgresqlUserStore::open(
   });
   if (!made) return made.error();
   return std::unique_ptr<PostgresqlUserStore>(
-      new PostgresqlUserStore(std::move(connection), std::move(tenant), changes_kept));
+      new PostgresqlUserStore(std::move(connection), std::move(tenant), changes_kept, version_kept));
 }
 
 Status PostgresqlUserStore::create(const json::object& user) {
@@ -102,6 +103,7 @@ void PostgresqlUserStore::committed(PgConnection& pg, std::int64_t version) {
   {
     std::lock_guard lock(mutex_);
     ++own_commits_;
+    remember_version(static_cast<std::uint64_t>(version) + 1);  // exact now: this node's change shows at once
   }
   if (version % (changes_kept_ / 10) != 0) return;
   // Pruning is best effort: a failure leaves more log than needed, which the next prune removes.
@@ -165,8 +167,25 @@ Result<std::uint64_t> read_version(PgConnection& pg, const std::string& tenant) 
 
 }  // namespace
 
+void PostgresqlUserStore::remember_version(std::uint64_t version) const {
+  version_read_ = version;
+  version_read_at_ = std::chrono::steady_clock::now();
+}
+
 std::uint64_t PostgresqlUserStore::version() const {
-  auto read = connection_->run([&](PgConnection& pg) { return read_version(pg, tenant_); });
+  {
+    std::lock_guard lock(mutex_);
+    if (version_read_ != 0 && std::chrono::steady_clock::now() - version_read_at_ < version_kept_) {
+      return version_read_;
+    }
+  }
+  auto read = connection_->run([&](PgConnection& pg) -> Result<std::uint64_t> {
+    auto version = read_version(pg, tenant_);
+    if (!version) return version.error();
+    std::lock_guard lock(mutex_);  // under the connection's turn: no commit of ours comes between
+    remember_version(*version);
+    return *version;
+  });
   return read ? *read : 0;
 }
 
@@ -175,6 +194,7 @@ UserStore::Versions PostgresqlUserStore::versions() const {
     auto version = read_version(pg, tenant_);
     if (!version) return version.error();
     std::lock_guard lock(mutex_);  // under the connection's turn, so no commit of ours comes between the two
+    remember_version(*version);
     return Versions{*version, own_commits_};
   });
   if (read) return *read;

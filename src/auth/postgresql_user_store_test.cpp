@@ -138,7 +138,7 @@ TEST(PostgresqlUserStore, EachAccountChangeMovesTheVersionAndNamesItsUser) {
   ASSERT_TRUE(node_a->remove("b").ok());
   EXPECT_EQ(node_b->changed_since(b0.version), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(node_b->changed_since(b1.version), (std::vector<std::string>{"b"}));
-  EXPECT_EQ(node_b->changed_since(node_b->version()), std::vector<std::string>{});
+  EXPECT_EQ(node_b->changed_since(node_b->versions().version), std::vector<std::string>{});
   // Adding refresh tokens, or creating users, ends no sign-in: the version stays.
   const std::uint64_t before = node_b->version();
   ASSERT_TRUE(node_a->add_refresh_token("t", "a").ok());
@@ -233,7 +233,7 @@ TEST(PostgresqlUserStore, WithPostgreSQLAwayNoUserIsTakenForDeleted) {
   auto by_email = users.read_by_email("cy@example.com");
   ASSERT_FALSE(by_email.ok()) << "a sign-in then answers unavailable, not EMAIL_NOT_FOUND (nor counts a failure)";
   EXPECT_EQ(by_email.error().code, ErrorCode::unavailable);
-  EXPECT_EQ(users.version(), 0u);
+  EXPECT_EQ(users.versions().version, 0u);
   tokens.standings()->sweep();
   tokens.standings()->recheck("", "cy");
   EXPECT_FALSE(session.standing->ended()) << session.standing->why();
@@ -251,6 +251,30 @@ TEST(PostgresqlUserStore, WithPostgreSQLAwayNoUserIsTakenForDeleted) {
   ASSERT_TRUE(users.read_by_uid("cy").ok()) << "not reconnected within 10 s";
   ASSERT_TRUE(users.update({{"localId", "cy"}, {"disabled", true}}).ok());
   EXPECT_TRUE(session.standing->ended()) << "a change made through this node ends its sessions at once";
+}
+
+// Every token-bearing request asks for the version: it is answered from the last one read for up to version_kept,
+// and a change made through this node moves it at once.
+TEST(PostgresqlUserStore, TheVersionRequestsAskIsReadAtMostOncePerIntervalAndOwnChangesShowAtOnce) {
+  BACKSIDE_REQUIRE_POSTGRESQL(url);
+  const std::string tenant = unique_name("kept-");
+  auto opened_a = PostgresqlUserStore::open(connect(url), tenant, PostgresqlUserStore::kChangesKept,
+                                            std::chrono::milliseconds(300));
+  auto opened_b = PostgresqlUserStore::open(connect(url), tenant, PostgresqlUserStore::kChangesKept,
+                                            std::chrono::milliseconds(300));
+  ASSERT_TRUE(opened_a.ok() && opened_b.ok());
+  auto& node_a = *opened_a;
+  auto& node_b = *opened_b;
+  ASSERT_TRUE(node_a->create({{"localId", "v"}}).ok());
+  const std::uint64_t seen_by_b = node_b->version();
+  ASSERT_NE(seen_by_b, 0u);
+  ASSERT_TRUE(node_a->update({{"localId", "v"}, {"disabled", true}}).ok());
+  EXPECT_EQ(node_a->version(), seen_by_b + 1) << "a change made here shows here at once";
+  EXPECT_EQ(node_b->version(), seen_by_b) << "within the interval, b answers from what it read";
+  EXPECT_EQ(node_b->versions().version, seen_by_b + 1) << "the sweep's read is exact";
+  ASSERT_TRUE(node_a->update({{"localId", "v"}, {"disabled", false}}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  EXPECT_EQ(node_b->version(), seen_by_b + 2) << "after the interval, b reads again";
 }
 
 TEST(PostgresqlUserStore, DeletingADirectoryDeletesItsUsersAndTokens) {
