@@ -90,6 +90,7 @@ PgConnection::PgConnection(std::string url, std::string session_setup)
 PgConnection::~PgConnection() { drop(); }
 
 void PgConnection::drop() {
+  prepared_.clear();  // prepared statements end with their session
   if (conn_ != nullptr) PQfinish(std::exchange(conn_, nullptr));
 }
 
@@ -204,36 +205,67 @@ Result<std::vector<PgResult>> PgConnection::pipeline(const std::vector<PgStateme
   // ended the session answers the first statement with an error, and only then does the connection read as lost).
   std::optional<std::size_t> failed;
   pg_result* failure_result = nullptr;
-  std::size_t sent = 0;
-  for (const PgStatement& statement : statements) {
+  // What answers come, in order: each statement's, preceded by its preparation's the first time it runs here.
+  struct Expected {
+    std::size_t statement;
+    const std::string* preparing = nullptr;  // the SQL whose preparation this answers
+  };
+  std::vector<Expected> expected;
+  std::vector<std::string> preparing_names(statements.size());  // by statement: the name it is being prepared as
+  for (std::size_t i = 0; i < statements.size() && !failed; ++i) {
+    const PgStatement& statement = statements[i];
     const Parameters p(std::span<const PgParam>(statement.params));
-    if (PQsendQueryParams(conn_, statement.sql.c_str(), p.count(), nullptr, p.values.data(), p.lengths.data(),
-                          p.formats.data(), 0) == 0) {
-      failed = sent;
+    int queued = 0;
+    if (!statement.prepared) {
+      queued = PQsendQueryParams(conn_, statement.sql.c_str(), p.count(), nullptr, p.values.data(), p.lengths.data(),
+                                 p.formats.data(), 0);
+    } else {
+      auto known = prepared_.find(statement.sql);
+      const std::string* name = known != prepared_.end() ? &known->second : nullptr;
+      for (std::size_t j = 0; name == nullptr && j < i; ++j) {  // prepared earlier in this pipeline
+        if (statements[j].prepared && statements[j].sql == statement.sql) name = &preparing_names[j];
+      }
+      if (name == nullptr) {
+        preparing_names[i] = "backside_" + std::to_string(next_prepared_++);
+        name = &preparing_names[i];
+        if (PQsendPrepare(conn_, name->c_str(), statement.sql.c_str(), p.count(), nullptr) == 0) {
+          failed = i;
+          break;
+        }
+        expected.push_back({i, &statement.sql});
+      }
+      queued = PQsendQueryPrepared(conn_, name->c_str(), p.count(), p.values.data(), p.lengths.data(),
+                                   p.formats.data(), 0);
+    }
+    if (queued == 0) {
+      failed = i;
       break;
     }
-    ++sent;
+    expected.push_back({i});
   }
   bool in_step = PQpipelineSync(conn_) != 0;
-  // Each statement's result, then the end of its results (nullptr); after the last, the sync's.
+  // Each answer, then the end of its results (nullptr); after the last, the sync's.
   std::vector<PgResult> results;
-  for (std::size_t i = 0; i < sent && in_step; ++i) {
+  for (const Expected& answer : expected) {
+    if (!in_step) break;
     pg_result* result = PQgetResult(conn_);
     if (result == nullptr) {  // the connection failed
-      if (!failed) failed = i;
+      if (!failed) failed = answer.statement;
       in_step = false;
       break;
     }
     const ExecStatusType status = PQresultStatus(result);
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+    const bool ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+    if (answer.preparing != nullptr && ok) prepared_.emplace(*answer.preparing, preparing_names[answer.statement]);
+    if (ok && answer.preparing == nullptr) {
       results.emplace_back(result);
-    } else if (!failed && status != PGRES_PIPELINE_ABORTED) {
-      failed = i;
+    } else if (!ok && !failed && status != PGRES_PIPELINE_ABORTED) {
+      failed = answer.statement;
       failure_result = result;
     } else {
       PQclear(result);
     }
-    while (pg_result* extra = PQgetResult(conn_)) PQclear(extra);  // a statement's results end with nullptr
+    while (pg_result* extra = PQgetResult(conn_)) PQclear(extra);  // an answer's results end with nullptr
   }
   if (in_step) {
     pg_result* sync = PQgetResult(conn_);

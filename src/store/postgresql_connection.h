@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "util/result.h"
@@ -34,6 +35,8 @@ struct PgStatement {
   std::string_view what;  // its purpose, for messages
   std::string sql;
   std::vector<PgParam> params;
+  // Run often: parsed and planned once per connection (a prepared statement), not at every run.
+  bool prepared = false;
 };
 
 // The rows of a finished statement. Binary results give bytea columns as their raw bytes.
@@ -95,6 +98,8 @@ class PgConnection {
   std::string url_;
   std::string session_setup_;
   pg_conn* conn_ = nullptr;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL -> its statement's name, on this connection
+  std::uint64_t next_prepared_ = 0;                       // names are backside_0, backside_1, ...
 };
 
 // True for postgresql:// and postgres:// URLs.

@@ -158,12 +158,14 @@ Result<std::uint64_t> PostgresqlStore::commit(const WriteBatch& batch) {
        "WITH advanced AS (UPDATE backside_databases SET seq = seq + 1, lease_expires = now() + make_interval(secs => $4) "
        "WHERE name = $1 AND owner = $2 AND epoch = $3 AND seq = $5 RETURNING seq) SELECT 1 / count(*) FROM advanced",
        {PgParam::text(database), PgParam::text(options_.node_id), PgParam::text(epoch_), PgParam::text(lease_seconds_),
-        PgParam::text(plan.keep(std::to_string(sequence_)))}});
+        PgParam::text(plan.keep(std::to_string(sequence_)))},
+       true});
   plan_apply(batch, plan);
   plan.statements.push_back({"appending to the change log",
                              "INSERT INTO backside_changes (db, seq, batch) VALUES ($1, $2, $3)",
                              {PgParam::text(database), PgParam::text(plan.keep(std::to_string(sequence))),
-                              PgParam::bytes(plan.keep(encode_batch(batch)))}});
+                              PgParam::bytes(plan.keep(encode_batch(batch)))},
+                             true});
   // Trimmed once every trim_every sequences rather than on every commit.
   if (options_.trim_every != 0 && sequence % options_.trim_every == 0 && sequence > options_.change_retention) {
     plan.statements.push_back({"trimming the change log", "DELETE FROM backside_changes WHERE db = $1 AND seq < $2",
@@ -234,7 +236,8 @@ void PostgresqlStore::plan_apply(const WriteBatch& batch, CommitPlan& plan) {
                                    "DELETE FROM backside_leaves l USING unnest($2::bytea[], $3::bytea[]) AS r(lo, hi) "
                                    "WHERE l.db = $1 AND l.path >= r.lo AND l.path < r.hi",
                                    {PgParam::text(database), PgParam::bytes(plan.keep(std::move(lows).take())),
-                                    PgParam::bytes(plan.keep(std::move(highs).take()))}});
+                                    PgParam::bytes(plan.keep(std::move(highs).take()))},
+                                   true});
         lows = ByteaArray();
         highs = ByteaArray();
         pending_bytes = 0;
@@ -248,7 +251,8 @@ void PostgresqlStore::plan_apply(const WriteBatch& batch, CommitPlan& plan) {
     pending_bytes += it->size();
     if (pending_bytes >= options_.statement_bytes || std::next(it) == later_exact.end()) {
       plan.statements.push_back({"deleting rows", "DELETE FROM backside_leaves WHERE db = $1 AND path = ANY($2::bytea[])",
-                                 {PgParam::text(database), PgParam::bytes(plan.keep(std::move(keys).take()))}});
+                                 {PgParam::text(database), PgParam::bytes(plan.keep(std::move(keys).take()))},
+                                 true});
       keys = ByteaArray();
       pending_bytes = 0;
     }
@@ -266,7 +270,8 @@ void PostgresqlStore::plan_apply(const WriteBatch& batch, CommitPlan& plan) {
            "INSERT INTO backside_leaves (db, path, value) SELECT $1, p, v FROM unnest($2::bytea[], $3::bytea[]) AS "
            "r(p, v) ON CONFLICT (db, path) DO UPDATE SET value = EXCLUDED.value",
            {PgParam::text(database), PgParam::bytes(plan.keep(std::move(paths).take())),
-            PgParam::bytes(plan.keep(std::move(values).take()))}});
+            PgParam::bytes(plan.keep(std::move(values).take()))},
+           true});
       paths = ByteaArray();
       values = ByteaArray();
       pending_bytes = 0;
