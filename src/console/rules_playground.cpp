@@ -259,7 +259,7 @@ void RulesPlayground::simulate(const net::HttpRequest& request, const std::strin
   boost::system::error_code ec;
   json::parse_options options;
   options.max_depth = tree::kMaxDepth + 9;  // the data, inside the body object
-  json::value body = tree::parse_json_value(request.body(), ec, options, budgeted_json_storage(options_.memory_budget));
+  json::value body = tree::parse_json_value(request.body(), ec, options, budgeted_json_storage(options_.memory_budget, request.body().size()));
   if (ec == json::error::too_deep) return reply.error(400, "Data is too deep: more than 32 levels");
   if (ec == boost::system::errc::not_enough_memory) {
     return reply.error(503, "The server has no memory left for this request's data (max_buffered_bytes); try again later");

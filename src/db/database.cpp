@@ -302,65 +302,106 @@ void Database::write(WriteRequest request, WriteCallback done) {
   }
 }
 
+namespace {
+// A read or listen whose answer a failed commit refused runs again once the tree is back to what is durable, up to
+// this many runs in all; then it is answered with the failure.
+constexpr int kAnswerAttempts = 3;
+}  // namespace
+
+struct Database::PendingRead {
+  Path path;
+  std::optional<tree::Query> query;
+  identity::Identity auth;
+  ReadCallback done;
+  int attempts = 0;
+};
+
+struct Database::PendingListen {
+  Path path;
+  std::optional<tree::Query> query;
+  identity::Identity auth;
+  sync::SubscriberPtr subscriber;
+  ListenCallback done;
+  int attempts = 0;
+};
+
 void Database::read(Path path, std::optional<tree::Query> query, identity::Identity auth, ReadCallback done) {
-  auto shared_done = std::make_shared<ReadCallback>(std::move(done));
-  auto refused = [shared_done](const Error& error) {
-    if (ReadSend send = (*shared_done)(&error, Node())) send();
-  };
-  bool queued = enqueue({.staged = true, .run = [this, path = std::move(path), query = std::move(query),
-                                                 auth = std::move(auth), shared_done, refused] {
-                           const ReadCallback& done = *shared_done;
-                           const ReadSend send = [&]() -> ReadSend {
-                             if (Status shown = readable(); !shown) return done(&shown.error(), Node());
-                             const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
-                             if (!rules::can_read(*rules_->compiled, path, root_, auth,
-                                                  static_cast<double>(unix_millis()), query ? &info : nullptr)) {
-                               counted().rules_denials(metrics::RulesOperation::read).add();
-                               return done(&kPermissionDenied, Node());
-                             }
-                             const Node* at = root_.find(path);
-                             static const Node kNull;
-                             if (query && !query->loads_all_data()) return done(nullptr, tree::evaluate(at ? *at : kNull, *query));
-                             return done(nullptr, at ? *at : kNull);
-                           }();
-                           stage_answer(send, refused);
-                         }});
-  if (!queued) refused(kClosed);
+  auto pending = std::make_shared<PendingRead>(
+      PendingRead{std::move(path), std::move(query), std::move(auth), std::move(done)});
+  if (!enqueue({.staged = true, .run = [this, pending] { run_read(pending); }})) {
+    if (ReadSend send = pending->done(&kClosed, Node())) send();
+  }
+}
+
+void Database::run_read(const std::shared_ptr<PendingRead>& pending) {
+  ++pending->attempts;
+  const PendingRead& r = *pending;
+  const ReadSend send = [&]() -> ReadSend {
+    if (Status shown = readable(); !shown) return r.done(&shown.error(), Node());
+    const rules::QueryInfo info = r.query ? rules::query_info(*r.query) : rules::QueryInfo();
+    if (!rules::can_read(*rules_->compiled, r.path, root_, r.auth, static_cast<double>(unix_millis()),
+                         r.query ? &info : nullptr)) {
+      counted().rules_denials(metrics::RulesOperation::read).add();
+      return r.done(&kPermissionDenied, Node());
+    }
+    const Node* at = root_.find(r.path);
+    static const Node kNull;
+    if (r.query && !r.query->loads_all_data()) return r.done(nullptr, tree::evaluate(at ? *at : kNull, *r.query));
+    return r.done(nullptr, at ? *at : kNull);
+  }();
+  stage_answer(send, [this, pending](const Error& failure) {
+    // Any thread: the committer, or the writer abandoning its turn.
+    if (pending->attempts < kAnswerAttempts &&
+        enqueue({.staged = true, .run = [this, pending] { run_read(pending); }})) {
+      return;
+    }
+    if (ReadSend refused = pending->done(&failure, Node())) refused();
+  });
 }
 
 void Database::listen(Path path, std::optional<tree::Query> query, identity::Identity auth, sync::SubscriberPtr subscriber,
                       ListenCallback done) {
-  auto shared_done = std::make_shared<ListenCallback>(std::move(done));
-  bool queued = enqueue({.staged = true, .run = [this, path = std::move(path), query = std::move(query),
-                                                 auth = std::move(auth), subscriber = std::move(subscriber),
-                                                 shared_done]() mutable {
-    auto answer_error = [&](const Error& error) {
-      stage_answer([shared_done, error] { (*shared_done)(error); },
-                   [shared_done](const Error& failure) { (*shared_done)(failure); });
-    };
-    if (Status shown = readable(); !shown) return answer_error(shown.error());
-    const rules::QueryInfo info = query ? rules::query_info(*query) : rules::QueryInfo();
-    if (!rules::can_read(*rules_->compiled, path, root_, auth, static_cast<double>(unix_millis()),
-                         query ? &info : nullptr)) {
-      counted().rules_denials(metrics::RulesOperation::listen).add();
-      return answer_error(kPermissionDenied);
+  auto pending = std::make_shared<PendingListen>(PendingListen{std::move(path), std::move(query), std::move(auth),
+                                                               std::move(subscriber), std::move(done)});
+  if (!enqueue({.staged = true, .run = [this, pending] { run_listen(pending); }})) pending->done(kClosed);
+}
+
+void Database::run_listen(const std::shared_ptr<PendingListen>& pending) {
+  ++pending->attempts;
+  const PendingListen& l = *pending;
+  // Any thread: the committer, or the writer abandoning its turn.
+  auto retry_or_refuse = [this, pending](const Error& failure) {
+    if (pending->attempts < kAnswerAttempts &&
+        enqueue({.staged = true, .run = [this, pending] { run_listen(pending); }})) {
+      return;
     }
-    // The initial value shows the staged writes: it goes out with their events, once they are durable.
-    const bool at_once = nothing_pending();
-    sync::Hub::Handle handle = hub_.subscribe(path, query, subscriber, root_, at_once ? nullptr : &staged_.deliveries);
-    publish_listen_counts();
-    listening_[{handle.view, handle.subscriber}] = Listening{path, std::move(query), std::move(auth), std::move(subscriber)};
-    if (at_once) return (*shared_done)(handle);
-    staged_.acks.push_back(Ack{.answer = [shared_done, handle] { (*shared_done)(handle); },
-                               .refused = [this, shared_done, handle](const Error& failure) {
-                                 {
-                                   std::lock_guard lock(commit_mutex_);
-                                   refused_listens_.push_back(handle);
-                                 }
-                                 (*shared_done)(failure);
-                               }});
-  }});
-  if (!queued) (*shared_done)(kClosed);
+    pending->done(failure);
+  };
+  auto answer_error = [&](const Error& error) {
+    stage_answer([pending, error] { pending->done(error); }, retry_or_refuse);
+  };
+  if (Status shown = readable(); !shown) return answer_error(shown.error());
+  const rules::QueryInfo info = l.query ? rules::query_info(*l.query) : rules::QueryInfo();
+  if (!rules::can_read(*rules_->compiled, l.path, root_, l.auth, static_cast<double>(unix_millis()),
+                       l.query ? &info : nullptr)) {
+    counted().rules_denials(metrics::RulesOperation::listen).add();
+    return answer_error(kPermissionDenied);
+  }
+  // The initial value shows the staged writes: it goes out with their events, once they are durable.
+  const bool at_once = nothing_pending();
+  sync::Hub::Handle handle = hub_.subscribe(l.path, l.query, l.subscriber, root_, at_once ? nullptr : &staged_.deliveries);
+  publish_listen_counts();
+  listening_[{handle.view, handle.subscriber}] = Listening{l.path, l.query, l.auth, l.subscriber};
+  if (at_once) return l.done(handle);
+  staged_.acks.push_back(Ack{.answer = [pending, handle] { pending->done(handle); },
+                             .refused = [this, handle, retry_or_refuse](const Error& failure) {
+                               {
+                                 // Its subscription ends before the listen runs again (end_refused_listens).
+                                 std::lock_guard lock(commit_mutex_);
+                                 refused_listens_.push_back(handle);
+                               }
+                               retry_or_refuse(failure);
+                             }});
 }
 
 void Database::unlisten(sync::Hub::Handle handle) {
@@ -1051,6 +1092,14 @@ void Database::committer_loop() {
       }
     }
     if (failure) {
+      {
+        // Before anyone is answered: a request that follows a refused write's answer finds the writer recovering.
+        std::lock_guard lock(commit_mutex_);
+        if (!commit_failed_) {
+          commit_failed_ = true;
+          commit_error_ = failure;
+        }
+      }
       // Nothing of a refused turn is shown: no events, and replies without tree data (an echo, a hash, or a
       // mismatch's current value could all show changes that were never durable).
       turn.deliveries.clear();
@@ -1082,10 +1131,6 @@ void Database::committer_loop() {
     if (broker_ && committed_sequence > 0) publish(committed_sequence, std::move(turn.batch));
     {
       std::lock_guard lock(commit_mutex_);
-      if (failure && !commit_failed_) {
-        commit_failed_ = true;
-        commit_error_ = failure;
-      }
       // A commit fenced by another node's takeover: the writer steps down at once, not at its next request.
       if (failure && broker_ && store_->lease_lost()) enqueue({false, [] {}});
       committing_ -= merged;

@@ -88,8 +88,9 @@ using WriteCallback = std::function<void(WriteReply&&)>;
 // A read is answered the way a write is acknowledged: it sees the writes before it at once, and its answer goes
 // out once they are durable. So the callback renders on the writer thread, where the value is valid (only during
 // the call), and returns what sends the rendering; the database runs that after the commit (or at once, when
-// nothing is pending). If that commit fails, the rendering is dropped unsent and the callback is called again, with
-// the error, on the committer thread, and what it returns then runs at once.
+// nothing is pending). If that commit fails, the rendering is dropped unsent and the read runs again once the tree
+// is back to what is durable (the callback is called again); after repeated failures it is called with the error,
+// and what it returns then runs at once.
 using ReadSend = std::function<void()>;
 using ReadCallback = std::function<ReadSend(const Error* error, const tree::Node& value)>;
 using ListenCallback = std::function<void(Result<sync::Hub::Handle>)>;
@@ -197,6 +198,11 @@ class Database {
   // A read's or listen's answer: sent at once when nothing is pending (always on a replica, whose tree holds only
   // what the owner committed), else staged behind the writes it has seen.
   bool nothing_pending();
+  // Reads and listens as they wait to run, and run again when a failed commit refused their answer.
+  struct PendingRead;
+  struct PendingListen;
+  void run_read(const std::shared_ptr<PendingRead>& pending);
+  void run_listen(const std::shared_ptr<PendingListen>& pending);
   void stage_answer(std::function<void()> answer, std::function<void(const Error&)> refused);
   // Listens whose answer a failed commit refused (committer thread, under commit_mutex_): their subscriptions end
   // on the writer thread, before the tree is read back.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 #include "tree/json_parse.h"
@@ -61,6 +62,41 @@ TEST(BudgetedJsonStorage, WithoutABudgetTheDefaultStorageIsUsed) {
   const boost::json::value value = tree::parse_json_value("[1,2]", ec, {}, budgeted_json_storage(nullptr));
   EXPECT_FALSE(ec);
   EXPECT_EQ(value.storage().get(), boost::json::storage_ptr().get());
+}
+
+// A small message is parsed into one arena: charged to the budget while any of its values lives, given back with
+// the last, and refused the same way when the budget cannot give the arena its block.
+TEST(BudgetedJsonStorage, ASmallMessageIsParsedIntoAnArenaChargedWhileItsValuesLive) {
+  MemoryBudget budget(std::size_t(1) << 20);
+  const std::string text = R"({"t":"d","d":{"r":1,"a":"p","b":{"p":"/rooms/a","d":{"seq":1,"text":"hello"}}}})";
+  boost::system::error_code ec;
+  boost::json::value kept;
+  {
+    boost::json::value message = tree::parse_json_value(text, ec, {}, budgeted_json_storage(&budget, text.size()));
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(message.storage().get(), message.at("d").storage().get());
+    EXPECT_GE(budget.used(), text.size());
+    kept = std::move(message.at("d").at("b").at("d"));  // another storage: copied out, the arena's copy stays
+    EXPECT_EQ(kept.at("text").as_string(), "hello");
+  }
+  EXPECT_EQ(budget.used(), 0u);
+  // A value that stays (moved with its storage) keeps the arena, and its charge, alive.
+  std::optional<boost::json::value> moved;
+  {
+    boost::json::value message = tree::parse_json_value(text, ec, {}, budgeted_json_storage(&budget, text.size()));
+    ASSERT_FALSE(ec);
+    moved.emplace(std::move(message.at("d")));  // move-constructed: the same storage
+    EXPECT_EQ(moved->storage().get(), message.storage().get());
+  }
+  EXPECT_GE(budget.used(), text.size());
+  moved.reset();
+  EXPECT_EQ(budget.used(), 0u);
+
+  MemoryBudget tiny(512);  // less than the arena's first block
+  const boost::json::value refused = tree::parse_json_value(text, ec, {}, budgeted_json_storage(&tiny, text.size()));
+  EXPECT_EQ(ec, boost::system::errc::not_enough_memory);
+  EXPECT_TRUE(refused.is_null());
+  EXPECT_EQ(tiny.used(), 0u);
 }
 
 }  // namespace

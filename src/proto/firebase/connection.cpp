@@ -216,19 +216,19 @@ void Connection::on_message(std::string_view text) {
   parse_options.max_depth = 256;  // data nests 32 levels below its location, plus envelopes and wrappers
   json::error_code ec;
   json::value message =
-      tree::parse_json_value(text, ec, parse_options, budgeted_json_storage(options_.memory_budget));
+      tree::parse_json_value(text, ec, parse_options, budgeted_json_storage(options_.memory_budget, text.size()));
   if (ec == boost::system::errc::not_enough_memory) {
     return protocol_error("The server has no memory left for this message's data (max_buffered_bytes)");
   }
   if (ec) return protocol_error("Malformed message: not JSON (" + ec.message() + ")");
   if (!message.is_object()) return protocol_error("Malformed message: not a JSON object");
-  const json::object& envelope = message.get_object();
+  json::object& envelope = message.get_object();
   const json::value* type = envelope.if_contains("t");
-  const json::value* data = envelope.if_contains("d");
+  json::value* data = envelope.if_contains("d");
   if (!type || !type->is_string() || !data || !data->is_object()) {
     return protocol_error("Malformed message: expected {\"t\":\"c\"|\"d\",\"d\":{...}}");
   }
-  const json::object& inner = data->get_object();
+  json::object& inner = data->get_object();
   if (type->get_string() == "c") {
     const json::value* control_type = inner.if_contains("t");
     if (control_type && control_type->is_string() && control_type->get_string() == "p") {
@@ -240,21 +240,21 @@ void Connection::on_message(std::string_view text) {
   if (type->get_string() != "d") return protocol_error("Malformed message: unknown message type");
   auto number = as_int(inner.if_contains("r"));
   const json::value* action = inner.if_contains("a");
-  const json::value* body = inner.if_contains("b");
+  json::value* body = inner.if_contains("b");
   if (!number) return protocol_error("Malformed request: \"r\" must be an integer");
   const Request r{*number, text.size()};
   session_->begin_request(r.bytes);
   if (!action || !action->is_string()) {
     return reply_error_later(r, invalid("Malformed request: \"a\" must be a string"));
   }
-  static const json::object kEmpty;
   if (body && !body->is_object()) {
     return reply_error_later(r, invalid("Malformed request: \"b\" must be an object"));
   }
-  dispatch(r, action->get_string(), body ? body->get_object() : kEmpty);
+  json::object empty;
+  dispatch(r, action->get_string(), body ? body->get_object() : empty);
 }
 
-void Connection::dispatch(Request r, std::string_view action, const Object& body) {
+void Connection::dispatch(Request r, std::string_view action, Object& body) {
   if (action == "q" || action == "l") return handle_listen(r, body);
   if (action == "n") return handle_unlisten(r, body);
   if (action == "p") return handle_put(r, body);
@@ -342,13 +342,13 @@ void Connection::handle_unlisten(Request r, const Object& body) {
   reply_later(r, "ok", "");
 }
 
-void Connection::handle_put(Request r, const Object& body) {
+void Connection::handle_put(Request r, Object& body) {
   auto location = location_of(body);
   if (!location) return reply_error_later(r, location.error());
   db::WriteRequest request;
   request.op = location->priority ? db::WriteRequest::Op::set_priority : db::WriteRequest::Op::set;
   request.path = std::move(location->path);
-  if (const json::value* d = body.if_contains("d")) request.data = *d;
+  if (json::value* d = body.if_contains("d")) adopt_json(request.data, std::move(*d));
   if (const json::value* h = body.if_contains("h")) {
     if (!h->is_string()) return reply_error_later(r, invalid("Invalid hash: \"h\" must be a string"));
     request.if_hash = std::string(h->get_string());
@@ -357,15 +357,15 @@ void Connection::handle_put(Request r, const Object& body) {
                   [self = shared_from_this(), r](db::WriteReply&& reply) { self->reply_written(r, reply); });
 }
 
-void Connection::handle_merge(Request r, const Object& body) {
+void Connection::handle_merge(Request r, Object& body) {
   auto path = path_of(body);
   if (!path) return reply_error_later(r, path.error());
-  const json::value* d = body.if_contains("d");
+  json::value* d = body.if_contains("d");
   if (!d || !d->is_object()) return reply_error_later(r, invalid("Invalid merge: \"d\" must be an object"));
   db::WriteRequest request;
   request.op = db::WriteRequest::Op::update;
   request.path = std::move(*path);
-  request.data = *d;
+  adopt_json(request.data, std::move(*d));
   session_->write(std::move(request),
                   [self = shared_from_this(), r](db::WriteReply&& reply) { self->reply_written(r, reply); });
 }

@@ -74,7 +74,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::int64_t r = 0;
     std::size_t bytes = 0;
   };
-  void dispatch(Request r, std::string_view action, const Object& body);
+  // A write's data is taken out of `body` (moved, with its storage), not copied.
+  void dispatch(Request r, std::string_view action, Object& body);
   void protocol_error(const std::string& reason);
   // What goes to the socket (nothing once it is gone).
   void send_message(std::shared_ptr<const std::string> message);
@@ -82,8 +83,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void handle_listen(Request r, const Object& body);
   void handle_unlisten(Request r, const Object& body);
-  void handle_put(Request r, const Object& body);
-  void handle_merge(Request r, const Object& body);
+  void handle_put(Request r, Object& body);
+  void handle_merge(Request r, Object& body);
   void handle_get(Request r, const Object& body);
   void handle_on_disconnect(Request r, std::string_view action, const Object& body);
   void handle_auth(Request r, std::string_view action, const Object& body);

@@ -415,7 +415,8 @@ void RestHandler::handle(net::HttpRequest&& request, std::shared_ptr<net::HttpEx
     boost::system::error_code ec;
     json::parse_options options;
     options.max_depth = tree::kMaxDepth + 8;
-    write.data = tree::parse_json_value(request.body(), ec, options, budgeted_json_storage(options_.memory_budget));
+    adopt_json(write.data, tree::parse_json_value(request.body(), ec, options,
+                                                  budgeted_json_storage(options_.memory_budget, request.body().size())));
     if (ec == json::error::too_deep) return call->reply_error(400, "Data is too deep: more than 32 levels");
     if (ec == boost::system::errc::not_enough_memory) return call->reply_error(503, kNoMemoryForData);
     if (ec) return call->reply_error(400, kInvalidJson);

@@ -461,7 +461,8 @@ void StompSession::send(const Frame& frame) {
     boost::json::parse_options options;
     options.max_depth = 100;
     boost::system::error_code ec;
-    request.data = tree::parse_json_value(frame.body, ec, options, budgeted_json_storage(options_.memory_budget));
+    adopt_json(request.data, tree::parse_json_value(frame.body, ec, options,
+                                                    budgeted_json_storage(options_.memory_budget, frame.body.size())));
     if (ec == boost::system::errc::not_enough_memory) {
       refused = Error{ErrorCode::unavailable,
                       "the server has no memory left for this SEND's data (max_buffered_bytes); try again later"};
