@@ -668,6 +668,9 @@ TEST(Database, AReadOrListenAnsweredFromARefusedCommitRunsAgainOnWhatIsDurable) 
   Transcript seen;
   std::vector<std::string> renders;  // writer thread only, read after the answers came
   std::promise<void> read_answered;
+  // The writer waits here until all three are queued: they are one turn, the read and listen behind the write.
+  std::promise<void> queued;
+  db.run([&](const Node&) { queued.get_future().wait(); });
   WriteRequest request;
   request.auth = identity::Identity::admin_identity();
   request.path = *Path::parse("/a");
@@ -689,6 +692,7 @@ TEST(Database, AReadOrListenAnsweredFromARefusedCommitRunsAgainOnWhatIsDurable) 
               seen.add(handle ? "listening" : "listen refused: " + handle.error().message);
               listen_answered.set_value();
             });
+  queued.set_value();
   gated.gate.set_value();
   read_answered.get_future().wait();
   listen_answered.get_future().wait();
