@@ -259,9 +259,9 @@ TEST(PostgresqlUserStore, TheVersionRequestsAskIsReadAtMostOncePerIntervalAndOwn
   BACKSIDE_REQUIRE_POSTGRESQL(url);
   const std::string tenant = unique_name("kept-");
   auto opened_a = PostgresqlUserStore::open(connect(url), tenant, PostgresqlUserStore::kChangesKept,
-                                            std::chrono::milliseconds(300));
+                                            std::chrono::milliseconds(1500));
   auto opened_b = PostgresqlUserStore::open(connect(url), tenant, PostgresqlUserStore::kChangesKept,
-                                            std::chrono::milliseconds(300));
+                                            std::chrono::milliseconds(1500));
   ASSERT_TRUE(opened_a.ok() && opened_b.ok());
   auto& node_a = *opened_a;
   auto& node_b = *opened_b;
@@ -273,7 +273,7 @@ TEST(PostgresqlUserStore, TheVersionRequestsAskIsReadAtMostOncePerIntervalAndOwn
   EXPECT_EQ(node_b->version(), seen_by_b) << "within the interval, b answers from what it read";
   EXPECT_EQ(node_b->versions().version, seen_by_b + 1) << "the sweep's read is exact";
   ASSERT_TRUE(node_a->update({{"localId", "v"}, {"disabled", false}}).ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
   EXPECT_EQ(node_b->version(), seen_by_b + 2) << "after the interval, b reads again";
 }
 
